@@ -1,0 +1,7 @@
+//! Value encodings and data structures: pure, no I/O, no locks.
+//!
+//! Depends on nothing of ours. The keyspace (in the server crate) stores these
+//! types; commands call their methods. Each module documents its
+//! representation and invariants at the top.
+
+pub mod num;

@@ -1,0 +1,151 @@
+//! Numbers as Redis reads and writes them.
+//!
+//! Integers follow `string2ll` (no '+', no leading zeros, no spaces), doubles
+//! follow `strtod` with Redis's extra checks, and INCRBYFLOAT's long double
+//! arithmetic is done in C (csrc/num.c) so the digits agree with Redis.
+
+use std::os::raw::{c_char, c_int};
+
+extern "C" {
+    fn hm_add_long_double(
+        cur: *const c_char,
+        cur_len: usize,
+        incr: *const c_char,
+        incr_len: usize,
+        out: *mut c_char,
+        cap: usize,
+        out_len: *mut usize,
+    ) -> c_int;
+    fn hm_parse_double(s: *const c_char, len: usize, out: *mut f64) -> c_int;
+    fn hm_is_long_double(s: *const c_char, len: usize) -> c_int;
+}
+
+/// Redis's `string2ll`.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            return None;
+        }
+        Some((v as i64).wrapping_neg())
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Redis's `string2ull`-style parse for unsigned values.
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || s[0] == b'-' || s[0] == b'+' {
+        return None;
+    }
+    if s.len() > 1 && s[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(v)
+}
+
+/// A double as Redis accepts one in an argument: C `strtod` rules (hex floats,
+/// `inf`, `infinity`), no surrounding space, no NaN.
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let mut v = 0f64;
+    // SAFETY: the pointer and length describe a live slice; C copies it.
+    let ok = unsafe { hm_parse_double(s.as_ptr() as *const c_char, s.len(), &mut v) };
+    (ok == 1).then_some(v)
+}
+
+/// True if Redis would accept `s` as a long double.
+pub fn is_long_double(s: &[u8]) -> bool {
+    // SAFETY: as above.
+    unsafe { hm_is_long_double(s.as_ptr() as *const c_char, s.len()) == 1 }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum IncrFloatError {
+    /// The stored value is not a float.
+    NotFloat,
+    /// The increment is not a float.
+    BadIncrement,
+    /// The sum is NaN or infinite.
+    NanOrInf,
+}
+
+/// `cur + incr` in long double, formatted as INCRBYFLOAT replies.
+/// `cur == None` means the key did not exist (0).
+pub fn incr_by_float(cur: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrFloatError> {
+    let mut out = vec![0u8; 5200];
+    let mut len = 0usize;
+    let (cp, cl) = match cur {
+        Some(c) => (c.as_ptr() as *const c_char, c.len()),
+        None => (std::ptr::null(), 0),
+    };
+    // SAFETY: all pointers describe live buffers of the given lengths.
+    let r = unsafe {
+        hm_add_long_double(cp, cl, incr.as_ptr() as *const c_char, incr.len(), out.as_mut_ptr() as *mut c_char, out.len(), &mut len)
+    };
+    match r {
+        1 => {
+            out.truncate(len);
+            Ok(out)
+        }
+        -1 => Err(IncrFloatError::NotFloat),
+        -2 => Err(IncrFloatError::BadIncrement),
+        _ => Err(IncrFloatError::NanOrInf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"1 "), None);
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn incr_float() {
+        assert_eq!(incr_by_float(Some(b"10.5"), b"0.1").unwrap(), b"10.6");
+        assert_eq!(incr_by_float(None, b"3.0e3").unwrap(), b"3000");
+        assert_eq!(incr_by_float(Some(b"5.0e3"), b"2.0e2").unwrap(), b"5200");
+        assert_eq!(incr_by_float(Some(b"abc"), b"1"), Err(IncrFloatError::NotFloat));
+        assert_eq!(incr_by_float(None, b"inf"), Err(IncrFloatError::NanOrInf));
+    }
+}
