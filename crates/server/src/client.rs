@@ -1,0 +1,162 @@
+//! Per-connection state.
+//!
+//! `Client` is owned by the connection's task and handed to every command as
+//! `ctx.client`. `ClientInfo` is the part other connections may read or act on
+//! (CLIENT LIST, CLIENT KILL): it lives in the registry behind an `Arc`.
+
+use parking_lot::Mutex;
+use resp::Protocol;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What CLIENT LIST and CLIENT KILL see of a connection.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: i64,
+    pub last_interaction_ms: AtomicI64,
+    pub name: Mutex<Option<Vec<u8>>>,
+    pub lib_name: Mutex<Option<Vec<u8>>>,
+    pub lib_ver: Mutex<Option<Vec<u8>>>,
+    pub last_cmd: Mutex<&'static str>,
+    pub db: AtomicUsize,
+    pub resp: AtomicUsize,
+    pub qbuf: AtomicUsize,
+    pub omem: AtomicUsize,
+    pub in_multi: AtomicI64,
+    pub sub: AtomicUsize,
+    pub psub: AtomicUsize,
+    pub ssub: AtomicUsize,
+    pub flags: Mutex<String>,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    pub tot_net_in: AtomicU64,
+    pub tot_net_out: AtomicU64,
+    pub tot_cmds: AtomicU64,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: Option<SocketAddr>, laddr: Option<SocketAddr>, now_ms: i64) -> Self {
+        ClientInfo {
+            id,
+            addr: addr.map(|a| a.to_string()).unwrap_or_default(),
+            laddr: laddr.map(|a| a.to_string()).unwrap_or_default(),
+            created_ms: now_ms,
+            last_interaction_ms: AtomicI64::new(now_ms),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            last_cmd: Mutex::new("NULL"),
+            db: AtomicUsize::new(0),
+            resp: AtomicUsize::new(2),
+            qbuf: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
+            in_multi: AtomicI64::new(-1),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
+            flags: Mutex::new("N".into()),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            tot_net_in: AtomicU64::new(0),
+            tot_net_out: AtomicU64::new(0),
+            tot_cmds: AtomicU64::new(0),
+        }
+    }
+
+    /// Asks the connection to close (it notices at its next wake-up).
+    pub fn request_kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+}
+
+#[derive(Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl ClientRegistry {
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn add(&self, c: Arc<ClientInfo>) {
+        self.map.lock().insert(c.id, c);
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.map.lock().remove(&id);
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.lock().len()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.map.lock().get(&id).cloned()
+    }
+
+    /// All clients, in id order.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.map.lock().values().cloned().collect()
+    }
+
+    pub fn kill_all(&self) {
+        for c in self.all() {
+            c.request_kill();
+        }
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Set while the command after CLIENT REPLY SKIP runs.
+    Skipping,
+}
+
+/// A connection's own state, owned by its task.
+pub struct Client {
+    pub id: u64,
+    pub info: Arc<ClientInfo>,
+    pub db: usize,
+    pub proto: Protocol,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    /// Close after the pending replies are written (QUIT, protocol errors).
+    pub close_after_reply: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            id: info.id,
+            info,
+            db: 0,
+            proto: Protocol::Resp2,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            no_evict: false,
+            no_touch: false,
+        }
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,146 @@
+//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH.
+
+use super::Cmd;
+use crate::args::Args;
+use crate::cmdspec::table as t;
+use crate::ctx::{After, Ctx};
+use crate::error::{CmdError, CmdResult};
+use resp::Protocol;
+use std::sync::atomic::Ordering;
+
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new(&t::PING, ping),
+    Cmd::new(&t::ECHO, echo),
+    Cmd::new(&t::SELECT, select),
+    Cmd::new(&t::QUIT, quit),
+    Cmd::new(&t::HELLO, hello),
+    Cmd::new(&t::AUTH, auth),
+];
+
+/// PING [message]
+fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    if args.remaining() > 1 {
+        return Err(CmdError::WrongArity("ping".into()));
+    }
+    match args.peek() {
+        Some(m) => ctx.out.bulk(m),
+        None => ctx.out.simple("PONG"),
+    }
+    Ok(())
+}
+
+/// ECHO message
+fn echo(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let m = args.next_bytes()?;
+    ctx.out.bulk(m);
+    Ok(())
+}
+
+/// SELECT index
+fn select(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let idx = args.next_i64().map_err(|_| CmdError::NotInteger)?;
+    if idx < 0 || idx as usize >= ctx.srv.keyspace.ndb() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    ctx.client.select(idx as usize);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// QUIT
+fn quit(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    ctx.out.ok();
+    ctx.effects.after = After::Close;
+    Ok(())
+}
+
+/// Checks a password for `user` against requirepass (full ACLs come later:
+/// the only user is "default").
+fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    let required = ctx.srv.config.get_text("requirepass").unwrap_or_default();
+    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
+}
+
+/// AUTH [username] password
+fn auth(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match args.remaining() {
+        1 => (b"default", args.next_bytes()?),
+        2 => (args.next_bytes()?, args.next_bytes()?),
+        _ => return Err(CmdError::Syntax),
+    };
+    let required = ctx.srv.config.get_text("requirepass").unwrap_or_default();
+    if required.is_empty() && args.all().len() == 2 {
+        return Err(CmdError::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    if !check_password(ctx, user, pass) {
+        return Err(CmdError::WrongPass);
+    }
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let mut proto = None;
+    if let Some(v) = args.peek() {
+        args.next_bytes()?;
+        let n = types::num::parse_i64(v).ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&n) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if n == 3 { Protocol::Resp3 } else { Protocol::Resp2 });
+    }
+    let mut creds = None;
+    let mut name = None;
+    while !args.is_empty() {
+        let opt = args.next_bytes()?;
+        let more = args.remaining();
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            creds = Some((args.next_bytes()?, args.next_bytes()?));
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            name = Some(args.next_bytes()?);
+        } else {
+            return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", String::from_utf8_lossy(opt))));
+        }
+    }
+    if let Some((u, p)) = creds {
+        if !check_password(ctx, u, p) {
+            return Err(CmdError::WrongPass);
+        }
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        crate::commands::server::validate_client_name(n)?;
+        *ctx.client.info.name.lock() = if n.is_empty() { None } else { Some(n.to_vec()) };
+    }
+    if let Some(p) = proto {
+        ctx.client.proto = p;
+        ctx.out.proto = p;
+        ctx.client.info.resp.store(if p == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    }
+    let out = &mut ctx.out;
+    out.map(7);
+    out.bulk("server");
+    out.bulk("redis");
+    out.bulk("version");
+    out.bulk(crate::commands::server::REDIS_VERSION);
+    out.bulk("proto");
+    out.int(if ctx.client.proto == Protocol::Resp3 { 3 } else { 2 });
+    out.bulk("id");
+    out.int(ctx.client.id as i64);
+    out.bulk("mode");
+    out.bulk("standalone");
+    out.bulk("role");
+    out.bulk("master");
+    out.bulk("modules");
+    out.empty_array();
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Active expiry: reclaims keys whose TTL passed and that nobody reads.
+//!
+//! `hz` times a second, each shard in turn is locked briefly and, per
+//! database, up to 20 random volatile keys are sampled and the dead ones
+//! deleted; while more than a quarter of a sample was dead the shard is
+//! sampled again, within a time budget per cycle (25% of the cycle period),
+//! so a mass expiry never causes a long pause. Shards are visited one at a
+//! time, so clients on other shards never wait.
+
+use crate::server::Server;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SAMPLE: usize = 20;
+
+pub async fn active_expire_loop(srv: Arc<Server>) {
+    let mut next_shard = 0usize;
+    loop {
+        let hz = srv.config.get_num("hz").clamp(1, 500) as u64;
+        let period = Duration::from_millis(1000 / hz);
+        tokio::time::sleep(period).await;
+        if srv.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let budget = period / 4;
+        next_shard = cycle(&srv, next_shard, budget);
+    }
+}
+
+/// One cycle starting at shard `start`; returns where the next one starts.
+pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
+    let t0 = Instant::now();
+    let n = srv.keyspace.nshards();
+    for step in 0..n {
+        let i = (start + step) % n;
+        let now = srv.clock.now_ms();
+        let mut shard = srv.keyspace.lock_shard(i);
+        for (dbi, db) in shard.dbs.iter_mut().enumerate() {
+            loop {
+                if db.volatile.is_empty() {
+                    break;
+                }
+                let mut dead = Vec::new();
+                for _ in 0..SAMPLE.min(db.volatile.len()) {
+                    if let Some(k) = db.random_volatile() {
+                        if db.get(k).map(|e| e.is_expired(now)).unwrap_or(false) {
+                            dead.push(k.clone());
+                        }
+                    }
+                }
+                dead.sort();
+                dead.dedup();
+                for k in &dead {
+                    db.remove(k);
+                    srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                    crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
+                }
+                if dead.len() * 4 <= SAMPLE || t0.elapsed() > budget {
+                    break;
+                }
+            }
+        }
+        drop(shard);
+        if t0.elapsed() > budget {
+            return (i + 1) % n;
+        }
+    }
+    start
+}

@@ -1,0 +1,92 @@
+//! hematite-server [/path/to/redis.conf] [--name value ...]
+//!
+//! Redis's style of arguments: an optional config file, then `--directive
+//! value...` pairs that override it (a directive takes every word up to the
+//! next `--`). With no arguments it listens on 127.0.0.1:6379.
+
+use hematite::{Config, Server};
+use std::sync::Arc;
+
+fn usage() -> ! {
+    eprintln!("Usage: hematite-server [/path/to/redis.conf] [options]\n       hematite-server -v or --version\n       hematite-server -h or --help\n\nExamples:\n       hematite-server (listens on 127.0.0.1:6379)\n       hematite-server --port 7777\n       hematite-server /etc/redis/6379.conf --loglevel verbose");
+    std::process::exit(1);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        usage();
+    }
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!("Hematite server v={} (Redis 7.0.15 compatible)", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let cfg = Config::default();
+    cfg.load_set("bind", "127.0.0.1").expect("default bind");
+    let mut rest = &args[..];
+    if let Some(first) = rest.first() {
+        if !first.starts_with("--") {
+            let text = match std::fs::read_to_string(first) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("Fatal error, can't open config file '{first}': {e}");
+                    std::process::exit(1);
+                }
+            };
+            if let Err(e) = cfg.load_text(&text, first) {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+            rest = &rest[1..];
+        }
+    }
+    // --name value... pairs become config lines.
+    let mut text = String::new();
+    for a in rest {
+        if let Some(name) = a.strip_prefix("--") {
+            text.push('\n');
+            text.push_str(name);
+        } else {
+            text.push(' ');
+            let quoted = format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\""));
+            text.push_str(&quoted);
+        }
+    }
+    if let Err(e) = cfg.load_text(&text, "(command line)") {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let dir = cfg.get_text("dir").unwrap_or_default();
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            eprintln!("Can't chdir to '{dir}': {e}");
+            std::process::exit(1);
+        }
+    }
+    let srv = Arc::new(Server::new(cfg));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let s2 = srv.clone();
+    rt.block_on(async move {
+        let s3 = s2.clone();
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+            tracing::info!("received signal, shutting down");
+            s3.request_shutdown();
+        });
+        let r = hematite::run(s2, |addrs| {
+            for a in addrs {
+                eprintln!("Hematite ready to accept connections on {a}");
+            }
+        })
+        .await;
+        if let Err(e) = r {
+            eprintln!("Could not start: {e}");
+            std::process::exit(1);
+        }
+    });
+}

@@ -1,0 +1,357 @@
+//! The keyspace: databases split into independently locked shards.
+//!
+//! A key belongs to the shard `slot(key) & (nshards - 1)`, where `slot` is the
+//! Redis Cluster hash slot (CRC16 of the key or of its `{hash tag}`): keys that
+//! share a tag share a shard, so a multi-key command on tagged keys takes one
+//! lock, and a future cluster mode moves whole slots. Every shard holds all
+//! databases (`Shard::dbs[db]`): SELECT needs no lock, SWAPDB and FLUSHALL
+//! take every shard in index order.
+//!
+//! Locking rule: a command locks the shards of its keys in ascending index
+//! order (see `Locked::acquire`), so two commands can never wait on each other
+//! in a cycle; commands on keys of different shards run in parallel on
+//! different cores. MULTI/EXEC, scripts and keyspace-wide commands take every
+//! shard. No I/O is ever done while a shard is held.
+//!
+//! Within a database, keys live in an insertion-ordered hash map (`IndexMap`).
+//! Its dense entry vector gives O(1) random keys (RANDOMKEY, active-expiry
+//! sampling, eviction sampling) and a SCAN cursor that walks positions from the
+//! end toward zero: removals swap the last entry into the hole and inserts
+//! append, so an entry present for a whole scan is never skipped (it may be
+//! returned twice, as Redis allows). Keys with a TTL are also in `volatile`,
+//! sampled by active expiry.
+
+mod crc16;
+pub mod value;
+
+use indexmap::{IndexMap, IndexSet};
+use parking_lot::{Mutex, MutexGuard};
+use smallvec::SmallVec;
+
+pub use crc16::{key_hash_slot, crc16};
+pub use value::{Str, Value};
+
+pub type Key = Box<[u8]>;
+pub type Hasher = ahash::RandomState;
+
+/// No expiry.
+pub const NO_EXPIRE: i64 = -1;
+
+pub struct Entry {
+    pub value: Value,
+    /// Absolute unix time in milliseconds, or `NO_EXPIRE`.
+    pub expire_at: i64,
+    /// LRU clock (seconds) of the last access, for OBJECT IDLETIME.
+    pub lru: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value, lru: u32) -> Self {
+        Entry { value, expire_at: NO_EXPIRE, lru }
+    }
+
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expire_at != NO_EXPIRE && self.expire_at <= now_ms
+    }
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub map: IndexMap<Key, Entry, Hasher>,
+    pub volatile: IndexSet<Key, Hasher>,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.map.get_mut(key)
+    }
+
+    /// Inserts or replaces the value. Replacing clears the TTL unless
+    /// `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
+        if let Some(e) = self.map.get_mut(key) {
+            e.value = value;
+            e.lru = lru;
+            if !keep_ttl && e.expire_at != NO_EXPIRE {
+                e.expire_at = NO_EXPIRE;
+                self.volatile.swap_remove(key);
+            }
+        } else {
+            self.map.insert(key.into(), Entry::new(value, lru));
+        }
+    }
+
+    /// Inserts a whole entry (value and TTL), replacing any old one.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        let volatile = entry.expire_at != NO_EXPIRE;
+        if let Some(old) = self.map.insert(key.into(), entry) {
+            if old.expire_at != NO_EXPIRE && !volatile {
+                self.volatile.swap_remove(key);
+            }
+        }
+        if volatile {
+            self.volatile.insert(key.into());
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = self.map.swap_remove(key)?;
+        if e.expire_at != NO_EXPIRE {
+            self.volatile.swap_remove(key);
+        }
+        Some(e)
+    }
+
+    /// Sets the absolute expiry of an existing key. False if it is absent.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
+        let Some(e) = self.map.get_mut(key) else { return false };
+        if e.expire_at == NO_EXPIRE {
+            self.volatile.insert(key.into());
+        }
+        e.expire_at = at_ms;
+        true
+    }
+
+    /// Removes the TTL. True if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        match self.map.get_mut(key) {
+            Some(e) if e.expire_at != NO_EXPIRE => {
+                e.expire_at = NO_EXPIRE;
+                self.volatile.swap_remove(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.map = IndexMap::default();
+        self.volatile = IndexSet::default();
+    }
+
+    /// A uniformly random key (expired or not).
+    pub fn random_key(&self) -> Option<&Key> {
+        if self.map.is_empty() {
+            return None;
+        }
+        let i = rand::random::<usize>() % self.map.len();
+        self.map.get_index(i).map(|(k, _)| k)
+    }
+
+    /// A random key that has a TTL.
+    pub fn random_volatile(&self) -> Option<&Key> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        let i = rand::random::<usize>() % self.volatile.len();
+        self.volatile.get_index(i)
+    }
+
+    /// One SCAN step over this database: visits up to `count` positions below
+    /// `boundary` (clamped to the current length), from high to low, and
+    /// returns the new boundary (0 = this database is done).
+    pub fn scan_step(&self, boundary: usize, count: usize, mut f: impl FnMut(&Key, &Entry)) -> usize {
+        let mut b = boundary.min(self.map.len());
+        let mut n = 0;
+        while b > 0 && n < count {
+            b -= 1;
+            let (k, e) = self.map.get_index(b).expect("index below len");
+            f(k, e);
+            n += 1;
+        }
+        b
+    }
+}
+
+pub struct Shard {
+    pub dbs: Box<[Db]>,
+}
+
+impl Shard {
+    fn new(ndb: usize) -> Self {
+        Shard { dbs: (0..ndb).map(|_| Db::default()).collect() }
+    }
+}
+
+pub struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    mask: usize,
+    ndb: usize,
+}
+
+impl Keyspace {
+    /// `nshards` is rounded up to a power of two (at most 16384).
+    pub fn new(ndb: usize, nshards: usize) -> Self {
+        let n = nshards.clamp(1, 16384).next_power_of_two();
+        Keyspace { shards: (0..n).map(|_| Mutex::new(Shard::new(ndb))).collect(), mask: n - 1, ndb }
+    }
+
+    pub fn nshards(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub fn ndb(&self) -> usize {
+        self.ndb
+    }
+
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        key_hash_slot(key) as usize & self.mask
+    }
+
+    /// Locks one shard (for background work such as active expiry).
+    pub fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i].lock()
+    }
+
+    /// Locks the shards of `keys`, in ascending order.
+    pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
+        let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        self.lock_indices(&idx)
+    }
+
+    /// Locks the given shard indices, which must be sorted and unique.
+    pub fn lock_indices<'a>(&'a self, idx: &[usize]) -> Locked<'a> {
+        let guards = idx.iter().map(|&i| (i, self.shards[i].lock())).collect();
+        Locked { ks: self, guards, all: false }
+    }
+
+    /// Locks every shard, in order.
+    pub fn lock_all(&self) -> Locked<'_> {
+        let guards = self.shards.iter().enumerate().map(|(i, s)| (i, s.lock())).collect();
+        Locked { ks: self, guards, all: true }
+    }
+
+    /// Locks nothing (commands without keys).
+    pub fn lock_none(&self) -> Locked<'_> {
+        Locked { ks: self, guards: SmallVec::new(), all: false }
+    }
+}
+
+/// The shards a command holds. Dropping it releases them.
+pub struct Locked<'a> {
+    ks: &'a Keyspace,
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
+    all: bool,
+}
+
+impl<'a> Locked<'a> {
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    pub fn holds_all(&self) -> bool {
+        self.all
+    }
+
+    /// True if the shard of `key` is held.
+    pub fn holds(&self, key: &[u8]) -> bool {
+        self.all || self.find(self.ks.shard_of(key)).is_some()
+    }
+
+    fn find(&self, shard: usize) -> Option<usize> {
+        if self.all {
+            return Some(shard);
+        }
+        self.guards.iter().position(|(i, _)| *i == shard)
+    }
+
+    /// The held shard that owns `key`; `None` if the command did not lock it
+    /// (a bug in a key spec; callers turn it into an error, never a panic).
+    pub fn shard_mut(&mut self, key: &[u8]) -> Option<&mut Shard> {
+        let s = self.ks.shard_of(key);
+        let i = self.find(s)?;
+        Some(&mut self.guards[i].1)
+    }
+
+    /// Every held shard, in index order.
+    pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+
+    /// The held shard with index `i`, if held.
+    pub fn shard_at(&mut self, i: usize) -> Option<&mut Shard> {
+        let p = self.find(i)?;
+        Some(&mut self.guards[p].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sv(s: &str) -> Value {
+        Value::Str(Str::from_bytes(s.as_bytes()))
+    }
+
+    #[test]
+    fn scan_sees_stable_keys_under_churn() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            db.set(format!("k{i}").as_bytes(), sv("v"), false, 0);
+        }
+        let stable: Vec<String> = (0..1000).step_by(3).map(|i| format!("k{i}")).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut b = usize::MAX;
+        let mut round = 0;
+        loop {
+            b = db.scan_step(b, 10, |k, _| {
+                seen.insert(String::from_utf8(k.to_vec()).unwrap());
+            });
+            // churn: delete some non-stable keys, add new ones
+            for j in 0..5 {
+                let i = round * 5 + j;
+                if i % 3 != 0 && i < 1000 {
+                    db.remove(format!("k{i}").as_bytes());
+                }
+                db.set(format!("new{round}_{j}").as_bytes(), sv("v"), false, 0);
+            }
+            round += 1;
+            if b == 0 {
+                break;
+            }
+        }
+        for k in stable {
+            assert!(seen.contains(&k), "missed {k}");
+        }
+    }
+
+    #[test]
+    fn ttl_bookkeeping() {
+        let mut db = Db::default();
+        db.set(b"a", sv("1"), false, 0);
+        assert!(db.set_expire(b"a", 100));
+        assert_eq!(db.volatile.len(), 1);
+        db.set(b"a", sv("2"), true, 0);
+        assert_eq!(db.get(b"a").unwrap().expire_at, 100);
+        db.set(b"a", sv("3"), false, 0);
+        assert_eq!(db.volatile.len(), 0);
+        db.set_expire(b"a", 5);
+        db.remove(b"a");
+        assert!(db.volatile.is_empty());
+    }
+
+    #[test]
+    fn lock_order_and_lookup() {
+        let ks = Keyspace::new(16, 64);
+        let mut l = ks.lock_keys([b"b".as_ref(), b"a".as_ref(), b"{a}x".as_ref()]);
+        assert!(l.holds(b"a") && l.holds(b"b") && l.holds(b"{a}y"));
+        l.shard_mut(b"a").unwrap().dbs[0].set(b"a", sv("1"), false, 0);
+        drop(l);
+        let mut l = ks.lock_all();
+        assert_eq!(l.shards_mut().map(|s| s.dbs[0].len()).sum::<usize>(), 1);
+    }
+}

@@ -1,0 +1,126 @@
+//! Values stored in the keyspace.
+//!
+//! `Value` is one enum with a variant per Redis type; collection payloads are
+//! boxed types from the `types` crate so the enum (and so each keyspace entry)
+//! stays small. Strings keep Redis's three encodings because OBJECT ENCODING
+//! reports them and because they are the cheap representation anyway:
+//! `Int` (a decimal that round-trips through i64), `Emb` (at most 44 bytes,
+//! allocated exactly), `Raw` (larger, or grown in place by APPEND/SETRANGE).
+
+/// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
+pub const EMBSTR_MAX: usize = 44;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Str {
+    Int(i64),
+    Emb(Box<[u8]>),
+    Raw(Vec<u8>),
+}
+
+impl Str {
+    /// Encodes a string as Redis's `tryObjectEncoding` would.
+    pub fn from_bytes(b: &[u8]) -> Str {
+        if b.len() <= 20 {
+            if let Some(n) = types::num::parse_i64(b) {
+                return Str::Int(n);
+            }
+        }
+        if b.len() <= EMBSTR_MAX {
+            Str::Emb(b.into())
+        } else {
+            Str::Raw(b.to_vec())
+        }
+    }
+
+    /// A string that will be modified in place (APPEND, SETRANGE): always raw.
+    pub fn raw(b: Vec<u8>) -> Str {
+        Str::Raw(b)
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Str::Int(n) => itoa::Buffer::new().format(*n).len(),
+            Str::Emb(b) => b.len(),
+            Str::Raw(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, formatting an integer into `buf` when needed.
+    pub fn as_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> &'a [u8] {
+        match self {
+            Str::Int(n) => buf.format(*n).as_bytes(),
+            Str::Emb(b) => b,
+            Str::Raw(v) => v,
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_bytes(&mut itoa::Buffer::new()).to_vec()
+    }
+
+    /// The integer value, if the string is one (Redis `getLongLongFromObject`).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Str::Int(n) => Some(*n),
+            Str::Emb(b) => types::num::parse_i64(b),
+            Str::Raw(v) => types::num::parse_i64(v),
+        }
+    }
+
+    /// Turns the value into a growable raw buffer (for APPEND and SETRANGE).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, Str::Raw(_)) {
+            *self = Str::Raw(self.to_vec());
+        }
+        match self {
+            Str::Raw(v) => v,
+            _ => unreachable!("just converted"),
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Str::Int(_) => "int",
+            Str::Emb(_) => "embstr",
+            Str::Raw(_) => "raw",
+        }
+    }
+}
+
+pub enum Value {
+    Str(Str),
+}
+
+impl Value {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// The name OBJECT ENCODING replies with.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(Str::from_bytes(b"123").encoding(), "int");
+        assert_eq!(Str::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(Str::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(Str::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(Str::from_bytes(b"-9223372036854775808").as_i64(), Some(i64::MIN));
+    }
+}

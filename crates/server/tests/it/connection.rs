@@ -1,0 +1,50 @@
+use crate::common::*;
+
+#[test]
+fn ping_echo_select() {
+    let t = TestServer::start();
+    let mut c = t.client();
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    let e: String = redis::cmd("ECHO").arg("hi").query(&mut c).unwrap();
+    assert_eq!(e, "hi");
+    let mut r = t.raw();
+    assert_eq!(r.cmd("SELECT 16"), "-ERR DB index is out of range\r\n");
+    assert_eq!(r.cmd("SELECT x"), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(r.cmd("SELECT 1"), "+OK\r\n");
+    assert_eq!(r.cmd("SET k v"), "+OK\r\n");
+    assert_eq!(r.cmd("SELECT 0"), "+OK\r\n");
+    assert_eq!(r.cmd("GET k"), "$-1\r\n");
+}
+
+#[test]
+fn hello_switches_protocol() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let h = r.cmd("HELLO 3");
+    assert!(h.starts_with("%7\r\n$6\r\nserver\r\n"), "{h}");
+    assert_eq!(r.cmd("GET nokey"), "_\r\n");
+    assert_eq!(r.cmd("HELLO 4"), "-NOPROTO unsupported protocol version\r\n");
+    assert!(r.cmd("HELLO 2").starts_with("*14\r\n"));
+    assert_eq!(r.cmd("GET nokey"), "$-1\r\n");
+}
+
+#[test]
+fn requirepass() {
+    let t = TestServer::with(&[("requirepass", "secret")]);
+    let mut r = t.raw();
+    assert_eq!(r.cmd("GET a"), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(r.cmd("AUTH nope"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(r.cmd("AUTH secret"), "+OK\r\n");
+    assert_eq!(r.cmd("GET a"), "$-1\r\n");
+    let mut r2 = t.raw();
+    assert!(r2.cmd("HELLO 3 AUTH default secret").starts_with("%7"));
+}
+
+#[test]
+fn quit_closes() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    assert_eq!(r.cmd("QUIT"), "+OK\r\n");
+    assert!(r.is_closed());
+}
