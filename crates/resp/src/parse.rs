@@ -47,9 +47,7 @@ impl ParseError {
         match self {
             ParseError::TooBigMbulkCount => "ERR Protocol error: too big mbulk count string".into(),
             ParseError::InvalidMultibulkLength => "ERR Protocol error: invalid multibulk length".into(),
-            ParseError::UnauthenticatedMultibulkLength => {
-                "ERR Protocol error: unauthenticated multibulk length".into()
-            }
+            ParseError::UnauthenticatedMultibulkLength => "ERR Protocol error: unauthenticated multibulk length".into(),
             ParseError::TooBigBulkCount => "ERR Protocol error: too big bulk count string".into(),
             ParseError::ExpectedDollar(c) => {
                 format!("ERR Protocol error: expected '$', got '{}'", *c as char)
@@ -119,11 +117,7 @@ fn find(buf: &[u8], from: usize, c: u8) -> Option<usize> {
     buf[from..].iter().position(|&b| b == c).map(|p| p + from)
 }
 
-fn parse_multibulk(
-    buf: &[u8],
-    limits: Limits,
-    args: &mut Vec<Range<usize>>,
-) -> Result<Option<Parsed>, ParseError> {
+fn parse_multibulk(buf: &[u8], limits: Limits, args: &mut Vec<Range<usize>>) -> Result<Option<Parsed>, ParseError> {
     let Some(nl) = find(buf, 0, b'\r') else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::TooBigMbulkCount);

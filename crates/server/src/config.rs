@@ -76,8 +76,14 @@ pub static ITEMS: &[Item] = &[
     item(
         "maxmemory-policy",
         Kind::Enum(&[
-            "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
-            "allkeys-random", "noeviction",
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
         ]),
         "noeviction",
         true,
@@ -229,18 +235,21 @@ impl Config {
 
     /// CONFIG SET of one item. The error is Redis's full message tail.
     pub fn runtime_set(&self, name: &str, value: &str) -> Result<(), String> {
-        let it = canonical(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
+        let it = canonical(name)
+            .ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
         if !it.mutable {
             return Err(format!("Unsupported CONFIG parameter: {name}"));
         }
-        let v = check(it, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+        let v =
+            check(it, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
         self.vals.write().insert(it.name, v);
         Ok(())
     }
 
     /// Checks a CONFIG SET value without applying it (for atomic multi-set).
     pub fn check_runtime(&self, name: &str, value: &str) -> Result<&'static str, String> {
-        let it = canonical(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
+        let it = canonical(name)
+            .ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
         if !it.mutable {
             return Err(format!("Unsupported CONFIG parameter: {name}"));
         }
@@ -283,7 +292,8 @@ impl Config {
             if t.is_empty() || t.starts_with('#') {
                 continue;
             }
-            let words = resp_split(t).ok_or_else(|| config_error(file, n + 1, t, "Unbalanced quotes in configuration line"))?;
+            let words =
+                resp_split(t).ok_or_else(|| config_error(file, n + 1, t, "Unbalanced quotes in configuration line"))?;
             if words.is_empty() {
                 continue;
             }

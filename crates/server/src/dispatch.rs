@@ -107,7 +107,8 @@ pub fn execute(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &
             }
         }
     };
-    let mut ctx = Ctx { srv, client, out, locked, now_ms: srv.clock.now_ms(), spec: entry.spec, effects: Effects::default() };
+    let mut ctx =
+        Ctx { srv, client, out, locked, now_ms: srv.clock.now_ms(), spec: entry.spec, effects: Effects::default() };
     execute_locked(&mut ctx, entry, argv);
     let Ctx { effects, locked, .. } = ctx;
     drop(locked);

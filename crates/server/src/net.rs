@@ -9,9 +9,9 @@
 //! connection) and by the inline and header limits of the parser.
 
 use crate::client::{Client, ClientInfo};
+use crate::ctx::After;
 use crate::dispatch::dispatch;
 use crate::server::Server;
-use crate::ctx::After;
 use bytes::{Buf, BytesMut};
 use resp::{Limits, Out, Protocol};
 use smallvec::SmallVec;

@@ -103,7 +103,15 @@ pub fn incr_by_float(cur: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrFlo
     };
     // SAFETY: all pointers describe live buffers of the given lengths.
     let r = unsafe {
-        hm_add_long_double(cp, cl, incr.as_ptr() as *const c_char, incr.len(), out.as_mut_ptr() as *mut c_char, out.len(), &mut len)
+        hm_add_long_double(
+            cp,
+            cl,
+            incr.as_ptr() as *const c_char,
+            incr.len(),
+            out.as_mut_ptr() as *mut c_char,
+            out.len(),
+            &mut len,
+        )
     };
     match r {
         1 => {

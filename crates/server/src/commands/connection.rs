@@ -87,7 +87,8 @@ fn hello(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let mut proto = None;
     if let Some(v) = args.peek() {
         args.next_bytes()?;
-        let n = types::num::parse_i64(v).ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
+        let n = types::num::parse_i64(v)
+            .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
         if !(2..=3).contains(&n) {
             return Err(CmdError::msg("NOPROTO unsupported protocol version"));
         }

@@ -87,7 +87,13 @@ impl Registry {
                                 .find(|s| s.name == parent)
                                 .unwrap_or_else(|| panic!("no container spec for {}", c.spec.name));
                             let p = r.entries.len();
-                            r.entries.push(Entry { spec: pspec, handler: None, lock: Lock::Keys, index: p, subs: HashMap::new() });
+                            r.entries.push(Entry {
+                                spec: pspec,
+                                handler: None,
+                                lock: Lock::Keys,
+                                index: p,
+                                subs: HashMap::new(),
+                            });
                             r.by_name.insert(parent.as_bytes().to_vec(), p);
                             p
                         }

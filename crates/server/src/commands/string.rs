@@ -77,7 +77,8 @@ fn set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             get = true;
             continue;
         }
-        let group = [("EX", Ttl::Ex), ("PX", Ttl::Px), ("EXAT", Ttl::ExAt), ("PXAT", Ttl::PxAt), ("KEEPTTL", Ttl::KeepTtl)];
+        let group =
+            [("EX", Ttl::Ex), ("PX", Ttl::Px), ("EXAT", Ttl::ExAt), ("PXAT", Ttl::PxAt), ("KEEPTTL", Ttl::KeepTtl)];
         match args.eat_group(&mut ttl, &group)? {
             Some(Ttl::KeepTtl) => continue,
             Some(_) => {

@@ -28,7 +28,7 @@ use indexmap::{IndexMap, IndexSet};
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 
-pub use crc16::{key_hash_slot, crc16};
+pub use crc16::{crc16, key_hash_slot};
 pub use value::{Str, Value};
 
 pub type Key = Box<[u8]>;

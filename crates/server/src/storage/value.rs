@@ -91,6 +91,7 @@ impl Str {
     }
 }
 
+#[derive(Clone)]
 pub enum Value {
     Str(Str),
 }

@@ -134,9 +134,15 @@ fn run_script(path: &PathBuf, text: &str, ours: std::net::SocketAddr, theirs: u1
         };
         let same = ca == cb;
         if mode == "diverge" && same {
-            failures.push(format!("{name}:{}: `{cmd}` was a known divergence but now matches; remove the @diverge", n + 1));
+            failures
+                .push(format!("{name}:{}: `{cmd}` was a known divergence but now matches; remove the @diverge", n + 1));
         } else if mode != "diverge" && !same {
-            failures.push(format!("{name}:{}: `{cmd}`\n    hematite: {}\n    redis:    {}", n + 1, show(&ra), show(&rb)));
+            failures.push(format!(
+                "{name}:{}: `{cmd}`\n    hematite: {}\n    redis:    {}",
+                n + 1,
+                show(&ra),
+                show(&rb)
+            ));
         }
     }
 }
