@@ -8,6 +8,7 @@
 
 use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
@@ -20,7 +21,12 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Several words of the set, space separated (like `notify-keyspace-events` is not).
     String,
+    /// Parsed by its own function from (new value, current text) to
+    /// (canonical text, number), or Redis's reason for refusing it.
+    Special(Special),
 }
+
+pub type Special = fn(&str, &str) -> Result<(String, i64), String>;
 
 pub struct Item {
     pub name: &'static str,
@@ -96,7 +102,7 @@ pub static ITEMS: &[Item] = &[
     item("slowlog-log-slower-than", LL, "10000", true),
     item("slowlog-max-len", Kind::Int(0, i64::MAX), "128", true),
     item("latency-monitor-threshold", POS, "0", true),
-    item("notify-keyspace-events", S, "", true),
+    item("notify-keyspace-events", Kind::Special(crate::notify::parse_config), "", true),
     item("hash-max-listpack-entries", POS, "128", true),
     item("hash-max-listpack-value", POS, "64", true),
     aliased("hash-max-ziplist-entries", "hash-max-listpack-entries", POS, "128", true),
@@ -120,7 +126,12 @@ pub static ITEMS: &[Item] = &[
     item("lazyfree-lazy-server-del", B, "no", true),
     item("lazyfree-lazy-user-del", B, "no", true),
     item("lazyfree-lazy-user-flush", B, "no", true),
-    item("client-output-buffer-limit", S, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
+    item(
+        "client-output-buffer-limit",
+        Kind::Special(crate::client::parse_obuf_limits),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
+    ),
     item("tracking-table-max-keys", POS, "1000000", true),
     item("io-threads", Kind::Int(1, 128), "1", false),
     item("enable-debug-command", S, "no", false),
@@ -177,21 +188,24 @@ struct Val {
 /// The live settings.
 pub struct Config {
     vals: RwLock<HashMap<&'static str, Val>>,
+    /// Bumped on every change, so hot paths can cache parsed values.
+    version: AtomicU64,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let mut m = HashMap::new();
         for it in ITEMS.iter().filter(|i| i.alias.is_none()) {
-            let v = check(it, it.default).expect("defaults are valid");
+            let v = check(it, it.default, "").expect("defaults are valid");
             m.insert(it.name, v);
         }
-        Config { vals: RwLock::new(m) }
+        Config { vals: RwLock::new(m), version: AtomicU64::new(0) }
     }
 }
 
-fn check(it: &Item, value: &str) -> Result<Val, String> {
+fn check(it: &Item, value: &str, old: &str) -> Result<Val, String> {
     match it.kind {
+        Kind::Special(f) => f(value, old).map(|(text, num)| Val { text, num }),
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok(Val { text: "yes".into(), num: 1 }),
             "no" => Ok(Val { text: "no".into(), num: 0 }),
@@ -228,8 +242,9 @@ impl Config {
     /// allowed). The error is the reason, without the "where".
     pub fn load_set(&self, name: &str, value: &str) -> Result<(), String> {
         let it = canonical(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-        let v = check(it, value)?;
+        let v = check(it, value, &self.current(it))?;
         self.vals.write().insert(it.name, v);
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -240,9 +255,10 @@ impl Config {
         if !it.mutable {
             return Err(format!("Unsupported CONFIG parameter: {name}"));
         }
-        let v =
-            check(it, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+        let v = check(it, value, &self.current(it))
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
         self.vals.write().insert(it.name, v);
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -253,8 +269,18 @@ impl Config {
         if !it.mutable {
             return Err(format!("Unsupported CONFIG parameter: {name}"));
         }
-        check(it, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
+        check(it, value, &self.current(it))
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
         Ok(it.name)
+    }
+
+    fn current(&self, it: &Item) -> String {
+        self.vals.read().get(it.name).map(|v| v.text.clone()).unwrap_or_default()
+    }
+
+    /// Changes with every successful set (for caches of parsed values).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     pub fn get_text(&self, name: &str) -> Option<String> {
@@ -302,7 +328,7 @@ impl Config {
                 return Err(config_error(file, n + 1, t, "Bad directive or wrong number of arguments"));
             }
             let value = words[1..].join(" ");
-            if words.len() < 2 && !matches!(canonical(&name).map(|i| i.kind), Some(Kind::String)) {
+            if words.len() < 2 && !matches!(canonical(&name).map(|i| i.kind), Some(Kind::String | Kind::Special(_))) {
                 return Err(config_error(file, n + 1, t, "wrong number of arguments"));
             }
             self.load_set(&name, &value).map_err(|e| config_error(file, n + 1, t, &e))?;

@@ -199,13 +199,20 @@ impl<'a> Ctx<'a> {
 
     /// Redis's signalModifiedKey: the key was written. Counts a dirty write
     /// and invalidates WATCH and client-side caches of the key.
-    pub fn modified(&mut self, _key: &[u8]) {
+    pub fn modified(&mut self, key: &[u8]) {
         self.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        self.srv.tracking.invalidate_key(self.srv, key, self.client.id);
+    }
+
+    /// Databases were flushed: every client-side cache is invalid.
+    pub fn flushed(&mut self) {
+        self.srv.tracking.invalidate_all(self.srv);
     }
 
     /// A keyspace event of `class` (see `notify`) named `event` for `key`.
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        crate::notify::emit(self.srv, class, event, self.client.db, key);
+        let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+        crate::notify::emit_from(self.srv, class, event, self.client.db, key, Some(me));
     }
 
     /// The key may now serve clients blocked on it.

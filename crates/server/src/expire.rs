@@ -55,6 +55,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                     db.remove(k);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
+                    srv.tracking.invalidate_key(srv, k, 0);
                 }
                 if dead.len() * 4 <= SAMPLE || t0.elapsed() > budget {
                     break;

@@ -61,6 +61,8 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
     let mut client = Client::new(info.clone(), !needs_auth);
     let _ = serve(&srv, &mut client, &mut stream).await;
+    srv.pubsub.forget_client(&info, &mut client.subs);
+    srv.tracking.disable(&mut client);
     srv.clients.remove(id);
 }
 
@@ -75,6 +77,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         }
         let n = tokio::select! {
             r = stream.read_buf(&mut inbuf) => r?,
+            _ = info.mailbox.ready.notified() => {
+                // Pub/sub messages and invalidations from other connections.
+                info.take_mail(&mut out.buf);
+                flush(srv, stream, &mut out, &info).await?;
+                continue;
+            }
             _ = info.kill.notified() => return Ok(()),
         };
         if n == 0 {
@@ -111,12 +119,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 break;
             }
             if out.len() >= FLUSH_AT {
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
             }
         }
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        flush(srv, stream, &mut out).await?;
+        flush(srv, stream, &mut out, &info).await?;
         if close {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -132,11 +140,19 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
     }
 }
 
-async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out) -> std::io::Result<()> {
+/// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its
+/// output buffer limit reached while the socket is not drained) stops the
+/// write at once.
+async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(&out.buf).await?;
+    info.pending_out.store(out.len(), Ordering::Relaxed);
+    tokio::select! {
+        r = stream.write_all(&out.buf) => r?,
+        _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+    info.pending_out.store(0, Ordering::Relaxed);
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
     if out.buf.capacity() > 1024 * 1024 {

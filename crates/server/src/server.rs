@@ -87,6 +87,10 @@ pub struct Server {
     /// The port actually bound (useful when configured as 0).
     pub port: AtomicU64,
     pub run_id: String,
+    /// Pub/sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Client-side caching: tracked keys and tracking clients.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -110,6 +114,8 @@ impl Server {
             shutdown_notify: Notify::new(),
             port: AtomicU64::new(0),
             run_id,
+            pubsub: Default::default(),
+            tracking: Default::default(),
         }
     }
 

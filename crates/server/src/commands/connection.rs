@@ -22,6 +22,13 @@ fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::WrongArity("ping".into()));
     }
+    // A subscribed RESP2 client gets a multibulk, like a message.
+    if ctx.client.subs.total() > 0 && !ctx.out.resp3() {
+        ctx.out.array(2);
+        ctx.out.bulk("pong");
+        ctx.out.bulk(args.peek().unwrap_or(b""));
+        return Ok(());
+    }
     match args.peek() {
         Some(m) => ctx.out.bulk(m),
         None => ctx.out.simple("PONG"),

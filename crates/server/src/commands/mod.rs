@@ -15,8 +15,10 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod pubsub;
 pub mod server;
 pub mod string;
+pub mod tracking;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -48,7 +50,14 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![
+        connection::COMMANDS,
+        generic::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+        pubsub::COMMANDS,
+        tracking::COMMANDS,
+    ]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

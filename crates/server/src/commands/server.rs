@@ -39,6 +39,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             db.clear();
         }
     }
+    ctx.flushed();
     ctx.out.ok();
     Ok(())
 }
