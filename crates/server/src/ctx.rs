@@ -87,6 +87,11 @@ impl<'a> Ctx<'a> {
     /// touches its LRU clock (unless CLIENT NO-TOUCH).
     pub fn lookup_read(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
         self.expire_if_needed(key)?;
+        if self.raw_db(key)?.get(key).is_none() {
+            self.srv.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+            self.notify(crate::notify::KEY_MISS, "keymiss", key);
+            return Ok(None);
+        }
         let lru = self.srv.lru_clock();
         let touch = !self.client.no_touch;
         let stats = &self.srv.stats;
@@ -158,7 +163,12 @@ impl<'a> Ctx<'a> {
 
     fn store(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<(), CmdError> {
         let lru = self.srv.lru_clock();
+        // Redis's dbAdd announces a new key (class `n`) before the command's event.
+        let is_new = !self.srv.pubsub.is_idle() && self.raw_db(key)?.get(key).is_none();
         self.raw_db(key)?.set(key, value, keep_ttl, lru);
+        if is_new {
+            self.notify(crate::notify::NEW, "new", key);
+        }
         self.modified(key);
         Ok(())
     }

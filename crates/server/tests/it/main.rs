@@ -5,5 +5,6 @@
 mod common;
 mod connection;
 mod diff;
+mod notify;
 mod protocol;
 mod pubsub;
