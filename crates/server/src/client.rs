@@ -111,7 +111,11 @@ impl ClientInfo {
 
     /// Moves what the mailbox holds to the end of `out`.
     pub fn take_mail(&self, out: &mut Vec<u8>) {
+        if self.omem.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let mut m = self.mailbox.inner.lock();
+        self.omem.store(0, Ordering::Relaxed);
         if out.is_empty() {
             std::mem::swap(out, &mut m.buf);
         } else {

@@ -63,6 +63,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
             }
         }
         drop(shard);
+        srv.tracking.flush_bcast(srv);
         if t0.elapsed() > budget {
             return (i + 1) % n;
         }

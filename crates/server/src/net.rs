@@ -114,6 +114,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
+            // What the command sent this connection (its own invalidations)
+            // goes right after its reply, before the next command's.
+            info.take_mail(&mut out.buf);
             if after == After::Close || client.close_after_reply {
                 close = true;
                 break;
@@ -122,6 +125,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 flush(srv, stream, &mut out, &info).await?;
             }
         }
+        srv.tracking.flush_bcast(srv);
+        info.take_mail(&mut out.buf);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         flush(srv, stream, &mut out, &info).await?;

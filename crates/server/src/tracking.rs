@@ -68,6 +68,9 @@ struct Inner {
     /// BCAST prefix → client ids.
     prefixes: BTreeMap<Box<[u8]>, SmallVec<[u64; 2]>>,
     clients: HashMap<u64, Tracker, ahash::RandomState>,
+    /// BCAST prefix → keys modified since the last broadcast, in key order,
+    /// each with the client that last modified it (for NOLOOP).
+    pending: BTreeMap<Box<[u8]>, BTreeMap<Box<[u8]>, u64>>,
 }
 
 #[derive(Default)]
@@ -79,6 +82,8 @@ pub struct Tracking {
 /// The key list of an invalidation.
 enum Keys<'a> {
     One(&'a [u8]),
+    /// Several keys, already encoded as a RESP array.
+    Encoded(&'a [u8]),
     /// Every key (after a flush).
     All,
 }
@@ -186,6 +191,43 @@ impl Tracking {
         }
     }
 
+    /// Sends BCAST clients the keys modified under their prefixes since the
+    /// last call, one message per prefix (Redis does this once per event
+    /// loop iteration; we do it once per batch of commands read from a
+    /// connection).
+    pub fn flush_bcast(&self, srv: &Server) {
+        if self.clients_on.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        if inner.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut inner.pending);
+        for (prefix, keys) in pending {
+            let ids: SmallVec<[u64; 4]> =
+                inner.prefixes.get(&prefix).map(|v| v.iter().copied().collect()).unwrap_or_default();
+            for id in ids {
+                let noloop = inner.clients.get(&id).map(|t| t.noloop).unwrap_or(false);
+                let mut o = Out::new(Protocol::Resp2);
+                let mut n = 0;
+                for (k, by) in &keys {
+                    if !(noloop && *by == id) {
+                        o.bulk(k);
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    continue;
+                }
+                let mut enc = Out::new(Protocol::Resp2);
+                enc.array(n);
+                enc.raw(&o.buf);
+                inner.send(srv, id, Keys::Encoded(&enc.buf));
+            }
+        }
+    }
+
     /// Number of keys in the tracking table.
     pub fn table_len(&self) -> usize {
         self.inner.lock().table.len()
@@ -194,16 +236,10 @@ impl Tracking {
 
 impl Inner {
     fn invalidate(&mut self, srv: &Server, key: &[u8], by: u64, bcast: bool) {
-        if bcast && !self.prefixes.is_empty() {
-            let mut targets: SmallVec<[u64; 4]> = SmallVec::new();
-            for (p, ids) in &self.prefixes {
+        if bcast {
+            for p in self.prefixes.keys() {
                 if key.starts_with(p) {
-                    targets.extend(ids.iter().copied());
-                }
-            }
-            for id in targets {
-                if !matches!(self.clients.get(&id), Some(t) if t.noloop && id == by) {
-                    self.send(srv, id, Keys::One(key));
+                    self.pending.entry(p.clone()).or_default().insert(key.into(), by);
                 }
             }
         }
@@ -256,6 +292,7 @@ impl Inner {
                 o.bulk(k);
             }
             // Redis writes the null of the tracking client's protocol.
+            Keys::Encoded(b) => o.raw(b),
             Keys::All => o.raw(if tracker_resp3 { b"_\r\n" } else { b"$-1\r\n" }),
         }
         target.deliver(&o.buf, &limits, now);

@@ -8,3 +8,4 @@ mod diff;
 mod notify;
 mod protocol;
 mod pubsub;
+mod tracking;
