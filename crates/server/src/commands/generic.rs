@@ -82,7 +82,8 @@ fn in_db<R>(ctx: &mut Ctx<'_>, db: usize, f: impl FnOnce(&mut Ctx<'_>) -> Result
 /// range check of selectDb).
 fn db_index(ctx: &Ctx<'_>, raw: &[u8]) -> Result<usize, CmdError> {
     let n = args::parse_i64(raw)?;
-    let n = i32::try_from(n).map_err(|_| CmdError::NotInteger)?;
+    let n = i32::try_from(n)
+        .map_err(|_| CmdError::err("value is out of range, value must between -2147483648 and 2147483647"))?;
     if n < 0 || n as usize >= ctx.srv.keyspace.ndb() {
         return Err(CmdError::DbIndexOutOfRange);
     }
@@ -666,7 +667,7 @@ pub fn reply_help(ctx: &mut Ctx<'_>, lines: &[&str]) {
         out.simple(l);
     }
     out.simple("HELP");
-    out.simple("    Print this help.");
+    out.simple("    Prints this help.");
 }
 
 /// OBJECT HELP
