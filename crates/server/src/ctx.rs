@@ -111,6 +111,8 @@ impl<'a> Ctx<'a> {
             }
             None => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                // Redis's lookupKeyRead announces a miss ("keymiss", class m).
+                crate::notify::emit(self.srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key);
                 None
             }
         };

@@ -510,14 +510,16 @@ fn scan(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             if pattern.is_some_and(|p| !crate::glob::matches(p, k, false)) {
                 return;
             }
+            // A dead key that matches is reclaimed whatever its type (Redis's
+            // type check itself looks the key up, expiring it).
+            if e.is_expired(now) {
+                dead.push(k.clone());
+                return;
+            }
             if type_name.is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes())) {
                 return;
             }
-            if e.is_expired(now) {
-                dead.push(k.clone());
-            } else {
-                found.push(k.clone());
-            }
+            found.push(k.clone());
         });
         if b == 0 {
             shard += 1;
@@ -576,10 +578,15 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     }
 }
 
-/// The entry OBJECT inspects (no LRU touch); a null reply if missing.
+/// The entry OBJECT inspects: Redis's lookup with LOOKUP_NOTOUCH and
+/// LOOKUP_NONOTIFY (hit/miss counted, no LRU touch, no keymiss event).
 fn object_entry<'c>(ctx: &'c mut Ctx<'_>, args: &mut Args<'_>) -> Result<Option<&'c mut Entry>, CmdError> {
     let key = args.next_key()?;
-    lookup_notouch(ctx, key)
+    let stats = &ctx.srv.stats;
+    let e = ctx.peek(key)?;
+    let counter = if e.is_some() { &stats.keyspace_hits } else { &stats.keyspace_misses };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(e)
 }
 
 /// True if Redis would hold this value as one of its shared integers
@@ -648,12 +655,13 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let lru = e.lru;
+    let _ = e;
     if !lfu_policy(ctx) {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let _ = lru;
-    Err(CmdError::err("access frequency is not tracked yet"))
+    // Entries keep an LRU clock only: LFU counters (kept by Redis in the same
+    // 24 bits when an LFU policy is active) belong to the eviction work.
+    Err(CmdError::err("LFU access counters are not kept by this server"))
 }
 
 /// Replies with a container command's help: Redis's header line, `lines`,
