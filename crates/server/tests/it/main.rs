@@ -5,7 +5,9 @@
 mod common;
 mod connection;
 mod diff;
+mod generic;
 mod notify;
 mod protocol;
 mod pubsub;
+mod string;
 mod tracking;
