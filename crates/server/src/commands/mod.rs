@@ -17,6 +17,7 @@ pub mod connection;
 pub mod generic;
 pub mod pubsub;
 pub mod server;
+pub mod stream;
 pub mod string;
 pub mod tracking;
 
@@ -57,6 +58,7 @@ fn families() -> Vec<&'static [Cmd]> {
         string::COMMANDS,
         pubsub::COMMANDS,
         tracking::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 
