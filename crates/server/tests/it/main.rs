@@ -9,5 +9,6 @@ mod generic;
 mod notify;
 mod protocol;
 mod pubsub;
+mod stream;
 mod string;
 mod tracking;
