@@ -7,7 +7,6 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::CmdResult;
 use crate::pubsub::{Kind, SelfOut};
-use resp::Out;
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::SUBSCRIBE, subscribe),
@@ -25,18 +24,6 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::PUBSUB_NUMPAT, pubsub_numpat),
     Cmd::new(&t::PUBSUB_HELP, pubsub_help),
 ];
-
-/// Redis's addReplyHelp: a header naming the command, the lines, and the
-/// HELP entry, each a status reply.
-pub fn reply_help(out: &mut Out, cmd: &str, lines: &[&str]) {
-    out.array(lines.len() + 3);
-    out.simple(format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd.to_uppercase()));
-    for l in lines {
-        out.simple(l);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
-}
 
 fn sub(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: Kind) -> CmdResult {
     let c = &mut *ctx.client;
@@ -166,9 +153,8 @@ fn pubsub_numpat(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// PUBSUB HELP
 fn pubsub_help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    reply_help(
-        ctx.out,
-        "pubsub",
+    super::generic::reply_help(
+        ctx,
         &[
             "CHANNELS [<pattern>]",
             "    Return the currently active channels matching a <pattern> (default: '*').",

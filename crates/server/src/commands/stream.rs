@@ -752,9 +752,8 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// XGROUP HELP
 fn xgroup_help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    super::pubsub::reply_help(
-        ctx.out,
-        "xgroup",
+    super::generic::reply_help(
+        ctx,
         &[
             "CREATE <key> <groupname> <id|$> [option]",
             "    Create a new consumer group. Options are:",
@@ -1233,9 +1232,8 @@ fn xinfo_consumers(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// XINFO HELP
 fn xinfo_help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    super::pubsub::reply_help(
-        ctx.out,
-        "xinfo",
+    super::generic::reply_help(
+        ctx,
         &[
             "CONSUMERS <key> <groupname>",
             "    Show consumers of <groupname>.",
