@@ -551,31 +551,29 @@ fn scan(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// RANDOMKEY
 fn randomkey(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     let dbi = ctx.client.db;
-    loop {
-        let sizes: Vec<usize> = ctx.locked.shards_mut().map(|s| s.dbs[dbi].len()).collect();
-        let total: usize = sizes.iter().sum();
-        if total == 0 {
-            ctx.out.null();
-            return Ok(());
-        }
+    let mut sizes: Vec<usize> = ctx.locked.shards_mut().map(|s| s.dbs[dbi].len()).collect();
+    let mut total: usize = sizes.iter().sum();
+    while total > 0 {
+        // Draw uniformly over all keys: pick the shard by its share.
         let mut r = rand::random::<u64>() as usize % total;
-        let shard = sizes.iter().position(|&n| {
-            if r < n {
-                true
-            } else {
-                r -= n;
-                false
-            }
-        });
-        let Some(s) = shard.and_then(|i| ctx.locked.shard_at(i)) else { return Err(CmdError::err("no shard")) };
-        let Some((k, _)) = s.dbs[dbi].map.get_index(r) else { return Err(CmdError::err("no key")) };
+        let mut shard = 0;
+        while r >= sizes[shard] {
+            r -= sizes[shard];
+            shard += 1;
+        }
+        let Some(s) = ctx.locked.shard_at(shard) else { return Err(CmdError::err("shard not held")) };
+        let Some((k, _)) = s.dbs[dbi].map.get_index(r) else { return Err(CmdError::err("key index out of range")) };
         let k = k.clone();
         // A dead key is reclaimed and another one drawn.
         if !ctx.expire_if_needed(&k)? {
             ctx.out.bulk(&k);
             return Ok(());
         }
+        sizes[shard] -= 1;
+        total -= 1;
     }
+    ctx.out.null();
+    Ok(())
 }
 
 /// The entry OBJECT inspects: Redis's lookup with LOOKUP_NOTOUCH and

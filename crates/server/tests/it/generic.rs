@@ -232,3 +232,22 @@ fn randomkey_and_keys() {
     keys.sort();
     assert_eq!(keys, vec!["k1", "k10", "k11", "k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19"]);
 }
+
+#[test]
+fn randomkey_skips_and_reclaims_dead_keys() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    for i in 0..300 {
+        r.cmd(&format!("SET dead{i} v PX 10"));
+    }
+    r.cmd("SET live v");
+    t.advance_ms(100);
+    for _ in 0..5 {
+        assert_eq!(r.cmd("RANDOMKEY"), "$4\r\nlive\r\n");
+    }
+    // SCAN also reclaims the dead keys it meets.
+    r.cmd("SET dead v PX 10");
+    t.advance_ms(100);
+    assert!(r.cmd("SCAN 0 COUNT 1000").ends_with("*1\r\n$4\r\nlive\r\n"));
+    assert_eq!(keys_in_db(&t, 0), 1);
+}
