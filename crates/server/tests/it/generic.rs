@@ -251,3 +251,24 @@ fn randomkey_skips_and_reclaims_dead_keys() {
     assert!(r.cmd("SCAN 0 COUNT 1000").ends_with("*1\r\n$4\r\nlive\r\n"));
     assert_eq!(keys_in_db(&t, 0), 1);
 }
+
+#[test]
+fn idletime_follows_reads_only() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.cmd("SET k v");
+    t.advance_ms(10_000);
+    assert_eq!(r.cmd("OBJECT IDLETIME k"), ":10\r\n");
+    // Lookups without touch leave the clock alone.
+    for c in ["TTL k", "PTTL k", "EXISTS k", "TYPE k", "OBJECT ENCODING k", "EXPIRETIME k"] {
+        r.cmd(c);
+    }
+    assert_eq!(r.cmd("OBJECT IDLETIME k"), ":10\r\n");
+    r.cmd("GET k");
+    assert_eq!(r.cmd("OBJECT IDLETIME k"), ":0\r\n");
+    t.advance_ms(5_000);
+    r.cmd("TOUCH k");
+    assert_eq!(r.cmd("OBJECT IDLETIME k"), ":0\r\n");
+    t.advance_ms(5_000);
+    assert_eq!(r.cmd("OBJECT IDLETIME nokey"), "$-1\r\n");
+}
