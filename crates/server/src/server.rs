@@ -120,6 +120,27 @@ impl Server {
         (self.clock.now_ms() / 1000 - self.started_unix).clamp(0, u32::MAX as i64) as u32
     }
 
+    /// The access field of a new key: the LRU clock, or a fresh LFU
+    /// counter under an LFU policy.
+    pub fn new_access(&self) -> u32 {
+        if self.config.lfu() {
+            crate::storage::lfu::new_field(self.clock.now_ms())
+        } else {
+            self.lru_clock()
+        }
+    }
+
+    /// The access field of a key after it is accessed (Redis's LRU clock
+    /// update, or updateLFU).
+    pub fn touched_access(&self, old: u32) -> u32 {
+        if self.config.lfu() {
+            let (factor, decay) = (self.config.get_num("lfu-log-factor"), self.config.get_num("lfu-decay-time"));
+            crate::storage::lfu::touched(old, self.clock.now_ms(), factor, decay)
+        } else {
+            self.lru_clock()
+        }
+    }
+
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown_notify.notify_waiters();

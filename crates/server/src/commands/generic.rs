@@ -22,7 +22,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::{Entry, Str, Value, NO_EXPIRE};
+use crate::storage::{lfu, Entry, Str, Value, NO_EXPIRE};
 use resp::Agg;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -244,7 +244,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (value, expire_at) = (e.value.clone(), e.expire_at);
-    let lru = ctx.srv.lru_clock();
+    let lru = ctx.srv.new_access();
     let copied = in_db(ctx, db, |c| {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
@@ -600,10 +600,6 @@ fn sharing_allowed(ctx: &Ctx<'_>) -> bool {
         || !ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lru") || p.contains("lfu"))
 }
 
-fn lfu_policy(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
-}
-
 /// OBJECT ENCODING key
 fn object_encoding(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     match object_entry(ctx, args)? {
@@ -639,7 +635,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let lru = e.lru;
-    if lfu_policy(ctx) {
+    if ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
     let n = idle_secs(ctx.srv.lru_clock(), lru);
@@ -653,13 +649,13 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let _ = e;
-    if !lfu_policy(ctx) {
+    let field = e.lru;
+    if !ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    // Entries keep an LRU clock only: LFU counters (kept by Redis in the same
-    // 24 bits when an LFU policy is active) belong to the eviction work.
-    Err(CmdError::err("LFU access counters are not kept by this server"))
+    let decay = ctx.srv.config.get_num("lfu-decay-time");
+    ctx.out.int(lfu::decayed(field, ctx.now_ms, decay) as i64);
+    Ok(())
 }
 
 /// Replies with a container command's help: Redis's header line, `lines`,

@@ -272,3 +272,39 @@ fn idletime_follows_reads_only() {
     t.advance_ms(5_000);
     assert_eq!(r.cmd("OBJECT IDLETIME nokey"), "$-1\r\n");
 }
+
+#[test]
+fn lfu_counters_under_an_lfu_policy() {
+    let t = TestServer::with(&[("maxmemory-policy", "allkeys-lfu")]);
+    // Start just after a minute boundary, so no real one passes mid-test.
+    t.advance_ms(61_000 - t.srv.clock.now_ms() % 60_000);
+    let mut r = t.raw();
+    r.cmd("SET k v");
+    assert_eq!(r.cmd("OBJECT FREQ k"), ":5\r\n");
+    // The first access above the initial value always counts.
+    r.cmd("GET k");
+    assert_eq!(r.cmd("OBJECT FREQ k"), ":6\r\n");
+    // Lookups without touch, and OBJECT itself, leave it alone.
+    for c in ["TYPE k", "EXISTS k", "TTL k", "OBJECT ENCODING k"] {
+        r.cmd(c);
+    }
+    assert_eq!(r.cmd("OBJECT FREQ k"), ":6\r\n");
+    assert_eq!(
+        r.cmd("OBJECT IDLETIME k"),
+        "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"
+    );
+    // One point of decay per minute (lfu-decay-time 1), never below 0.
+    t.advance_ms(3 * 60_000);
+    assert_eq!(r.cmd("OBJECT FREQ k"), ":3\r\n");
+    t.advance_ms(60 * 60_000);
+    assert_eq!(r.cmd("OBJECT FREQ k"), ":0\r\n");
+    assert_eq!(r.cmd("OBJECT FREQ nokey"), "$-1\r\n");
+
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.cmd("SET k v");
+    assert_eq!(
+        r.cmd("OBJECT FREQ k"),
+        "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"
+    );
+}
