@@ -244,7 +244,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (value, expire_at) = (e.value.clone(), e.expire_at);
-    let lru = ctx.srv.new_access();
+    let lru = ctx.srv.new_access(ctx.now_ms);
     let copied = in_db(ctx, db, |c| {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
@@ -638,7 +638,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let n = idle_secs(ctx.srv.lru_clock(), lru);
+    let n = idle_secs(ctx.srv.lru_clock_at(ctx.now_ms), lru);
     ctx.out.int(n);
     Ok(())
 }
