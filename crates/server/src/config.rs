@@ -8,6 +8,7 @@
 
 use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
@@ -177,6 +178,8 @@ struct Val {
 /// The live settings.
 pub struct Config {
     vals: RwLock<HashMap<&'static str, Val>>,
+    /// Cached "maxmemory-policy is an LFU policy": read on every key access.
+    lfu: AtomicBool,
 }
 
 impl Default for Config {
@@ -186,7 +189,7 @@ impl Default for Config {
             let v = check(it, it.default).expect("defaults are valid");
             m.insert(it.name, v);
         }
-        Config { vals: RwLock::new(m) }
+        Config { vals: RwLock::new(m), lfu: AtomicBool::new(false) }
     }
 }
 
@@ -224,12 +227,25 @@ fn check(it: &Item, value: &str) -> Result<Val, String> {
 }
 
 impl Config {
+    fn store(&self, name: &'static str, v: Val) {
+        if name == "maxmemory-policy" {
+            self.lfu.store(v.text.ends_with("-lfu"), Ordering::Relaxed);
+        }
+        self.vals.write().insert(name, v);
+    }
+
+    /// True while the maxmemory policy is an LFU one (keys then carry access
+    /// frequency counters instead of an LRU clock).
+    pub fn lfu(&self) -> bool {
+        self.lfu.load(Ordering::Relaxed)
+    }
+
     /// Sets a value from a config file or the command line (immutable items
     /// allowed). The error is the reason, without the "where".
     pub fn load_set(&self, name: &str, value: &str) -> Result<(), String> {
         let it = canonical(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let v = check(it, value)?;
-        self.vals.write().insert(it.name, v);
+        self.store(it.name, v);
         Ok(())
     }
 
@@ -242,7 +258,7 @@ impl Config {
         }
         let v =
             check(it, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
-        self.vals.write().insert(it.name, v);
+        self.store(it.name, v);
         Ok(())
     }
 

@@ -93,7 +93,7 @@ impl<'a> Ctx<'a> {
     /// written out without being copied first.
     pub fn lookup_read_out(&mut self, key: &[u8]) -> Result<(Option<&mut Entry>, &mut Out), CmdError> {
         self.expire_if_needed(key)?;
-        let lru = self.srv.lru_clock();
+        let (srv, now) = (self.srv, self.now_ms);
         let touch = !self.client.no_touch;
         let stats = &self.srv.stats;
         let db = {
@@ -105,7 +105,7 @@ impl<'a> Ctx<'a> {
             Some(e) => {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
                 if touch {
-                    e.lru = lru;
+                    e.lru = srv.touched_access(e.lru, now);
                 }
                 Some(e)
             }
@@ -122,10 +122,10 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for writing: expires it if due, touches its LRU clock.
     pub fn lookup_write(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
         self.expire_if_needed(key)?;
-        let lru = self.srv.lru_clock();
+        let (srv, now) = (self.srv, self.now_ms);
         let db = self.raw_db(key)?;
         Ok(db.get_mut(key).map(|e| {
-            e.lru = lru;
+            e.lru = srv.touched_access(e.lru, now);
             e
         }))
     }
@@ -166,8 +166,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn store(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<(), CmdError> {
-        let lru = self.srv.lru_clock();
-        self.raw_db(key)?.set(key, value, keep_ttl, lru);
+        let (srv, now) = (self.srv, self.now_ms);
+        let db = self.raw_db(key)?;
+        // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
+        let access = match db.get(key) {
+            Some(e) if srv.config.lfu() => e.lru,
+            _ => srv.new_access(now),
+        };
+        db.set(key, value, keep_ttl, access);
         self.modified(key);
         Ok(())
     }

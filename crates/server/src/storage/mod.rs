@@ -22,6 +22,7 @@
 //! sampled by active expiry.
 
 mod crc16;
+pub mod lfu;
 pub mod value;
 
 use indexmap::{IndexMap, IndexSet};
