@@ -5,3 +5,4 @@
 //! representation and invariants at the top.
 
 pub mod num;
+pub mod zset;
