@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod geo;
 pub mod server;
 pub mod string;
 pub mod zset;
@@ -49,7 +50,7 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS, zset::COMMANDS]
+    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS, zset::COMMANDS, geo::COMMANDS]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

@@ -288,14 +288,15 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], z: ZSet, event: &str) -> CmdResul
 
 // ---------------------------------------------------------------- ZADD
 
+/// ZADD's options (GEOADD passes its own subset).
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 /// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
@@ -324,7 +325,8 @@ fn zincrby(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     add_generic(ctx, key, AddFlags { incr: true, ..AddFlags::default() }, args.take_rest())
 }
 
-fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) -> CmdResult {
+/// The body of ZADD: `pairs` are score, member, score, member ...
+pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) -> CmdResult {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(CmdError::Syntax);
     }
