@@ -131,38 +131,37 @@ fn geodist(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// GEOHASH key [member ...]
-fn geohash(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+/// Replies with an array holding `each(point)` for every member argument
+/// (None for absent members or keys).
+fn per_member(ctx: &mut Ctx<'_>, args: &mut Args<'_>, each: fn(&mut Out, Option<(f64, f64)>)) -> CmdResult {
     let key = args.next_key()?;
     let members = args.take_rest();
     let z = ctx.read_zset(key)?.map(|(z, _)| scores_of(z, members));
     ctx.out.array(members.len());
     for s in z.unwrap_or_else(|| vec![None; members.len()]) {
-        match s.and_then(geo::decode_score) {
-            Some((lon, lat)) => ctx.out.bulk(geo::geohash_string(lon, lat)),
-            None => ctx.out.null(),
-        }
+        each(ctx.out, s.and_then(geo::decode_score));
     }
     Ok(())
 }
 
+/// GEOHASH key [member ...]
+fn geohash(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    per_member(ctx, args, |out, p| match p {
+        Some((lon, lat)) => out.bulk(geo::geohash_string(lon, lat)),
+        None => out.null(),
+    })
+}
+
 /// GEOPOS key [member ...]
 fn geopos(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    let key = args.next_key()?;
-    let members = args.take_rest();
-    let z = ctx.read_zset(key)?.map(|(z, _)| scores_of(z, members));
-    ctx.out.array(members.len());
-    for s in z.unwrap_or_else(|| vec![None; members.len()]) {
-        match s.and_then(geo::decode_score) {
-            Some((lon, lat)) => {
-                ctx.out.array(2);
-                human_double(ctx.out, lon);
-                human_double(ctx.out, lat);
-            }
-            None => ctx.out.null_array(),
+    per_member(ctx, args, |out, p| match p {
+        Some((lon, lat)) => {
+            out.array(2);
+            human_double(out, lon);
+            human_double(out, lat);
         }
-    }
-    Ok(())
+        None => out.null_array(),
+    })
 }
 
 /// Scores of several members (None for absent ones).
