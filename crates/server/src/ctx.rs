@@ -102,6 +102,12 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for reading: expires it if due, counts a hit or miss,
     /// touches its LRU clock (unless CLIENT NO-TOUCH).
     pub fn lookup_read(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
+        Ok(self.lookup_read_out(key)?.0)
+    }
+
+    /// `lookup_read` that also lends the reply buffer, so a value can be
+    /// written out without being copied first.
+    pub fn lookup_read_out(&mut self, key: &[u8]) -> Result<(Option<&mut Entry>, &mut Out), CmdError> {
         self.expire_if_needed(key)?;
         let lru = self.srv.lru_clock();
         let touch = !self.client.no_touch;
@@ -111,19 +117,22 @@ impl<'a> Ctx<'a> {
             let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
             shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?
         };
-        match db.get_mut(key) {
+        let found = match db.get_mut(key) {
             Some(e) => {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
                 if touch {
                     e.lru = lru;
                 }
-                Ok(Some(e))
+                Some(e)
             }
             None => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
-                Ok(None)
+                // Redis's lookupKeyRead announces a miss ("keymiss", class m).
+                crate::notify::emit(self.srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key);
+                None
             }
-        }
+        };
+        Ok((found, &mut *self.out))
     }
 
     /// Looks a key up for writing: expires it if due, touches its LRU clock.

@@ -5,5 +5,7 @@
 mod common;
 mod connection;
 mod diff;
+mod generic;
 mod protocol;
+mod string;
 mod zset;
