@@ -16,6 +16,7 @@ use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
+use types::zset::ZSet;
 
 /// What the connection should do after a command.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,21 @@ pub struct Effects {
     pub after: After,
     /// (db, key) pairs that may now serve blocked clients.
     pub ready_keys: Vec<(usize, Key)>,
+}
+
+/// See `Ctx::reader`.
+pub struct Reader<'r, 'l> {
+    locked: &'r Locked<'l>,
+    db: usize,
+}
+
+impl<'r, 'l> Reader<'r, 'l> {
+    /// The value at `key` as stored (no expiry check, no statistics).
+    pub fn get(&self, key: &[u8]) -> Result<Option<&'r Value>, CmdError> {
+        let shard = self.locked.shard_ref(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get(self.db).ok_or(CmdError::DbIndexOutOfRange)?;
+        Ok(db.get(key).map(|e| &e.value))
+    }
 }
 
 pub struct Ctx<'a> {
@@ -152,6 +168,42 @@ impl<'a> Ctx<'a> {
                 _ => Err(CmdError::WrongType),
             },
         }
+    }
+
+    /// The sorted set at `key` for reading (with the reply buffer, so a
+    /// handler can reply while it walks the set); WRONGTYPE for another type.
+    pub fn read_zset(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        if self.lookup_read(key)?.is_none() {
+            return Ok(None);
+        }
+        self.zset_parts(key)
+    }
+
+    /// The sorted set at `key` for writing; WRONGTYPE for another type.
+    pub fn write_zset(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        if self.lookup_write(key)?.is_none() {
+            return Ok(None);
+        }
+        self.zset_parts(key)
+    }
+
+    fn zset_parts(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        let dbi = self.client.db;
+        let out = &mut *self.out;
+        let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        match db.get_mut(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::ZSet(z)) => Ok(Some((z, out))),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Shared access to several values at once, beside the reply buffer
+    /// (multi-key reads such as ZUNION). Call `lookup_read` on each key first:
+    /// the reader does no expiry and counts nothing.
+    pub fn reader(&mut self) -> (Reader<'_, 'a>, &mut Out) {
+        (Reader { locked: &self.locked, db: self.client.db }, &mut *self.out)
     }
 
     /// Stores `value` at `key`, replacing any old value and clearing its TTL

@@ -15,8 +15,11 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod geo;
 pub mod server;
+pub mod sort;
 pub mod string;
+pub mod zset;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -48,7 +51,15 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![
+        connection::COMMANDS,
+        generic::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+        zset::COMMANDS,
+        geo::COMMANDS,
+        sort::COMMANDS,
+    ]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

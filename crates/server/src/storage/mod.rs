@@ -278,6 +278,13 @@ impl<'a> Locked<'a> {
         Some(&mut self.guards[i].1)
     }
 
+    /// The held shard that owns `key`, shared (several at once for
+    /// multi-key reads such as ZUNION).
+    pub fn shard_ref(&self, key: &[u8]) -> Option<&Shard> {
+        let i = self.find(self.ks.shard_of(key))?;
+        Some(&self.guards[i].1)
+    }
+
     /// Every held shard, in index order.
     pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
         self.guards.iter_mut().map(|(_, g)| &mut **g)

@@ -94,6 +94,7 @@ impl Str {
 #[derive(Clone)]
 pub enum Value {
     Str(Str),
+    ZSet(Box<types::zset::ZSet>),
 }
 
 impl Value {
@@ -101,6 +102,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -108,6 +110,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }

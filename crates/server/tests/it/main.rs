@@ -8,3 +8,4 @@ mod diff;
 mod generic;
 mod protocol;
 mod string;
+mod zset;
