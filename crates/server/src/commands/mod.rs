@@ -13,8 +13,10 @@ use crate::error::CmdResult;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub mod bitmap;
 pub mod connection;
 pub mod generic;
+pub mod hyperloglog;
 pub mod server;
 pub mod string;
 
@@ -48,7 +50,14 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![
+        connection::COMMANDS,
+        generic::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+        bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
+    ]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.
