@@ -61,6 +61,17 @@ out.append("PFDEBUG ENCODING s1")
 out.append("GET s1")
 out.append("PFCOUNT s1")
 
+# Two sparse sketches whose union outgrows the sparse limit: the
+# destination is promoted in the middle of the merge.
+for k, base in (("m1", 40000), ("m2", 41000)):
+    out.append(chunk(k, [ele(base + i) for i in range(1000)]))
+    out.append("PFDEBUG ENCODING %s" % k)
+out.append("PFMERGE m3 m1 m2")
+out.append("PFDEBUG ENCODING m3")
+out.append("GET m3")
+out.append("PFCOUNT m3")
+out.append("PFCOUNT m1 m2")
+
 # Registers above 32 force promotion: very rare from hashes, so fill a
 # sketch until the sparse form outgrows the default limit instead, and check
 # the full register dump.

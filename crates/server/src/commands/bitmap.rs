@@ -335,7 +335,14 @@ fn reply_fields(ctx: &mut Ctx<'_>, replies: &[Option<i64>]) {
     }
 }
 
-fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, read_only: bool) -> CmdResult {
+/// Whether BITFIELD may write (BITFIELD) or only read (BITFIELD_RO).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, access: Access) -> CmdResult {
     let key = args.next_key()?;
     let (ops, highest) = parse_fields(ctx, args.take_rest())?;
     let Some(highest) = highest else {
@@ -351,7 +358,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, read_only: bool) -> 
         reply_fields(ctx, &replies);
         return Ok(());
     };
-    if read_only {
+    if access == Access::ReadOnly {
         return Err(CmdError::err("BITFIELD_RO only supports the GET subcommand"));
     }
     let (p, grown) = string_for_bits(ctx, key, highest)?;
@@ -380,10 +387,10 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, read_only: bool) -> 
 /// BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL]
 /// SET encoding offset value | INCRBY encoding offset increment ...]
 fn bitfield(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    bitfield_generic(ctx, args, false)
+    bitfield_generic(ctx, args, Access::ReadWrite)
 }
 
 /// BITFIELD_RO key [GET encoding offset ...]
 fn bitfield_ro(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    bitfield_generic(ctx, args, true)
+    bitfield_generic(ctx, args, Access::ReadOnly)
 }

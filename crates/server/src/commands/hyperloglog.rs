@@ -234,7 +234,7 @@ fn pfdebug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 fn pfselftest(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     args.finish()?;
     let max = sparse_max(ctx);
-    match hll::self_test(max, rand::random(), 20, 1_000_000) {
+    match hll::self_test(max, rand::random(), 100, 10_000_000) {
         Ok(()) => ctx.out.ok(),
         Err(m) => return Err(CmdError::msg(format!("TESTFAILED {m}"))),
     }
