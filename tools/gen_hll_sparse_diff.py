@@ -94,6 +94,22 @@ for i in range(60):
     out.append("GET %s" % k)
     out.append("PFMERGE m%d %s" % (i, k))
 
+# Dense sketches with arbitrary registers, up to 63 (above the hash's
+# maximum of 51), counted alone, in unions and merged into sparse ones.
+HDR_DENSE = b"HYLL\x00\x00\x00\x00" + b"\x00" * 7 + b"\x80"
+for i, regs in enumerate([b"\xff" * 12288,
+                          bytes(rng.randrange(256) for _ in range(12288)),
+                          bytes(rng.choice([0, 0, 0, 0x41, 0x10]) for _ in range(12288))]):
+    k = "dense%d" % i
+    out.append("SET %s %s" % (k, esc(HDR_DENSE + regs)))
+    out.append("PFCOUNT %s" % k)
+    out.append("PFCOUNT %s d1" % k)
+    out.append("PFADD %s x y z" % k)
+    out.append("PFCOUNT %s" % k)
+    out.append("PFMERGE d2 %s" % k)
+    out.append("GET d2")
+    out.append("PFCOUNT d2")
+
 path = os.path.join(os.path.dirname(__file__), "..", "crates", "server", "tests", "diff", "66_hll_sparse.redis")
 with open(path, "w") as f:
     f.write("\n".join(out) + "\n")

@@ -499,10 +499,15 @@ pub fn estimate(h: &[u64; 64]) -> u64 {
     }
     z += m * sigma(h[0] as f64 / m);
     let e = (ALPHA_INF * m * m / z).round();
-    if e.is_nan() {
-        0
+    // Redis rounds with llroundl, which on x86-64 answers i64::MIN for a
+    // value it cannot represent (z = 0 when every register is above 51,
+    // only possible in a hand-made sketch); that bit pattern is what gets
+    // cached and replied.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if e.is_nan() || !(-TWO_63..TWO_63).contains(&e) {
+        i64::MIN as u64
     } else {
-        e as u64
+        e as i64 as u64
     }
 }
 
@@ -718,6 +723,18 @@ mod tests {
     #[test]
     fn estimates_are_close() {
         assert!(self_test(3000, 11, 0, 100_000).is_ok());
+    }
+
+    #[test]
+    fn unrepresentable_estimate_is_i64_min() {
+        // Every register at 63: Redis's llroundl overflows to i64::MIN.
+        let mut v = new_sparse();
+        to_dense(&mut v).unwrap();
+        v[HDR..].fill(0xff);
+        assert_eq!(count(&v), Ok(i64::MIN as u64));
+        let mut c = v.clone();
+        set_cached(&mut c, i64::MIN as u64);
+        assert_eq!(cached(&c), None, "the cache bit reads as invalid");
     }
 
     #[test]
