@@ -167,32 +167,40 @@ pub enum BitOp {
 /// long as the longest source, shorter sources read as zero-padded.
 pub fn bitop(op: BitOp, srcs: &[&[u8]]) -> Vec<u8> {
     let maxlen = srcs.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut res = vec![0u8; maxlen];
-    let Some((first, rest)) = srcs.split_first() else { return res };
-    res[..first.len()].copy_from_slice(first);
-    match op {
-        BitOp::Not => res.iter_mut().for_each(|b| *b = !*b),
-        BitOp::And => {
-            for s in rest {
-                for (r, b) in res.iter_mut().zip(s.iter()) {
-                    *r &= b;
-                }
-                res[s.len().min(maxlen)..].fill(0);
-            }
-        }
-        BitOp::Or | BitOp::Xor => {
-            for s in rest {
-                for (r, b) in res.iter_mut().zip(s.iter()) {
-                    if op == BitOp::Or {
-                        *r |= b;
-                    } else {
-                        *r ^= b;
-                    }
-                }
-            }
-        }
+    let Some((first, rest)) = srcs.split_first() else { return Vec::new() };
+    let mut res = bitop_first(op, first, maxlen);
+    for s in rest {
+        bitop_fold(op, &mut res, s);
     }
     res
+}
+
+/// Starts a BITOP result of `maxlen` bytes from the first source (NOT is
+/// applied here: it has a single source).
+pub fn bitop_first(op: BitOp, first: &[u8], maxlen: usize) -> Vec<u8> {
+    let mut res = vec![0u8; maxlen.max(first.len())];
+    res[..first.len()].copy_from_slice(first);
+    if op == BitOp::Not {
+        res.iter_mut().for_each(|b| *b = !*b);
+    }
+    res
+}
+
+/// Folds one more source into a BITOP result; the source reads as
+/// zero-padded to the result's length.
+pub fn bitop_fold(op: BitOp, res: &mut [u8], src: &[u8]) {
+    let n = src.len().min(res.len());
+    let (head, tail) = res.split_at_mut(n);
+    let pairs = head.iter_mut().zip(&src[..n]);
+    match op {
+        BitOp::And => {
+            pairs.for_each(|(r, b)| *r &= b);
+            tail.fill(0);
+        }
+        BitOp::Or => pairs.for_each(|(r, b)| *r |= b),
+        BitOp::Xor => pairs.for_each(|(r, b)| *r ^= b),
+        BitOp::Not => {}
+    }
 }
 
 // ---- BITFIELD ---------------------------------------------------------------

@@ -13,7 +13,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::Str;
+use crate::storage::{Str, Value};
 use std::sync::atomic::Ordering;
 use types::bitops::{self, BitOp, FieldType, Overflow};
 
@@ -186,15 +186,34 @@ fn bitop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if op == BitOp::Not && keys.len() != 1 {
         return Err(CmdError::err("BITOP NOT must be called with a single source key."));
     }
-    let mut srcs: Vec<Vec<u8>> = Vec::with_capacity(keys.len());
+    // First pass: type checks and lengths, with Redis's lookup statistics;
+    // the second folds each source into the result without copying it.
+    let mut maxlen = 0;
     for k in keys {
-        srcs.push(ctx.read_str(k)?.map(|s| s.to_vec()).unwrap_or_default());
+        if let Some(s) = ctx.read_str(k)? {
+            maxlen = maxlen.max(s.len());
+        }
     }
-    let refs: Vec<&[u8]> = srcs.iter().map(|s| s.as_slice()).collect();
-    let res = bitops::bitop(op, &refs);
+    let mut res: Vec<u8> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let mut buf = itoa::Buffer::new();
+        let src: &[u8] = match ctx.peek(k)? {
+            Some(e) => match &e.value {
+                Value::Str(s) => s.as_bytes(&mut buf),
+                #[allow(unreachable_patterns)]
+                _ => return Err(CmdError::WrongType),
+            },
+            None => &[],
+        };
+        if i == 0 {
+            res = bitops::bitop_first(op, src, maxlen);
+        } else {
+            bitops::bitop_fold(op, &mut res, src);
+        }
+    }
     let len = res.len();
     if len > 0 {
-        ctx.set_value(dest, crate::storage::Value::Str(Str::Raw(res)))?;
+        ctx.set_value(dest, Value::Str(Str::Raw(res)))?;
         ctx.notify(notify::STRING, "set", dest);
     } else if ctx.delete(dest)? {
         ctx.notify(notify::GENERIC, "del", dest);
