@@ -31,10 +31,15 @@ fn bad_offset() -> CmdError {
     CmdError::err("bit offset is not an integer or out of range")
 }
 
+/// The byte limit of bit offsets: `proto-max-bulk-len`.
+fn offset_limit(ctx: &Ctx<'_>) -> i64 {
+    ctx.srv.config.get_num("proto-max-bulk-len")
+}
+
 /// Parses a bit offset. With `hash_bits` > 0 (BITFIELD), `#N` means the
 /// N-th field of that width. The byte it falls in must be below
 /// `proto-max-bulk-len`.
-fn parse_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: u32) -> Result<u64, CmdError> {
+fn parse_offset(limit: i64, arg: &[u8], hash_bits: u32) -> Result<u64, CmdError> {
     let hash = hash_bits > 0 && arg.first() == Some(&b'#');
     let digits = if hash { &arg[1..] } else { arg };
     let mut off = types::num::parse_i64(digits).ok_or_else(bad_offset)?;
@@ -43,7 +48,6 @@ fn parse_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: u32) -> Result<u64, CmdErr
         // caught by the range check below in the same cases.
         off = off.wrapping_mul(hash_bits as i64);
     }
-    let limit = ctx.srv.config.get_num("proto-max-bulk-len");
     if off < 0 || (off >> 3) >= limit {
         return Err(bad_offset());
     }
@@ -69,7 +73,7 @@ fn string_for_bits<'c>(ctx: &'c mut Ctx<'_>, key: &[u8], maxbit: u64) -> Result<
 /// SETBIT key offset value
 fn setbit(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, off) = (args.next_key()?, args.next_bytes()?);
-    let off = parse_offset(ctx, off, 0)?;
+    let off = parse_offset(offset_limit(ctx), off, 0)?;
     let bad_bit = || CmdError::err("bit is not an integer or out of range");
     let on = types::num::parse_i64(args.next_bytes()?).ok_or_else(bad_bit)?;
     if on & !1 != 0 {
@@ -88,7 +92,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// GETBIT key offset
 fn getbit(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, off) = (args.next_key()?, args.next_bytes()?);
-    let off = parse_offset(ctx, off, 0)?;
+    let off = parse_offset(offset_limit(ctx), off, 0)?;
     let bit = match ctx.read_str(key)? {
         Some(s) => bitops::get_bit(s.as_bytes(&mut itoa::Buffer::new()), off),
         None => false,
@@ -237,7 +241,7 @@ struct Field {
 }
 
 /// Parses BITFIELD's operations; the highest bit written, if any write.
-fn parse_fields(ctx: &Ctx<'_>, args: &[&[u8]]) -> Result<(Vec<Field>, Option<u64>), CmdError> {
+fn parse_fields(limit: i64, args: &[&[u8]]) -> Result<(Vec<Field>, Option<u64>), CmdError> {
     let mut ops = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut highest: Option<u64> = None;
@@ -271,7 +275,7 @@ fn parse_fields(ctx: &Ctx<'_>, args: &[&[u8]]) -> Result<(Vec<Field>, Option<u64
                 "Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
             )
         })?;
-        let offset = parse_offset(ctx, args[j + 2], ty.bits)?;
+        let offset = parse_offset(limit, args[j + 2], ty.bits)?;
         let op = match op {
             FieldOp::Get => FieldOp::Get,
             other => {
@@ -363,7 +367,7 @@ enum Access {
 
 fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, access: Access) -> CmdResult {
     let key = args.next_key()?;
-    let (ops, highest) = parse_fields(ctx, args.take_rest())?;
+    let (ops, highest) = parse_fields(offset_limit(ctx), args.take_rest())?;
     let Some(highest) = highest else {
         // Only reads: a missing key reads as zeroes, nothing is created.
         let mut buf = itoa::Buffer::new();
