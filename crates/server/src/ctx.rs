@@ -206,6 +206,33 @@ impl<'a> Ctx<'a> {
         (Reader { locked: &self.locked, db: self.client.db }, &mut *self.out)
     }
 
+    /// The string at `key` for an in-place write (APPEND-style commands):
+    /// expires it if due, WRONGTYPE for another type. The caller declares
+    /// the write with `modified` once done.
+    pub fn write_str(&mut self, key: &[u8]) -> Result<Option<&mut Str>, CmdError> {
+        match self.lookup_write(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Str(s) => Ok(Some(s)),
+                #[allow(unreachable_patterns)]
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// Adds a new string at an absent `key` without declaring a write
+    /// (Redis's dbAdd, for commands that count their own changes) and
+    /// returns it for in-place edits.
+    pub fn add_str(&mut self, key: &[u8], s: Str) -> Result<&mut Str, CmdError> {
+        let lru = self.srv.lru_clock();
+        let db = self.raw_db(key)?;
+        db.set(key, Value::Str(s), false, lru);
+        match db.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Str(s)) => Ok(s),
+            _ => Err(CmdError::err("internal error: value just added is missing")),
+        }
+    }
+
     /// Stores `value` at `key`, replacing any old value and clearing its TTL
     /// (Redis's setKey). Declares the write.
     pub fn set_value(&mut self, key: &[u8], value: Value) -> Result<(), CmdError> {

@@ -5,5 +5,7 @@
 //! representation and invariants at the top.
 
 pub mod geo;
+pub mod bitops;
+pub mod hll;
 pub mod num;
 pub mod zset;

@@ -13,9 +13,11 @@ use crate::error::CmdResult;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub mod bitmap;
 pub mod connection;
 pub mod generic;
 pub mod geo;
+pub mod hyperloglog;
 pub mod server;
 pub mod sort;
 pub mod string;
@@ -59,6 +61,8 @@ fn families() -> Vec<&'static [Cmd]> {
         zset::COMMANDS,
         geo::COMMANDS,
         sort::COMMANDS,
+        bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
 }
 

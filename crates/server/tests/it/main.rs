@@ -2,10 +2,12 @@
 //! One binary, one module per family; `common` has the helpers; `diff` replays
 //! the scripts of tests/diff against redis-server and Hematite.
 
+mod bitmap;
 mod common;
 mod connection;
 mod diff;
 mod generic;
+mod hll;
 mod protocol;
 mod string;
 mod zset;
