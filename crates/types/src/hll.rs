@@ -791,6 +791,53 @@ mod tests {
         }
 
         #[test]
+        fn sparse_sets_follow_the_registers(
+            runs in proptest::collection::vec((0u8..=32, 1usize..300), 1..60),
+            sets in proptest::collection::vec((0usize..REGISTERS, 1u8..=40), 1..80),
+            max in 20usize..5000,
+        ) {
+            // Any register layout, encoded as a (non-canonical) valid sparse
+            // value: runs of zeroes as ZERO/XZERO, values as VAL opcodes.
+            let mut m = [0u8; REGISTERS];
+            let mut v = new_sparse();
+            v.truncate(HDR);
+            let mut idx = 0;
+            for (val, len) in runs {
+                let len = len.min(REGISTERS - idx);
+                if len == 0 {
+                    break;
+                }
+                if val == 0 {
+                    if len <= SPARSE_ZERO_MAX_LEN {
+                        v.push((len - 1) as u8);
+                    } else {
+                        push_xzero(&mut v, len);
+                    }
+                } else {
+                    for chunk in 0..len.div_ceil(SPARSE_VAL_MAX_LEN) {
+                        let n = (len - chunk * SPARSE_VAL_MAX_LEN).min(SPARSE_VAL_MAX_LEN);
+                        v.push(val_op(val, n));
+                    }
+                    m[idx..idx + len].fill(val);
+                }
+                idx += len;
+            }
+            if idx < REGISTERS {
+                push_xzero(&mut v, REGISTERS - idx);
+            }
+            prop_assert_eq!(sparse_registers(&v), m);
+            for (i, c) in sets {
+                let changed = set_register(&mut v, i, c, max).unwrap();
+                prop_assert_eq!(changed, c > m[i]);
+                m[i] = m[i].max(c);
+                prop_assert!(is_valid(&v));
+                let mut got = [0u8; REGISTERS];
+                merge_into(&mut got, &v).unwrap();
+                prop_assert_eq!(got, m);
+            }
+        }
+
+        #[test]
         fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..300),
                                     eles in proptest::collection::vec(any::<u16>(), 0..40),
                                     dense in any::<bool>()) {
