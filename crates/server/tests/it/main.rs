@@ -6,6 +6,8 @@ mod common;
 mod connection;
 mod diff;
 mod generic;
+mod geo;
 mod protocol;
+mod sort;
 mod string;
 mod zset;
