@@ -39,7 +39,7 @@ fn searches_and_stores() {
     assert_eq!(r.cmd("EXISTS d"), ":0\r\n");
     assert_eq!(r.cmd("GEORADIUSBYMEMBER s nosuch 1 km"), "-ERR could not decode requested zset member\r\n");
     assert_eq!(
-        r.cmd("GEOSEARCH s BYRADIUS 1 km ASC"),
+        r.cmd("GEOSEARCH s BYRADIUS 1 km ASC WITHDIST"),
         "-ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH\r\n"
     );
     assert_eq!(
