@@ -8,6 +8,8 @@ mod connection;
 mod diff;
 mod generic;
 mod hll;
+mod geo;
 mod protocol;
+mod sort;
 mod string;
 mod zset;
