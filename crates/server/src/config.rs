@@ -8,7 +8,7 @@
 
 use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
@@ -190,6 +190,8 @@ pub struct Config {
     vals: RwLock<HashMap<&'static str, Val>>,
     /// Bumped on every change, so hot paths can cache parsed values.
     version: AtomicU64,
+    /// Cached "maxmemory-policy is an LFU policy": read on every key access.
+    lfu: AtomicBool,
 }
 
 impl Default for Config {
@@ -199,7 +201,7 @@ impl Default for Config {
             let v = check(it, it.default, "").expect("defaults are valid");
             m.insert(it.name, v);
         }
-        Config { vals: RwLock::new(m), version: AtomicU64::new(0) }
+        Config { vals: RwLock::new(m), version: AtomicU64::new(0), lfu: AtomicBool::new(false) }
     }
 }
 
@@ -238,13 +240,26 @@ fn check(it: &Item, value: &str, old: &str) -> Result<Val, String> {
 }
 
 impl Config {
+    fn store(&self, name: &'static str, v: Val) {
+        if name == "maxmemory-policy" {
+            self.lfu.store(v.text.ends_with("-lfu"), Ordering::Relaxed);
+        }
+        self.vals.write().insert(name, v);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// True while the maxmemory policy is an LFU one (keys then carry access
+    /// frequency counters instead of an LRU clock).
+    pub fn lfu(&self) -> bool {
+        self.lfu.load(Ordering::Relaxed)
+    }
+
     /// Sets a value from a config file or the command line (immutable items
     /// allowed). The error is the reason, without the "where".
     pub fn load_set(&self, name: &str, value: &str) -> Result<(), String> {
         let it = canonical(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let v = check(it, value, &self.current(it))?;
-        self.vals.write().insert(it.name, v);
-        self.version.fetch_add(1, Ordering::Release);
+        self.store(it.name, v);
         Ok(())
     }
 
@@ -257,8 +272,7 @@ impl Config {
         }
         let v = check(it, value, &self.current(it))
             .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{name}') - {e}"))?;
-        self.vals.write().insert(it.name, v);
-        self.version.fetch_add(1, Ordering::Release);
+        self.store(it.name, v);
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
+use types::zset::ZSet;
 
 /// What the connection should do after a command.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,21 @@ pub struct Effects {
     pub after: After,
     /// (db, key) pairs that may now serve blocked clients.
     pub ready_keys: Vec<(usize, Key)>,
+}
+
+/// See `Ctx::reader`.
+pub struct Reader<'r, 'l> {
+    locked: &'r Locked<'l>,
+    db: usize,
+}
+
+impl<'r, 'l> Reader<'r, 'l> {
+    /// The value at `key` as stored (no expiry check, no statistics).
+    pub fn get(&self, key: &[u8]) -> Result<Option<&'r Value>, CmdError> {
+        let shard = self.locked.shard_ref(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get(self.db).ok_or(CmdError::DbIndexOutOfRange)?;
+        Ok(db.get(key).map(|e| &e.value))
+    }
 }
 
 pub struct Ctx<'a> {
@@ -93,7 +109,7 @@ impl<'a> Ctx<'a> {
     /// written out without being copied first.
     pub fn lookup_read_out(&mut self, key: &[u8]) -> Result<(Option<&mut Entry>, &mut Out), CmdError> {
         self.expire_if_needed(key)?;
-        let lru = self.srv.lru_clock();
+        let (srv, now) = (self.srv, self.now_ms);
         let touch = !self.client.no_touch;
         let stats = &self.srv.stats;
         let db = {
@@ -105,7 +121,7 @@ impl<'a> Ctx<'a> {
             Some(e) => {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
                 if touch {
-                    e.lru = lru;
+                    e.lru = srv.touched_access(e.lru, now);
                 }
                 Some(e)
             }
@@ -122,10 +138,10 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for writing: expires it if due, touches its LRU clock.
     pub fn lookup_write(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
         self.expire_if_needed(key)?;
-        let lru = self.srv.lru_clock();
+        let (srv, now) = (self.srv, self.now_ms);
         let db = self.raw_db(key)?;
         Ok(db.get_mut(key).map(|e| {
-            e.lru = lru;
+            e.lru = srv.touched_access(e.lru, now);
             e
         }))
     }
@@ -154,6 +170,69 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The sorted set at `key` for reading (with the reply buffer, so a
+    /// handler can reply while it walks the set); WRONGTYPE for another type.
+    pub fn read_zset(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        if self.lookup_read(key)?.is_none() {
+            return Ok(None);
+        }
+        self.zset_parts(key)
+    }
+
+    /// The sorted set at `key` for writing; WRONGTYPE for another type.
+    pub fn write_zset(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        if self.lookup_write(key)?.is_none() {
+            return Ok(None);
+        }
+        self.zset_parts(key)
+    }
+
+    fn zset_parts(&mut self, key: &[u8]) -> Result<Option<(&mut ZSet, &mut Out)>, CmdError> {
+        let dbi = self.client.db;
+        let out = &mut *self.out;
+        let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        match db.get_mut(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::ZSet(z)) => Ok(Some((z, out))),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Shared access to several values at once, beside the reply buffer
+    /// (multi-key reads such as ZUNION). Call `lookup_read` on each key first:
+    /// the reader does no expiry and counts nothing.
+    pub fn reader(&mut self) -> (Reader<'_, 'a>, &mut Out) {
+        (Reader { locked: &self.locked, db: self.client.db }, &mut *self.out)
+    }
+
+    /// The string at `key` for an in-place write (APPEND-style commands):
+    /// expires it if due, WRONGTYPE for another type. The caller declares
+    /// the write with `modified` once done.
+    pub fn write_str(&mut self, key: &[u8]) -> Result<Option<&mut Str>, CmdError> {
+        match self.lookup_write(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Str(s) => Ok(Some(s)),
+                #[allow(unreachable_patterns)]
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// Adds a new string at an absent `key` without declaring a write
+    /// (Redis's dbAdd, for commands that count their own changes) and
+    /// returns it for in-place edits.
+    pub fn add_str(&mut self, key: &[u8], s: Str) -> Result<&mut Str, CmdError> {
+        let lru = self.srv.lru_clock();
+        let db = self.raw_db(key)?;
+        db.set(key, Value::Str(s), false, lru);
+        match db.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Str(s)) => Ok(s),
+            _ => Err(CmdError::err("internal error: value just added is missing")),
+        }
+    }
+
     /// Stores `value` at `key`, replacing any old value and clearing its TTL
     /// (Redis's setKey). Declares the write.
     pub fn set_value(&mut self, key: &[u8], value: Value) -> Result<(), CmdError> {
@@ -166,10 +245,16 @@ impl<'a> Ctx<'a> {
     }
 
     fn store(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<(), CmdError> {
-        let lru = self.srv.lru_clock();
+        let (srv, now) = (self.srv, self.now_ms);
+        let db = self.raw_db(key)?;
         // Redis's dbAdd announces a new key (class `n`) before the command's event.
-        let is_new = !self.srv.pubsub.is_idle() && self.raw_db(key)?.get(key).is_none();
-        self.raw_db(key)?.set(key, value, keep_ttl, lru);
+        let is_new = !srv.pubsub.is_idle() && db.get(key).is_none();
+        // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
+        let access = match db.get(key) {
+            Some(e) if srv.config.lfu() => e.lru,
+            _ => srv.new_access(now),
+        };
+        db.set(key, value, keep_ttl, access);
         if is_new {
             self.notify(crate::notify::NEW, "new", key);
         }

@@ -120,8 +120,36 @@ impl Server {
     }
 
     /// The LRU clock: seconds since start, as stored in each entry.
+    /// It follows the server clock (as Redis's follows unixtime), so tests
+    /// that advance the clock see keys grow idle.
     pub fn lru_clock(&self) -> u32 {
-        self.started.elapsed().as_secs() as u32
+        self.lru_clock_at(self.clock.now_ms())
+    }
+
+    /// The LRU clock at `now_ms` (a command's frozen time: no clock read).
+    pub fn lru_clock_at(&self, now_ms: i64) -> u32 {
+        (now_ms / 1000 - self.started_unix).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// The access field of a new key at `now_ms`: the LRU clock, or a fresh
+    /// LFU counter under an LFU policy.
+    pub fn new_access(&self, now_ms: i64) -> u32 {
+        if self.config.lfu() {
+            crate::storage::lfu::new_field(now_ms)
+        } else {
+            self.lru_clock_at(now_ms)
+        }
+    }
+
+    /// The access field of a key accessed at `now_ms` (Redis's LRU clock
+    /// update, or updateLFU).
+    pub fn touched_access(&self, old: u32, now_ms: i64) -> u32 {
+        if self.config.lfu() {
+            let (factor, decay) = (self.config.get_num("lfu-log-factor"), self.config.get_num("lfu-decay-time"));
+            crate::storage::lfu::touched(old, now_ms, factor, decay)
+        } else {
+            self.lru_clock_at(now_ms)
+        }
     }
 
     pub fn request_shutdown(&self) {

@@ -4,5 +4,9 @@
 //! types; commands call their methods. Each module documents its
 //! representation and invariants at the top.
 
+pub mod bitops;
+pub mod geo;
+pub mod hll;
 pub mod num;
 pub mod stream;
+pub mod zset;

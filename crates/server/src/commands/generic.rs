@@ -22,7 +22,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::{Entry, Str, Value, NO_EXPIRE};
+use crate::storage::{lfu, Entry, Str, Value, NO_EXPIRE};
 use resp::Agg;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -244,7 +244,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (value, expire_at) = (e.value.clone(), e.expire_at);
-    let lru = ctx.srv.lru_clock();
+    let lru = ctx.srv.new_access(ctx.now_ms);
     let copied = in_db(ctx, db, |c| {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
@@ -551,31 +551,29 @@ fn scan(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// RANDOMKEY
 fn randomkey(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     let dbi = ctx.client.db;
-    loop {
-        let sizes: Vec<usize> = ctx.locked.shards_mut().map(|s| s.dbs[dbi].len()).collect();
-        let total: usize = sizes.iter().sum();
-        if total == 0 {
-            ctx.out.null();
-            return Ok(());
-        }
+    let mut sizes: Vec<usize> = ctx.locked.shards_mut().map(|s| s.dbs[dbi].len()).collect();
+    let mut total: usize = sizes.iter().sum();
+    while total > 0 {
+        // Draw uniformly over all keys: pick the shard by its share.
         let mut r = rand::random::<u64>() as usize % total;
-        let shard = sizes.iter().position(|&n| {
-            if r < n {
-                true
-            } else {
-                r -= n;
-                false
-            }
-        });
-        let Some(s) = shard.and_then(|i| ctx.locked.shard_at(i)) else { return Err(CmdError::err("no shard")) };
-        let Some((k, _)) = s.dbs[dbi].map.get_index(r) else { return Err(CmdError::err("no key")) };
+        let mut shard = 0;
+        while r >= sizes[shard] {
+            r -= sizes[shard];
+            shard += 1;
+        }
+        let Some(s) = ctx.locked.shard_at(shard) else { return Err(CmdError::err("shard not held")) };
+        let Some((k, _)) = s.dbs[dbi].map.get_index(r) else { return Err(CmdError::err("key index out of range")) };
         let k = k.clone();
         // A dead key is reclaimed and another one drawn.
         if !ctx.expire_if_needed(&k)? {
             ctx.out.bulk(&k);
             return Ok(());
         }
+        sizes[shard] -= 1;
+        total -= 1;
     }
+    ctx.out.null();
+    Ok(())
 }
 
 /// The entry OBJECT inspects: Redis's lookup with LOOKUP_NOTOUCH and
@@ -600,10 +598,6 @@ fn shared_integer(v: &Value) -> bool {
 fn sharing_allowed(ctx: &Ctx<'_>) -> bool {
     ctx.srv.config.get_num("maxmemory") == 0
         || !ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lru") || p.contains("lfu"))
-}
-
-fn lfu_policy(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
 }
 
 /// OBJECT ENCODING key
@@ -641,10 +635,10 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let lru = e.lru;
-    if lfu_policy(ctx) {
+    if ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let n = idle_secs(ctx.srv.lru_clock(), lru);
+    let n = idle_secs(ctx.srv.lru_clock_at(ctx.now_ms), lru);
     ctx.out.int(n);
     Ok(())
 }
@@ -655,13 +649,13 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let _ = e;
-    if !lfu_policy(ctx) {
+    let field = e.lru;
+    if !ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    // Entries keep an LRU clock only: LFU counters (kept by Redis in the same
-    // 24 bits when an LFU policy is active) belong to the eviction work.
-    Err(CmdError::err("LFU access counters are not kept by this server"))
+    let decay = ctx.srv.config.get_num("lfu-decay-time");
+    ctx.out.int(lfu::decayed(field, ctx.now_ms, decay) as i64);
+    Ok(())
 }
 
 /// Replies with a container command's help: Redis's header line, `lines`,

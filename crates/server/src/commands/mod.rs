@@ -13,13 +13,18 @@ use crate::error::CmdResult;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub mod bitmap;
 pub mod connection;
 pub mod generic;
+pub mod geo;
+pub mod hyperloglog;
 pub mod pubsub;
 pub mod server;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod tracking;
+pub mod zset;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -59,6 +64,11 @@ fn families() -> Vec<&'static [Cmd]> {
         pubsub::COMMANDS,
         tracking::COMMANDS,
         stream::COMMANDS,
+        zset::COMMANDS,
+        geo::COMMANDS,
+        sort::COMMANDS,
+        bitmap::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
 }
 

@@ -478,6 +478,16 @@ fn getrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Zero-extends `v` to `len` bytes (if shorter), failing cleanly when the
+/// memory cannot be had (proto-max-bulk-len may be set very high).
+fn grow_zeroed(v: &mut Vec<u8>, len: usize) -> CmdResult {
+    if v.len() < len {
+        v.try_reserve_exact(len - v.len()).map_err(|_| CmdError::err("out of memory growing the string"))?;
+        v.resize(len, 0);
+    }
+    Ok(())
+}
+
 /// SETRANGE key offset value
 fn setrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, offset, value) = (args.next_key()?, args.next_i64()?, args.next_bytes()?);
@@ -496,7 +506,8 @@ fn setrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let offset = offset as usize;
     let n = match cur {
         None => {
-            let mut v = vec![0u8; end];
+            let mut v = Vec::new();
+            grow_zeroed(&mut v, end)?;
             v[offset..].copy_from_slice(value);
             ctx.set_value(key, Value::Str(Str::raw(v)))?;
             end
@@ -504,9 +515,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(cur) => {
             let Some(s) = write_str_at(ctx, key)? else { return Err(CmdError::NoSuchKey) };
             let raw = s.make_raw();
-            if raw.len() < end {
-                raw.resize(end, 0);
-            }
+            grow_zeroed(raw, end)?;
             raw[offset..end].copy_from_slice(value);
             ctx.modified(key);
             cur.max(end)
@@ -596,9 +605,13 @@ struct LcsTable {
 }
 
 impl LcsTable {
-    fn build(a: &[u8], b: &[u8]) -> LcsTable {
+    /// `None` if the table's memory cannot be had.
+    fn build(a: &[u8], b: &[u8]) -> Option<LcsTable> {
         let w = b.len() + 1;
-        let mut t = vec![0u32; (a.len() + 1) * w];
+        let cells = (a.len() + 1).checked_mul(w)?;
+        let mut t = Vec::new();
+        t.try_reserve_exact(cells).ok()?;
+        t.resize(cells, 0u32);
         for i in 1..=a.len() {
             for j in 1..=b.len() {
                 t[i * w + j] = if a[i - 1] == b[j - 1] {
@@ -608,7 +621,7 @@ impl LcsTable {
                 };
             }
         }
-        LcsTable { t, w }
+        Some(LcsTable { t, w })
     }
 
     fn at(&self, i: usize, j: usize) -> u32 {
@@ -696,7 +709,8 @@ fn lcs(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if cells.checked_mul(4).is_none_or(|bytes| bytes > max) {
         return Err(CmdError::err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
     }
-    let table = LcsTable::build(&a, &b);
+    let table = LcsTable::build(&a, &b)
+        .ok_or_else(|| CmdError::err("Insufficient memory, failed allocating transient memory for LCS"))?;
     let total = table.at(a.len(), b.len()) as i64;
     if len {
         ctx.out.int(total);
@@ -747,7 +761,7 @@ mod tests {
     #[test]
     fn lcs_walk() {
         let (a, b) = (b"ohmytext".as_slice(), b"mynewtext".as_slice());
-        let t = LcsTable::build(a, b);
+        let t = LcsTable::build(a, b).unwrap();
         let (seq, ranges) = t.walk(a, b);
         assert_eq!(seq, b"mytext");
         assert_eq!(ranges, vec![Match { a: (4, 7), b: (5, 8) }, Match { a: (2, 3), b: (0, 1) }]);

@@ -22,6 +22,7 @@
 //! sampled by active expiry.
 
 mod crc16;
+pub mod lfu;
 pub mod value;
 
 use indexmap::{IndexMap, IndexSet};
@@ -275,6 +276,13 @@ impl<'a> Locked<'a> {
         let s = self.ks.shard_of(key);
         let i = self.find(s)?;
         Some(&mut self.guards[i].1)
+    }
+
+    /// The held shard that owns `key`, shared (several at once for
+    /// multi-key reads such as ZUNION).
+    pub fn shard_ref(&self, key: &[u8]) -> Option<&Shard> {
+        let i = self.find(self.ks.shard_of(key))?;
+        Some(&self.guards[i].1)
     }
 
     /// Every held shard, in index order.

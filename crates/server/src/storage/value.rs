@@ -94,6 +94,7 @@ impl Str {
 #[derive(Clone)]
 pub enum Value {
     Str(Str),
+    ZSet(Box<types::zset::ZSet>),
     Stream(Box<types::stream::Stream>),
 }
 
@@ -102,6 +103,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::ZSet(_) => "zset",
             Value::Stream(_) => "stream",
         }
     }
@@ -110,6 +112,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
             Value::Stream(_) => "stream",
         }
     }

@@ -91,7 +91,7 @@ fn show(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
     let s = s.replace("\r\n", "\\r\\n");
     if s.len() > 300 {
-        format!("{}...", &s[..300])
+        format!("{}...", s.chars().take(300).collect::<String>())
     } else {
         s
     }

@@ -2,13 +2,18 @@
 //! One binary, one module per family; `common` has the helpers; `diff` replays
 //! the scripts of tests/diff against redis-server and Hematite.
 
+mod bitmap;
 mod common;
 mod connection;
 mod diff;
 mod generic;
+mod geo;
+mod hll;
 mod notify;
 mod protocol;
 mod pubsub;
+mod sort;
 mod stream;
 mod string;
 mod tracking;
+mod zset;
