@@ -13,6 +13,8 @@ use crate::error::CmdResult;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub mod client;
+pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod server;
@@ -48,7 +50,14 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![
+        client::COMMANDS,
+        command::COMMANDS,
+        connection::COMMANDS,
+        generic::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+    ]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.
