@@ -1122,7 +1122,7 @@ fn check(it: &Item, value: &str, old: Option<&Val>) -> Result<Val, String> {
                 (1..names.len()).filter(|i| bits & (1 << (i - 1)) != 0).map(|i| names[i]).collect::<Vec<_>>().join(" ")
             };
             if it.name.starts_with("shutdown-on-sig") && bits & 0b11 == 0b11 {
-                return Err("shutdown-on-sigint/sigterm can't be both SAVE and NOSAVE".into());
+                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
             }
             Ok(Val::new(text, bits))
         }
@@ -1455,6 +1455,39 @@ impl Config {
         self.file.lock().clone()
     }
 
+    /// Applies a command line in Redis's style: an optional config file
+    /// first (not starting with `--`), then `--name value...` pairs (a
+    /// directive takes every word up to the next `--`), which override the
+    /// file. Returns the config file's path, if one was given.
+    pub fn load_args(&self, args: &[String]) -> Result<Option<PathBuf>, String> {
+        let mut rest = args;
+        let mut file = None;
+        if let Some(first) = rest.first() {
+            if !first.starts_with("--") {
+                let text = std::fs::read_to_string(first)
+                    .map_err(|e| format!("Fatal error, can't open config file '{first}': {}", os_error_text(&e)))?;
+                // Resolved before loading: a `dir` line changes the working directory.
+                let path = std::fs::canonicalize(first).unwrap_or_else(|_| PathBuf::from(first));
+                self.load_text(&text, first)?;
+                self.set_file(path.clone());
+                file = Some(path);
+                rest = &rest[1..];
+            }
+        }
+        let mut text = String::new();
+        for a in rest {
+            if let Some(name) = a.strip_prefix("--") {
+                text.push('\n');
+                text.push_str(name);
+            } else {
+                text.push(' ');
+                text.push_str(&quote(a));
+            }
+        }
+        self.load_text(&text, "(command line)")?;
+        Ok(file)
+    }
+
     /// Reads redis.conf text. Errors name the line and directive as Redis does.
     pub fn load_text(&self, text: &str, file: &str) -> Result<(), String> {
         for (n, line) in text.lines().enumerate() {
@@ -1678,6 +1711,37 @@ mod tests {
         assert_eq!(e.to_string(), "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter");
         c.set_many(&[("maxclients", "5"), ("hz", "7")], false).unwrap();
         assert_eq!((c.get_num("maxclients"), c.get_num("hz")), (5, 7));
+    }
+
+    #[test]
+    fn command_line() {
+        let c = Config::default();
+        let args: Vec<String> =
+            ["--port", "7000", "--bind", "127.0.0.1", "::1", "--databases", "4", "--requirepass", "a b", "--save", ""]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(c.load_args(&args), Ok(None));
+        assert_eq!(c.get_num("port"), 7000);
+        assert_eq!(c.get_text("bind").unwrap(), "127.0.0.1 ::1");
+        assert_eq!(c.get_num("databases"), 4);
+        assert_eq!(c.get_text("requirepass").unwrap(), "a b");
+        assert_eq!(c.get_text("save").unwrap(), "");
+        let e = c.load_args(&["--port".to_string(), "x".to_string()]).unwrap_err();
+        assert!(e.contains("argument couldn't be parsed into an integer") && e.contains("(command line)"), "{e}");
+        let e = c.load_args(&["--nosuch".to_string(), "1".to_string()]).unwrap_err();
+        assert!(e.contains("Bad directive"), "{e}");
+        let e = c.load_args(&["/nonexistent/x.conf".to_string()]).unwrap_err();
+        assert!(e.contains("can't open config file"), "{e}");
+        let dir = std::env::temp_dir().join(format!("hematite-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("a.conf");
+        std::fs::write(&f, "port 7001\nhz 20\n").unwrap();
+        let c = Config::default();
+        let got = c.load_args(&[f.to_string_lossy().into_owned(), "--hz".into(), "30".into()]).unwrap();
+        assert!(got.is_some() && c.file().is_some());
+        assert_eq!((c.get_num("port"), c.get_num("hz")), (7001, 30));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

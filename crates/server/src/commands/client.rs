@@ -201,8 +201,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             match opt.to_ascii_lowercase().as_slice() {
                 b"id" => match types::num::parse_i64(val) {
                     Some(n) if n >= 1 => id = Some(n as u64),
-                    Some(_) => return Err(CmdError::err("client-id should be greater than 0")),
-                    None => return Err(CmdError::NotInteger),
+                    _ => return Err(CmdError::err("client-id should be greater than 0")),
                 },
                 b"type" => kind = Some(parse_kind(val)?),
                 b"addr" => addr = Some(val),

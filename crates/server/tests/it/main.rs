@@ -3,6 +3,8 @@
 //! the scripts of tests/diff against redis-server and Hematite.
 
 mod common;
+mod config;
 mod connection;
 mod diff;
 mod protocol;
+mod server;
