@@ -144,9 +144,11 @@ fn list(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     } else if rest.len() >= 2 && rest[0].eq_ignore_ascii_case(b"ID") {
         let mut v = Vec::new();
         for a in &rest[1..] {
+            // Any integer is accepted; ids no client has list nothing.
             match types::num::parse_i64(a) {
                 Some(n) if n > 0 => v.push(n as u64),
-                _ => return Err(CmdError::err("Invalid client ID")),
+                Some(_) => {}
+                None => return Err(CmdError::err("Invalid client ID")),
             }
         }
         ids = Some(v);

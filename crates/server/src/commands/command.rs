@@ -213,7 +213,7 @@ fn info(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     for n in names {
         match lookup_by_name(n) {
             Some(e) => write_info(ctx.out, e),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())

@@ -126,7 +126,7 @@ fn command_count_list_docs() {
     assert_eq!(r.cmd("COMMAND LIST FILTERBY BOGUS x"), "-ERR syntax error\r\n");
     assert_eq!(r.cmd("COMMAND LIST FILTERBY PATTERN"), "-ERR syntax error\r\n");
     assert_eq!(r.cmd("COMMAND LIST foo"), "-ERR syntax error\r\n");
-    assert_eq!(r.cmd("COMMAND INFO nosuch"), "*1\r\n*-1\r\n");
+    assert_eq!(r.cmd("COMMAND INFO nosuch"), "*1\r\n$-1\r\n");
     assert_eq!(r.cmd("COMMAND FOO"), "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
     // DOCS: our summary, the spec's facts; unknown names are left out.
     let d = r.cmd("COMMAND DOCS get nosuch");
