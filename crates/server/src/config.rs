@@ -1383,6 +1383,9 @@ impl Config {
         {
             return Err("Unable to listen on this port. Check server logs.".into());
         }
+        if runtime && it.name == "bind" && old.is_some_and(|o| o.text != v.text) {
+            return Err("Failed to bind to specified addresses.".into());
+        }
         Ok(())
     }
 
