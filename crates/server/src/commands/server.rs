@@ -441,7 +441,7 @@ pub fn info_text(ctx: &mut Ctx<'_>, sections: &[&str]) -> String {
             "commandstats" => commandstats_section(ctx.srv, &mut s),
             "errorstats" => errorstats_section(ctx.srv, &mut s),
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
-            "keyspace" => keyspace_section(ctx.srv, &mut s),
+            "keyspace" => keyspace_section(ctx, &mut s),
             _ => {}
         }
     }
@@ -741,23 +741,34 @@ fn errorstats_section(srv: &Server, s: &mut String) {
     }
 }
 
-fn keyspace_section(srv: &Server, s: &mut String) {
-    s.push_str("# Keyspace\r\n");
-    let ndb = srv.keyspace.ndb();
-    let now = srv.clock.now_ms();
-    // (keys, expires, sum of remaining TTLs in ms) per database, one shard
-    // locked at a time.
-    let mut acc = vec![(0u64, 0u64, 0i128); ndb];
-    for i in 0..srv.keyspace.nshards() {
-        let shard = srv.keyspace.lock_shard(i);
-        for (d, db) in shard.dbs.iter().enumerate() {
-            acc[d].0 += db.len() as u64;
-            acc[d].1 += db.volatile.len() as u64;
-            for k in db.volatile.iter() {
-                if let Some(e) = db.get(k) {
-                    acc[d].2 += (e.expire_at - now).max(0) as i128;
-                }
+/// Adds one shard's keys, TTL-carrying keys and remaining TTLs per database.
+fn tally(shard: &crate::storage::Shard, now: i64, acc: &mut [(u64, u64, i128)]) {
+    for (d, db) in shard.dbs.iter().enumerate() {
+        acc[d].0 += db.len() as u64;
+        acc[d].1 += db.volatile.len() as u64;
+        for k in db.volatile.iter() {
+            if let Some(e) = db.get(k) {
+                acc[d].2 += (e.expire_at - now).max(0) as i128;
             }
+        }
+    }
+}
+
+fn keyspace_section(ctx: &mut Ctx<'_>, s: &mut String) {
+    s.push_str("# Keyspace\r\n");
+    let srv = ctx.srv;
+    let now = srv.clock.now_ms();
+    // (keys, expires, sum of remaining TTLs in ms) per database. Inside
+    // MULTI or a script every shard is already held; otherwise shards are
+    // locked one at a time so INFO never stalls the whole keyspace.
+    let mut acc = vec![(0u64, 0u64, 0i128); srv.keyspace.ndb()];
+    if ctx.locked.holds_all() {
+        for shard in ctx.locked.shards_mut() {
+            tally(shard, now, &mut acc);
+        }
+    } else {
+        for i in 0..srv.keyspace.nshards() {
+            tally(&srv.keyspace.lock_shard(i), now, &mut acc);
         }
     }
     for (d, (keys, expires, ttl_sum)) in acc.into_iter().enumerate() {
