@@ -202,7 +202,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             Ok(())
         }
         b"sleep" if more == 1 => {
-            let secs = args.next_f64()?;
+            let secs = c_strtod(args.next_bytes()?);
             // Redis sleeps the whole server; here only this connection waits.
             // Bounded so a typo cannot hold a worker thread for days.
             let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
@@ -211,7 +211,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             Ok(())
         }
         b"set-active-expire" if more == 1 => {
-            let v = args.next_i64()?;
+            let v = c_atoi(args.next_bytes()?);
             ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
             ctx.out.ok();
             Ok(())
@@ -219,6 +219,29 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         b"protocol" if more == 1 => debug_protocol(ctx, args.next_bytes()?),
         _ => Err(unknown()),
     }
+}
+
+/// C's `atoi`: the leading integer, 0 if none (DEBUG is that lenient).
+fn c_atoi(b: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(b);
+    let t = s.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().unwrap_or(0)
+}
+
+/// C's `strtod`: the longest leading number, 0 if none.
+fn c_strtod(b: &[u8]) -> f64 {
+    let s = String::from_utf8_lossy(b);
+    let t = s.trim_start();
+    (1..=t.len())
+        .rev()
+        .filter(|&i| t.is_char_boundary(i))
+        .find_map(|i| t[..i].parse::<f64>().ok())
+        .filter(|d| d.is_finite())
+        .unwrap_or(0.0)
 }
 
 /// DEBUG PROTOCOL <type>: one value of each RESP type, as Redis sends it.
@@ -790,6 +813,15 @@ mod tests {
         assert_eq!(bytes_to_human(2048), "2.00K");
         assert_eq!(bytes_to_human(1572864), "1.50M");
         assert_eq!(bytes_to_human(25276518400), "23.54G");
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(c_atoi(b"12abc"), 12);
+        assert_eq!(c_atoi(b"abc"), 0);
+        assert_eq!(c_atoi(b"-3"), -3);
+        assert_eq!(c_strtod(b"0.5s"), 0.5);
+        assert_eq!(c_strtod(b"x"), 0.0);
     }
 
     #[test]
