@@ -37,7 +37,18 @@ pub struct ClientInfo {
     pub tot_net_in: AtomicU64,
     pub tot_net_out: AtomicU64,
     pub tot_cmds: AtomicU64,
+    /// The socket's descriptor (CLIENT LIST `fd`), -1 if none.
+    pub fd: AtomicI64,
+    /// The ACL user the connection is logged in as.
+    pub user: Mutex<String>,
+    /// Client-side caching redirection (CLIENT LIST `redir`), -1 if none.
+    pub redir: AtomicI64,
+    /// Set while the connection is waiting out a CLIENT PAUSE.
+    pub paused: AtomicBool,
 }
+
+/// The order Redis prints CLIENT LIST flag letters in.
+const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
 
 impl ClientInfo {
     pub fn new(id: u64, addr: Option<SocketAddr>, laddr: Option<SocketAddr>, now_ms: i64) -> Self {
@@ -65,7 +76,29 @@ impl ClientInfo {
             tot_net_in: AtomicU64::new(0),
             tot_net_out: AtomicU64::new(0),
             tot_cmds: AtomicU64::new(0),
+            fd: AtomicI64::new(-1),
+            user: Mutex::new("default".into()),
+            redir: AtomicI64::new(-1),
+            paused: AtomicBool::new(false),
         }
+    }
+
+    /// Sets or clears one CLIENT LIST flag letter (`x` multi, `P` pubsub,
+    /// `b` blocked, `t` tracking, `e` no-evict, `T` no-touch ...). The
+    /// letters stay in Redis's order; no letter prints as `N`.
+    pub fn set_flag(&self, letter: char, on: bool) {
+        let mut f = self.flags.lock();
+        let mut letters: Vec<char> = f.chars().filter(|&c| c != 'N' && c != letter).collect();
+        if on {
+            letters.push(letter);
+        }
+        letters.sort_by_key(|c| FLAG_ORDER.find(*c).unwrap_or(usize::MAX));
+        *f = if letters.is_empty() { "N".into() } else { letters.into_iter().collect() };
+    }
+
+    /// The port-qualified peer address as CLIENT LIST and KILL show it.
+    pub fn peer_id(&self) -> &str {
+        &self.addr
     }
 
     /// Asks the connection to close (it notices at its next wake-up).
@@ -153,6 +186,24 @@ impl Client {
             no_evict: false,
             no_touch: false,
         }
+    }
+
+    /// RESET: back to the state of a new connection (db 0, RESP2, no name,
+    /// replies on, authenticated only if no password is required, no
+    /// NO-EVICT / NO-TOUCH). Families with per-connection state (MULTI,
+    /// WATCH, subscriptions, tracking) add their own reset to
+    /// `commands::connection::reset` next to this call.
+    pub fn reset(&mut self, needs_auth: bool) {
+        self.select(0);
+        self.proto = Protocol::Resp2;
+        self.info.resp.store(2, Ordering::Relaxed);
+        *self.info.name.lock() = None;
+        self.reply_mode = ReplyMode::On;
+        self.authenticated = !needs_auth;
+        self.no_evict = false;
+        self.no_touch = false;
+        self.info.set_flag('e', false);
+        self.info.set_flag('T', false);
     }
 
     pub fn select(&mut self, db: usize) {

@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod common;
+mod config;
 mod connection;
 mod diff;
 mod generic;
@@ -13,3 +14,4 @@ mod protocol;
 mod sort;
 mod string;
 mod zset;
+mod server;
