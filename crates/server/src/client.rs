@@ -37,11 +37,22 @@ pub struct ClientInfo {
     pub tot_net_in: AtomicU64,
     pub tot_net_out: AtomicU64,
     pub tot_cmds: AtomicU64,
+    /// The socket's descriptor (CLIENT LIST `fd`), -1 if none.
+    pub fd: AtomicI64,
+    /// The ACL user the connection is logged in as.
+    pub user: Mutex<String>,
+    /// Client-side caching redirection (CLIENT LIST `redir`), -1 if none.
+    pub redir: AtomicI64,
+    /// Set while the connection is waiting out a CLIENT PAUSE.
+    pub paused: AtomicBool,
     /// Output other connections send here (see `Mailbox`).
     pub mailbox: Mailbox,
     /// Bytes the connection took from its mailbox but has not written yet.
     pub pending_out: AtomicUsize,
 }
+
+/// The order Redis prints CLIENT LIST flag letters in.
+const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
 
 impl ClientInfo {
     pub fn new(id: u64, addr: Option<SocketAddr>, laddr: Option<SocketAddr>, now_ms: i64) -> Self {
@@ -69,6 +80,10 @@ impl ClientInfo {
             tot_net_in: AtomicU64::new(0),
             tot_net_out: AtomicU64::new(0),
             tot_cmds: AtomicU64::new(0),
+            fd: AtomicI64::new(-1),
+            user: Mutex::new("default".into()),
+            redir: AtomicI64::new(-1),
+            paused: AtomicBool::new(false),
             mailbox: Mailbox::default(),
             pending_out: AtomicUsize::new(0),
         }
@@ -125,6 +140,24 @@ impl ClientInfo {
         if m.buf.capacity() > 1024 * 1024 {
             m.buf = Vec::new();
         }
+    }
+
+    /// Sets or clears one CLIENT LIST flag letter (`x` multi, `P` pubsub,
+    /// `b` blocked, `t` tracking, `e` no-evict, `T` no-touch ...). The
+    /// letters stay in Redis's order; no letter prints as `N`.
+    pub fn set_flag(&self, letter: char, on: bool) {
+        let mut f = self.flags.lock();
+        let mut letters: Vec<char> = f.chars().filter(|&c| c != 'N' && c != letter).collect();
+        if on {
+            letters.push(letter);
+        }
+        letters.sort_by_key(|c| FLAG_ORDER.find(*c).unwrap_or(usize::MAX));
+        *f = if letters.is_empty() { "N".into() } else { letters.into_iter().collect() };
+    }
+
+    /// The port-qualified peer address as CLIENT LIST and KILL show it.
+    pub fn peer_id(&self) -> &str {
+        &self.addr
     }
 
     /// Asks the connection to close (it notices at its next wake-up).
@@ -188,8 +221,10 @@ impl ObufLimits {
         false
     }
 
-    pub fn parse(text: &str) -> Option<ObufLimits> {
-        parse_obuf_limits(text, "").ok().map(|(t, _)| Self::parse_canonical(&t))
+    /// Parses the canonical text of `client-output-buffer-limit` (as
+    /// CONFIG GET shows it; the config module validates what is set).
+    pub fn parse(text: &str) -> ObufLimits {
+        Self::parse_canonical(text)
     }
 
     fn parse_canonical(text: &str) -> ObufLimits {
@@ -204,49 +239,6 @@ impl ObufLimits {
         }
         l
     }
-}
-
-/// Redis's memtoull: a non-negative byte count with an optional unit.
-fn mem_to_u64(s: &str) -> Option<u64> {
-    if s.starts_with('-') {
-        return None;
-    }
-    crate::config::parse_memory(s).and_then(|n| u64::try_from(n).ok())
-}
-
-/// Parses a `client-output-buffer-limit` value (`<class> <hard> <soft>
-/// <seconds>` repeated), merging it over the current setting `old` as
-/// Redis does; returns the canonical text CONFIG GET shows.
-pub fn parse_obuf_limits(value: &str, old: &str) -> Result<(String, i64), String> {
-    let mut limits = if old.is_empty() { ObufLimits::default() } else { ObufLimits::parse_canonical(old) };
-    let w: Vec<&str> = value.split_whitespace().collect();
-    if w.len() % 4 != 0 {
-        return Err("Wrong number of arguments in buffer limit configuration.".into());
-    }
-    let mut updates = Vec::new();
-    for c in w.chunks(4) {
-        let class = match c[0].to_ascii_lowercase().as_str() {
-            "normal" => ObufClass::Normal,
-            "slave" | "replica" => ObufClass::Replica,
-            "pubsub" => ObufClass::Pubsub,
-            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
-        };
-        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string();
-        let hard = mem_to_u64(c[1]).ok_or_else(bad)?;
-        let soft = mem_to_u64(c[2]).ok_or_else(bad)?;
-        let secs = crate::args::parse_i64(c[3].as_bytes()).map_err(|_| bad())?;
-        if secs < 0 {
-            return Err(bad());
-        }
-        updates.push((class, ObufLimit { hard, soft, soft_secs: secs }));
-    }
-    for (class, l) in updates {
-        limits.0[class as usize] = l;
-    }
-    let names = ["normal", "slave", "pubsub"];
-    let text: Vec<String> =
-        limits.0.iter().zip(names).map(|(l, n)| format!("{n} {} {} {}", l.hard, l.soft, l.soft_secs)).collect();
-    Ok((text.join(" "), 0))
 }
 
 #[derive(Default)]
@@ -333,6 +325,24 @@ impl Client {
             subs: Default::default(),
             tracking: Default::default(),
         }
+    }
+
+    /// RESET: back to the state of a new connection (db 0, RESP2, no name,
+    /// replies on, authenticated only if no password is required, no
+    /// NO-EVICT / NO-TOUCH). Families with per-connection state (MULTI,
+    /// WATCH, subscriptions, tracking) add their own reset to
+    /// `commands::connection::reset` next to this call.
+    pub fn reset(&mut self, needs_auth: bool) {
+        self.select(0);
+        self.proto = Protocol::Resp2;
+        self.info.resp.store(2, Ordering::Relaxed);
+        *self.info.name.lock() = None;
+        self.reply_mode = ReplyMode::On;
+        self.authenticated = !needs_auth;
+        self.no_evict = false;
+        self.no_touch = false;
+        self.info.set_flag('e', false);
+        self.info.set_flag('T', false);
     }
 
     pub fn select(&mut self, db: usize) {

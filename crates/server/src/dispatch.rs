@@ -37,7 +37,8 @@ pub fn unknown_command(argv: &[&[u8]]) -> CmdError {
 pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
     let reg = registry();
     let top = reg.get(argv[0]).ok_or_else(|| unknown_command(argv))?;
-    let entry = if top.handler.is_none() && argv.len() >= 2 {
+    // A container runs its subcommand; COMMAND alone also runs by itself.
+    let entry = if !top.subs.is_empty() && argv.len() >= 2 {
         reg.sub(top, argv[1]).ok_or_else(|| CmdError::UnknownSubcommand {
             cmd: String::from_utf8_lossy(argv[0]).to_uppercase(),
             sub: String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned(),
@@ -70,18 +71,42 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
 
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
     srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
-    out.error(e.to_string());
+    let msg = e.to_string();
+    srv.cmdstats.error(&msg);
+    out.error(msg);
+}
+
+/// Counts a command refused before it ran (INFO commandstats `rejected_calls`).
+fn count_rejected(srv: &Server, entry: &Entry) {
+    srv.cmdstats.per[entry.index].rejected.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The entry an arity error is about (top-level or subcommand).
+fn entry_for_stats(argv: &[&[u8]]) -> Option<&'static Entry> {
+    let reg = registry();
+    let top = reg.get(argv[0])?;
+    if !top.subs.is_empty() && argv.len() >= 2 {
+        reg.sub(top, argv[1])
+    } else {
+        Some(top)
+    }
 }
 
 fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let entry = match resolve(argv) {
         Ok(e) => e,
         Err(e) => {
+            if matches!(e, CmdError::WrongArity(_)) {
+                if let Some(entry) = entry_for_stats(argv) {
+                    count_rejected(srv, entry);
+                }
+            }
             reject(srv, out, e);
             return After::Continue;
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
+        count_rejected(srv, entry);
         reject(srv, out, CmdError::NoAuth);
         return After::Continue;
     }
@@ -159,9 +184,17 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     let mut args = Args::new(argv, skip);
     let saved = ctx.spec;
     ctx.spec = entry.spec;
-    if let Err(e) = handler(ctx, &mut args) {
+    let t0 = std::time::Instant::now();
+    let result = handler(ctx, &mut args);
+    let stat = &ctx.srv.cmdstats.per[entry.index];
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    stat.usec.fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+    if let Err(e) = result {
+        stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
-        ctx.out.error(e.to_string());
+        let msg = e.to_string();
+        ctx.srv.cmdstats.error(&msg);
+        ctx.out.error(msg);
     }
     ctx.spec = saved;
 }

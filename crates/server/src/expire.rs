@@ -23,6 +23,9 @@ pub async fn active_expire_loop(srv: Arc<Server>) {
         if srv.shutting_down.load(Ordering::Relaxed) {
             return;
         }
+        if !srv.active_expire.load(Ordering::Relaxed) {
+            continue;
+        }
         let budget = period / 4;
         next_shard = cycle(&srv, next_shard, budget);
     }

@@ -7,6 +7,7 @@
 //! per family), `net` (connections), `config`, `server` (shared state).
 //! See docs/architecture.md.
 
+pub mod alloc;
 pub mod args;
 pub mod client;
 pub mod cmdspec;
@@ -29,6 +30,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub use config::Config;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 pub use server::Server;
 
 /// Binds the configured addresses and serves until shutdown. Returns the

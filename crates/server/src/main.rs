@@ -1,4 +1,4 @@
-//! hematite-server [/path/to/redis.conf] [--name value ...]
+//! hematite-server [/path/to/redis.conf] [--port 7000] [--bind ...] [--dir ...] [--databases 16] [--requirepass ...]
 //!
 //! Redis's style of arguments: an optional config file, then `--directive
 //! value...` pairs that override it (a directive takes every word up to the
@@ -22,48 +22,13 @@ fn main() {
         return;
     }
     let cfg = Config::default();
+    // Deliberately safer than Redis's "* -::*": only local clients unless told.
     cfg.load_set("bind", "127.0.0.1").expect("default bind");
-    let mut rest = &args[..];
-    if let Some(first) = rest.first() {
-        if !first.starts_with("--") {
-            let text = match std::fs::read_to_string(first) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("Fatal error, can't open config file '{first}': {e}");
-                    std::process::exit(1);
-                }
-            };
-            if let Err(e) = cfg.load_text(&text, first) {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-            rest = &rest[1..];
-        }
-    }
-    // --name value... pairs become config lines.
-    let mut text = String::new();
-    for a in rest {
-        if let Some(name) = a.strip_prefix("--") {
-            text.push('\n');
-            text.push_str(name);
-        } else {
-            text.push(' ');
-            let quoted = format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\""));
-            text.push_str(&quoted);
-        }
-    }
-    if let Err(e) = cfg.load_text(&text, "(command line)") {
+    if let Err(e) = cfg.load_args(&args) {
         eprintln!("{e}");
         std::process::exit(1);
     }
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
-    let dir = cfg.get_text("dir").unwrap_or_default();
-    if !dir.is_empty() {
-        if let Err(e) = std::env::set_current_dir(&dir) {
-            eprintln!("Can't chdir to '{dir}': {e}");
-            std::process::exit(1);
-        }
-    }
     let srv = Arc::new(Server::new(cfg));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let s2 = srv.clone();

@@ -57,6 +57,10 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     }
     let id = srv.clients.next_id();
     let info = Arc::new(ClientInfo::new(id, stream.peer_addr().ok(), stream.local_addr().ok(), srv.clock.now_ms()));
+    {
+        use std::os::fd::AsRawFd;
+        info.fd.store(stream.as_raw_fd() as i64, Ordering::Relaxed);
+    }
     srv.clients.add(info.clone());
     let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
     let mut client = Client::new(info.clone(), !needs_auth);
@@ -75,15 +79,35 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         if info.killed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let n = tokio::select! {
-            r = stream.read_buf(&mut inbuf) => r?,
-            _ = info.mailbox.ready.notified() => {
-                // Pub/sub messages and invalidations from other connections.
-                info.take_mail(&mut out.buf);
-                flush(srv, stream, &mut out, &info).await?;
-                continue;
+        let n = match idle_limit(srv, &info) {
+            // `timeout`: an idle connection is closed; the limit is checked
+            // again at least every 100 ms (it can change, and tests move the
+            // clock).
+            Some(left) if left <= 0 => return Ok(()),
+            Some(left) => {
+                let nap = std::time::Duration::from_millis(left.min(100) as u64);
+                tokio::select! {
+                    r = stream.read_buf(&mut inbuf) => r?,
+                    _ = info.mailbox.ready.notified() => {
+                        // Pub/sub messages and invalidations from other connections.
+                        info.take_mail(&mut out.buf);
+                        flush(srv, stream, &mut out, &info).await?;
+                        continue;
+                    }
+                    _ = info.kill.notified() => return Ok(()),
+                    _ = tokio::time::sleep(nap) => continue,
+                }
             }
-            _ = info.kill.notified() => return Ok(()),
+            None => tokio::select! {
+                r = stream.read_buf(&mut inbuf) => r?,
+                _ = info.mailbox.ready.notified() => {
+                    // Pub/sub messages and invalidations from other connections.
+                    info.take_mail(&mut out.buf);
+                    flush(srv, stream, &mut out, &info).await?;
+                    continue;
+                }
+                _ = info.kill.notified() => return Ok(()),
+            },
         };
         if n == 0 {
             return Ok(());
@@ -111,6 +135,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             };
             if argv.is_empty() {
                 continue;
+            }
+            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
+                // CLIENT PAUSE: earlier replies go out, then this command waits.
+                flush(srv, stream, &mut out, &info).await?;
+                wait_pause(srv, &info, &argv).await;
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
@@ -143,6 +172,56 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             inbuf = BytesMut::with_capacity(16 * 1024);
         }
     }
+}
+
+/// Milliseconds left before an idle connection times out; `None` when no
+/// timeout applies (setting 0, or a subscriber, as Redis exempts those).
+fn idle_limit(srv: &Server, info: &ClientInfo) -> Option<i64> {
+    let secs = srv.config.get_num("timeout");
+    if secs <= 0 {
+        return None;
+    }
+    let subs = info.sub.load(Ordering::Relaxed) + info.psub.load(Ordering::Relaxed) + info.ssub.load(Ordering::Relaxed);
+    if subs > 0 {
+        return None;
+    }
+    let idle = srv.clock.now_ms() - info.last_interaction_ms.load(Ordering::Relaxed);
+    Some(secs * 1000 - idle)
+}
+
+/// Commands that may be propagated even without the write flag: a WRITE
+/// pause holds them back too (Redis's may_replicate flag, which COMMAND INFO
+/// hides and so the table lacks).
+const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish", "spublish"];
+
+/// True if a command must wait for the current CLIENT PAUSE.
+fn must_wait(srv: &Server, argv: &[&[u8]]) -> bool {
+    let until = srv.pause.until_ms.load(Ordering::Relaxed);
+    if until == 0 || srv.clock.now_ms() >= until {
+        return false;
+    }
+    if !srv.pause.writes_only.load(Ordering::Relaxed) {
+        return true;
+    }
+    match crate::dispatch::resolve(argv) {
+        Ok(e) => e.spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&e.spec.name),
+        Err(_) => false,
+    }
+}
+
+async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) {
+    info.paused.store(true, Ordering::Relaxed);
+    while must_wait(srv, argv) {
+        let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
+        // Re-check at least every 100 ms: the clock can be moved by tests.
+        let nap = std::time::Duration::from_millis(left.clamp(1, 100) as u64);
+        tokio::select! {
+            _ = srv.pause.changed.notified() => {}
+            _ = tokio::time::sleep(nap) => {}
+            _ = info.kill.notified() => break,
+        }
+    }
+    info.paused.store(false, Ordering::Relaxed);
 }
 
 /// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its

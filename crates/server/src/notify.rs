@@ -31,61 +31,6 @@ pub const NEW: u32 = 1 << 14; // n
 /// Redis's NOTIFY_ALL (`A`): every class letter but `m` and the modifiers.
 pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
-const LETTERS: &[(u8, u32)] = &[
-    (b'g', GENERIC),
-    (b'$', STRING),
-    (b'l', LIST),
-    (b's', SET),
-    (b'h', HASH),
-    (b'z', ZSET),
-    (b'x', EXPIRED),
-    (b'e', EVICTED),
-    (b't', STREAM),
-    (b'd', MODULE),
-    (b'n', NEW),
-];
-
-/// Class letters to flags; `None` for an unknown letter.
-pub fn parse_flags(s: &str) -> Option<u32> {
-    let mut flags = 0;
-    for c in s.bytes() {
-        flags |= match c {
-            b'A' => ALL,
-            b'K' => KEYSPACE,
-            b'E' => KEYEVENT,
-            b'm' => KEY_MISS,
-            _ => LETTERS.iter().find(|(l, _)| *l == c)?.1,
-        };
-    }
-    Some(flags)
-}
-
-/// Flags to the canonical letters CONFIG GET shows (`A` when all are set).
-pub fn render_flags(flags: u32) -> String {
-    let mut s = String::new();
-    if flags & ALL == ALL {
-        s.push('A');
-    } else {
-        for (l, f) in LETTERS {
-            if flags & f != 0 {
-                s.push(*l as char);
-            }
-        }
-    }
-    for (l, f) in [('K', KEYSPACE), ('E', KEYEVENT), ('m', KEY_MISS)] {
-        if flags & f != 0 {
-            s.push(l);
-        }
-    }
-    s
-}
-
-/// The config parser of `notify-keyspace-events`.
-pub fn parse_config(value: &str, _old: &str) -> Result<(String, i64), String> {
-    let flags = parse_flags(value).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
-    Ok((render_flags(flags), flags as i64))
-}
-
 /// Publishes the event if its class is enabled.
 pub fn emit(srv: &Server, class: u32, event: &str, db: usize, key: &[u8]) {
     emit_from(srv, class, event, db, key, None)
@@ -111,20 +56,5 @@ pub fn emit_from(srv: &Server, class: u32, event: &str, db: usize, key: &[u8], m
     if flags & KEYEVENT != 0 {
         let chan = [b"__keyevent@", dbs, b"__:", event.as_bytes()].concat();
         srv.pubsub.publish(srv, false, &chan, key, me);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_round_trip() {
-        assert_eq!(render_flags(parse_flags("KEA").unwrap()), "AKE");
-        assert_eq!(render_flags(parse_flags("Ex$").unwrap()), "$xE");
-        assert_eq!(render_flags(parse_flags("gAm").unwrap()), "Am");
-        assert_eq!(render_flags(parse_flags("").unwrap()), "");
-        assert_eq!(render_flags(parse_flags("nd").unwrap()), "dn");
-        assert!(parse_flags("Q").is_none());
     }
 }

@@ -150,7 +150,7 @@ impl PubSub {
         }
         let flags = srv.config.get_num("notify-keyspace-events") as u32;
         let limits =
-            srv.config.get_text("client-output-buffer-limit").and_then(|t| ObufLimits::parse(&t)).unwrap_or_default();
+            srv.config.get_text("client-output-buffer-limit").map(|t| ObufLimits::parse(&t)).unwrap_or_default();
         self.cached.notify_flags.store(flags, Ordering::Relaxed);
         *self.cached.limits.lock() = limits;
         self.cached.version.store(v, Ordering::Release);
@@ -309,6 +309,7 @@ fn sync_counts(info: &ClientInfo, subs: &ClientSubs) {
     info.sub.store(subs.channels.len(), Ordering::Relaxed);
     info.psub.store(subs.patterns.len(), Ordering::Relaxed);
     info.ssub.store(subs.shard.len(), Ordering::Relaxed);
+    info.set_flag('P', subs.total() > 0);
 }
 
 /// A (un)subscribe confirmation: `[word, name or null, count]`.

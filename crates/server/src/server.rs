@@ -67,6 +67,63 @@ impl Stats {
     }
 }
 
+/// Per-command counters for INFO commandstats, indexed by
+/// `commands::Entry::index`. Plain relaxed atomics: one add per call.
+#[derive(Default)]
+pub struct CmdStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    /// Refused before running (arity, authentication, pause rules...).
+    pub rejected: AtomicU64,
+    /// Ran and replied with an error.
+    pub failed: AtomicU64,
+}
+
+pub struct CommandStats {
+    pub per: Box<[CmdStat]>,
+    /// Error replies by their code (the first word), for INFO errorstats.
+    pub errors: parking_lot::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl CommandStats {
+    fn new() -> Self {
+        let n = crate::commands::registry().entries.len();
+        CommandStats { per: (0..n).map(|_| CmdStat::default()).collect(), errors: Default::default() }
+    }
+
+    /// Counts one error reply by its code.
+    pub fn error(&self, msg: &str) {
+        let code = msg.split(' ').next().unwrap_or("ERR");
+        let mut m = self.errors.lock();
+        if let Some(n) = m.get_mut(code) {
+            *n += 1;
+        } else if m.len() < 128 {
+            // Redis stops adding new codes past 128 (a flood of odd codes).
+            m.insert(code.to_string(), 1);
+        }
+    }
+
+    pub fn reset(&self) {
+        for c in self.per.iter() {
+            for a in [&c.calls, &c.usec, &c.rejected, &c.failed] {
+                a.store(0, Ordering::Relaxed);
+            }
+        }
+        self.errors.lock().clear();
+    }
+}
+
+/// CLIENT PAUSE state: until when, and whether only writes wait.
+#[derive(Default)]
+pub struct Pause {
+    /// Unix ms until which clients are paused (0: not paused).
+    pub until_ms: AtomicI64,
+    /// True: only write commands wait (WRITE); false: all commands (ALL).
+    pub writes_only: AtomicBool,
+    /// Woken on CLIENT UNPAUSE or a new pause.
+    pub changed: Notify,
+}
+
 pub struct Server {
     pub keyspace: Keyspace,
     pub config: Config,
@@ -87,6 +144,12 @@ pub struct Server {
     /// The port actually bound (useful when configured as 0).
     pub port: AtomicU64,
     pub run_id: String,
+    pub cmdstats: CommandStats,
+    pub pause: Pause,
+    /// DEBUG SET-ACTIVE-EXPIRE: the background expiry cycle runs.
+    pub active_expire: AtomicBool,
+    /// The peak of `used_memory` seen by INFO.
+    pub peak_memory: AtomicU64,
     /// Pub/sub subscriptions and delivery.
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching: tracked keys and tracking clients.
@@ -114,6 +177,10 @@ impl Server {
             shutdown_notify: Notify::new(),
             port: AtomicU64::new(0),
             run_id,
+            cmdstats: CommandStats::new(),
+            pause: Pause::default(),
+            active_expire: AtomicBool::new(true),
+            peak_memory: AtomicU64::new(0),
             pubsub: Default::default(),
             tracking: Default::default(),
         }

@@ -111,6 +111,9 @@ impl Tracking {
                 }
             }
         }
+        client.info.set_flag('t', true);
+        client.info.set_flag('R', false);
+        client.info.redir.store(t.redirect as i64, Ordering::Relaxed);
         inner.clients.insert(
             client.id,
             Tracker {
@@ -140,6 +143,9 @@ impl Tracking {
         }
         inner.clients.remove(&client.id);
         *t = ClientTracking::default();
+        client.info.set_flag('t', false);
+        client.info.set_flag('R', false);
+        client.info.redir.store(-1, Ordering::Relaxed);
         self.clients_on.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -262,6 +268,7 @@ impl Inner {
                 Some(c) => (c, true),
                 None => {
                     t.broken_redirect = true;
+                    t.info.set_flag('R', true);
                     if tracker_resp3 {
                         let mut o = Out::new(Protocol::Resp3);
                         o.push(2);

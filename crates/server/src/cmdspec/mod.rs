@@ -12,6 +12,8 @@
 //! Depends on nothing else of ours.
 
 pub mod extra;
+pub mod notes;
+pub mod summaries;
 pub mod table;
 
 pub struct CommandSpec {

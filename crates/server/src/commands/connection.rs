@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH.
+//! Connection commands: PING, ECHO, SELECT, QUIT, HELLO, AUTH, RESET.
 
 use super::Cmd;
 use crate::args::Args;
@@ -15,7 +15,27 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::QUIT, quit),
     Cmd::new(&t::HELLO, hello),
     Cmd::new(&t::AUTH, auth),
+    Cmd::new(&t::RESET, reset),
 ];
+
+/// RESET
+fn reset(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    reset_connection(ctx);
+    ctx.out.proto = ctx.client.proto;
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+/// Brings a connection back to its initial state. Families with
+/// per-connection state add their reset here (MULTI/WATCH: discard and
+/// unwatch; pub/sub: unsubscribe everything; tracking: turn it off).
+pub fn reset_connection(ctx: &mut Ctx<'_>) {
+    let needs_auth = ctx.srv.config.get_text("requirepass").is_some_and(|p| !p.is_empty());
+    let c = &mut *ctx.client;
+    ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
+    ctx.srv.tracking.disable(c);
+    ctx.client.reset(needs_auth);
+}
 
 /// PING [message]
 fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {

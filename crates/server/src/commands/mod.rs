@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub mod bitmap;
+pub mod client;
+pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod geo;
@@ -57,6 +59,8 @@ impl Cmd {
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
     vec![
+        client::COMMANDS,
+        command::COMMANDS,
         connection::COMMANDS,
         generic::COMMANDS,
         server::COMMANDS,

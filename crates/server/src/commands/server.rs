@@ -1,20 +1,45 @@
-//! Server commands.
+//! Server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
+//! LASTSAVE, DEBUG, SHUTDOWN.
+//!
+//! Keyspace-wide commands (DBSIZE, FLUSH*, SWAPDB) lock every shard; INFO's
+//! keyspace section locks one shard at a time, so it never stalls the whole
+//! server. Persistence does not exist yet: SHUTDOWN SAVE answers Redis's
+//! failure, a plain SHUTDOWN stops without saving.
 
-use super::Cmd;
+use super::command::write_help;
+use super::{registry, Cmd};
 use crate::args::Args;
 use crate::cmdspec::table as t;
-use crate::ctx::Ctx;
+use crate::ctx::{After, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::server::Server;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 
 /// The Redis version we are compatible with (what clients see).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-pub static COMMANDS: &[Cmd] = &[Cmd::new(&t::DBSIZE, dbsize).lock_all(), Cmd::new(&t::FLUSHALL, flushall).lock_all()];
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new(&t::DBSIZE, dbsize).lock_all(),
+    Cmd::new(&t::FLUSHALL, flushall).lock_all(),
+    Cmd::new(&t::FLUSHDB, flushdb).lock_all(),
+    Cmd::new(&t::SWAPDB, swapdb).lock_all(),
+    Cmd::new(&t::TIME, time),
+    Cmd::new(&t::LASTSAVE, lastsave),
+    Cmd::new(&t::INFO, info),
+    Cmd::new(&t::DEBUG, debug),
+    Cmd::new(&t::SHUTDOWN, shutdown),
+    Cmd::new(&t::CONFIG_GET, config_get),
+    Cmd::new(&t::CONFIG_SET, config_set),
+    Cmd::new(&t::CONFIG_RESETSTAT, config_resetstat),
+    Cmd::new(&t::CONFIG_REWRITE, config_rewrite),
+    Cmd::new(&t::CONFIG_HELP, config_help),
+];
 
 /// Redis's rule for client names: no spaces, newlines or other special
 /// characters.
 pub fn validate_client_name(n: &[u8]) -> Result<(), CmdError> {
-    if n.iter().any(|&c| c < b'!' || c > b'~') {
+    if n.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
     }
     Ok(())
@@ -28,18 +53,782 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// FLUSHALL [ASYNC | SYNC]
-fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+/// The optional ASYNC | SYNC of FLUSHALL / FLUSHDB. Both free the memory
+/// at once here (dropping is fast enough not to need a background thread).
+fn flush_mode(args: &mut Args<'_>) -> CmdResult {
     if !args.is_empty() && !args.eat("ASYNC") && !args.eat("SYNC") {
         return Err(CmdError::Syntax);
     }
-    args.finish()?;
+    args.finish()
+}
+
+/// Empties database `db` in every held shard; returns the keys removed.
+fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
+    let mut removed = 0;
     for s in ctx.locked.shards_mut() {
-        for db in s.dbs.iter_mut() {
-            db.clear();
+        for (i, d) in s.dbs.iter_mut().enumerate() {
+            if db.is_none_or(|x| x == i) {
+                removed += d.len() as u64;
+                d.clear();
+            }
         }
     }
+    // Hook: WATCH and client-side caching learn about flushes from here.
     ctx.flushed();
+    ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
+    removed
+}
+
+/// FLUSHALL [ASYNC | SYNC]
+fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    flush_mode(args)?;
+    clear_db(ctx, None);
     ctx.out.ok();
     Ok(())
+}
+
+/// FLUSHDB [ASYNC | SYNC]
+fn flushdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    flush_mode(args)?;
+    let db = ctx.client.db;
+    clear_db(ctx, Some(db));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SWAPDB index1 index2
+fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let a = args.next_i64().map_err(|_| CmdError::err("invalid first DB index"))?;
+    let b = args.next_i64().map_err(|_| CmdError::err("invalid second DB index"))?;
+    let n = ctx.srv.keyspace.ndb() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    if a != b {
+        for s in ctx.locked.shards_mut() {
+            s.dbs.swap(a as usize, b as usize);
+        }
+        // Hook: clients blocked on keys of either database are re-checked
+        // by the blocking work; WATCHed keys of both are touched there too.
+        ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// TIME
+fn time(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    let us = ctx.srv.clock.now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int(us / 1_000_000);
+    ctx.out.bulk_int(us % 1_000_000);
+    Ok(())
+}
+
+/// LASTSAVE
+fn lastsave(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.srv.lastsave.load(Ordering::Relaxed));
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
+    while !args.is_empty() {
+        let a = args.next_bytes()?;
+        let flag = match a.to_ascii_lowercase().as_slice() {
+            b"nosave" => &mut nosave,
+            b"save" => &mut save,
+            b"now" => &mut now,
+            b"force" => &mut force,
+            b"abort" => &mut abort,
+            _ => return Err(CmdError::Syntax),
+        };
+        *flag = true;
+    }
+    if (abort && (nosave || save || now || force)) || (nosave && save) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // Shutdown here is immediate: there is never one in progress.
+        return Err(CmdError::err("No shutdown in progress."));
+    }
+    // NOW and FORCE only matter while waiting for replicas or when a save
+    // fails: there are neither here.
+    if save && !force {
+        // No persistence yet: a save cannot succeed.
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    }
+    ctx.srv.request_shutdown();
+    // Redis closes the connection without a reply when it shuts down.
+    ctx.effects.after = After::Close;
+    Ok(())
+}
+
+/// DEBUG subcommand [arg ...]
+fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let allowed = match ctx.srv.config.get_text("enable-debug-command").as_deref() {
+        Some("yes") => true,
+        Some("local") => is_local(&ctx.client.info.addr),
+        _ => false,
+    };
+    if !allowed {
+        return Err(CmdError::err(
+            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        ));
+    }
+    let sub = args.next_bytes()?;
+    let more = args.remaining();
+    let unknown = || {
+        CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        ))
+    };
+    match sub.to_ascii_lowercase().as_slice() {
+        b"help" if more == 0 => {
+            write_help(
+                ctx.out,
+                "DEBUG",
+                &[
+                    "SLEEP <seconds>",
+                    "    Holds this connection for the given (fractional) number of seconds.",
+                    "SET-ACTIVE-EXPIRE <0|1>",
+                    "    Stops or restarts the background removal of expired keys.",
+                    "PROTOCOL <type>",
+                    "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
+                    "    attrib, push, verbatim, true, false.",
+                ],
+            );
+            Ok(())
+        }
+        b"sleep" if more == 1 => {
+            let secs = c_strtod(args.next_bytes()?);
+            // Redis sleeps the whole server; here only this connection waits.
+            // Bounded so a typo cannot hold a worker thread for days.
+            let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
+            std::thread::sleep(d);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"set-active-expire" if more == 1 => {
+            let v = c_atoi(args.next_bytes()?);
+            ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"protocol" if more == 1 => debug_protocol(ctx, args.next_bytes()?),
+        _ => Err(unknown()),
+    }
+}
+
+/// C's `atoi`: the leading integer, 0 if none (DEBUG is that lenient).
+fn c_atoi(b: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(b);
+    let t = s.trim_start();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().unwrap_or(0)
+}
+
+/// C's `strtod`: the longest leading number, 0 if none.
+fn c_strtod(b: &[u8]) -> f64 {
+    let s = String::from_utf8_lossy(b);
+    let t = s.trim_start();
+    (1..=t.len())
+        .rev()
+        .filter(|&i| t.is_char_boundary(i))
+        .find_map(|i| t[..i].parse::<f64>().ok())
+        .filter(|d| d.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// DEBUG PROTOCOL <type>: one value of each RESP type, as Redis sends it.
+fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
+    let out = &mut *ctx.out;
+    match kind.to_ascii_lowercase().as_slice() {
+        b"string" => out.bulk("Hello World"),
+        b"integer" => out.int(12345),
+        b"double" => out.double(3.141),
+        b"bignum" => out.bignum("1234567999999999999999999999999999999"),
+        b"null" => out.null(),
+        b"array" => {
+            out.array(3);
+            (0..3).for_each(|i| out.int(i));
+        }
+        b"set" => {
+            out.set(3);
+            (0..3).for_each(|i| out.int(i));
+        }
+        b"map" => {
+            out.map(3);
+            for i in 0..3 {
+                out.int(i);
+                out.bool(i == 1);
+            }
+        }
+        b"attrib" => {
+            if out.resp3() {
+                out.raw(b"|1\r\n");
+                out.bulk("key-popularity");
+                out.array(2);
+                out.bulk("key:123");
+                out.int(90);
+            }
+            out.bulk("Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.resp3() {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk("server-cpu-usage");
+            out.int(42);
+            out.bulk("Some real reply following the push reply");
+        }
+        b"true" => out.bool(true),
+        b"false" => out.bool(false),
+        b"verbatim" => out.verbatim("txt", "This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// True for loopback peers (enable-debug-command / enable-protected-configs
+/// set to `local`).
+pub fn is_local(addr: &str) -> bool {
+    addr.starts_with("127.") || addr.starts_with("[::1]") || addr.is_empty()
+}
+
+// ---------------------------------------------------------------- CONFIG
+
+/// CONFIG GET parameter [parameter ...]
+fn config_get(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let pairs = ctx.srv.config.get_patterns(args.take_rest());
+    ctx.out.map(pairs.len());
+    for (k, v) in pairs {
+        ctx.out.bulk(k);
+        ctx.out.bulk(v);
+    }
+    Ok(())
+}
+
+/// CONFIG SET parameter value [parameter value ...]
+fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let rest = args.take_rest();
+    if rest.len() % 2 == 1 {
+        return Err(CmdError::Syntax);
+    }
+    let owned: Vec<(String, String)> = rest
+        .chunks(2)
+        .map(|p| (String::from_utf8_lossy(p[0]).into_owned(), String::from_utf8_lossy(p[1]).into_owned()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = owned.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let protected_ok = match ctx.srv.config.get_text("enable-protected-configs").as_deref() {
+        Some("yes") => true,
+        Some("local") => is_local(&ctx.client.info.addr),
+        _ => false,
+    };
+    ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG RESETSTAT
+fn config_resetstat(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    reset_stats(ctx.srv);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Zeroes what CONFIG RESETSTAT resets: server counters, command and error
+/// statistics, the memory peak.
+pub fn reset_stats(srv: &Server) {
+    srv.stats.reset();
+    srv.cmdstats.reset();
+    srv.peak_memory.store(0, Ordering::Relaxed);
+}
+
+/// CONFIG REWRITE
+fn config_rewrite(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    let Some(path) = ctx.srv.config.file() else {
+        return Err(CmdError::err("The server is running without a config file"));
+    };
+    let fail =
+        |e: std::io::Error| CmdError::err(format!("Rewriting config file: {}", crate::config::os_error_text(&e)));
+    let old = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(fail(e)),
+    };
+    let new = ctx.srv.config.rewritten(&old);
+    // Write a sibling file then rename it over, so a crash never leaves half a config.
+    let tmp = path.with_extension("rewrite.tmp");
+    std::fs::write(&tmp, new).map_err(fail)?;
+    std::fs::rename(&tmp, &path).map_err(fail)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG HELP
+fn config_help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "CONFIG",
+        &[
+            "GET <pattern> [<pattern> ...]",
+            "    The settings whose names match the glob-style patterns, with their values.",
+            "SET <directive> <value> [<directive> <value> ...]",
+            "    Changes settings; either all of them change or none does.",
+            "RESETSTAT",
+            "    Zeroes the statistics INFO reports.",
+            "REWRITE",
+            "    Writes the current settings into the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- INFO
+
+/// The sections INFO knows, in the order it prints them, and whether they
+/// are part of `default`.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// INFO [section [section ...]]
+fn info(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut add = |name: &'static str| {
+        if !wanted.contains(&name) {
+            wanted.push(name);
+        }
+    };
+    let rest = args.take_rest();
+    if rest.is_empty() {
+        SECTIONS.iter().filter(|s| s.1).for_each(|s| add(s.0));
+    }
+    for a in rest {
+        let a = a.to_ascii_lowercase();
+        match a.as_slice() {
+            b"default" => SECTIONS.iter().filter(|s| s.1).for_each(|s| add(s.0)),
+            // `all` leaves out module sections (there are none) but keeps
+            // commandstats; `everything` adds the modules list.
+            b"all" | b"everything" => SECTIONS.iter().for_each(|s| add(s.0)),
+            name => {
+                if let Some(s) = SECTIONS.iter().find(|s| s.0.as_bytes() == name) {
+                    add(s.0);
+                }
+            }
+        }
+    }
+    let order: Vec<&str> = SECTIONS.iter().map(|s| s.0).filter(|s| wanted.contains(s)).collect();
+    let text = info_text(ctx, &order);
+    ctx.out.verbatim("txt", text);
+    Ok(())
+}
+
+/// The text of the given INFO sections.
+pub fn info_text(ctx: &mut Ctx<'_>, sections: &[&str]) -> String {
+    let mut s = String::new();
+    for (i, name) in sections.iter().enumerate() {
+        if i > 0 {
+            s.push_str("\r\n");
+        }
+        match *name {
+            "server" => server_section(ctx, &mut s),
+            "clients" => clients_section(ctx.srv, &mut s),
+            "memory" => memory_section(ctx.srv, &mut s),
+            "persistence" => persistence_section(ctx.srv, &mut s),
+            "stats" => stats_section(ctx.srv, &mut s),
+            "replication" => replication_section(ctx.srv, &mut s),
+            "cpu" => cpu_section(&mut s),
+            "modules" => s.push_str("# Modules\r\n"),
+            "commandstats" => commandstats_section(ctx.srv, &mut s),
+            "errorstats" => errorstats_section(ctx.srv, &mut s),
+            "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => keyspace_section(ctx, &mut s),
+            _ => {}
+        }
+    }
+    s
+}
+
+macro_rules! fields {
+    ($s:expr, $($name:literal => $v:expr),* $(,)?) => {
+        $( let _ = write!($s, concat!($name, ":{}\r\n"), $v); )*
+    };
+}
+
+fn os_name() -> String {
+    // SAFETY: uname only fills the struct it is given.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "Linux".into();
+    }
+    let f = |b: &[libc::c_char]| {
+        let bytes: Vec<u8> = b.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+}
+
+fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
+    let srv = ctx.srv;
+    let uptime = srv.started.elapsed().as_secs();
+    let hz = srv.config.get_num("hz");
+    let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let conf = srv.config.file().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    s.push_str("# Server\r\n");
+    fields!(s,
+        "redis_version" => REDIS_VERSION,
+        "hematite_version" => env!("CARGO_PKG_VERSION"),
+        "redis_git_sha1" => "00000000",
+        "redis_git_dirty" => 0,
+        "redis_build_id" => "0",
+        "redis_mode" => "standalone",
+        "os" => os_name(),
+        "arch_bits" => usize::BITS,
+        "monotonic_clock" => "POSIX clock_gettime",
+        "multiplexing_api" => "epoll",
+        "atomicvar_api" => "c11-builtin",
+        "gcc_version" => "0.0.0",
+        "process_id" => std::process::id(),
+        "process_supervised" => "no",
+        "run_id" => &srv.run_id,
+        "tcp_port" => srv.port.load(Ordering::Relaxed),
+        "server_time_usec" => srv.clock.now_us(),
+        "uptime_in_seconds" => uptime,
+        "uptime_in_days" => uptime / 86400,
+        "hz" => hz,
+        "configured_hz" => hz,
+        "lru_clock" => srv.lru_clock(),
+        "executable" => exe,
+        "config_file" => conf,
+        "io_threads_active" => 0,
+    );
+}
+
+fn clients_section(srv: &Server, s: &mut String) {
+    let all = srv.clients.all();
+    let blocked = all.iter().filter(|c| c.flags.lock().contains('b')).count();
+    let tracking = all.iter().filter(|c| c.flags.lock().contains('t')).count();
+    let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
+    let max_out = all.iter().map(|c| c.omem.load(Ordering::Relaxed)).max().unwrap_or(0);
+    s.push_str("# Clients\r\n");
+    fields!(s,
+        "connected_clients" => all.len(),
+        "cluster_connections" => 0,
+        "maxclients" => srv.config.get_num("maxclients"),
+        "client_recent_max_input_buffer" => max_in,
+        "client_recent_max_output_buffer" => max_out,
+        "blocked_clients" => blocked,
+        "tracking_clients" => tracking,
+        "clients_in_timeout_table" => blocked,
+    );
+}
+
+/// Redis's bytesToHuman: `100B`, `2.00K`, `1.50M` ...
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: &[(u64, &str)] = &[(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for &(size, unit) in UNITS.iter().rev() {
+        if n < size * 1024 || unit == "P" {
+            return format!("{:.2}{unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+fn total_system_memory() -> u64 {
+    let Ok(s) = std::fs::read_to_string("/proc/meminfo") else { return 0 };
+    s.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+fn memory_section(srv: &Server, s: &mut String) {
+    let used = crate::alloc::allocated();
+    let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+    let rss = crate::alloc::rss();
+    let total = total_system_memory();
+    let maxmemory = srv.config.get_num("maxmemory").max(0) as u64;
+    let policy = srv.config.get_text("maxmemory-policy").unwrap_or_default();
+    let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+    s.push_str("# Memory\r\n");
+    fields!(s,
+        "used_memory" => used,
+        "used_memory_human" => bytes_to_human(used),
+        "used_memory_rss" => rss,
+        "used_memory_rss_human" => bytes_to_human(rss),
+        "used_memory_peak" => peak,
+        "used_memory_peak_human" => bytes_to_human(peak),
+        "used_memory_peak_perc" => format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 }),
+        "total_system_memory" => total,
+        "total_system_memory_human" => bytes_to_human(total),
+        "maxmemory" => maxmemory,
+        "maxmemory_human" => bytes_to_human(maxmemory),
+        "maxmemory_policy" => policy,
+        "mem_fragmentation_ratio" => format!("{frag:.2}"),
+        "mem_fragmentation_bytes" => rss as i64 - used as i64,
+        "mem_allocator" => "libc",
+        "active_defrag_running" => 0,
+        "lazyfree_pending_objects" => 0,
+        "lazyfreed_objects" => 0,
+    );
+}
+
+fn persistence_section(srv: &Server, s: &mut String) {
+    s.push_str("# Persistence\r\n");
+    fields!(s,
+        "loading" => 0,
+        "async_loading" => 0,
+        "current_cow_peak" => 0,
+        "current_cow_size" => 0,
+        "current_cow_size_age" => 0,
+        "current_fork_perc" => "0.00",
+        "current_save_keys_processed" => 0,
+        "current_save_keys_total" => 0,
+        "rdb_changes_since_last_save" => srv.dirty.load(Ordering::Relaxed),
+        "rdb_bgsave_in_progress" => 0,
+        "rdb_last_save_time" => srv.lastsave.load(Ordering::Relaxed),
+        "rdb_last_bgsave_status" => "ok",
+        "rdb_last_bgsave_time_sec" => -1,
+        "rdb_current_bgsave_time_sec" => -1,
+        "rdb_saves" => 0,
+        "rdb_last_cow_size" => 0,
+        "rdb_last_load_keys_expired" => 0,
+        "rdb_last_load_keys_loaded" => 0,
+        "aof_enabled" => srv.config.get_num("appendonly"),
+        "aof_rewrite_in_progress" => 0,
+        "aof_rewrite_scheduled" => 0,
+        "aof_last_rewrite_time_sec" => -1,
+        "aof_current_rewrite_time_sec" => -1,
+        "aof_last_bgrewrite_status" => "ok",
+        "aof_rewrites" => 0,
+        "aof_rewrites_consecutive_failures" => 0,
+        "aof_last_write_status" => "ok",
+        "aof_last_cow_size" => 0,
+        "module_fork_in_progress" => 0,
+        "module_fork_last_cow_size" => 0,
+    );
+}
+
+fn stats_section(srv: &Server, s: &mut String) {
+    let st = &srv.stats;
+    let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    s.push_str("# Stats\r\n");
+    fields!(s,
+        "total_connections_received" => g(&st.connections_received),
+        "total_commands_processed" => g(&st.commands_processed),
+        "instantaneous_ops_per_sec" => 0,
+        "total_net_input_bytes" => g(&st.net_input_bytes),
+        "total_net_output_bytes" => g(&st.net_output_bytes),
+        "total_net_repl_input_bytes" => 0,
+        "total_net_repl_output_bytes" => 0,
+        "instantaneous_input_kbps" => "0.00",
+        "instantaneous_output_kbps" => "0.00",
+        "instantaneous_input_repl_kbps" => "0.00",
+        "instantaneous_output_repl_kbps" => "0.00",
+        "rejected_connections" => g(&st.rejected_connections),
+        "sync_full" => 0,
+        "sync_partial_ok" => 0,
+        "sync_partial_err" => 0,
+        "expired_keys" => g(&st.expired_keys),
+        "expired_stale_perc" => "0.00",
+        "expired_time_cap_reached_count" => 0,
+        "expire_cycle_cpu_milliseconds" => 0,
+        "evicted_keys" => g(&st.evicted_keys),
+        "evicted_clients" => 0,
+        "total_eviction_exceeded_time" => 0,
+        "current_eviction_exceeded_time" => 0,
+        "keyspace_hits" => g(&st.keyspace_hits),
+        "keyspace_misses" => g(&st.keyspace_misses),
+        "pubsub_channels" => 0,
+        "pubsub_patterns" => 0,
+        "pubsubshard_channels" => 0,
+        "latest_fork_usec" => 0,
+        "total_forks" => 0,
+        "migrate_cached_sockets" => 0,
+        "slave_expires_tracked_keys" => 0,
+        "active_defrag_hits" => 0,
+        "active_defrag_misses" => 0,
+        "active_defrag_key_hits" => 0,
+        "active_defrag_key_misses" => 0,
+        "total_active_defrag_time" => 0,
+        "current_active_defrag_time" => 0,
+        "tracking_total_keys" => 0,
+        "tracking_total_items" => 0,
+        "tracking_total_prefixes" => 0,
+        "unexpected_error_replies" => g(&st.unexpected_error_replies),
+        "total_error_replies" => g(&st.total_error_replies),
+        "dump_payload_sanitizations" => 0,
+        "total_reads_processed" => 0,
+        "total_writes_processed" => 0,
+        "io_threaded_reads_processed" => 0,
+        "io_threaded_writes_processed" => 0,
+        "reply_buffer_shrinks" => 0,
+        "reply_buffer_expands" => 0,
+    );
+}
+
+fn replication_section(srv: &Server, s: &mut String) {
+    s.push_str("# Replication\r\n");
+    fields!(s,
+        "role" => "master",
+        "connected_slaves" => 0,
+        "master_failover_state" => "no-failover",
+        "master_replid" => &srv.run_id,
+        "master_replid2" => "0000000000000000000000000000000000000000",
+        "master_repl_offset" => 0,
+        "second_repl_offset" => -1,
+        "repl_backlog_active" => 0,
+        "repl_backlog_size" => srv.config.get_num("repl-backlog-size"),
+        "repl_backlog_first_byte_offset" => 0,
+        "repl_backlog_histlen" => 0,
+    );
+}
+
+fn rusage(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage only fills the struct it is given.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut r) } != 0 {
+        return (0.0, 0.0);
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(r.ru_stime), t(r.ru_utime))
+}
+
+fn cpu_section(s: &mut String) {
+    let (sys, user) = rusage(libc::RUSAGE_SELF);
+    let (csys, cuser) = rusage(libc::RUSAGE_CHILDREN);
+    // There is no single main thread: the thread serving INFO stands in.
+    let (tsys, tuser) = rusage(libc::RUSAGE_THREAD);
+    s.push_str("# CPU\r\n");
+    fields!(s,
+        "used_cpu_sys" => format!("{sys:.6}"),
+        "used_cpu_user" => format!("{user:.6}"),
+        "used_cpu_sys_children" => format!("{csys:.6}"),
+        "used_cpu_user_children" => format!("{cuser:.6}"),
+        "used_cpu_sys_main_thread" => format!("{tsys:.6}"),
+        "used_cpu_user_main_thread" => format!("{tuser:.6}"),
+    );
+}
+
+fn commandstats_section(srv: &Server, s: &mut String) {
+    s.push_str("# Commandstats\r\n");
+    let reg = registry();
+    let mut entries: Vec<&super::Entry> = reg.entries.iter().filter(|e| e.handler.is_some()).collect();
+    entries.sort_by_key(|e| e.spec.name);
+    for e in entries {
+        let st = &srv.cmdstats.per[e.index];
+        let (calls, usec) = (st.calls.load(Ordering::Relaxed), st.usec.load(Ordering::Relaxed));
+        let (rejected, failed) = (st.rejected.load(Ordering::Relaxed), st.failed.load(Ordering::Relaxed));
+        if calls == 0 && rejected == 0 && failed == 0 {
+            continue;
+        }
+        let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+        let _ = write!(
+            s,
+            "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+            e.spec.name
+        );
+    }
+}
+
+fn errorstats_section(srv: &Server, s: &mut String) {
+    s.push_str("# Errorstats\r\n");
+    for (code, n) in srv.cmdstats.errors.lock().iter() {
+        let _ = write!(s, "errorstat_{code}:count={n}\r\n");
+    }
+}
+
+/// Adds one shard's keys, TTL-carrying keys and remaining TTLs per database.
+fn tally(shard: &crate::storage::Shard, now: i64, acc: &mut [(u64, u64, i128)]) {
+    for (d, db) in shard.dbs.iter().enumerate() {
+        acc[d].0 += db.len() as u64;
+        acc[d].1 += db.volatile.len() as u64;
+        for k in db.volatile.iter() {
+            if let Some(e) = db.get(k) {
+                acc[d].2 += (e.expire_at - now).max(0) as i128;
+            }
+        }
+    }
+}
+
+fn keyspace_section(ctx: &mut Ctx<'_>, s: &mut String) {
+    s.push_str("# Keyspace\r\n");
+    let srv = ctx.srv;
+    let now = srv.clock.now_ms();
+    // (keys, expires, sum of remaining TTLs in ms) per database. Inside
+    // MULTI or a script every shard is already held; otherwise shards are
+    // locked one at a time so INFO never stalls the whole keyspace.
+    let mut acc = vec![(0u64, 0u64, 0i128); srv.keyspace.ndb()];
+    if ctx.locked.holds_all() {
+        for shard in ctx.locked.shards_mut() {
+            tally(shard, now, &mut acc);
+        }
+    } else {
+        for i in 0..srv.keyspace.nshards() {
+            tally(&srv.keyspace.lock_shard(i), now, &mut acc);
+        }
+    }
+    for (d, (keys, expires, ttl_sum)) in acc.into_iter().enumerate() {
+        if keys == 0 {
+            continue;
+        }
+        let avg = if expires > 0 { (ttl_sum / expires as i128) as i64 } else { 0 };
+        let _ = write!(s, "db{d}:keys={keys},expires={expires},avg_ttl={avg}\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes() {
+        assert_eq!(bytes_to_human(100), "100B");
+        assert_eq!(bytes_to_human(2048), "2.00K");
+        assert_eq!(bytes_to_human(1572864), "1.50M");
+        assert_eq!(bytes_to_human(25276518400), "23.54G");
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(c_atoi(b"12abc"), 12);
+        assert_eq!(c_atoi(b"abc"), 0);
+        assert_eq!(c_atoi(b"-3"), -3);
+        assert_eq!(c_strtod(b"0.5s"), 0.5);
+        assert_eq!(c_strtod(b"x"), 0.0);
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_client_name(b"abc").is_ok());
+        assert!(validate_client_name(b"a b").is_err());
+        assert!(is_local("127.0.0.1:5") && !is_local("10.0.0.1:5"));
+    }
 }

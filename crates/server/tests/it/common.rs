@@ -92,6 +92,14 @@ impl Raw {
         String::from_utf8_lossy(&self.read_reply()).into_owned()
     }
 
+    /// Like `cmd`, but returns the reply's exact bytes.
+    pub fn cmd_bytes(&mut self, line: &str) -> Vec<u8> {
+        let args = split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        self.send_cmd(&refs);
+        self.read_reply()
+    }
+
     /// True if the server closed the connection (reads until EOF).
     pub fn is_closed(&mut self) -> bool {
         let mut tmp = [0u8; 1024];

@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct RefServer {
+pub struct RefServer {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for RefServer {
@@ -37,7 +37,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start_ref(bin: &str) -> RefServer {
+pub fn start_ref(bin: &str) -> RefServer {
     let port = free_port();
     let child = Command::new(bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -54,7 +54,7 @@ fn start_ref(bin: &str) -> RefServer {
     RefServer { child, port }
 }
 
-fn reference_bin() -> Option<String> {
+pub fn reference_bin() -> Option<String> {
     if let Ok(b) = std::env::var("REDIS_SERVER") {
         return Some(b);
     }
@@ -73,7 +73,7 @@ fn scripts() -> Vec<PathBuf> {
     v
 }
 
-fn sorted_elements(frame: &[u8]) -> Vec<u8> {
+pub fn sorted_elements(frame: &[u8]) -> Vec<u8> {
     match elements(frame) {
         Some((head, mut els)) => {
             els.sort();

@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod common;
+mod config;
 mod connection;
 mod diff;
 mod generic;
@@ -12,6 +13,7 @@ mod hll;
 mod notify;
 mod protocol;
 mod pubsub;
+mod server;
 mod sort;
 mod stream;
 mod string;

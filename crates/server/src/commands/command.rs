@@ -1,0 +1,590 @@
+//! The COMMAND family: the server describing itself.
+//!
+//! Everything here is read from the registry (`commands::registry()`), so
+//! only bound commands exist: a spec without a handler is invisible, a
+//! container shows only its bound subcommands. COMMAND INFO renders a spec in
+//! the exact shape Redis 7.0 uses (flags, categories, tips and key specs as
+//! sets; key specs as maps of `begin_search` / `find_keys`); COMMAND DOCS uses
+//! our own summaries (`cmdspec::summaries`) with the facts of the spec.
+//!
+//! Order: Redis walks its command dictionary, whose order is randomised per
+//! process; we list commands (and subcommands) by name, which is one of the
+//! orders Redis may produce.
+
+use super::{registry, Cmd, Entry};
+use crate::args::Args;
+use crate::cmdspec::{self, cat, doc, f, ks, table as t, Begin, CommandSpec, Find, KeySpec};
+use crate::ctx::Ctx;
+use crate::error::{CmdError, CmdResult};
+use resp::Out;
+
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new(&t::COMMAND, command),
+    Cmd::new(&t::COMMAND_COUNT, count),
+    Cmd::new(&t::COMMAND_INFO, info),
+    Cmd::new(&t::COMMAND_DOCS, docs),
+    Cmd::new(&t::COMMAND_LIST, list),
+    Cmd::new(&t::COMMAND_GETKEYS, getkeys),
+    Cmd::new(&t::COMMAND_GETKEYSANDFLAGS, getkeysandflags),
+    Cmd::new(&t::COMMAND_HELP, help),
+];
+
+/// Command flags Redis keeps out of COMMAND INFO.
+const HIDDEN_FLAGS: u64 = f::MAY_REPLICATE | f::SENTINEL | f::ONLY_SENTINEL | f::PROTECTED | f::MODULE_NO_CLUSTER;
+
+/// Writes the names of the bits of `v` as a set of simple strings.
+fn flag_set(out: &mut Out, v: u64, names: &'static [&'static str], prefix: &str) {
+    out.set(v.count_ones() as usize);
+    for n in cmdspec::names(v, names) {
+        if prefix.is_empty() {
+            out.simple(n);
+        } else {
+            out.simple(format!("{prefix}{n}"));
+        }
+    }
+}
+
+fn key_spec(out: &mut Out, spec: &CommandSpec, i: usize, k: &KeySpec) {
+    let notes = cmdspec::notes::key_spec_notes(spec.name, i);
+    out.map(if notes.is_some() { 4 } else { 3 });
+    if let Some(n) = notes {
+        out.bulk("notes");
+        out.bulk(n);
+    }
+    out.bulk("flags");
+    flag_set(out, k.flags, ks::NAMES, "");
+    out.bulk("begin_search");
+    out.map(2);
+    out.bulk("type");
+    match k.begin {
+        Begin::Index(i) => {
+            out.bulk("index");
+            out.bulk("spec");
+            out.map(1);
+            out.bulk("index");
+            out.int(i as i64);
+        }
+        Begin::Keyword { keyword, start_from } => {
+            out.bulk("keyword");
+            out.bulk("spec");
+            out.map(2);
+            out.bulk("keyword");
+            out.bulk(keyword);
+            out.bulk("startfrom");
+            out.int(start_from as i64);
+        }
+        Begin::Unknown => {
+            out.bulk("unknown");
+            out.bulk("spec");
+            out.map(0);
+        }
+    }
+    out.bulk("find_keys");
+    out.map(2);
+    out.bulk("type");
+    match k.find {
+        Find::Range { last_key, step, limit } => {
+            out.bulk("range");
+            out.bulk("spec");
+            out.map(3);
+            for (name, v) in [("lastkey", last_key), ("keystep", step), ("limit", limit)] {
+                out.bulk(name);
+                out.int(v as i64);
+            }
+        }
+        Find::KeyNum { keynum_idx, first_key, step } => {
+            out.bulk("keynum");
+            out.bulk("spec");
+            out.map(3);
+            for (name, v) in [("keynumidx", keynum_idx), ("firstkey", first_key), ("keystep", step)] {
+                out.bulk(name);
+                out.int(v as i64);
+            }
+        }
+        Find::Unknown => {
+            out.bulk("unknown");
+            out.bulk("spec");
+            out.map(0);
+        }
+    }
+}
+
+/// One command as COMMAND INFO shows it (10 fields).
+pub fn write_info(out: &mut Out, e: &Entry) {
+    let s = e.spec;
+    out.array(10);
+    out.bulk(s.name);
+    out.int(s.arity as i64);
+    flag_set(out, s.flags & !HIDDEN_FLAGS, f::NAMES, "");
+    out.int(s.first_key as i64);
+    out.int(s.last_key as i64);
+    out.int(s.step as i64);
+    flag_set(out, s.acl, cat::NAMES, "@");
+    out.set(s.tips.len());
+    for tip in s.tips {
+        out.bulk(tip);
+    }
+    out.set(s.key_specs.len());
+    for (i, k) in s.key_specs.iter().enumerate() {
+        key_spec(out, s, i, k);
+    }
+    let subs = registry().subs_of(e);
+    if subs.is_empty() {
+        out.set(0);
+    } else {
+        out.array(subs.len());
+        for sub in subs {
+            write_info(out, sub);
+        }
+    }
+}
+
+/// One command as COMMAND DOCS shows it (a map).
+fn write_docs(out: &mut Out, e: &Entry) {
+    let s = e.spec;
+    let subs = registry().subs_of(e);
+    let mut n = 3; // summary, since, group
+    n += usize::from(!s.complexity.is_empty());
+    n += usize::from(s.doc_flags != 0);
+    n += usize::from(!subs.is_empty());
+    out.map(n);
+    out.bulk("summary");
+    out.bulk(cmdspec::summaries::summary(s.name));
+    out.bulk("since");
+    out.bulk(s.since);
+    out.bulk("group");
+    out.bulk(s.group);
+    if !s.complexity.is_empty() {
+        out.bulk("complexity");
+        out.bulk(s.complexity);
+    }
+    if s.doc_flags != 0 {
+        out.bulk("doc_flags");
+        flag_set(out, s.doc_flags, doc::NAMES, "");
+    }
+    if !subs.is_empty() {
+        out.bulk("subcommands");
+        out.map(subs.len());
+        for sub in subs {
+            out.bulk(sub.spec.name);
+            write_docs(out, sub);
+        }
+    }
+}
+
+/// A command by name as COMMAND INFO/DOCS take it: `get`, `config|get`.
+pub fn lookup_by_name(name: &[u8]) -> Option<&'static Entry> {
+    let reg = registry();
+    match name.iter().position(|&c| c == b'|') {
+        None => reg.get(name),
+        Some(p) => {
+            let top = reg.get(&name[..p])?;
+            if top.subs.is_empty() {
+                return None;
+            }
+            reg.sub(top, &name[p + 1..])
+        }
+    }
+}
+
+/// COMMAND
+fn command(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    let top = registry().top_level();
+    ctx.out.array(top.len());
+    for e in top {
+        write_info(ctx.out, e);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT
+fn count(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    ctx.out.int(registry().top_level().len() as i64);
+    Ok(())
+}
+
+/// COMMAND INFO [command-name ...]
+fn info(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    if args.is_empty() {
+        return command(ctx, args);
+    }
+    let names = args.take_rest();
+    ctx.out.array(names.len());
+    for n in names {
+        match lookup_by_name(n) {
+            Some(e) => write_info(ctx.out, e),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND DOCS [command-name ...]
+fn docs(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let found: Vec<&Entry> = if args.is_empty() {
+        registry().top_level()
+    } else {
+        args.take_rest().iter().filter_map(|n| lookup_by_name(n)).collect()
+    };
+    ctx.out.map(found.len());
+    for e in found {
+        ctx.out.bulk(e.spec.name);
+        write_docs(ctx.out, e);
+    }
+    Ok(())
+}
+
+enum Filter<'a> {
+    All,
+    Module,
+    AclCat(u64),
+    Pattern(&'a [u8]),
+}
+
+impl Filter<'_> {
+    fn keeps(&self, s: &CommandSpec) -> bool {
+        match self {
+            Filter::All => true,
+            // No modules can be loaded: no command belongs to one.
+            Filter::Module => false,
+            Filter::AclCat(c) => *c != 0 && s.acl & c != 0,
+            Filter::Pattern(p) => crate::glob::matches(p, s.name.as_bytes(), true),
+        }
+    }
+}
+
+/// The bit of an ACL category name (any case), 0 if unknown.
+pub fn acl_category(name: &[u8]) -> u64 {
+    cat::NAMES.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(name)).map(|i| 1u64 << i).unwrap_or(0)
+}
+
+/// COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]
+fn list(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let mut filter = Filter::All;
+    while !args.is_empty() {
+        // Redis takes FILTERBY only when exactly two arguments follow it.
+        if args.remaining() == 3 && args.eat("FILTERBY") {
+            let kind = args.next_bytes()?;
+            let arg = args.next_bytes()?;
+            filter = if kind.eq_ignore_ascii_case(b"MODULE") {
+                Filter::Module
+            } else if kind.eq_ignore_ascii_case(b"ACLCAT") {
+                Filter::AclCat(acl_category(arg))
+            } else if kind.eq_ignore_ascii_case(b"PATTERN") {
+                Filter::Pattern(arg)
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let reg = registry();
+    let mut names = Vec::new();
+    for e in reg.top_level() {
+        if filter.keeps(e.spec) {
+            names.push(e.spec.name);
+        }
+        for s in reg.subs_of(e) {
+            if filter.keeps(s.spec) {
+                names.push(s.spec.name);
+            }
+        }
+    }
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n);
+    }
+    Ok(())
+}
+
+/// A key found in a command line: its position and access flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRef {
+    pub pos: usize,
+    pub flags: u64,
+}
+
+/// Redis's getKeysUsingKeySpecs: `None` when a spec cannot be followed
+/// (unknown, incomplete, or pointing past the arguments).
+fn keys_from_specs(spec: &CommandSpec, argv: &[&[u8]]) -> Option<Vec<KeyRef>> {
+    let argc = argv.len() as i64;
+    let mut out = Vec::new();
+    for k in spec.key_specs {
+        if k.flags & ks::NOT_KEY != 0 {
+            continue;
+        }
+        let first = match k.begin {
+            Begin::Index(i) => i as i64,
+            Begin::Keyword { keyword, start_from } => {
+                let sf = start_from as i64;
+                let (start, end) = if sf > 0 { (sf, argc - 1) } else { (argc + sf, 1) };
+                let mut found = 0;
+                let mut i = start;
+                while i != end + if start <= end { 1 } else { -1 } {
+                    if i >= argc || i < 1 {
+                        break;
+                    }
+                    if argv[i as usize].eq_ignore_ascii_case(keyword.as_bytes()) {
+                        found = i + 1;
+                        break;
+                    }
+                    i += if start <= end { 1 } else { -1 };
+                }
+                if found == 0 {
+                    continue;
+                }
+                found
+            }
+            Begin::Unknown => return None,
+        };
+        let (first, last, step) = match k.find {
+            Find::Range { last_key, step, limit } => {
+                let last = if last_key >= 0 {
+                    first + last_key as i64
+                } else if limit == 0 {
+                    argc + last_key as i64
+                } else {
+                    first + (argc - first) / limit as i64 + last_key as i64
+                };
+                (first, last, step as i64)
+            }
+            Find::KeyNum { keynum_idx, first_key, step } => {
+                let idx = first + keynum_idx as i64;
+                if keynum_idx as i64 >= argc || idx >= argc {
+                    return None;
+                }
+                let n = types::num::parse_i64(argv[idx as usize]).filter(|n| *n >= 0)?;
+                let f = first + first_key as i64;
+                (f, f + n - 1, step as i64)
+            }
+            Find::Unknown => return None,
+        };
+        if last >= argc || last < first || first >= argc {
+            return None;
+        }
+        let mut i = first;
+        while i <= last {
+            out.push(KeyRef { pos: i as usize, flags: k.flags });
+            i += step.max(1);
+        }
+        if k.flags & ks::INCOMPLETE != 0 {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Commands whose keys (or key flags) depend on their arguments: Redis asks
+/// a command-specific function. `None` if `name` has none.
+fn keys_by_function(name: &str, argv: &[&[u8]]) -> Option<Vec<KeyRef>> {
+    let argc = argv.len();
+    let key = |pos, flags| KeyRef { pos, flags };
+    Some(match name {
+        // SET ... GET reads the old value.
+        "set" => {
+            let get = argv[3.min(argc)..].iter().any(|a| a.eq_ignore_ascii_case(b"GET"));
+            let flags = if get { ks::RW | ks::ACCESS | ks::UPDATE } else { ks::OW | ks::UPDATE };
+            vec![key(1, flags)]
+        }
+        // BITFIELD with only GET operations just reads.
+        "bitfield" => {
+            let mut readonly = true;
+            let mut i = 2;
+            while i < argc {
+                let a = argv[i];
+                let (op, width) = if a.eq_ignore_ascii_case(b"GET") {
+                    (true, 3)
+                } else if a.eq_ignore_ascii_case(b"SET") || a.eq_ignore_ascii_case(b"INCRBY") {
+                    (false, 4)
+                } else if a.eq_ignore_ascii_case(b"OVERFLOW") {
+                    (true, 2)
+                } else {
+                    (true, 1)
+                };
+                if !op {
+                    readonly = false;
+                    break;
+                }
+                i += width;
+            }
+            let flags = if readonly { ks::RO | ks::ACCESS } else { ks::RW | ks::ACCESS | ks::UPDATE };
+            vec![key(1, flags)]
+        }
+        "sort" | "sort_ro" => {
+            let mut v = vec![key(1, ks::RO | ks::ACCESS)];
+            if name == "sort" {
+                // The last STORE wins; options with arguments are skipped.
+                let mut store = None;
+                let mut i = 2;
+                while i < argc {
+                    let a = argv[i];
+                    let skip = if a.eq_ignore_ascii_case(b"LIMIT") {
+                        2
+                    } else if a.eq_ignore_ascii_case(b"GET") || a.eq_ignore_ascii_case(b"BY") {
+                        1
+                    } else if a.eq_ignore_ascii_case(b"STORE") {
+                        if i + 1 < argc {
+                            store = Some(i + 1);
+                        }
+                        1
+                    } else {
+                        0
+                    };
+                    i += 1 + skip;
+                }
+                if let Some(p) = store {
+                    v.push(key(p, ks::OW | ks::UPDATE));
+                }
+            }
+            v
+        }
+        "migrate" => {
+            let rw = ks::RW | ks::ACCESS | ks::DELETE;
+            if argc > 6 && argv[3].is_empty() {
+                match (6..argc).find(|&i| argv[i].eq_ignore_ascii_case(b"KEYS")) {
+                    Some(p) => (p + 1..argc).map(|i| key(i, rw)).collect(),
+                    None => Vec::new(),
+                }
+            } else {
+                vec![key(3, rw)]
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The keys of a full command line, as COMMAND GETKEYS reports them.
+pub fn command_keys(argv: &[&[u8]]) -> Result<Vec<KeyRef>, CmdError> {
+    let reg = registry();
+    let top = reg.get(argv[0]).ok_or_else(|| CmdError::err("Invalid command specified"))?;
+    let e = if !top.subs.is_empty() && argv.len() >= 2 {
+        reg.sub(top, argv[1]).ok_or_else(|| CmdError::err("Invalid command specified"))?
+    } else {
+        top
+    };
+    let s = e.spec;
+    let has_function = keys_by_function(s.name, &[b"x"]).is_some();
+    let has_keys = s.key_specs.iter().any(|k| k.flags & ks::NOT_KEY == 0);
+    if !has_keys && !has_function {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    if !s.arity_ok(argv.len()) {
+        return Err(CmdError::err("Invalid number of arguments specified for command"));
+    }
+    let variable = s.key_specs.iter().any(|k| k.flags & ks::VARIABLE_FLAGS != 0);
+    let mut keys = if has_keys && !variable { keys_from_specs(s, argv) } else { None };
+    if keys.is_none() {
+        keys = keys_by_function(s.name, argv);
+    }
+    let keys = keys.unwrap_or_default();
+    if keys.is_empty() && !s.has(f::NO_MANDATORY_KEYS) {
+        return Err(CmdError::err("Invalid arguments specified for command"));
+    }
+    Ok(keys)
+}
+
+/// COMMAND GETKEYS command [arg ...]
+fn getkeys(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let argv = args.take_rest();
+    let keys = command_keys(argv)?;
+    ctx.out.array(keys.len());
+    for k in keys {
+        ctx.out.bulk(argv[k.pos]);
+    }
+    Ok(())
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg ...]
+fn getkeysandflags(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let argv = args.take_rest();
+    let keys = command_keys(argv)?;
+    ctx.out.array(keys.len());
+    for k in keys {
+        ctx.out.array(2);
+        ctx.out.bulk(argv[k.pos]);
+        flag_set(ctx.out, k.flags, ks::NAMES, "");
+    }
+    Ok(())
+}
+
+/// Writes a HELP reply in Redis's shape: a title line, our lines, and the
+/// closing HELP entry.
+pub fn write_help(out: &mut Out, cmd: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+/// COMMAND HELP
+fn help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    write_help(
+        ctx.out,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Describes every command of this server.",
+            "COUNT",
+            "    Number of commands this server has.",
+            "LIST [FILTERBY (MODULE <module>|ACLCAT <category>|PATTERN <pattern>)]",
+            "    Names of the commands, all of them or those passing the filter.",
+            "INFO [<command-name> ...]",
+            "    Describes the named commands (all commands without names).",
+            "DOCS [<command-name> ...]",
+            "    Documentation of the named commands (all commands without names).",
+            "GETKEYS <full-command>",
+            "    The keys a full command line names.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    The keys a full command line names, each with its access flags.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(line: &[&str]) -> Result<Vec<usize>, CmdError> {
+        let argv: Vec<&[u8]> = line.iter().map(|s| s.as_bytes()).collect();
+        command_keys(&argv).map(|v| v.into_iter().map(|k| k.pos).collect())
+    }
+
+    #[test]
+    fn getkeys_rules() {
+        assert_eq!(keys(&["get", "a"]), Ok(vec![1]));
+        assert_eq!(keys(&["set", "a", "b", "get"]), Ok(vec![1]));
+        assert_eq!(
+            keys(&["get", "a", "b"]).unwrap_err().to_string(),
+            "ERR Invalid number of arguments specified for command"
+        );
+        assert_eq!(keys(&["ping"]).unwrap_err().to_string(), "ERR The command has no key arguments");
+        assert_eq!(keys(&["nosuch"]).unwrap_err().to_string(), "ERR Invalid command specified");
+    }
+
+    #[test]
+    fn whole_table() {
+        let reg = registry();
+        for e in &reg.entries {
+            // COMMAND alone is both: it runs without a subcommand.
+            if e.handler.is_none() || e.spec.name == "command" {
+                assert!(!e.subs.is_empty(), "{} is a container without subcommands", e.spec.name);
+            } else {
+                assert!(e.subs.is_empty(), "{} has a handler and subcommands", e.spec.name);
+            }
+            // Every bound spec is one of the table's (or extra's) specs.
+            let known = cmdspec::table::ALL
+                .iter()
+                .chain(cmdspec::extra::ALL.iter())
+                .any(|s| std::ptr::eq(*s, e.spec) || s.subcommands.iter().any(|sub| std::ptr::eq(*sub, e.spec)));
+            assert!(known, "{} is not a table spec", e.spec.name);
+        }
+        assert_eq!(reg.top_level().len(), reg.entries.iter().filter(|e| !e.spec.name.contains('|')).count());
+        assert_eq!(acl_category(b"KEYSPACE"), cat::KEYSPACE);
+        assert_eq!(acl_category(b"nope"), 0);
+    }
+}

@@ -1,0 +1,440 @@
+//! Server and connection-management commands: COMMAND, CLIENT, INFO,
+//! DBSIZE/FLUSH*/SWAPDB, TIME, LASTSAVE, DEBUG, SHUTDOWN, RESET, the
+//! `timeout` and `maxclients` settings.
+
+use crate::common::*;
+use crate::diff::{reference_bin, start_ref, RefServer};
+use hematite::commands::registry;
+use std::time::Duration;
+
+/// The reference server, or None when the differential checks are skipped.
+pub fn reference() -> Option<RefServer> {
+    match reference_bin() {
+        Some(bin) => Some(start_ref(&bin)),
+        None if std::env::var("HEMATITE_SKIP_DIFF").as_deref() == Ok("1") => None,
+        None => panic!("redis-server not found (set HEMATITE_SKIP_DIFF=1 to skip)"),
+    }
+}
+
+fn ref_raw(r: &RefServer) -> Raw {
+    Raw::connect(format!("127.0.0.1:{}", r.port).parse().unwrap())
+}
+
+/// Every bound command name: top-level commands and subcommands.
+fn bound_names() -> Vec<String> {
+    let reg = registry();
+    let mut v = Vec::new();
+    for e in reg.top_level() {
+        v.push(e.spec.name.to_string());
+        for s in reg.subs_of(e) {
+            v.push(s.spec.name.to_string());
+        }
+    }
+    v
+}
+
+/// Compares two COMMAND INFO entries. Redis lists subcommands in its
+/// dictionary's random order, and other families bind the rest of a
+/// container's subcommands: every subcommand we list must be among the
+/// reference's, byte for byte, and everything else must be equal.
+fn same_info(ours: &[u8], theirs: &[u8]) -> bool {
+    let (oh, o) = elements(ours).expect("array");
+    let (th, t) = elements(theirs).expect("array");
+    if oh != th || o.len() != 10 || t.len() != 10 || o[..9] != t[..9] {
+        return false;
+    }
+    let (_, osubs) = elements(&o[9]).unwrap_or_default();
+    let (_, tsubs) = elements(&t[9]).unwrap_or_default();
+    let known_to_ref = |s: &Vec<u8>| !(s.windows(14).any(|w| w == b"client|setinfo" || w == b"client|no-touc"));
+    osubs.iter().filter(|s| known_to_ref(s)).all(|s| tsubs.contains(s))
+        && (osubs.is_empty() == tsubs.is_empty())
+        && o[9][0] == t[9][0]
+}
+
+#[test]
+fn command_info_matches_reference_for_every_bound_command() {
+    let Some(r) = reference() else { return };
+    let t = TestServer::start();
+    let (mut a, mut b) = (t.raw(), ref_raw(&r));
+    let mut diffs = Vec::new();
+    for proto in ["2", "3"] {
+        a.cmd(&format!("HELLO {proto}"));
+        b.cmd(&format!("HELLO {proto}"));
+        for name in bound_names() {
+            if name == "client|setinfo" || name == "client|no-touch" {
+                continue; // 7.2 commands: the 7.0 reference lacks them
+            }
+            let line = format!("COMMAND INFO {name}");
+            let (ours, theirs) = (a.cmd_bytes(&line), b.cmd_bytes(&line));
+            let (_, o) = elements(&ours).unwrap();
+            let (_, th) = elements(&theirs).unwrap();
+            if !same_info(&o[0], &th[0]) {
+                diffs.push(format!(
+                    "RESP{proto} {name}:\n  ours:   {:?}\n  theirs: {:?}",
+                    String::from_utf8_lossy(&o[0]),
+                    String::from_utf8_lossy(&th[0])
+                ));
+            }
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[test]
+fn command_getkeys_matches_reference() {
+    let Some(r) = reference() else { return };
+    let t = TestServer::start();
+    let (mut a, mut b) = (t.raw(), ref_raw(&r));
+    let lines = [
+        "COMMAND GETKEYS get k",
+        "COMMAND GETKEYS set k v",
+        "COMMAND GETKEYS set k v get",
+        "COMMAND GETKEYSANDFLAGS set k v",
+        "COMMAND GETKEYSANDFLAGS set k v GET",
+        "COMMAND GETKEYSANDFLAGS del a b c",
+        "COMMAND GETKEYS del",
+        "COMMAND GETKEYS get a b",
+        "COMMAND GETKEYS ping",
+        "COMMAND GETKEYS nosuch a",
+        "COMMAND GETKEYS config get x",
+        "COMMAND GETKEYS exists a b",
+        "COMMAND GETKEYS",
+        "COMMAND GETKEYSANDFLAGS type k",
+    ];
+    for l in lines {
+        assert_eq!(a.cmd(l), b.cmd(l), "{l}");
+    }
+}
+
+#[test]
+fn command_count_list_docs() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let n = registry().top_level().len();
+    assert_eq!(r.cmd("COMMAND COUNT"), format!(":{n}\r\n"));
+    let all = r.cmd_bytes("COMMAND");
+    let (_, els) = elements(&all).unwrap();
+    assert_eq!(els.len(), n);
+    let list = r.cmd_bytes("COMMAND LIST");
+    let (_, names) = elements(&list).unwrap();
+    assert_eq!(names.len(), bound_names().len());
+    assert_eq!(
+        r.cmd("COMMAND LIST FILTERBY PATTERN client|g*"),
+        "*2\r\n$14\r\nclient|getname\r\n$15\r\nclient|getredir\r\n"
+    );
+    assert_eq!(r.cmd("COMMAND LIST FILTERBY MODULE x"), "*0\r\n");
+    assert_eq!(r.cmd("COMMAND LIST FILTERBY ACLCAT nosuch"), "*0\r\n");
+    let dangerous = r.cmd("COMMAND LIST FILTERBY ACLCAT dangerous");
+    assert!(dangerous.contains("flushall") && !dangerous.contains("\r\nget\r\n"), "{dangerous}");
+    assert_eq!(r.cmd("COMMAND LIST FILTERBY BOGUS x"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("COMMAND LIST FILTERBY PATTERN"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("COMMAND LIST foo"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("COMMAND INFO nosuch"), "*1\r\n$-1\r\n");
+    assert_eq!(r.cmd("COMMAND FOO"), "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
+    // DOCS: our summary, the spec's facts; unknown names are left out.
+    let d = r.cmd("COMMAND DOCS get nosuch");
+    assert!(d.starts_with("*2\r\n$3\r\nget\r\n*8\r\n$7\r\nsummary\r\n"), "{d}");
+    assert!(d.contains("$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"), "{d}");
+    let d = r.cmd("COMMAND DOCS config");
+    assert!(d.contains("$11\r\nsubcommands\r\n") && d.contains("config|get"), "{d}");
+    r.cmd("HELLO 3");
+    assert!(r.cmd("COMMAND DOCS get").starts_with("%1\r\n$3\r\nget\r\n%4\r\n"));
+    let h = r.cmd("COMMAND HELP");
+    assert!(h.starts_with("*") && h.contains("GETKEYSANDFLAGS"), "{h}");
+}
+
+#[test]
+fn client_identity_and_list() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let id = r.cmd("CLIENT ID");
+    let id: u64 = id.trim_start_matches(':').trim().parse().unwrap();
+    assert_eq!(r.cmd("CLIENT GETNAME"), "$-1\r\n");
+    assert_eq!(r.cmd("CLIENT SETNAME a b"), "-ERR wrong number of arguments for 'client|setname' command\r\n");
+    assert_eq!(
+        r.cmd("CLIENT SETNAME \"a b\""),
+        "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+    );
+    assert_eq!(r.cmd("CLIENT SETNAME conn1"), "+OK\r\n");
+    assert_eq!(r.cmd("CLIENT GETNAME"), "$5\r\nconn1\r\n");
+    let info = r.cmd("CLIENT INFO");
+    let fields: Vec<&str> = info.lines().nth(1).unwrap().split(' ').map(|f| f.split('=').next().unwrap()).collect();
+    assert_eq!(
+        fields.join(" "),
+        "id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free argv-mem multi-mem rbs rbp obl \
+         oll omem tot-mem events cmd user redir resp"
+    );
+    assert!(info.contains(&format!("id={id} ")) && info.contains(" name=conn1 ") && info.contains(" cmd=client|info "));
+    let mut other = t.raw();
+    other.cmd("SELECT 3");
+    let list = r.cmd("CLIENT LIST");
+    assert_eq!(list.matches("id=").count(), 2, "{list}");
+    assert!(list.contains(" db=3 "), "{list}");
+    assert_eq!(r.cmd(&format!("CLIENT LIST ID {id}")).matches("id=").count(), 1);
+    assert_eq!(r.cmd("CLIENT LIST ID x"), "-ERR Invalid client ID\r\n");
+    assert_eq!(r.cmd("CLIENT LIST ID"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("CLIENT LIST TYPE foo"), "-ERR Unknown client type 'foo'\r\n");
+    assert_eq!(r.cmd("CLIENT LIST TYPE pubsub"), "$0\r\n\r\n");
+    assert_eq!(r.cmd("CLIENT LIST TYPE normal").matches("id=").count(), 2);
+    r.cmd("HELLO 3");
+    assert!(r.cmd("CLIENT INFO").starts_with("="), "verbatim in RESP3");
+    assert!(r.cmd("CLIENT HELP").starts_with("*"));
+}
+
+#[test]
+fn client_kill_forms() {
+    let t = TestServer::start();
+    let mut me = t.raw();
+    let mut victim = t.raw();
+    let vid = victim.cmd("CLIENT ID").trim_start_matches(':').trim().to_string();
+    let vinfo = victim.cmd("CLIENT INFO");
+    let vaddr = vinfo.split(' ').find_map(|f| f.strip_prefix("addr=")).unwrap().to_string();
+    assert_eq!(me.cmd("CLIENT KILL 1.2.3.4:5"), "-ERR No such client\r\n");
+    assert_eq!(me.cmd("CLIENT KILL ID 0"), "-ERR client-id should be greater than 0\r\n");
+    assert_eq!(me.cmd("CLIENT KILL ID x"), "-ERR client-id should be greater than 0\r\n");
+    assert_eq!(me.cmd("CLIENT KILL TYPE foo"), "-ERR Unknown client type 'foo'\r\n");
+    assert_eq!(me.cmd("CLIENT KILL USER nobody"), "-ERR No such user 'nobody'\r\n");
+    assert_eq!(me.cmd("CLIENT KILL SKIPME maybe"), "-ERR syntax error\r\n");
+    assert_eq!(me.cmd("CLIENT KILL ID 1 foo"), "-ERR syntax error\r\n");
+    assert_eq!(me.cmd("CLIENT KILL LADDR 1.2.3.4:1 SKIPME yes"), ":0\r\n");
+    assert_eq!(me.cmd(&format!("CLIENT KILL ADDR {vaddr} ID {vid}")), ":1\r\n");
+    assert!(victim.is_closed());
+    // MAXAGE: nobody is a day old; SKIPME spares the caller.
+    assert_eq!(me.cmd("CLIENT KILL MAXAGE 86400"), ":0\r\n");
+    assert_eq!(me.cmd("CLIENT KILL TYPE normal"), ":0\r\n");
+    let mut v2 = t.raw();
+    v2.cmd("PING");
+    assert_eq!(me.cmd("CLIENT KILL USER default"), ":1\r\n");
+    assert!(v2.is_closed());
+    // The old form can kill the caller: the reply still arrives.
+    let info = me.cmd("CLIENT INFO");
+    let myaddr = info.split(' ').find_map(|f| f.strip_prefix("addr=")).unwrap().to_string();
+    assert_eq!(me.cmd(&format!("CLIENT KILL {myaddr}")), "+OK\r\n");
+    assert!(me.is_closed());
+}
+
+#[test]
+fn client_reply_modes() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.send_cmd(&[b"CLIENT", b"REPLY", b"OFF"]);
+    r.send_cmd(&[b"SET", b"k", b"1"]);
+    r.send_cmd(&[b"GET", b"nokey-error", b"extra"]);
+    r.send_cmd(&[b"CLIENT", b"REPLY", b"ON"]);
+    assert_eq!(r.read_reply(), b"+OK\r\n");
+    r.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    r.send_cmd(&[b"GET", b"k"]);
+    r.send_cmd(&[b"ECHO", b"after"]);
+    assert_eq!(r.read_reply(), b"$5\r\nafter\r\n");
+    assert_eq!(r.cmd("CLIENT REPLY maybe"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("GET k"), "$1\r\n1\r\n");
+}
+
+#[test]
+fn client_flags_and_setinfo() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    assert_eq!(r.cmd("CLIENT NO-EVICT maybe"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("CLIENT NO-EVICT on"), "+OK\r\n");
+    assert_eq!(r.cmd("CLIENT NO-TOUCH on"), "+OK\r\n");
+    assert!(r.cmd("CLIENT INFO").contains(" flags=eT "));
+    assert_eq!(r.cmd("CLIENT NO-EVICT off"), "+OK\r\n");
+    assert!(r.cmd("CLIENT INFO").contains(" flags=T "));
+    assert_eq!(r.cmd("CLIENT NO-TOUCH off"), "+OK\r\n");
+    assert!(r.cmd("CLIENT INFO").contains(" flags=N "));
+    assert_eq!(r.cmd("CLIENT SETINFO lib-name redis-py"), "+OK\r\n");
+    assert_eq!(r.cmd("CLIENT SETINFO LIB-VER 1.0"), "+OK\r\n");
+    assert_eq!(r.cmd("CLIENT SETINFO lib-foo x"), "-ERR Unrecognized option 'lib-foo'\r\n");
+    assert_eq!(
+        r.cmd("CLIENT SETINFO lib-name \"a b\""),
+        "-ERR lib-name cannot contain spaces, newlines or special characters.\r\n"
+    );
+    assert_eq!(
+        r.cmd("CLIENT SETINFO LIB-VER \"a b\""),
+        "-ERR lib-ver cannot contain spaces, newlines or special characters.\r\n"
+    );
+}
+
+#[test]
+fn client_pause_holds_commands() {
+    let t = TestServer::start();
+    let mut admin = t.raw();
+    let mut writer = t.raw();
+    let mut reader = t.raw();
+    assert_eq!(admin.cmd("CLIENT PAUSE 10 foo"), "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n");
+    assert_eq!(admin.cmd("CLIENT PAUSE -1"), "-ERR timeout is negative\r\n");
+    assert_eq!(admin.cmd("CLIENT PAUSE x"), "-ERR timeout is not an integer or out of range\r\n");
+    // WRITE: reads pass, writes wait until UNPAUSE.
+    assert_eq!(admin.cmd("CLIENT PAUSE 100000 WRITE"), "+OK\r\n");
+    assert_eq!(reader.cmd("GET k"), "$-1\r\n");
+    writer.send_cmd(&[b"SET", b"k", b"v"]);
+    writer.s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(std::io::Read::read(&mut writer.s, &mut buf).is_err(), "the write must wait");
+    assert_eq!(admin.cmd("CLIENT LIST").matches("id=").count(), 3, "non-writes still run");
+    assert_eq!(admin.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    writer.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(writer.read_reply(), b"+OK\r\n");
+    // ALL: everything waits; the pause ends when the (test) clock passes it.
+    assert_eq!(admin.cmd("CLIENT PAUSE 50000"), "+OK\r\n");
+    reader.send_cmd(&[b"GET", b"k"]);
+    reader.s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(std::io::Read::read(&mut reader.s, &mut buf).is_err(), "the read must wait");
+    t.advance_ms(60_000);
+    reader.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(reader.read_reply(), b"$1\r\nv\r\n");
+}
+
+#[test]
+fn info_sections() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.cmd("SET a 1");
+    r.cmd("SET b 2");
+    r.cmd("SELECT 2");
+    r.cmd("SET c 3");
+    r.cmd("SELECT 0");
+    r.cmd("GET a");
+    r.cmd("GET a b c");
+    r.cmd("NOSUCH");
+    let info = r.cmd("INFO");
+    for s in [
+        "Server",
+        "Clients",
+        "Memory",
+        "Persistence",
+        "Stats",
+        "Replication",
+        "CPU",
+        "Modules",
+        "Errorstats",
+        "Cluster",
+        "Keyspace",
+    ] {
+        assert!(info.contains(&format!("# {s}\r\n")), "missing {s}");
+    }
+    assert!(!info.contains("# Commandstats"));
+    assert!(info.contains("redis_version:7.0.15\r\nhematite_version:"));
+    assert!(info.contains("\r\ndb0:keys=2,expires=0,avg_ttl=0\r\ndb2:keys=1,expires=0,avg_ttl=0\r\n"), "{info}");
+    assert!(info.contains("errorstat_ERR:count=2\r\n"), "{info}");
+    assert!(info.contains("used_memory:") && info.contains("used_cpu_user:"));
+    let stats = r.cmd("INFO commandstats");
+    assert!(stats.contains("cmdstat_set:calls=3,"), "{stats}");
+    assert!(stats.contains("cmdstat_get:calls=1,") && stats.contains("rejected_calls=1,failed_calls=0"), "{stats}");
+    let two = r.cmd("INFO server CLIENTS");
+    assert!(two.contains("# Server") && two.contains("\r\n\r\n# Clients") && !two.contains("# Memory"));
+    assert_eq!(r.cmd("INFO nosuch"), "$0\r\n\r\n");
+    let all = r.cmd("INFO all");
+    assert!(all.contains("# Commandstats") && all.contains("# Keyspace"));
+    assert!(r.cmd("INFO everything").contains("# Modules"));
+    let def = r.cmd("INFO default");
+    assert!(!def.contains("# Commandstats") && def.contains("# Keyspace"));
+    assert_eq!(r.cmd("CONFIG RESETSTAT"), "+OK\r\n");
+    let after = r.cmd("INFO commandstats");
+    assert!(!after.contains("cmdstat_set"), "{after}");
+    r.cmd("HELLO 3");
+    assert!(r.cmd("INFO server").starts_with("="));
+}
+
+#[test]
+fn keyspace_commands() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.cmd("SET a 1");
+    r.cmd("SET b 1");
+    assert_eq!(r.cmd("DBSIZE"), ":2\r\n");
+    assert_eq!(r.cmd("SWAPDB 0 1"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    r.cmd("SELECT 1");
+    assert_eq!(r.cmd("DBSIZE"), ":2\r\n");
+    assert_eq!(r.cmd("SWAPDB x 1"), "-ERR invalid first DB index\r\n");
+    assert_eq!(r.cmd("SWAPDB 1 x"), "-ERR invalid second DB index\r\n");
+    assert_eq!(r.cmd("SWAPDB 1 16"), "-ERR DB index is out of range\r\n");
+    r.cmd("SELECT 0");
+    r.cmd("SET c 1");
+    assert_eq!(r.cmd("FLUSHDB foo"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("FLUSHDB ASYNC"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    r.cmd("SELECT 1");
+    assert_eq!(r.cmd("DBSIZE"), ":2\r\n");
+    assert_eq!(r.cmd("FLUSHALL SYNC"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    let time = r.cmd_bytes("TIME");
+    let (_, parts) = elements(&time).unwrap();
+    assert_eq!(parts.len(), 2);
+    let lastsave = r.cmd("LASTSAVE");
+    assert!(lastsave.starts_with(':'));
+}
+
+#[test]
+fn debug_and_shutdown() {
+    let t = TestServer::with(&[("enable-debug-command", "yes")]);
+    let mut r = t.raw();
+    assert_eq!(r.cmd("DEBUG SLEEP 0"), "+OK\r\n");
+    assert_eq!(r.cmd("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
+    assert!(!t.srv.active_expire.load(std::sync::atomic::Ordering::Relaxed));
+    assert_eq!(r.cmd("DEBUG SET-ACTIVE-EXPIRE 1"), "+OK\r\n");
+    assert_eq!(
+        r.cmd("DEBUG nosuch"),
+        "-ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try DEBUG HELP.\r\n"
+    );
+    let off = TestServer::start();
+    assert!(off.raw().cmd("DEBUG SLEEP 0").starts_with("-ERR DEBUG command not allowed."));
+    assert_eq!(r.cmd("SHUTDOWN ABORT"), "-ERR No shutdown in progress.\r\n");
+    assert_eq!(r.cmd("SHUTDOWN SAVE NOSAVE"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("SHUTDOWN NOW ABORT"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("SHUTDOWN foo"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("SHUTDOWN SAVE"), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(r.is_closed());
+    assert!(t.srv.shutting_down.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[test]
+fn reset_restores_the_connection() {
+    let t = TestServer::with(&[("requirepass", "pw")]);
+    let mut r = t.raw();
+    r.cmd("AUTH pw");
+    r.cmd("HELLO 3");
+    r.cmd("SELECT 2");
+    r.cmd("CLIENT SETNAME x");
+    r.cmd("CLIENT NO-EVICT on");
+    assert_eq!(r.cmd("RESET"), "+RESET\r\n");
+    assert_eq!(r.cmd("GET a"), "-NOAUTH Authentication required.\r\n");
+    r.cmd("AUTH pw");
+    let info = r.cmd("CLIENT INFO");
+    assert!(
+        info.contains(" db=0 ") && info.contains(" name= ") && info.contains(" flags=N ") && info.contains(" resp=2")
+    );
+    assert_eq!(r.cmd("GET a"), "$-1\r\n");
+}
+
+#[test]
+fn idle_clients_time_out() {
+    let t = TestServer::with(&[("timeout", "10")]);
+    let mut r = t.raw();
+    assert_eq!(r.cmd("PING"), "+PONG\r\n");
+    t.advance_ms(11_000);
+    assert!(r.is_closed());
+    // Changing the setting at run time takes effect.
+    let mut r2 = t.raw();
+    assert_eq!(r2.cmd("CONFIG SET timeout 0"), "+OK\r\n");
+    t.advance_ms(60_000);
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(r2.cmd("PING"), "+PONG\r\n");
+}
+
+#[test]
+fn maxclients_refuses_extra_connections() {
+    let t = TestServer::with(&[("maxclients", "2")]);
+    let mut a = t.raw();
+    let mut b = t.raw();
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    assert_eq!(b.cmd("PING"), "+PONG\r\n");
+    let mut c = t.raw();
+    assert_eq!(c.read_reply(), b"-ERR max number of clients reached\r\n");
+    assert!(c.is_closed());
+    assert_eq!(a.cmd("CONFIG SET maxclients 3"), "+OK\r\n");
+    let mut d = t.raw();
+    assert_eq!(d.cmd("PING"), "+PONG\r\n");
+}
