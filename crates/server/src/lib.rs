@@ -8,6 +8,7 @@
 //! See docs/architecture.md.
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod cmdspec;
 pub mod commands;

@@ -1,5 +1,6 @@
 //! The state every connection shares: keyspace, settings, clients, counters.
 
+use crate::blocking::Blocking;
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::storage::Keyspace;
@@ -87,6 +88,8 @@ pub struct Server {
     /// The port actually bound (useful when configured as 0).
     pub port: AtomicU64,
     pub run_id: String,
+    /// Clients blocked on keys (blocking.rs).
+    pub blocking: Blocking,
 }
 
 impl Server {
@@ -110,6 +113,7 @@ impl Server {
             shutdown_notify: Notify::new(),
             port: AtomicU64::new(0),
             run_id,
+            blocking: Blocking::default(),
         }
     }
 

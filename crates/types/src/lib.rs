@@ -4,4 +4,5 @@
 //! types; commands call their methods. Each module documents its
 //! representation and invariants at the top.
 
+pub mod list;
 pub mod num;

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod list;
 pub mod server;
 pub mod string;
 
@@ -48,7 +49,7 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![connection::COMMANDS, generic::COMMANDS, list::COMMANDS, server::COMMANDS, string::COMMANDS]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

@@ -94,6 +94,7 @@ impl Str {
 #[derive(Clone)]
 pub enum Value {
     Str(Str),
+    List(Box<types::list::List>),
 }
 
 impl Value {
@@ -101,13 +102,22 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
+    }
+
+    /// True for the types clients can block on (lists, sorted sets,
+    /// streams): storing one signals its key as ready.
+    pub fn wakes_waiters(&self) -> bool {
+        matches!(self, Value::List(_))
     }
 
     /// The name OBJECT ENCODING replies with.
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            // Redis 7.0 has no listpack list encoding (that came in 7.2).
+            Value::List(_) => "quicklist",
         }
     }
 }

@@ -2,7 +2,9 @@
 //! One binary, one module per family; `common` has the helpers; `diff` replays
 //! the scripts of tests/diff against redis-server and Hematite.
 
+mod blocking;
 mod common;
 mod connection;
 mod diff;
+mod list;
 mod protocol;
