@@ -66,14 +66,10 @@ impl BlockRequest {
     }
 }
 
-/// The null array, the timeout reply of BLPOP, BRPOP, BLMPOP, BZPOPMIN ...
+/// The null array: Redis 7.0's timeout reply for every list, sorted set and
+/// stream blocking command (BLMOVE and BRPOPLPUSH included).
 pub fn reply_null_array(out: &mut Out) {
     out.null_array();
-}
-
-/// The null bulk string, the timeout reply of BLMOVE and BRPOPLPUSH.
-pub fn reply_null(out: &mut Out) {
-    out.null();
 }
 
 /// Parses a blocking timeout in (float) seconds, Redis's way: the value

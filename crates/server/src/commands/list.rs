@@ -512,12 +512,14 @@ fn owned_keys(keys: &[&[u8]]) -> Vec<Key> {
     keys.iter().map(|k| Key::from(*k)).collect()
 }
 
-/// Blocks on `keys`, or where blocking is not allowed replies as on timeout.
-fn block_or_timeout(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>, timeout_reply: fn(&mut Out)) {
+/// Blocks on `keys`, or where blocking is not allowed (MULTI, scripts)
+/// replies with `denied`. A timeout always replies with a null array, even
+/// for BLMOVE, whose denied reply is a null bulk string (Redis 7.0 does so).
+fn block_or(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>, denied: fn(&mut Out)) {
     if ctx.may_block() {
-        ctx.block(BlockRequest::new(owned_keys(keys), deadline, timeout_reply));
+        ctx.block(BlockRequest::new(owned_keys(keys), deadline, blocking::reply_null_array));
     } else {
-        timeout_reply(ctx.out);
+        denied(ctx.out);
     }
 }
 
@@ -526,7 +528,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, end: End) -> CmdResult {
     let (keys, timeout) = all.split_at(all.len() - 1);
     let deadline = blocking::parse_timeout(timeout[0], ctx.now_ms)?;
     if !pop_first(ctx, keys, end, None)? {
-        block_or_timeout(ctx, keys, deadline, blocking::reply_null_array);
+        block_or(ctx, keys, deadline, Out::null_array);
     }
     Ok(())
 }
@@ -547,7 +549,7 @@ fn blmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let m = parse_mpop(args)?;
     let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
     if !pop_first(ctx, m.keys, m.end, Some(m.count))? {
-        block_or_timeout(ctx, m.keys, deadline, blocking::reply_null_array);
+        block_or(ctx, m.keys, deadline, Out::null_array);
     }
     Ok(())
 }
@@ -555,7 +557,7 @@ fn blmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 fn bmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End, timeout: &[u8]) -> CmdResult {
     let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
     if ctx.write_list(src)?.is_none() {
-        block_or_timeout(ctx, &[src], deadline, blocking::reply_null);
+        block_or(ctx, &[src], deadline, Out::null);
         return Ok(());
     }
     move_one(ctx, src, dst, from, to)
@@ -578,7 +580,11 @@ fn brpoplpush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
 fn client_unblock(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 2 {
-        return Err(CmdError::err("unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."));
+        let sub = args.all()[1];
+        let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]);
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
+        )));
     }
     let id = args.next_bytes()?;
     let error = match args.peek() {

@@ -75,8 +75,9 @@ fn timeouts_reply_null() {
     assert_eq!(w.cmd("BLPOP k 0.05"), "*-1\r\n");
     assert_eq!(w.cmd("BRPOP k 0.05"), "*-1\r\n");
     assert_eq!(w.cmd("BLMPOP 0.05 1 k LEFT"), "*-1\r\n");
-    assert_eq!(w.cmd("BLMOVE k d LEFT LEFT 0.05"), "$-1\r\n");
-    assert_eq!(w.cmd("BRPOPLPUSH k d 0.05"), "$-1\r\n");
+    // Redis 7.0 times every list command out with a null array.
+    assert_eq!(w.cmd("BLMOVE k d LEFT LEFT 0.05"), "*-1\r\n");
+    assert_eq!(w.cmd("BRPOPLPUSH k d 0.05"), "*-1\r\n");
     w.cmd("HELLO 3");
     assert_eq!(w.cmd("BLPOP k 0.05"), "_\r\n");
     assert_eq!(w.cmd("BLMOVE k d LEFT LEFT 0.05"), "_\r\n");
@@ -171,7 +172,7 @@ fn client_unblock_timeout_and_error() {
     send(&mut w, "BLMOVE k d LEFT LEFT 0");
     wait_blocked(&t, 1);
     assert_eq!(p.cmd(&format!("CLIENT UNBLOCK {id} TIMEOUT")), ":1\r\n");
-    assert_eq!(reply(&mut w), "$-1\r\n");
+    assert_eq!(reply(&mut w), "*-1\r\n");
     send(&mut w, "BLPOP k 0");
     wait_blocked(&t, 1);
     assert_eq!(p.cmd(&format!("CLIENT UNBLOCK {id} error")), ":1\r\n");
@@ -182,7 +183,7 @@ fn client_unblock_timeout_and_error() {
     assert_eq!(p.cmd("CLIENT UNBLOCK x"), "-ERR value is not an integer or out of range\r\n");
     assert_eq!(
         p.cmd("CLIENT UNBLOCK 1 2 3"),
-        "-ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.\r\n"
+        "-ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\r\n"
     );
 }
 
