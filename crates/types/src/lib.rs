@@ -7,5 +7,6 @@
 pub mod geo;
 pub mod bitops;
 pub mod hll;
+pub mod list;
 pub mod num;
 pub mod zset;

@@ -20,6 +20,7 @@ pub mod connection;
 pub mod generic;
 pub mod geo;
 pub mod hyperloglog;
+pub mod list;
 pub mod server;
 pub mod sort;
 pub mod string;
@@ -67,6 +68,7 @@ fn families() -> Vec<&'static [Cmd]> {
         sort::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
+        list::COMMANDS,
     ]
 }
 

@@ -95,6 +95,7 @@ impl Str {
 pub enum Value {
     Str(Str),
     ZSet(Box<types::zset::ZSet>),
+    List(Box<types::list::List>),
 }
 
 impl Value {
@@ -103,7 +104,14 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::ZSet(_) => "zset",
+            Value::List(_) => "list",
         }
+    }
+
+    /// True for the types clients can block on (lists, sorted sets,
+    /// streams): storing one signals its key as ready.
+    pub fn wakes_waiters(&self) -> bool {
+        matches!(self, Value::List(_) | Value::ZSet(_))
     }
 
     /// The name OBJECT ENCODING replies with.
@@ -111,6 +119,8 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            // Redis 7.0 has no listpack list encoding (that came in 7.2).
+            Value::List(_) => "quicklist",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the scripts of tests/diff against redis-server and Hematite.
 
 mod bitmap;
+mod blocking;
 mod common;
 mod config;
 mod connection;
@@ -10,6 +11,7 @@ mod diff;
 mod generic;
 mod hll;
 mod geo;
+mod list;
 mod protocol;
 mod sort;
 mod string;
