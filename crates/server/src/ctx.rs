@@ -9,6 +9,7 @@
 //! propagation are effects collected here and carried out by the dispatcher
 //! after the command, in order.
 
+use crate::blocking::{BlockRequest, Waiter};
 use crate::client::Client;
 use crate::cmdspec::CommandSpec;
 use crate::error::CmdError;
@@ -16,6 +17,8 @@ use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use types::list::List;
 use types::zset::ZSet;
 
 /// What the connection should do after a command.
@@ -25,6 +28,9 @@ pub enum After {
     Continue,
     /// Write what is pending, then close (QUIT, CLIENT KILL of self).
     Close,
+    /// The command blocked (see blocking.rs): write what is pending, then
+    /// await the waiter's reply before the next command.
+    Block(Arc<Waiter>),
 }
 
 /// Effects a command declares, carried out after it.
@@ -33,6 +39,8 @@ pub struct Effects {
     pub after: After,
     /// (db, key) pairs that may now serve blocked clients.
     pub ready_keys: Vec<(usize, Key)>,
+    /// Set by a blocking command that found nothing to serve.
+    pub block: Option<BlockRequest>,
 }
 
 /// See `Ctx::reader`.
@@ -60,6 +68,9 @@ pub struct Ctx<'a> {
     pub now_ms: i64,
     pub spec: &'static CommandSpec,
     pub effects: Effects,
+    /// Inside MULTI/EXEC or a script (EXEC and EVAL set it): commands may not
+    /// block there.
+    pub nested: bool,
 }
 
 fn not_locked() -> CmdError {
@@ -164,7 +175,6 @@ impl<'a> Ctx<'a> {
             None => Ok(None),
             Some(e) => match &mut e.value {
                 Value::Str(s) => Ok(Some(s)),
-                #[allow(unreachable_patterns)]
                 _ => Err(CmdError::WrongType),
             },
         }
@@ -246,6 +256,7 @@ impl<'a> Ctx<'a> {
 
     fn store(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<(), CmdError> {
         let (srv, now) = (self.srv, self.now_ms);
+        let wakes = value.wakes_waiters();
         let db = self.raw_db(key)?;
         // Redis's dbAdd announces a new key (class `n`) before the command's event.
         let is_new = !srv.pubsub.is_idle() && db.get(key).is_none();
@@ -259,6 +270,9 @@ impl<'a> Ctx<'a> {
             self.notify(crate::notify::NEW, "new", key);
         }
         self.modified(key);
+        if wakes {
+            self.signal_ready(key);
+        }
         Ok(())
     }
 
@@ -267,11 +281,15 @@ impl<'a> Ctx<'a> {
         if self.expire_if_needed(key)? {
             return Ok(false);
         }
-        let removed = self.raw_db(key)?.remove(key).is_some();
-        if removed {
+        let removed = self.raw_db(key)?.remove(key);
+        if let Some(e) = &removed {
+            // Clients blocked in XREADGROUP on a deleted stream are told so.
+            if matches!(e.value, Value::Stream(_)) {
+                self.signal_ready(key);
+            }
             self.modified(key);
         }
-        Ok(removed)
+        Ok(removed.is_some())
     }
 
     /// Sets an absolute expiry (ms) on an existing key; a time already past
@@ -314,9 +332,63 @@ impl<'a> Ctx<'a> {
         crate::notify::emit_from(self.srv, class, event, self.client.db, key, Some(me));
     }
 
-    /// The key may now serve clients blocked on it.
+    /// The key may now serve clients blocked on it (a push, or a write that
+    /// creates a list, sorted set or stream). Cheap when nobody is blocked.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        self.effects.ready_keys.push((self.client.db, key.into()));
+        if self.srv.blocking.has_waiters() {
+            self.effects.ready_keys.push((self.client.db, key.into()));
+        }
+    }
+
+    /// False inside MULTI/EXEC and scripts, where a blocking command must
+    /// reply as on timeout instead of blocking.
+    pub fn may_block(&self) -> bool {
+        !self.nested
+    }
+
+    /// Declares that the command blocks (it must have written no reply). See
+    /// blocking.rs for what follows.
+    pub fn block(&mut self, req: BlockRequest) {
+        self.effects.block = Some(req);
+    }
+
+    /// The list at `key` for reading; WRONGTYPE for another type.
+    pub fn read_list(&mut self, key: &[u8]) -> Result<Option<&mut List>, CmdError> {
+        match self.lookup_read(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::List(l) => Ok(Some(l)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// Like `read_list` (or `write_list` when `write`), also handing out the
+    /// reply buffer, so a reply can be written straight from the list.
+    pub fn list_and_out(&mut self, key: &[u8], write: bool) -> Result<(Option<&mut List>, &mut Out), CmdError> {
+        let found = if write { self.write_list(key)?.is_some() } else { self.read_list(key)?.is_some() };
+        let dbi = self.client.db;
+        let out = &mut *self.out;
+        if !found {
+            return Ok((None, out));
+        }
+        let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
+        let list = match shard.dbs.get_mut(dbi).and_then(|db| db.get_mut(key)).map(|e| &mut e.value) {
+            Some(Value::List(l)) => Some(&mut **l),
+            _ => None,
+        };
+        Ok((list, out))
+    }
+
+    /// The list at `key` for writing; WRONGTYPE for another type.
+    pub fn write_list(&mut self, key: &[u8]) -> Result<Option<&mut List>, CmdError> {
+        match self.lookup_write(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::List(l) => Ok(Some(l)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
     }
 
     pub fn no_expire() -> i64 {

@@ -7,14 +7,17 @@
 //! and the effects it declared are carried out.
 
 use crate::args::Args;
+use crate::blocking::Waiter;
 use crate::client::{Client, ReplyMode};
 use crate::cmdspec::f;
 use crate::commands::{registry, Entry, Lock};
 use crate::ctx::{After, Ctx, Effects};
 use crate::error::CmdError;
 use crate::server::Server;
+use crate::storage::Key;
 use resp::Out;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Redis's unknown-command message: the name and up to 128 bytes of arguments.
 pub fn unknown_command(argv: &[&[u8]]) -> CmdError {
@@ -157,6 +160,23 @@ fn track_read(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[
 /// anything that replays commands (transactions and scripts use
 /// `execute_locked` with the locks they already hold).
 pub fn execute(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]], out: &mut Out) -> After {
+    let (after, effects) = execute_inner(srv, client, entry, argv, out, None);
+    finish(srv, effects);
+    after.unwrap_or_default()
+}
+
+/// Locks, runs, and handles a block request while the locks are still held.
+/// `serving` is the waiter being served by a re-execution: a command that
+/// would block again is not registered anew; the waiter is unclaimed (under
+/// the locks, so a writer that follows can claim it) and `None` is returned.
+fn execute_inner(
+    srv: &Server,
+    client: &mut Client,
+    entry: &'static Entry,
+    argv: &[&[u8]],
+    out: &mut Out,
+    serving: Option<&Waiter>,
+) -> (Option<After>, Effects) {
     let locked = match entry.lock {
         Lock::All => srv.keyspace.lock_all(),
         Lock::Keys => {
@@ -169,12 +189,28 @@ pub fn execute(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &
             }
         }
     };
+    let now_ms = srv.clock.now_ms();
     let mut ctx =
-        Ctx { srv, client, out, locked, now_ms: srv.clock.now_ms(), spec: entry.spec, effects: Effects::default() };
+        Ctx { srv, client, out, locked, now_ms, spec: entry.spec, effects: Effects::default(), nested: false };
     execute_locked(&mut ctx, entry, argv);
-    let Ctx { effects, locked, .. } = ctx;
+    let Ctx { mut effects, locked, client, .. } = ctx;
+    let mut after = Some(std::mem::take(&mut effects.after));
+    if let Some(req) = effects.block.take() {
+        match serving {
+            Some(w) => {
+                w.unclaim();
+                after = None;
+            }
+            None => {
+                let owned = argv.iter().map(|a| a.to_vec()).collect();
+                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, req));
+                srv.blocking.register(w.clone());
+                after = Some(After::Block(w));
+            }
+        }
+    }
     drop(locked);
-    finish(srv, effects)
+    (after, effects)
 }
 
 /// Runs the handler inside an existing context (locks already held).
@@ -199,7 +235,52 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     ctx.spec = saved;
 }
 
-/// Carries out effects after the locks are released.
-fn finish(_srv: &Server, effects: Effects) -> After {
-    effects.after
+/// Carries out effects after the locks are released: serves the clients
+/// blocked on keys the command made ready, then on keys those served
+/// commands made ready, until none are left.
+fn finish(srv: &Server, effects: Effects) {
+    if effects.ready_keys.is_empty() {
+        return;
+    }
+    let mut round = effects.ready_keys;
+    while !round.is_empty() {
+        // A key signalled several times in one round is served once.
+        let mut seen = std::collections::HashSet::new();
+        round.retain(|k| seen.insert(k.clone()));
+        let mut next = Vec::new();
+        for (db, key) in &round {
+            serve_key(srv, *db, key, &mut next);
+        }
+        round = next;
+    }
+}
+
+/// Serves the waiters of one ready key, first in line first.
+fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
+    for w in srv.blocking.waiters_of(db, key) {
+        if !w.claim() {
+            // Timing out, disconnecting, or being served elsewhere.
+            continue;
+        }
+        let argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
+        let Ok(entry) = resolve(&argv) else {
+            srv.blocking.unregister(&w);
+            w.send(w.timeout_bytes());
+            continue;
+        };
+        let mut shadow = Client::new(w.info.clone(), true);
+        shadow.db = w.db;
+        shadow.proto = w.proto;
+        let mut out = Out::new(w.proto);
+        let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
+        if after.is_none() {
+            if w.serve_all {
+                continue;
+            }
+            return;
+        }
+        srv.blocking.unregister(&w);
+        w.send(out.buf);
+        more.extend(effects.ready_keys);
+    }
 }

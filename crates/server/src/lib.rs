@@ -9,6 +9,7 @@
 
 pub mod alloc;
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod cmdspec;
 pub mod commands;

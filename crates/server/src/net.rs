@@ -8,6 +8,7 @@
 //! query buffer limit (a partial command larger than it closes the
 //! connection) and by the inline and header limits of the parser.
 
+use crate::blocking::Waiter;
 use crate::client::{Client, ClientInfo};
 use crate::ctx::After;
 use crate::dispatch::dispatch;
@@ -146,6 +147,15 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // What the command sent this connection (its own invalidations)
             // goes right after its reply, before the next command's.
             info.take_mail(&mut out.buf);
+            drop(argv);
+            if let After::Block(w) = after {
+                flush(srv, stream, &mut out, &info).await?;
+                match await_unblock(srv, &w, stream, &mut inbuf).await {
+                    Some(reply) => out.raw(&reply),
+                    None => return Ok(()),
+                }
+                continue;
+            }
             if after == After::Close || client.close_after_reply {
                 close = true;
                 break;
@@ -243,4 +253,55 @@ async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &Clien
         out.buf = Vec::with_capacity(4096);
     }
     Ok(())
+}
+
+/// Waits, for a client blocked on keys, until one of: the reply arrives
+/// (served or CLIENT UNBLOCK), the deadline passes (timeout reply), the
+/// client is killed, or the socket closes. Meanwhile input keeps being read
+/// into `inbuf` (so a disconnect is noticed) but not executed. `None` means
+/// the connection is to be dropped.
+async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Option<Vec<u8>> {
+    let mut rx = w.take_receiver()?;
+    let mut deadline = w.deadline_ms;
+    let limit = srv.config.get_num("client-query-buffer-limit").max(1) as usize;
+    let mut reading = true;
+    loop {
+        let sleep_ms = deadline.map(|d| (d - srv.clock.now_ms()).max(0) as u64);
+        tokio::select! {
+            r = &mut rx => return r.ok(),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(sleep_ms.unwrap_or(0))), if sleep_ms.is_some() => {
+                if srv.clock.now_ms() < deadline.unwrap_or(0) {
+                    continue;
+                }
+                if w.claim() {
+                    srv.blocking.unregister(w);
+                    return Some(w.timeout_bytes());
+                }
+                // Claimed by a server or CLIENT UNBLOCK: its reply is coming.
+                deadline = None;
+            }
+            _ = w.info.kill.notified() => {
+                if w.claim() {
+                    srv.blocking.unregister(w);
+                }
+                return None;
+            }
+            r = stream.read_buf(inbuf), if reading => {
+                match r {
+                    Ok(n) if n > 0 => {
+                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        // Past the query buffer limit: stop reading (the
+                        // main loop closes the connection once unblocked).
+                        reading = inbuf.len() <= limit;
+                    }
+                    _ => {
+                        if w.claim() {
+                            srv.blocking.unregister(w);
+                        }
+                        return None;
+                    }
+                }
+            }
+        }
+    }
 }

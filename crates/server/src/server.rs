@@ -1,5 +1,6 @@
 //! The state every connection shares: keyspace, settings, clients, counters.
 
+use crate::blocking::Blocking;
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::storage::Keyspace;
@@ -150,6 +151,8 @@ pub struct Server {
     pub active_expire: AtomicBool,
     /// The peak of `used_memory` seen by INFO.
     pub peak_memory: AtomicU64,
+    /// Clients blocked on keys (blocking.rs).
+    pub blocking: Blocking,
     /// Pub/sub subscriptions and delivery.
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching: tracked keys and tracking clients.
@@ -181,6 +184,7 @@ impl Server {
             pause: Pause::default(),
             active_expire: AtomicBool::new(true),
             peak_memory: AtomicU64::new(0),
+            blocking: Blocking::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
         }

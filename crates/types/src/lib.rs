@@ -7,6 +7,7 @@
 pub mod bitops;
 pub mod geo;
 pub mod hll;
+pub mod list;
 pub mod num;
 pub mod stream;
 pub mod zset;

@@ -113,7 +113,7 @@ impl CommandSpec {
                         continue;
                     }
                     let f = first + first_key as i64;
-                    (f, f + (n - 1).saturating_mul(step as i64), step as i64)
+                    (f, f.saturating_add((n - 1).saturating_mul(step as i64)), step as i64)
                 }
                 Find::Unknown => continue,
             };

@@ -20,6 +20,7 @@ pub mod connection;
 pub mod generic;
 pub mod geo;
 pub mod hyperloglog;
+pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod sort;
@@ -73,6 +74,7 @@ fn families() -> Vec<&'static [Cmd]> {
         sort::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
+        list::COMMANDS,
     ]
 }
 

@@ -5,6 +5,7 @@
 
 use super::Cmd;
 use crate::args::{is, parse_i64, Args};
+use crate::blocking::{self, BlockRequest};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -503,9 +504,21 @@ fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool) -> Result<ReadArgs<'a>,
 /// The ID after which each key is read: `$` resolved to the stream's last
 /// ID; `None` for XREADGROUP's `>` (the group's pointer).
 fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> Result<Vec<Option<StreamId>>, CmdError> {
+    // Re-executed for a blocked client (see blocking.rs): its stream or
+    // group may have gone meanwhile, which Redis reports in its own words.
+    let serving = r.block.is_some() && ctx.srv.blocking.is_blocked(ctx.client.id);
     let mut v = Vec::with_capacity(r.keys.len());
     for (key, raw) in r.keys.iter().zip(r.ids) {
         let s = read_stream(ctx, key)?;
+        if let (Some((g, _)), true) = (r.group, serving) {
+            match s.as_ref().map(|s| s.groups.contains_key(g)) {
+                None => return Err(CmdError::msg("UNBLOCKED the stream key no longer exists")),
+                Some(false) => {
+                    return Err(CmdError::msg("NOGROUP the consumer group this client was blocked on no longer exists"))
+                }
+                Some(true) => {}
+            }
+        }
         if let Some((g, _)) = r.group {
             if !s.as_ref().map(|s| s.groups.contains_key(g)).unwrap_or(false) {
                 return Err(CmdError::msg(format!(
@@ -637,11 +650,42 @@ fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResul
         ctx.out.raw(&o.buf);
         return Ok(());
     }
-    if r.block.is_some() {
-        return Err(CmdError::err("BLOCK is not supported yet"));
+    match r.block {
+        Some(ms) if ctx.may_block() => {
+            let deadline = if ms == 0 { None } else { Some(ctx.now_ms.saturating_add(ms)) };
+            let keys = r.keys.iter().map(|k| Box::from(*k)).collect();
+            let mut req = BlockRequest::new(keys, deadline, blocking::reply_null_array);
+            req.argv_override = Some(blocked_argv(args.all(), &r, &ids));
+            // Waiters of one stream wait for different IDs.
+            req.serve_all = true;
+            ctx.block(req);
+        }
+        _ => ctx.out.null_array(),
     }
-    ctx.out.null_array();
     Ok(())
+}
+
+/// Redis serves a blocked reader at most this many entries per stream when
+/// it gave no COUNT.
+const BLOCKED_DEFAULT_COUNT: &[u8] = b"1000";
+
+/// The command re-executed when a blocked reader may be served: `$` becomes
+/// the ID it stood for when the client blocked, and COUNT defaults as Redis's.
+fn blocked_argv(argv: &[&[u8]], r: &ReadArgs<'_>, ids: &[Option<StreamId>]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = Vec::with_capacity(argv.len() + 2);
+    v.push(argv[0].to_vec());
+    if r.count == 0 {
+        v.push(b"COUNT".to_vec());
+        v.push(BLOCKED_DEFAULT_COUNT.to_vec());
+    }
+    let ids_at = argv.len() - r.ids.len();
+    for (i, a) in argv.iter().enumerate().skip(1) {
+        match (i >= ids_at, ids.get(i.wrapping_sub(ids_at))) {
+            (true, Some(Some(id))) if *a == b"$" => v.push(id.to_bytes()),
+            _ => v.push(a.to_vec()),
+        }
+    }
+    v
 }
 
 /// XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]

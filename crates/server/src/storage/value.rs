@@ -95,6 +95,7 @@ impl Str {
 pub enum Value {
     Str(Str),
     ZSet(Box<types::zset::ZSet>),
+    List(Box<types::list::List>),
     Stream(Box<types::stream::Stream>),
 }
 
@@ -104,8 +105,15 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::ZSet(_) => "zset",
+            Value::List(_) => "list",
             Value::Stream(_) => "stream",
         }
+    }
+
+    /// True for the types clients can block on (lists, sorted sets,
+    /// streams): storing one signals its key as ready.
+    pub fn wakes_waiters(&self) -> bool {
+        matches!(self, Value::List(_) | Value::ZSet(_))
     }
 
     /// The name OBJECT ENCODING replies with.
@@ -113,6 +121,8 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            // Redis 7.0 has no listpack list encoding (that came in 7.2).
+            Value::List(_) => "quicklist",
             Value::Stream(_) => "stream",
         }
     }

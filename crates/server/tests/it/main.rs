@@ -3,6 +3,7 @@
 //! the scripts of tests/diff against redis-server and Hematite.
 
 mod bitmap;
+mod blocking;
 mod common;
 mod config;
 mod connection;
@@ -10,6 +11,7 @@ mod diff;
 mod generic;
 mod geo;
 mod hll;
+mod list;
 mod notify;
 mod protocol;
 mod pubsub;

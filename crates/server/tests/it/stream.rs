@@ -141,3 +141,70 @@ fn wrongtype_and_big_streams() {
     assert_eq!(c.cmd("GET big"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     assert_eq!(c.cmd("TYPE big"), "+stream\r\n");
 }
+
+/// Waits until `n` clients are blocked (the server registers them
+/// asynchronously); the bound only keeps a broken build from hanging.
+fn wait_blocked(t: &TestServer, n: usize) {
+    for _ in 0..2000 {
+        if t.srv.blocking.blocked_clients() >= n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("clients never blocked");
+}
+
+#[test]
+fn blocking_xread_and_xreadgroup_are_served_by_xadd() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    w.cmd("XADD s 1-1 f old");
+    w.cmd("XGROUP CREATE s g $");
+    let mut r1 = t.raw();
+    r1.send_cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+    let mut r2 = t.raw();
+    r2.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
+    let mut r3 = t.raw();
+    r3.send_cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"5-0"]);
+    wait_blocked(&t, 3);
+    w.cmd("XADD s 2-1 f new");
+    let entry = "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nf\r\n$3\r\nnew\r\n";
+    assert_eq!(read_str(&mut r1), entry);
+    assert_eq!(read_str(&mut r2), entry);
+    assert_eq!(w.cmd("XPENDING s g"), "*4\r\n:1\r\n$3\r\n2-1\r\n$3\r\n2-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n");
+    // The third waits for IDs above 5-0: still blocked, served later.
+    assert_eq!(t.srv.blocking.blocked_clients(), 1);
+    w.cmd("XADD s 6-1 f later");
+    assert!(read_str(&mut r3).contains("$3\r\n6-1\r\n"));
+}
+
+#[test]
+fn blocked_xreadgroup_learns_its_group_or_stream_is_gone() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    w.cmd("XGROUP CREATE s g $ MKSTREAM");
+    let mut r = t.raw();
+    r.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
+    wait_blocked(&t, 1);
+    assert_eq!(w.cmd("XGROUP DESTROY s g"), ":1\r\n");
+    assert_eq!(read_str(&mut r), "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
+    w.cmd("XGROUP CREATE s g $");
+    r.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
+    wait_blocked(&t, 1);
+    w.cmd("DEL s");
+    assert_eq!(read_str(&mut r), "-UNBLOCKED the stream key no longer exists\r\n");
+}
+
+#[test]
+fn blocking_xread_times_out() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    assert_eq!(r.cmd("XREAD BLOCK 50 STREAMS s $"), "*-1\r\n");
+    r.cmd("XGROUP CREATE s g $ MKSTREAM");
+    assert_eq!(r.cmd("XREADGROUP GROUP g c BLOCK 50 STREAMS s >"), "*-1\r\n");
+    r.cmd("HELLO 3");
+    assert_eq!(r.cmd("XREAD BLOCK 50 STREAMS s $"), "_\r\n");
+    assert_eq!(t.srv.blocking.blocked_clients(), 0);
+    assert_eq!(r.cmd("XREAD BLOCK -1 STREAMS s 0"), "-ERR timeout is negative\r\n");
+    assert_eq!(r.cmd("XREAD BLOCK x STREAMS s 0"), "-ERR timeout is not an integer or out of range\r\n");
+}
