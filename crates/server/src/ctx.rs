@@ -139,7 +139,8 @@ impl<'a> Ctx<'a> {
             None => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
                 // Redis's lookupKeyRead announces a miss ("keymiss", class m).
-                crate::notify::emit(self.srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key);
+                let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+                crate::notify::emit_from(srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key, Some(me));
                 None
             }
         };

@@ -776,18 +776,18 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         b"createconsumer" if argv.len() == 5 => {
             let s = write_stream(ctx, key)?.expect("exists");
             let created = s.groups.get_mut(gname).expect("checked").create_consumer(argv[4], now);
-            ctx.out.int(created as i64);
             if created {
                 ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
             }
+            ctx.out.int(created as i64);
         }
         b"delconsumer" if argv.len() == 5 => {
             let s = write_stream(ctx, key)?.expect("exists");
             let pending = s.groups.get_mut(gname).expect("checked").delete_consumer(argv[4]);
-            ctx.out.int(pending.unwrap_or(0) as i64);
             if pending.is_some() {
                 ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
             }
+            ctx.out.int(pending.unwrap_or(0) as i64);
         }
         _ => return Err(subcommand_syntax(args)),
     }
