@@ -294,6 +294,11 @@ impl PubSub {
         self.map(kind).read().get(name).map(|s| s.len()).unwrap_or(0)
     }
 
+    /// Names of `kind` with at least one subscriber (INFO).
+    pub fn count(&self, kind: Kind) -> usize {
+        self.map(kind).read().len()
+    }
+
     /// Patterns with at least one subscriber.
     pub fn numpat(&self) -> usize {
         self.patterns.read().len()

@@ -234,6 +234,13 @@ impl Tracking {
         }
     }
 
+    /// INFO's tracking_total_keys, tracking_total_items (key, client
+    /// pairs) and tracking_total_prefixes.
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let inner = self.inner.lock();
+        (inner.table.len(), inner.table.values().map(|v| v.len()).sum(), inner.prefixes.len())
+    }
+
     /// Number of keys in the tracking table.
     pub fn table_len(&self) -> usize {
         self.inner.lock().table.len()

@@ -168,3 +168,20 @@ fn table_is_capped() {
     assert!(r.starts_with(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\n"), "{r}");
     assert_eq!(t.srv.tracking.table_len(), 2);
 }
+
+#[test]
+fn bcast_batches_the_keys_of_one_command() {
+    let t = TestServer::start();
+    let (mut a, _) = resp3(&t);
+    a.cmd("CLIENT TRACKING ON BCAST PREFIX a");
+    let mut w = t.raw();
+    w.cmd("MSET a2 x b1 y a1 z");
+    // One message per prefix, keys in key order.
+    assert_eq!(read_str(&mut a), ">2\r\n$10\r\ninvalidate\r\n*2\r\n$2\r\na1\r\n$2\r\na2\r\n");
+    let info = w.cmd("INFO stats");
+    assert!(info.contains("tracking_total_prefixes:1\r\n"), "{info}");
+    assert!(w.cmd("INFO clients").contains("tracking_clients:1\r\n"));
+    w.cmd("SUBSCRIBE x");
+    let mut p = t.raw();
+    assert!(p.cmd("INFO stats").contains("pubsub_channels:1\r\n"));
+}
