@@ -1042,7 +1042,7 @@ fn render_events(flags: i64) -> String {
 }
 
 /// Redis's `%f` then trailing zeros (and a bare point) removed.
-fn trim_double(d: f64) -> String {
+pub fn trim_double(d: f64) -> String {
     let s = format!("{d:.6}");
     let s = s.trim_end_matches('0');
     s.trim_end_matches('.').to_string()
