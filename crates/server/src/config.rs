@@ -1166,7 +1166,7 @@ fn check_special(sp: Sp, value: &str, old: Option<&Val>) -> Result<Val, String> 
         }
         Sp::ClientOutputBufferLimit => {
             let w = words(value);
-            if w.len() % 4 != 0 {
+            if !w.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let current = old.map_or("normal 0 0 0 slave 0 0 0 pubsub 0 0 0".to_string(), |v| v.text.clone());

@@ -180,28 +180,6 @@ pub struct Pause {
     pub changed: Notify,
 }
 
-#[cfg(test)]
-mod hist_tests {
-    use super::*;
-
-    #[test]
-    fn buckets_cover_values() {
-        for ns in [1u64, 2, 7, 8, 9, 15, 16, 1000, 123_456, 10_000_000_000] {
-            let b = hist_bucket(ns);
-            assert!(hist_upper(b) >= ns, "{ns}");
-            assert_eq!(hist_bucket(hist_upper(b)), b, "{ns}");
-        }
-        let s = CmdStat::default();
-        assert_eq!(s.percentile(50.0), None);
-        for ns in 1..=100u64 {
-            s.record(ns * 1000);
-        }
-        let p50 = s.percentile(50.0).unwrap();
-        assert!((45_000..=57_000).contains(&p50), "{p50}");
-        assert!(s.percentile(100.0).unwrap() >= 100_000);
-    }
-}
-
 pub struct Server {
     pub keyspace: Keyspace,
     pub config: Config,
@@ -267,5 +245,27 @@ impl Server {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown_notify.notify_waiters();
         self.clients.kill_all();
+    }
+}
+
+#[cfg(test)]
+mod hist_tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_values() {
+        for ns in [1u64, 2, 7, 8, 9, 15, 16, 1000, 123_456, 10_000_000_000] {
+            let b = hist_bucket(ns);
+            assert!(hist_upper(b) >= ns, "{ns}");
+            assert_eq!(hist_bucket(hist_upper(b)), b, "{ns}");
+        }
+        let s = CmdStat::default();
+        assert_eq!(s.percentile(50.0), None);
+        for ns in 1..=100u64 {
+            s.record(ns * 1000);
+        }
+        let p50 = s.percentile(50.0).unwrap();
+        assert!((45_000..=57_000).contains(&p50), "{p50}");
+        assert!(s.percentile(100.0).unwrap() >= 100_000);
     }
 }

@@ -250,6 +250,8 @@ fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
     match kind.to_ascii_lowercase().as_slice() {
         b"string" => out.bulk("Hello World"),
         b"integer" => out.int(12345),
+        // The value Redis sends (close to pi, not pi).
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => out.bignum("1234567999999999999999999999999999999"),
         b"null" => out.null(),
