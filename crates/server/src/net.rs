@@ -179,17 +179,15 @@ const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish
 
 /// True if a command must wait for the current CLIENT PAUSE.
 fn must_wait(srv: &Server, argv: &[&[u8]]) -> bool {
-    let until = srv.pause.until_ms.load(Ordering::Relaxed);
-    if until == 0 || srv.clock.now_ms() >= until {
+    let now = srv.clock.now_ms();
+    if !srv.pause.holds(now, true) {
         return false;
     }
-    if !srv.pause.writes_only.load(Ordering::Relaxed) {
-        return true;
-    }
-    match crate::dispatch::resolve(argv) {
+    let writes = match crate::dispatch::resolve(argv) {
         Ok(e) => e.spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&e.spec.name),
         Err(_) => false,
-    }
+    };
+    srv.pause.holds(now, writes)
 }
 
 /// Waits out a pause; false if the connection was killed meanwhile.

@@ -180,6 +180,16 @@ pub struct Pause {
     pub changed: Notify,
 }
 
+impl Pause {
+    /// True if, at `now_ms`, a command must wait: every command in an ALL
+    /// pause, only writes (or commands that may replicate) in a WRITE pause.
+    /// EXEC asks with `writes` = whether its queue holds such a command.
+    pub fn holds(&self, now_ms: i64, writes: bool) -> bool {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        until != 0 && now_ms < until && (writes || !self.writes_only.load(Ordering::Relaxed))
+    }
+}
+
 pub struct Server {
     pub keyspace: Keyspace,
     pub config: Config,
