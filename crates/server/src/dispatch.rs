@@ -187,7 +187,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     let result = handler(ctx, &mut args);
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.calls.fetch_add(1, Ordering::Relaxed);
-    stat.usec.fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let ns = t0.elapsed().as_nanos() as u64;
+    stat.usec.fetch_add(ns / 1000, Ordering::Relaxed);
+    stat.record(ns);
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);

@@ -322,7 +322,9 @@ fn info_sections() {
     assert!(two.contains("# Server") && two.contains("\r\n\r\n# Clients") && !two.contains("# Memory"));
     assert_eq!(r.cmd("INFO nosuch"), "$0\r\n\r\n");
     let all = r.cmd("INFO all");
-    assert!(all.contains("# Commandstats") && all.contains("# Keyspace"));
+    assert!(all.contains("# Commandstats") && all.contains("# Keyspace") && all.contains("# Latencystats"));
+    assert!(all.contains("\r\nlatency_percentiles_usec_set:p50="), "{all}");
+    assert!(all.contains(",p99.9="), "{all}");
     assert!(r.cmd("INFO everything").contains("# Modules"));
     let def = r.cmd("INFO default");
     assert!(!def.contains("# Commandstats") && def.contains("# Keyspace"));
