@@ -167,8 +167,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
 
 /// Carries out effects after the locks are released: serves the clients
 /// blocked on keys the command made ready, then on keys those served
-/// commands made ready, until none are left.
-fn finish(srv: &Server, effects: Effects) {
+/// commands made ready, until none are left. Whoever runs commands with
+/// `execute_locked` under its own locks calls this after releasing them.
+pub fn finish(srv: &Server, effects: Effects) {
     if effects.ready_keys.is_empty() {
         return;
     }

@@ -614,6 +614,47 @@ mod tests {
         assert_eq!(clamp_range(0, -1, 0), None);
     }
 
+    /// Runs `line` through the handler with `nested` set, as EXEC and
+    /// scripts do; returns the reply and whether a block was requested.
+    fn run_nested(line: &[&str]) -> (Vec<u8>, bool) {
+        use crate::client::{Client, ClientInfo};
+        use crate::commands::registry;
+        use crate::ctx::Effects;
+        use crate::server::Server;
+        use std::sync::Arc;
+        let srv = Server::new(crate::Config::default());
+        let mut client = Client::new(Arc::new(ClientInfo::new(1, None, None, 0)), true);
+        let mut out = Out::new(resp::Protocol::Resp2);
+        let argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let entry = registry().get(argv[0]).unwrap();
+        let locked = srv.keyspace.lock_all();
+        let now_ms = srv.clock.now_ms();
+        let mut ctx = Ctx {
+            srv: &srv,
+            client: &mut client,
+            out: &mut out,
+            locked,
+            now_ms,
+            spec: entry.spec,
+            effects: Effects::default(),
+            nested: true,
+        };
+        crate::dispatch::execute_locked(&mut ctx, entry, &argv);
+        let blocked = ctx.effects.block.is_some();
+        drop(ctx);
+        (out.buf, blocked)
+    }
+
+    #[test]
+    fn no_blocking_when_nested() {
+        assert_eq!(run_nested(&["blpop", "k", "0"]), (b"*-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["brpop", "a", "b", "0"]), (b"*-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["blmpop", "0", "1", "k", "left"]), (b"*-1\r\n".to_vec(), false));
+        // BLMOVE replies a null bulk string there, not the timeout's null array.
+        assert_eq!(run_nested(&["blmove", "k", "d", "left", "left", "0"]), (b"$-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["brpoplpush", "k", "d", "0"]), (b"$-1\r\n".to_vec(), false));
+    }
+
     #[test]
     fn mpop_parsing() {
         let argv: Vec<&[u8]> = vec![b"lmpop", b"2", b"a", b"b", b"left", b"count", b"3"];
