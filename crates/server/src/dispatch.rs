@@ -186,6 +186,19 @@ pub fn finish(srv: &Server, effects: Effects) {
     }
 }
 
+/// Redis serves a client blocked on several keys from the key that became
+/// ready, not from the first of its keys that has data (they differ when one
+/// transaction fills several). For commands whose keys are interchangeable
+/// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
+/// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
+fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
+    let mut pos = Vec::new();
+    entry.spec.key_positions(argv, &mut pos);
+    if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
+        argv.swap(first, at);
+    }
+}
+
 /// Serves the waiters of one ready key, first in line first.
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
     for w in srv.blocking.waiters_of(db, key) {
@@ -193,12 +206,15 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             // Timing out, disconnecting, or being served elsewhere.
             continue;
         }
-        let argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
+        let mut argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         let Ok(entry) = resolve(&argv) else {
             srv.blocking.unregister(&w);
             w.send(w.timeout_bytes());
             continue;
         };
+        if !w.serve_all {
+            ready_key_first(entry, &mut argv, key);
+        }
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
@@ -213,5 +229,25 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         srv.blocking.unregister(&w);
         w.send(out.buf);
         more.extend(effects.ready_keys);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swapped(line: &[&str], key: &str) -> Vec<String> {
+        let mut argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let entry = resolve(&argv).unwrap();
+        ready_key_first(entry, &mut argv, key.as_bytes());
+        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    }
+
+    #[test]
+    fn ready_key_moves_first() {
+        assert_eq!(swapped(&["blpop", "a", "b", "c", "0"], "c"), ["blpop", "c", "b", "a", "0"]);
+        assert_eq!(swapped(&["brpop", "a", "b", "0"], "a"), ["brpop", "a", "b", "0"]);
+        assert_eq!(swapped(&["blmpop", "0", "2", "a", "b", "left"], "b"), ["blmpop", "0", "2", "b", "a", "left"]);
+        assert_eq!(swapped(&["blmove", "s", "d", "left", "left", "0"], "s"), ["blmove", "s", "d", "left", "left", "0"]);
     }
 }

@@ -257,3 +257,35 @@ fn many_pushers_many_waiters_lose_nothing() {
     let mut p = t.raw();
     assert_eq!(p.cmd("EXISTS q"), ":0\r\n");
 }
+
+#[test]
+fn served_from_a_later_key() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k2 k1 0");
+    wait_blocked(&t, 1);
+    p.cmd("RPUSH k1 x");
+    assert_eq!(reply(&mut w), "*2\r\n$2\r\nk1\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn timeouts_racing_pushes_lose_no_element() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    for i in 0..30 {
+        send(&mut w, "BLPOP k 0.002");
+        // Sometimes before, sometimes after the deadline: both must conserve.
+        std::thread::sleep(Duration::from_micros(500 * (i % 5)));
+        p.cmd(&format!("RPUSH k v{i}"));
+        let got = reply(&mut w);
+        let left = p.cmd("LLEN k");
+        if got == "*-1\r\n" {
+            assert_eq!(left, ":1\r\n", "round {i}");
+            p.cmd("DEL k");
+        } else {
+            assert_eq!(got, format!("*2\r\n$1\r\nk\r\n${}\r\nv{i}\r\n", 1 + i.to_string().len()), "round {i}");
+            assert_eq!(left, ":0\r\n", "round {i}");
+        }
+    }
+    wait_blocked(&t, 0);
+}
