@@ -168,8 +168,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, end: End) -> CmdResult {
     };
     match count {
         None => {
-            let v = list.pop(end).expect("lists are never empty");
-            out.bulk(&v);
+            list.pop_with(end, |v| out.bulk(v));
         }
         Some(0) => {
             out.empty_array();
@@ -490,7 +489,9 @@ fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: Option<i64>) ->
         out.bulk(key);
         match count {
             Some(n) => reply_pop_range(list, out, end, n),
-            None => out.bulk(list.pop(end).expect("lists are never empty")),
+            None => {
+                list.pop_with(end, |v| out.bulk(v));
+            }
         }
         ctx.notify(notify::LIST, end_event(true, end), key);
         after_removal(ctx, key)?;
