@@ -289,3 +289,24 @@ fn timeouts_racing_pushes_lose_no_element() {
     }
     wait_blocked(&t, 0);
 }
+
+#[test]
+fn repeated_keys_and_rotation() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k k 0");
+    wait_blocked(&t, 1);
+    p.cmd("RPUSH k a b");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert_eq!(p.cmd("LRANGE k 0 -1"), "*1\r\n$1\r\nb\r\n");
+    p.cmd("DEL k");
+    send(&mut w, "BLMOVE k k RIGHT LEFT 0");
+    wait_blocked(&t, 1);
+    // A string stored at the key wakes nobody.
+    p.cmd("SET k s");
+    p.cmd("DEL k");
+    assert_eq!(t.srv.blocking.blocked_clients(), 1);
+    p.cmd("RPUSH k x y");
+    assert_eq!(reply(&mut w), "$1\r\ny\r\n");
+    assert_eq!(p.cmd("LRANGE k 0 -1"), "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+}
