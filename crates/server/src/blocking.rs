@@ -89,6 +89,16 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
     Ok((ms > 0).then(|| now_ms.saturating_add(ms)))
 }
 
+/// Parses a blocking timeout in integer milliseconds (XREAD BLOCK): 0 means
+/// forever (`None`).
+pub fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
+    let ms = types::num::parse_i64(arg).ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    Ok((ms > 0).then(|| now_ms.saturating_add(ms)))
+}
+
 /// A client blocked on keys.
 pub struct Waiter {
     pub client_id: u64,
@@ -348,5 +358,13 @@ mod tests {
         assert_eq!(e("abc"), "ERR timeout is not a float or out of range");
         assert_eq!(e("nan"), "ERR timeout is not a float or out of range");
         assert_eq!(e(" 1"), "ERR timeout is not a float or out of range");
+        assert_eq!(parse_timeout_ms(b"0", 5), Ok(None));
+        assert_eq!(parse_timeout_ms(b"10", 5), Ok(Some(15)));
+        assert_eq!(parse_timeout_ms(b"9223372036854775807", 5), Ok(Some(i64::MAX)));
+        assert_eq!(parse_timeout_ms(b"-1", 5).unwrap_err().to_string(), "ERR timeout is negative");
+        assert_eq!(
+            parse_timeout_ms(b"1.5", 5).unwrap_err().to_string(),
+            "ERR timeout is not an integer or out of range"
+        );
     }
 }
