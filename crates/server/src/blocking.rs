@@ -29,6 +29,25 @@
 //! context and are served when the whole transaction or script is done, so a
 //! blocked client never sees an intermediate state.
 //!
+//! Using it from a blocking command (BZPOPMIN shown; XREAD alike):
+//!
+//! ```text
+//! let deadline = blocking::parse_timeout(timeout_arg, ctx.now_ms)?;   // XREAD: parse_timeout_ms
+//! ... try to serve; on success reply and return ...
+//! if ctx.may_block() {
+//!     ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array));
+//! } else {
+//!     ctx.out.null_array();                // what Redis replies inside MULTI
+//! }
+//! ```
+//!
+//! XREAD also sets `argv_override` (its `$` resolved to the last ID, so the
+//! re-execution asks for what arrived after the block) and `serve_all`.
+//! Writers call `ctx.signal_ready(key)` after adding elements; storing a
+//! value whose `Value::wakes_waiters()` is true signals by itself, and code
+//! that moves entries between keys or databases (RENAME, MOVE, COPY, SWAPDB)
+//! calls `signal_ready` / `signal_ready_in` for them.
+//!
 //! The registry itself is one mutex: it is touched only when a client blocks,
 //! unblocks or is served, never on the plain command path.
 
