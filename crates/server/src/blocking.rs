@@ -35,7 +35,7 @@
 //! let deadline = blocking::parse_timeout(timeout_arg, ctx.now_ms)?;   // XREAD: parse_timeout_ms
 //! ... try to serve; on success reply and return ...
 //! if ctx.may_block() {
-//!     ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array));
+//!     ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array).for_type("zset"));
 //! } else {
 //!     ctx.out.null_array();                // what Redis replies inside MULTI
 //! }
@@ -77,11 +77,20 @@ pub struct BlockRequest {
     /// and sorted sets leave this false: a waiter that finds the key empty
     /// means every waiter behind it would too.
     pub serve_all: bool,
+    /// The type (`Value::type_name`) the client waits for. A key that holds
+    /// another type skips this waiter, which stays blocked, as Redis 7.0
+    /// serves only the clients whose blocking type matches the key's.
+    pub key_type: Option<&'static str>,
 }
 
 impl BlockRequest {
     pub fn new(keys: Vec<Key>, deadline_ms: Option<i64>, timeout_reply: fn(&mut Out)) -> Self {
-        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false }
+        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false, key_type: None }
+    }
+
+    /// Waits only for values of `type_name` ("list", "zset", "stream").
+    pub fn for_type(self, type_name: &'static str) -> Self {
+        BlockRequest { key_type: Some(type_name), ..self }
     }
 }
 
@@ -130,6 +139,7 @@ pub struct Waiter {
     pub deadline_ms: Option<i64>,
     pub timeout_reply: fn(&mut Out),
     pub serve_all: bool,
+    pub key_type: Option<&'static str>,
     claimed: AtomicBool,
     tx: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     rx: Mutex<Option<oneshot::Receiver<Vec<u8>>>>,
@@ -166,6 +176,7 @@ impl Waiter {
             deadline_ms: req.deadline_ms,
             timeout_reply: req.timeout_reply,
             serve_all: req.serve_all,
+            key_type: req.key_type,
             claimed: AtomicBool::new(false),
             tx: Mutex::new(Some(tx)),
             rx: Mutex::new(Some(rx)),

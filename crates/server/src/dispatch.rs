@@ -199,9 +199,20 @@ fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
     }
 }
 
+/// The type name of the value at `key`, if any (expired or not).
+fn type_of(srv: &Server, db: usize, key: &[u8]) -> Option<&'static str> {
+    let mut locked = srv.keyspace.lock_keys([key]);
+    let shard = locked.shard_mut(key)?;
+    shard.dbs.get(db)?.get(key).map(|e| e.value.type_name())
+}
+
 /// Serves the waiters of one ready key, first in line first.
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
+    let current = type_of(srv, db, key);
     for w in srv.blocking.waiters_of(db, key) {
+        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) {
+            continue;
+        }
         if !w.claim() {
             // Timing out, disconnecting, or being served elsewhere.
             continue;

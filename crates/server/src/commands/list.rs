@@ -518,7 +518,7 @@ fn owned_keys(keys: &[&[u8]]) -> Vec<Key> {
 /// for BLMOVE, whose denied reply is a null bulk string (Redis 7.0 does so).
 fn block_or(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>, denied: fn(&mut Out)) {
     if ctx.may_block() {
-        ctx.block(BlockRequest::new(owned_keys(keys), deadline, blocking::reply_null_array));
+        ctx.block(BlockRequest::new(owned_keys(keys), deadline, blocking::reply_null_array).for_type("list"));
     } else {
         denied(ctx.out);
     }

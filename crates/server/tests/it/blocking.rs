@@ -310,3 +310,30 @@ fn repeated_keys_and_rotation() {
     assert_eq!(reply(&mut w), "$1\r\ny\r\n");
     assert_eq!(p.cmd("LRANGE k 0 -1"), "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
 }
+
+#[test]
+fn waiters_for_another_type_stay_blocked() {
+    use hematite::blocking::{reply_null_array, BlockRequest, Waiter};
+    use hematite::client::ClientInfo;
+    use std::sync::Arc;
+    let t = TestServer::start();
+    // A waiter for a sorted set on `k`, first in line.
+    let info = Arc::new(ClientInfo::new(999_999, None, None, 0));
+    let req = BlockRequest::new(vec![b"k".to_vec().into()], None, reply_null_array).for_type("zset");
+    let zw = Arc::new(Waiter::new(
+        info,
+        0,
+        resp::Protocol::Resp2,
+        vec![b"BLPOP".to_vec(), b"k".to_vec(), b"0".to_vec()],
+        req,
+    ));
+    t.srv.blocking.register(zw.clone());
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k 0");
+    wait_blocked(&t, 2);
+    p.cmd("RPUSH k a");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert!(t.srv.blocking.is_blocked(999_999));
+    t.srv.blocking.unregister(&zw);
+    wait_blocked(&t, 0);
+}
