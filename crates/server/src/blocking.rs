@@ -110,7 +110,9 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
     // A long double can exceed a double: such a value is far out of range.
     let secs = types::num::parse_f64(arg).unwrap_or(f64::INFINITY);
     let ms = (secs * 1000.0).ceil();
-    if !ms.is_finite() || ms < 0.0 || ms >= 9.223_372_036_854_775_807e18 {
+    // 2^63: the first value past i64::MAX.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    if !(0.0..I64_END).contains(&ms) {
         return Err(CmdError::err("timeout is negative"));
     }
     let ms = ms as i64;
