@@ -187,3 +187,32 @@ fn huge_arguments_do_not_overallocate() {
     assert_eq!(r.cmd("BLMPOP 0 9223372036854775807 l LEFT"), "-ERR syntax error\r\n");
     assert_eq!(r.cmd("LTRIM l 9223372036854775807 -9223372036854775808"), "+OK\r\n");
 }
+
+#[test]
+fn remaining_commands_exact_replies() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    assert_eq!(r.cmd("LPUSHX l a"), ":0\r\n");
+    assert_eq!(r.cmd("RPUSHX l a"), ":0\r\n");
+    r.cmd("RPUSH l a b a c");
+    assert_eq!(r.cmd("LPUSHX l z"), ":5\r\n");
+    assert_eq!(r.cmd("RPUSHX l y x"), ":7\r\n");
+    assert_eq!(r.cmd("LPOS l a"), ":1\r\n");
+    assert_eq!(r.cmd("LPOS l a RANK -1 COUNT 0"), "*2\r\n:3\r\n:1\r\n");
+    assert_eq!(r.cmd("LPOS l a MAXLEN 1"), "$-1\r\n");
+    assert_eq!(r.cmd("LREM l -1 a"), ":1\r\n");
+    assert_eq!(r.cmd("LTRIM l 1 -1"), "+OK\r\n");
+    assert_eq!(r.cmd("LMOVE l m RIGHT LEFT"), "$1\r\nx\r\n");
+    assert_eq!(r.cmd("RPOPLPUSH l m"), "$1\r\ny\r\n");
+    assert_eq!(r.cmd("LRANGE m 0 -1"), "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+    assert_eq!(r.cmd("LMPOP 2 none l LEFT COUNT 2"), "*2\r\n$1\r\nl\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    assert_eq!(r.cmd("LMPOP 1 l LEFT"), "*2\r\n$1\r\nl\r\n*1\r\n$1\r\nc\r\n");
+    assert_eq!(r.cmd("LMPOP 1 l LEFT"), "*-1\r\n");
+    assert_eq!(r.cmd("LPOS l a"), "$-1\r\n");
+    assert_eq!(r.cmd("RPOPLPUSH l m"), "$-1\r\n");
+    r.cmd("HELLO 3");
+    assert_eq!(r.cmd("LMPOP 1 l LEFT"), "_\r\n");
+    assert_eq!(r.cmd("LPOP l"), "_\r\n");
+    assert_eq!(r.cmd("LINDEX m 9"), "_\r\n");
+    assert_eq!(r.cmd("LPOS m q COUNT 1"), "*0\r\n");
+}
