@@ -319,8 +319,15 @@ impl<'a> Ctx<'a> {
     /// The key may now serve clients blocked on it (a push, or a write that
     /// creates a list, sorted set or stream). Cheap when nobody is blocked.
     pub fn signal_ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.signal_ready_in(db, key);
+    }
+
+    /// `signal_ready` for a key of another database (MOVE, COPY ... DB,
+    /// SWAPDB).
+    pub fn signal_ready_in(&mut self, db: usize, key: &[u8]) {
         if self.srv.blocking.has_waiters() {
-            self.effects.ready_keys.push((self.client.db, key.into()));
+            self.effects.ready_keys.push((db, key.into()));
         }
     }
 

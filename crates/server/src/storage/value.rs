@@ -136,5 +136,7 @@ mod tests {
         assert_eq!(Str::from_bytes(&[b'a'; 44]).encoding(), "embstr");
         assert_eq!(Str::from_bytes(&[b'a'; 45]).encoding(), "raw");
         assert_eq!(Str::from_bytes(b"-9223372036854775808").as_i64(), Some(i64::MIN));
+        let l = Value::List(Box::default());
+        assert_eq!((l.type_name(), l.encoding(), l.wakes_waiters()), ("list", "quicklist", true));
     }
 }
