@@ -4,4 +4,6 @@
 //! types; commands call their methods. Each module documents its
 //! representation and invariants at the top.
 
+pub mod hash;
 pub mod num;
+pub mod set;
