@@ -77,7 +77,7 @@ fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
 
 /// One decoded pack entry: byte offsets and its parts.
 #[derive(Clone, Copy, Debug)]
-struct Slot<'a> {
+pub struct Slot<'a> {
     start: usize,
     end: usize,
     field: &'a [u8],
@@ -421,7 +421,7 @@ impl Hash {
     /// One HSCAN step. Packs are returned whole (cursor 0), as Redis does;
     /// tables visit up to `count` positions below the cursor. Returns the
     /// next cursor (0 = done).
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         match self {
             Hash::Pack(p) => {
                 p.slots().for_each(|s| f(s.field, s.value));

@@ -338,7 +338,7 @@ impl Set {
     /// One SSCAN step. Intsets are returned whole (cursor 0), as Redis does
     /// for its compact encodings; tables visit up to `count` positions below
     /// the cursor. Returns the next cursor (0 = done).
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Member<'_>)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(Member<'a>)) -> u64 {
         match self {
             Set::Ints(s) => {
                 s.iter().for_each(|v| f(Member::Int(v)));

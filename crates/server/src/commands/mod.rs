@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod hash;
 pub mod server;
+pub mod set;
 pub mod string;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
@@ -48,7 +50,7 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS, hash::COMMANDS, set::COMMANDS]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

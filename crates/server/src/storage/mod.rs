@@ -59,6 +59,9 @@ impl Entry {
 pub struct Db {
     pub map: IndexMap<Key, Entry, Hasher>,
     pub volatile: IndexSet<Key, Hasher>,
+    /// Keys of hashes that have fields with a TTL (sampled by active field
+    /// expiry). May hold stale names: the sampler drops them.
+    pub hexpires: IndexSet<Key, Hasher>,
 }
 
 impl Db {
@@ -139,6 +142,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = IndexMap::default();
         self.volatile = IndexSet::default();
+        self.hexpires = IndexSet::default();
     }
 
     /// A uniformly random key (expired or not).
@@ -275,6 +279,12 @@ impl<'a> Locked<'a> {
         let s = self.ks.shard_of(key);
         let i = self.find(s)?;
         Some(&mut self.guards[i].1)
+    }
+
+    /// The held shard that owns `key`, for reading.
+    pub fn shard(&self, key: &[u8]) -> Option<&Shard> {
+        let i = self.find(self.ks.shard_of(key))?;
+        Some(&self.guards[i].1)
     }
 
     /// Every held shard, in index order.

@@ -94,6 +94,8 @@ impl Str {
 #[derive(Clone)]
 pub enum Value {
     Str(Str),
+    Hash(Box<types::hash::Hash>),
+    Set(Box<types::set::Set>),
 }
 
 impl Value {
@@ -101,6 +103,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -108,6 +112,8 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 }
