@@ -162,11 +162,9 @@ fn spop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
     let count = match args.next_bytes() {
         Ok(raw) => {
-            let n = crate::args::parse_i64(raw)?;
-            if n < 0 {
-                return Err(CmdError::err("value is out of range, must be positive"));
-            }
-            Some(n as u64)
+            args.finish()?;
+            let n = types::num::parse_i64(raw).filter(|&n| n >= 0);
+            Some(n.ok_or_else(|| CmdError::err("value is out of range, must be positive"))? as u64)
         }
         Err(_) => None,
     };
@@ -245,6 +243,8 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         return Ok(());
     };
+    args.next_bytes()?;
+    args.finish()?;
     let l = parse_random_count(raw)?;
     if ctx.read_set(key)?.is_none() {
         ctx.out.empty_array();
@@ -431,11 +431,8 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let mut limit = 0;
     while !opts.is_empty() {
         if opts.remaining() >= 2 && opts.eat("LIMIT") {
-            let n = opts.next_i64()?;
-            if n < 0 {
-                return Err(CmdError::err("LIMIT can't be negative"));
-            }
-            limit = n as u64;
+            let n = opts.next_bytes().ok().and_then(types::num::parse_i64).filter(|&n| n >= 0);
+            limit = n.ok_or_else(|| CmdError::err("LIMIT can't be negative"))? as u64;
         } else {
             return Err(CmdError::Syntax);
         }
