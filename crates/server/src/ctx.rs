@@ -70,6 +70,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Deletes `key` if its TTL has passed. True if it was deleted.
+    /// Also reclaims expired hash fields (deleting a hash left empty), so
+    /// they are invisible to every command.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
         let now = self.now_ms;
         let db = self.raw_db(key)?;
@@ -80,6 +82,9 @@ impl<'a> Ctx<'a> {
                 self.notify(crate::notify::EXPIRED, "expired", key);
                 self.modified(key);
                 Ok(true)
+            }
+            Some(Entry { value: Value::Hash(h), .. }) if matches!(h.min_ttl(), Some(t) if t <= now) => {
+                self.purge_hash_fields(key)
             }
             _ => Ok(false),
         }
@@ -223,13 +228,13 @@ impl<'a> Ctx<'a> {
     /// Reclaims the expired fields of the hash at `key` (Redis 7.4 field
     /// expiry), with the `hexpired` event, and deletes the key (`del`) when
     /// no field is left: expired fields are invisible to every command.
-    pub fn purge_hash_fields(&mut self, key: &[u8]) -> Result<(), CmdError> {
-        self.expire_if_needed(key)?;
+    /// True if the key was deleted.
+    fn purge_hash_fields(&mut self, key: &[u8]) -> Result<bool, CmdError> {
         let now = self.now_ms;
         let db = self.raw_db(key)?;
-        let Some(Entry { value: Value::Hash(h), .. }) = db.get_mut(key) else { return Ok(()) };
+        let Some(Entry { value: Value::Hash(h), .. }) = db.get_mut(key) else { return Ok(false) };
         if !matches!(h.min_ttl(), Some(t) if t <= now) {
-            return Ok(());
+            return Ok(false);
         }
         h.purge_expired(now, usize::MAX);
         let (empty, volatile) = (h.is_empty(), h.min_ttl().is_some());
@@ -244,13 +249,12 @@ impl<'a> Ctx<'a> {
             self.notify(crate::notify::GENERIC, "del", key);
         }
         self.modified(key);
-        Ok(())
+        Ok(empty)
     }
 
     /// The hash at `key` for reading (expired fields reclaimed first);
     /// WRONGTYPE for another type.
     pub fn read_hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
-        self.purge_hash_fields(key)?;
         match self.lookup_read(key)? {
             None => Ok(None),
             Some(e) => match &mut e.value {
@@ -262,7 +266,6 @@ impl<'a> Ctx<'a> {
 
     /// The hash at `key` for writing (expired fields reclaimed first).
     pub fn write_hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
-        self.purge_hash_fields(key)?;
         match self.lookup_write(key)? {
             None => Ok(None),
             Some(e) => match &mut e.value {

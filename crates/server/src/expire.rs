@@ -1,4 +1,8 @@
-//! Active expiry: reclaims keys whose TTL passed and that nobody reads.
+//! Active expiry: reclaims keys whose TTL passed and that nobody reads, and
+//! (Redis 7.4) hash fields whose TTL passed: each database's `hexpires`
+//! names the hashes with volatile fields; a sample of them is visited per
+//! cycle and at most `FIELDS_PER_HASH` fields are reclaimed per hash per
+//! visit, so the shard lock is held briefly.
 //!
 //! `hz` times a second, each shard in turn is locked briefly and, per
 //! database, up to 20 random volatile keys are sampled and the dead ones

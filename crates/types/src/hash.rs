@@ -285,7 +285,7 @@ impl Hash {
         self.get(field).is_some()
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let Hash::Pack(p) = self {
             let mut t = Table { map: IndexMap::with_capacity_and_hasher(p.len() + 1, Rs::default()), ttl: None };
             for s in p.slots() {
@@ -302,13 +302,13 @@ impl Hash {
     /// pack converts if any of them is longer than the value limit.
     pub fn convert_for<'a>(&mut self, strings: impl IntoIterator<Item = &'a [u8]>, lim: Limits) {
         if matches!(self, Hash::Pack(_)) && strings.into_iter().any(|s| s.len() > lim.max_value) {
-            self.to_table();
+            self.convert_to_table();
         }
     }
 
     fn set_inner(&mut self, field: &[u8], value: &[u8], lim: Limits, keep: Keep) -> bool {
         if matches!(self, Hash::Pack(_)) && (field.len() > lim.max_value || value.len() > lim.max_value) {
-            self.to_table();
+            self.convert_to_table();
         }
         let created = match self {
             Hash::Pack(p) => {
@@ -347,7 +347,7 @@ impl Hash {
             }
         };
         if self.len() > lim.max_entries {
-            self.to_table();
+            self.convert_to_table();
         }
         created
     }

@@ -115,7 +115,7 @@ impl IntSet {
             Err(at) => {
                 let wb = self.width as usize;
                 let pos = at * wb;
-                self.data.splice(pos..pos, std::iter::repeat(0).take(wb));
+                self.data.splice(pos..pos, std::iter::repeat_n(0, wb));
                 self.put(at, v);
                 true
             }
@@ -231,7 +231,7 @@ impl Set {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let Set::Ints(s) = self {
             let mut t = TableSet::with_capacity_and_hasher(s.len() + 1, Default::default());
             let mut b = itoa::Buffer::new();
@@ -252,11 +252,11 @@ impl Set {
                         return false;
                     }
                     if s.len() > max_intset.min(1 << 30) {
-                        self.to_table();
+                        self.convert_to_table();
                     }
                     return true;
                 }
-                None => self.to_table(),
+                None => self.convert_to_table(),
             }
         }
         match self {
@@ -279,7 +279,7 @@ impl Set {
                     return false;
                 }
                 if s.len() > max_intset.min(1 << 30) {
-                    self.to_table();
+                    self.convert_to_table();
                 }
                 true
             }

@@ -3,7 +3,7 @@
 //!
 //! The data structure is `types::hash::Hash` (listpack, listpackex and
 //! hashtable encodings). Expired fields are reclaimed before any command sees
-//! the hash (`Ctx::read_hash` / `write_hash` purge them with the `hexpired`
+//! the hash (every key lookup, `Ctx::expire_if_needed`, purges them with the `hexpired`
 //! event and delete a hash left empty), so no handler has to skip them; the
 //! active expiry cycle reclaims the ones nobody reads (`expire.rs`).
 //!
@@ -350,7 +350,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         1 if args.eat("WITHVALUES") => true,
         _ => return Err(CmdError::Syntax),
     };
-    if with_values && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::err("value is out of range"));
     }
     if ctx.read_hash(key)?.is_none() {
@@ -848,7 +848,7 @@ fn hsetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 .filter(|&n| (1..=i32::MAX as i64).contains(&n))
                 .ok_or_else(|| CmdError::err("invalid number of fields"))?;
             let rest = args.take_rest();
-            if rest.len() % 2 != 0 || n as usize != rest.len() / 2 {
+            if !rest.len().is_multiple_of(2) || n as usize != rest.len() / 2 {
                 return Err(arity());
             }
             break rest;

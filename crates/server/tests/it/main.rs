@@ -5,4 +5,6 @@
 mod common;
 mod connection;
 mod diff;
+mod hash;
 mod protocol;
+mod set;
