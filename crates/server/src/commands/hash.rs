@@ -66,6 +66,18 @@ fn reply_bulks<'a>(out: &mut Out, items: impl Iterator<Item = &'a [u8]>) {
     }
 }
 
+/// The reply for fields of a missing key: `n` times the integer, or nulls.
+fn reply_absent(out: &mut Out, n: usize, each: Option<i64>) -> CmdResult {
+    out.array(n);
+    for _ in 0..n {
+        match each {
+            Some(v) => out.int(v),
+            None => out.null(),
+        }
+    }
+    Ok(())
+}
+
 /// Deletes `key` when the hash there is empty, with the `del` event.
 fn drop_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<bool, CmdError> {
     let empty = matches!(ctx.write_hash(key)?, Some(h) if h.is_empty());
@@ -147,9 +159,7 @@ fn hmget(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let fields = args.take_rest();
     let found = ctx.read_hash(key)?.is_some();
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.null());
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), None);
     }
     let (h, out) = ctx.hash_out(key)?;
     out.array(fields.len());
@@ -599,9 +609,7 @@ fn hexpire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, secs: bool, relative:
     args.eat_group(&mut cond, &[("NX", Cond::Nx), ("XX", Cond::Xx), ("GT", Cond::Gt), ("LT", Cond::Lt)])?;
     let fields = parse_fields(args, "Parameter `numFields` should be greater than 0")?;
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.int(SetEx::NoField as i64));
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), Some(SetEx::NoField as i64));
     }
     let now = ctx.now_ms;
     let (h, out) = ctx.hash_out(key)?;
@@ -643,9 +651,7 @@ fn httl_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, secs: bool, relative: bo
     let fields = parse_fields(args, "Number of fields must be a positive integer")?;
     let base = if relative { ctx.now_ms } else { 0 };
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.int(-2));
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), Some(-2));
     }
     let (h, out) = ctx.hash_out(key)?;
     out.array(fields.len());
@@ -687,9 +693,7 @@ fn hpersist(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let found = ctx.write_hash(key)?.is_some();
     let fields = parse_fields(args, "Number of fields must be a positive integer")?;
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.int(-2));
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), Some(-2));
     }
     let (h, out) = ctx.hash_out(key)?;
     out.array(fields.len());
@@ -720,9 +724,7 @@ fn hgetdel(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let found = ctx.write_hash(key)?.is_some();
     let fields = parse_fields(args, "Number of fields must be a positive integer")?;
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.null());
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), None);
     }
     let (h, out) = ctx.hash_out(key)?;
     out.array(fields.len());
@@ -778,9 +780,7 @@ fn hgetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     };
     let fields = parse_fields(args, "Number of fields must be a positive integer")?;
     if !found {
-        ctx.out.array(fields.len());
-        fields.iter().for_each(|_| ctx.out.null());
-        return Ok(());
+        return reply_absent(ctx.out, fields.len(), None);
     }
     let now = ctx.now_ms;
     let (h, out) = ctx.hash_out(key)?;
