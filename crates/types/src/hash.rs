@@ -13,9 +13,10 @@
 //!   the first field expiring at the same time or later), then the fields
 //!   without one, in insertion order. The nearest expiry is then the first
 //!   entry.
-//! * `Table` ("hashtable"): an insertion-ordered hash map (O(1) random
-//!   fields, a scan cursor that walks positions downward so a field present
-//!   for the whole HSCAN is never missed). Fields with a TTL are also in a
+//! * `Table` ("hashtable"): an insertion-ordered hash set of `Pair`s, each
+//!   a field and its value in one allocation, looked up by the field (O(1)
+//!   random fields, a scan cursor that walks positions downward so a field
+//!   present for the whole HSCAN is never missed). Fields with a TTL are also in a
 //!   side index (`Ttls`): a map to their time and an ordered set of
 //!   (time, field), so the nearest expiry is the first element. A hash that
 //!   never used field expiry pays one null pointer for it.
@@ -25,8 +26,9 @@
 //! and never converts back. Time is not read here: callers pass `now` and
 //! decide when expired fields are purged.
 
-use indexmap::IndexMap;
+use indexmap::IndexSet;
 use rand::Rng;
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 type Rs = ahash::RandomState;
@@ -210,9 +212,54 @@ impl Ttls {
     }
 }
 
+/// A field and its value in one allocation: varint(field length), field,
+/// value. Hashed and compared by the field alone, so the table is a set of
+/// pairs looked up by field bytes (one allocation per entry, not two).
+#[derive(Clone, Debug)]
+pub struct Pair(Box<[u8]>);
+
+impl Pair {
+    fn new(field: &[u8], value: &[u8]) -> Pair {
+        let mut b = Vec::with_capacity(field.len() + value.len() + 5);
+        put_varint(&mut b, field.len());
+        b.extend_from_slice(field);
+        b.extend_from_slice(value);
+        Pair(b.into_boxed_slice())
+    }
+
+    fn split(&self) -> (&[u8], &[u8]) {
+        let (fl, p) = get_varint(&self.0, 0);
+        (&self.0[p..p + fl], &self.0[p + fl..])
+    }
+
+    fn field(&self) -> &[u8] {
+        self.split().0
+    }
+}
+
+impl PartialEq for Pair {
+    fn eq(&self, o: &Pair) -> bool {
+        self.field() == o.field()
+    }
+}
+
+impl Eq for Pair {}
+
+impl std::hash::Hash for Pair {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.field().hash(h)
+    }
+}
+
+impl Borrow<[u8]> for Pair {
+    fn borrow(&self) -> &[u8] {
+        self.field()
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    map: IndexMap<Box<[u8]>, Box<[u8]>, Rs>,
+    map: IndexSet<Pair, Rs>,
     ttl: Option<Box<Ttls>>,
 }
 
@@ -277,7 +324,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack(p) => p.find(field).map(|s| s.value),
-            Hash::Table(t) => t.map.get(field).map(|v| &v[..]),
+            Hash::Table(t) => t.map.get(field).map(|p| p.split().1),
         }
     }
 
@@ -287,9 +334,9 @@ impl Hash {
 
     fn convert_to_table(&mut self) {
         if let Hash::Pack(p) = self {
-            let mut t = Table { map: IndexMap::with_capacity_and_hasher(p.len() + 1, Rs::default()), ttl: None };
+            let mut t = Table { map: IndexSet::with_capacity_and_hasher(p.len() + 1, Rs::default()), ttl: None };
             for s in p.slots() {
-                t.map.insert(s.field.into(), s.value.into());
+                t.map.insert(Pair::new(s.field, s.value));
                 if s.ttl != NO_TTL {
                     t.ttl.get_or_insert_with(Default::default).set(s.field, s.ttl);
                 }
@@ -330,16 +377,8 @@ impl Hash {
                 }
             }
             Hash::Table(t) => {
-                let created = match t.map.get_mut(field) {
-                    Some(v) => {
-                        *v = value.into();
-                        false
-                    }
-                    None => {
-                        t.map.insert(field.into(), value.into());
-                        true
-                    }
-                };
+                // `replace` keeps the entry's position.
+                let created = t.map.replace(Pair::new(field, value)).is_none();
                 if !created && keep == Keep::Nothing {
                     t.clear_ttl(field);
                 }
@@ -373,7 +412,7 @@ impl Hash {
                 None => false,
             },
             Hash::Table(t) => {
-                if t.map.swap_remove(field).is_some() {
+                if t.map.swap_remove(field) {
                     t.clear_ttl(field);
                     true
                 } else {
@@ -398,10 +437,7 @@ impl Hash {
                 let s = p.slots().nth(i).expect("index below len");
                 (s.field, s.value)
             }
-            Hash::Table(t) => {
-                let (f, v) = t.map.get_index(i).expect("index below len");
-                (f, v)
-            }
+            Hash::Table(t) => t.map.get_index(i).expect("index below len").split(),
         }
     }
 
@@ -433,7 +469,7 @@ impl Hash {
                 let mut n = 0;
                 while b > 0 && n < count {
                     b -= 1;
-                    let (k, v) = t.map.get_index(b).expect("below len");
+                    let (k, v) = t.map.get_index(b).expect("below len").split();
                     f(k, v);
                     n += 1;
                 }
@@ -452,7 +488,7 @@ impl Hash {
                 Some(s) => FieldTtl::At(s.ttl),
             },
             Hash::Table(t) => {
-                if !t.map.contains_key(field) {
+                if !t.map.contains(field) {
                     FieldTtl::Missing
                 } else {
                     t.ttl_of(field).map(FieldTtl::At).unwrap_or(FieldTtl::Persistent)
@@ -482,7 +518,7 @@ impl Hash {
                 true
             }
             Hash::Table(t) => {
-                if !t.map.contains_key(field) {
+                if !t.map.contains(field) {
                     return false;
                 }
                 t.ttl.get_or_insert_with(Default::default).set(field, at);
@@ -547,7 +583,7 @@ impl Hash {
                     }
                     let (_, field) = ttls.order.pop_first().expect("non-empty");
                     ttls.of.remove(&field);
-                    t.map.swap_remove(&field);
+                    t.map.swap_remove(&field[..]);
                     n += 1;
                     if ttls.of.is_empty() {
                         t.ttl = None;
@@ -562,14 +598,14 @@ impl Hash {
     pub fn mem_usage(&self) -> usize {
         match self {
             Hash::Pack(p) => p.buf.capacity(),
-            Hash::Table(t) => t.map.capacity() * 48 + t.map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(),
+            Hash::Table(t) => t.map.capacity() * 32 + t.map.iter().map(|p| p.0.len()).sum::<usize>(),
         }
     }
 }
 
 pub enum HashIter<'a> {
     Pack(PackIter<'a>),
-    Table(indexmap::map::Iter<'a, Box<[u8]>, Box<[u8]>>),
+    Table(indexmap::set::Iter<'a, Pair>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -578,7 +614,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Pack(it) => it.next().map(|s| (s.field, s.value)),
-            HashIter::Table(it) => it.next().map(|(k, v)| (&k[..], &v[..])),
+            HashIter::Table(it) => it.next().map(|p| p.split()),
         }
     }
 }
