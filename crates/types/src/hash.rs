@@ -52,7 +52,7 @@ pub enum FieldTtl {
 /// Pack encoding of a field with no TTL.
 const NO_TTL: i64 = 0;
 
-fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
+pub(crate) fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
     loop {
         let b = (n & 0x7f) as u8;
         n >>= 7;
@@ -64,7 +64,7 @@ fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
+pub(crate) fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
     let (mut n, mut shift) = (0usize, 0);
     loop {
         let b = buf[at];

@@ -12,10 +12,16 @@
 //!   present for a whole SSCAN is never missed (removals swap the last entry
 //!   into the hole; inserts append past the cursor).
 //!
+//! * `Small` (also reported as "hashtable"): a small set of strings packed
+//!   in one buffer; Redis 7.0 would use a hash table, whose order is
+//!   unspecified anyway, so only memory differs. It becomes a `Table` past
+//!   128 members or for a member longer than 64 bytes.
+//!
 //! Conversions follow Redis 7.0: an intset becomes a table when a non-integer
 //! is added or when it grows past the limit, and never converts back. Redis
 //! 7.0 has no listpack sets (they came in 7.2), so neither do we.
 
+use crate::hash::{get_varint, put_varint};
 use indexmap::IndexSet;
 use rand::Rng;
 
@@ -171,9 +177,64 @@ impl Member<'_> {
     }
 }
 
+/// Members of a small set of strings packed in one buffer (each prefixed by
+/// its length as a varint). Redis 7.0 keeps such sets in a hash table and
+/// reports "hashtable"; we report the same name (its order is unspecified
+/// either way) but spend a few bytes per member instead of a table entry and
+/// an allocation. It becomes a real table past `SMALL_MAX_LEN` members or
+/// for a member longer than `SMALL_MAX_MEMBER`.
+#[derive(Clone, Debug, Default)]
+pub struct SmallSet {
+    buf: Vec<u8>,
+    n: u32,
+}
+
+const SMALL_MAX_LEN: usize = 128;
+const SMALL_MAX_MEMBER: usize = 64;
+
+impl SmallSet {
+    fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    /// (start, end, member) of each entry.
+    fn slots(&self) -> impl Iterator<Item = (usize, usize, &[u8])> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            if at >= self.buf.len() {
+                return None;
+            }
+            let (l, p) = get_varint(&self.buf, at);
+            let start = at;
+            at = p + l;
+            Some((start, at, &self.buf[p..p + l]))
+        })
+    }
+
+    fn find(&self, m: &[u8]) -> Option<(usize, usize)> {
+        self.slots().find(|s| s.2 == m).map(|s| (s.0, s.1))
+    }
+
+    fn push(&mut self, m: &[u8]) {
+        put_varint(&mut self.buf, m.len());
+        self.buf.extend_from_slice(m);
+        self.n += 1;
+    }
+
+    fn remove_range(&mut self, a: usize, b: usize) {
+        self.buf.drain(a..b);
+        self.n -= 1;
+    }
+
+    fn fits(&self, m: &[u8]) -> bool {
+        self.len() < SMALL_MAX_LEN && m.len() <= SMALL_MAX_MEMBER
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Set {
     Ints(IntSet),
+    Small(SmallSet),
     Table(TableSet),
 }
 
@@ -188,7 +249,7 @@ impl Set {
         if as_int(first).is_some() {
             Set::Ints(IntSet::default())
         } else {
-            Set::Table(TableSet::default())
+            Set::Small(SmallSet::default())
         }
     }
 
@@ -200,6 +261,7 @@ impl Set {
     pub fn len(&self) -> usize {
         match self {
             Set::Ints(s) => s.len(),
+            Set::Small(s) => s.len(),
             Set::Table(t) => t.len(),
         }
     }
@@ -211,13 +273,14 @@ impl Set {
     pub fn encoding(&self) -> &'static str {
         match self {
             Set::Ints(_) => "intset",
-            Set::Table(_) => "hashtable",
+            Set::Small(_) | Set::Table(_) => "hashtable",
         }
     }
 
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
             Set::Ints(s) => as_int(m).map(|v| s.contains(v)).unwrap_or(false),
+            Set::Small(s) => s.find(m).is_some(),
             Set::Table(t) => t.contains(m),
         }
     }
@@ -232,13 +295,25 @@ impl Set {
     }
 
     fn convert_to_table(&mut self) {
+        let mut t = TableSet::with_capacity_and_hasher(self.len() + 1, Default::default());
+        let mut b = itoa::Buffer::new();
+        for m in self.iter() {
+            t.insert(m.as_bytes(&mut b).into());
+        }
+        *self = Set::Table(t);
+    }
+
+    /// An intset that receives a non-integer: small ones stay packed.
+    fn leave_ints(&mut self, incoming: &[u8]) {
         if let Set::Ints(s) = self {
-            let mut t = TableSet::with_capacity_and_hasher(s.len() + 1, Default::default());
-            let mut b = itoa::Buffer::new();
-            for v in s.iter() {
-                t.insert(b.format(v).as_bytes().into());
+            if s.len() < SMALL_MAX_LEN && incoming.len() <= SMALL_MAX_MEMBER {
+                let mut small = SmallSet::default();
+                let mut b = itoa::Buffer::new();
+                s.iter().for_each(|v| small.push(b.format(v).as_bytes()));
+                *self = Set::Small(small);
+            } else {
+                self.convert_to_table();
             }
-            *self = Set::Table(t);
         }
     }
 
@@ -256,8 +331,18 @@ impl Set {
                     }
                     return true;
                 }
-                None => self.convert_to_table(),
+                None => self.leave_ints(m),
             }
+        }
+        if let Set::Small(s) = self {
+            if s.find(m).is_some() {
+                return false;
+            }
+            if s.fits(m) {
+                s.push(m);
+                return true;
+            }
+            self.convert_to_table();
         }
         match self {
             Set::Table(t) => {
@@ -267,7 +352,7 @@ impl Set {
                     t.insert(m.into())
                 }
             }
-            Set::Ints(_) => unreachable!("converted above"),
+            _ => unreachable!("converted above"),
         }
     }
 
@@ -291,6 +376,13 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             Set::Ints(s) => as_int(m).map(|v| s.remove(v)).unwrap_or(false),
+            Set::Small(s) => match s.find(m) {
+                Some((a, b)) => {
+                    s.remove_range(a, b);
+                    true
+                }
+                None => false,
+            },
             Set::Table(t) => t.swap_remove(m),
         }
     }
@@ -303,16 +395,21 @@ impl Set {
     }
 
     /// The member at position `i` (< len): ascending for intsets, entry
-    /// order for tables.
+    /// order otherwise. O(i) for small packed sets.
     pub fn get_index(&self, i: usize) -> Member<'_> {
         match self {
             Set::Ints(s) => Member::Int(s.get(i)),
+            Set::Small(s) => Member::Bytes(s.slots().nth(i).expect("index below len").2),
             Set::Table(t) => Member::Bytes(t.get_index(i).expect("index below len")),
         }
     }
 
     pub fn iter(&self) -> SetIter<'_> {
-        SetIter { set: self, i: 0 }
+        match self {
+            Set::Ints(s) => SetIter::Ints(s, 0),
+            Set::Small(s) => SetIter::Small(s, 0),
+            Set::Table(t) => SetIter::Table(t.iter()),
+        }
     }
 
     /// A uniformly random member; None if empty.
@@ -331,17 +428,24 @@ impl Set {
         let i = rng.gen_range(0..self.len());
         Some(match self {
             Set::Ints(s) => itoa::Buffer::new().format(s.remove_at(i)).as_bytes().to_vec(),
+            Set::Small(s) => {
+                let (a, b, m) = s.slots().nth(i).expect("index below len");
+                let m = m.to_vec();
+                s.remove_range(a, b);
+                m
+            }
             Set::Table(t) => t.swap_remove_index(i).expect("index below len").into_vec(),
         })
     }
 
-    /// One SSCAN step. Intsets are returned whole (cursor 0), as Redis does
-    /// for its compact encodings; tables visit up to `count` positions below
-    /// the cursor. Returns the next cursor (0 = done).
+    /// One SSCAN step. Intsets and small sets are returned whole (cursor 0),
+    /// as Redis does for its compact encodings (and may for a small table);
+    /// tables visit up to `count` positions below the cursor. Returns the
+    /// next cursor (0 = done).
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(Member<'a>)) -> u64 {
         match self {
-            Set::Ints(s) => {
-                s.iter().for_each(|v| f(Member::Int(v)));
+            Set::Ints(_) | Set::Small(_) => {
+                self.iter().for_each(f);
                 0
             }
             Set::Table(t) => {
@@ -361,31 +465,40 @@ impl Set {
     pub fn mem_usage(&self) -> usize {
         match self {
             Set::Ints(s) => s.mem_usage(),
+            Set::Small(s) => s.buf.capacity(),
             Set::Table(t) => t.capacity() * 32 + t.iter().map(|m| m.len()).sum::<usize>(),
         }
     }
 }
 
-pub struct SetIter<'a> {
-    set: &'a Set,
-    i: usize,
+pub enum SetIter<'a> {
+    Ints(&'a IntSet, usize),
+    Small(&'a SmallSet, usize),
+    Table(indexmap::set::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for SetIter<'a> {
     type Item = Member<'a>;
 
     fn next(&mut self) -> Option<Member<'a>> {
-        if self.i >= self.set.len() {
-            return None;
+        match self {
+            SetIter::Ints(s, i) => {
+                if *i >= s.len() {
+                    return None;
+                }
+                *i += 1;
+                Some(Member::Int(s.get(*i - 1)))
+            }
+            SetIter::Small(s, at) => {
+                if *at >= s.buf.len() {
+                    return None;
+                }
+                let (l, p) = get_varint(&s.buf, *at);
+                *at = p + l;
+                Some(Member::Bytes(&s.buf[p..p + l]))
+            }
+            SetIter::Table(it) => it.next().map(|m| Member::Bytes(m)),
         }
-        let m = self.set.get_index(self.i);
-        self.i += 1;
-        Some(m)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.set.len() - self.i;
-        (n, Some(n))
     }
 }
 
@@ -423,6 +536,20 @@ mod tests {
         assert_eq!(s.encoding(), "hashtable");
         assert!(s.contains(b"1") && s.contains(b"a"));
         assert_eq!(Set::for_member(b"01").encoding(), "hashtable");
+        // A small string set is packed; it becomes a table past the limits.
+        let mut s = Set::for_member(b"a");
+        for i in 0..SMALL_MAX_LEN {
+            s.add(format!("m{i}").as_bytes(), 512);
+        }
+        assert!(matches!(s, Set::Small(_)));
+        s.add(b"one-more", 512);
+        assert!(matches!(s, Set::Table(_)));
+        assert_eq!(s.len(), SMALL_MAX_LEN + 1);
+        let mut s = Set::for_member(b"a");
+        s.add(b"a", 512);
+        s.add(&[b'x'; 65], 512);
+        assert!(matches!(s, Set::Table(_)));
+        assert!(s.contains(b"a") && s.contains(&[b'x'; 65]));
     }
 
     #[test]
@@ -457,6 +584,8 @@ mod tests {
             Just(i64::MIN.to_string()),
             Just("70000".to_string()),
             "[a-c]{1,2}",
+            "m[0-9]{1,3}",
+            "x{60,70}",
         ];
         prop_oneof![
             4 => member.clone().prop_map(Op::Add),
@@ -467,7 +596,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_model(ops in proptest::collection::vec(op(), 0..200), max in 0usize..20) {
+        fn matches_model(ops in proptest::collection::vec(op(), 0..400), max in 0usize..20) {
             let mut s = Set::new_ints();
             let mut model = BTreeSet::<Vec<u8>>::new();
             let mut rng = rand::thread_rng();
