@@ -10,3 +10,5 @@ pub mod hll;
 pub mod list;
 pub mod num;
 pub mod zset;
+pub mod hash;
+pub mod set;

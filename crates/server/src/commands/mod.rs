@@ -23,6 +23,8 @@ pub mod hyperloglog;
 pub mod list;
 pub mod server;
 pub mod sort;
+pub mod hash;
+pub mod set;
 pub mod string;
 pub mod zset;
 
@@ -69,6 +71,8 @@ fn families() -> Vec<&'static [Cmd]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
     ]
 }
 

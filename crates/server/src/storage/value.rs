@@ -96,6 +96,8 @@ pub enum Value {
     Str(Str),
     ZSet(Box<types::zset::ZSet>),
     List(Box<types::list::List>),
+    Hash(Box<types::hash::Hash>),
+    Set(Box<types::set::Set>),
 }
 
 impl Value {
@@ -105,6 +107,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::ZSet(_) => "zset",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -121,6 +125,8 @@ impl Value {
             Value::ZSet(z) => z.encoding(),
             // Redis 7.0 has no listpack list encoding (that came in 7.2).
             Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 }

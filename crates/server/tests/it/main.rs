@@ -17,3 +17,5 @@ mod sort;
 mod string;
 mod zset;
 mod server;
+mod hash;
+mod set;
