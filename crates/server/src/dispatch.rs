@@ -224,7 +224,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     let result = handler(ctx, &mut args);
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.calls.fetch_add(1, Ordering::Relaxed);
-    stat.usec.fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let ns = t0.elapsed().as_nanos() as u64;
+    stat.usec.fetch_add(ns / 1000, Ordering::Relaxed);
+    stat.record(ns);
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
@@ -237,8 +239,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
 
 /// Carries out effects after the locks are released: serves the clients
 /// blocked on keys the command made ready, then on keys those served
-/// commands made ready, until none are left.
-fn finish(srv: &Server, effects: Effects) {
+/// commands made ready, until none are left. Whoever runs commands with
+/// `execute_locked` under its own locks calls this after releasing them.
+pub fn finish(srv: &Server, effects: Effects) {
     if effects.ready_keys.is_empty() {
         return;
     }
@@ -255,19 +258,46 @@ fn finish(srv: &Server, effects: Effects) {
     }
 }
 
+/// Redis serves a client blocked on several keys from the key that became
+/// ready, not from the first of its keys that has data (they differ when one
+/// transaction fills several). For commands whose keys are interchangeable
+/// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
+/// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
+fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
+    let mut pos = Vec::new();
+    entry.spec.key_positions(argv, &mut pos);
+    if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
+        argv.swap(first, at);
+    }
+}
+
+/// The type name of the value at `key`, if any (expired or not).
+fn type_of(srv: &Server, db: usize, key: &[u8]) -> Option<&'static str> {
+    let mut locked = srv.keyspace.lock_keys([key]);
+    let shard = locked.shard_mut(key)?;
+    shard.dbs.get(db)?.get(key).map(|e| e.value.type_name())
+}
+
 /// Serves the waiters of one ready key, first in line first.
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
+    let current = type_of(srv, db, key);
     for w in srv.blocking.waiters_of(db, key) {
+        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) {
+            continue;
+        }
         if !w.claim() {
             // Timing out, disconnecting, or being served elsewhere.
             continue;
         }
-        let argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
+        let mut argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         let Ok(entry) = resolve(&argv) else {
             srv.blocking.unregister(&w);
             w.send(w.timeout_bytes());
             continue;
         };
+        if !w.serve_all {
+            ready_key_first(entry, &mut argv, key);
+        }
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
@@ -282,5 +312,25 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         srv.blocking.unregister(&w);
         w.send(out.buf);
         more.extend(effects.ready_keys);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swapped(line: &[&str], key: &str) -> Vec<String> {
+        let mut argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let entry = resolve(&argv).unwrap();
+        ready_key_first(entry, &mut argv, key.as_bytes());
+        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    }
+
+    #[test]
+    fn ready_key_moves_first() {
+        assert_eq!(swapped(&["blpop", "a", "b", "c", "0"], "c"), ["blpop", "c", "b", "a", "0"]);
+        assert_eq!(swapped(&["brpop", "a", "b", "0"], "a"), ["brpop", "a", "b", "0"]);
+        assert_eq!(swapped(&["blmpop", "0", "2", "a", "b", "left"], "b"), ["blmpop", "0", "2", "b", "a", "left"]);
+        assert_eq!(swapped(&["blmove", "s", "d", "left", "left", "0"], "s"), ["blmove", "s", "d", "left", "left", "0"]);
     }
 }

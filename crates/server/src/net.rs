@@ -140,7 +140,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush(srv, stream, &mut out, &info).await?;
-                wait_pause(srv, &info, &argv).await;
+                if !wait_pause(srv, &info, &argv).await {
+                    return Ok(());
+                }
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
@@ -206,21 +208,21 @@ const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish
 
 /// True if a command must wait for the current CLIENT PAUSE.
 fn must_wait(srv: &Server, argv: &[&[u8]]) -> bool {
-    let until = srv.pause.until_ms.load(Ordering::Relaxed);
-    if until == 0 || srv.clock.now_ms() >= until {
+    let now = srv.clock.now_ms();
+    if !srv.pause.holds(now, true) {
         return false;
     }
-    if !srv.pause.writes_only.load(Ordering::Relaxed) {
-        return true;
-    }
-    match crate::dispatch::resolve(argv) {
+    let writes = match crate::dispatch::resolve(argv) {
         Ok(e) => e.spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&e.spec.name),
         Err(_) => false,
-    }
+    };
+    srv.pause.holds(now, writes)
 }
 
-async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) {
+/// Waits out a pause; false if the connection was killed meanwhile.
+async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) -> bool {
     info.paused.store(true, Ordering::Relaxed);
+    let mut alive = true;
     while must_wait(srv, argv) {
         let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
         // Re-check at least every 100 ms: the clock can be moved by tests.
@@ -228,10 +230,14 @@ async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) {
         tokio::select! {
             _ = srv.pause.changed.notified() => {}
             _ = tokio::time::sleep(nap) => {}
-            _ = info.kill.notified() => break,
+            _ = info.kill.notified() => {
+                alive = false;
+                break;
+            }
         }
     }
     info.paused.store(false, Ordering::Relaxed);
+    alive && !info.killed.load(Ordering::SeqCst)
 }
 
 /// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its

@@ -19,10 +19,12 @@ pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod geo;
+pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod sort;
 pub mod stream;
 pub mod string;
@@ -75,6 +77,8 @@ fn families() -> Vec<&'static [Cmd]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
     ]
 }
 

@@ -251,6 +251,8 @@ fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
     match kind.to_ascii_lowercase().as_slice() {
         b"string" => out.bulk("Hello World"),
         b"integer" => out.int(12345),
+        // The value Redis sends (close to pi, not pi).
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => out.bignum("1234567999999999999999999999999999999"),
         b"null" => out.null(),
@@ -410,6 +412,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -464,6 +467,7 @@ pub fn info_text(ctx: &mut Ctx<'_>, sections: &[&str]) -> String {
             "modules" => s.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(ctx.srv, &mut s),
             "errorstats" => errorstats_section(ctx.srv, &mut s),
+            "latencystats" => latencystats_section(ctx.srv, &mut s),
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace_section(ctx, &mut s),
             _ => {}
@@ -755,6 +759,36 @@ fn commandstats_section(srv: &Server, s: &mut String) {
             "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
             e.spec.name
         );
+    }
+}
+
+fn latencystats_section(srv: &Server, s: &mut String) {
+    s.push_str("# Latencystats\r\n");
+    if !srv.config.get_bool("latency-tracking") {
+        return;
+    }
+    let percentiles: Vec<f64> = srv
+        .config
+        .get_text("latency-tracking-info-percentiles")
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let reg = registry();
+    let mut entries: Vec<&super::Entry> = reg.entries.iter().filter(|e| e.handler.is_some()).collect();
+    entries.sort_by_key(|e| e.spec.name);
+    for e in entries {
+        let st = &srv.cmdstats.per[e.index];
+        if st.percentile(50.0).is_none() {
+            continue;
+        }
+        let _ = write!(s, "latency_percentiles_usec_{}:", e.spec.name);
+        for (i, p) in percentiles.iter().enumerate() {
+            let v = st.percentile(*p).unwrap_or(0) as f64 / 1000.0;
+            let name = crate::config::trim_double(*p);
+            let _ = write!(s, "{}p{name}={v:.3}", if i > 0 { "," } else { "" });
+        }
+        s.push_str("\r\n");
     }
 }
 

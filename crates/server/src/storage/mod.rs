@@ -60,6 +60,9 @@ impl Entry {
 pub struct Db {
     pub map: IndexMap<Key, Entry, Hasher>,
     pub volatile: IndexSet<Key, Hasher>,
+    /// Keys of hashes that have fields with a TTL (sampled by active field
+    /// expiry). May hold stale names: the sampler drops them.
+    pub hexpires: IndexSet<Key, Hasher>,
 }
 
 impl Db {
@@ -140,6 +143,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = IndexMap::default();
         self.volatile = IndexSet::default();
+        self.hexpires = IndexSet::default();
     }
 
     /// A uniformly random key (expired or not).
@@ -281,6 +285,11 @@ impl<'a> Locked<'a> {
     /// The held shard that owns `key`, shared (several at once for
     /// multi-key reads such as ZUNION).
     pub fn shard_ref(&self, key: &[u8]) -> Option<&Shard> {
+        self.shard(key)
+    }
+
+    /// The held shard that owns `key`, for reading.
+    pub fn shard(&self, key: &[u8]) -> Option<&Shard> {
         let i = self.find(self.ks.shard_of(key))?;
         Some(&self.guards[i].1)
     }
