@@ -436,7 +436,8 @@ fn xsetid(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// What XREAD and XREADGROUP were asked.
 struct ReadArgs<'a> {
-    block: Option<i64>,
+    /// BLOCK's deadline (`Some(None)`: forever).
+    block: Option<Option<i64>>,
     count: usize,
     group: Option<(&'a [u8], &'a [u8])>,
     noack: bool,
@@ -444,7 +445,7 @@ struct ReadArgs<'a> {
     ids: &'a [&'a [u8]],
 }
 
-fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool) -> Result<ReadArgs<'a>, CmdError> {
+fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool, now_ms: i64) -> Result<ReadArgs<'a>, CmdError> {
     let mut r = ReadArgs { block: None, count: 0, group: None, noack: false, keys: &[], ids: &[] };
     let mut streams_at = 0;
     let mut i = 1;
@@ -453,11 +454,7 @@ fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool) -> Result<ReadArgs<'a>,
         let o = argv[i];
         if is(o, "BLOCK") && more > 0 {
             i += 1;
-            let ms = parse_i64(argv[i]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
-            if ms < 0 {
-                return Err(CmdError::err("timeout is negative"));
-            }
-            r.block = Some(ms);
+            r.block = Some(blocking::parse_timeout_ms(argv[i], now_ms)?);
         } else if is(o, "COUNT") && more > 0 {
             i += 1;
             r.count = parse_i64(argv[i])?.max(0) as usize;
@@ -637,7 +634,7 @@ fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: 
 }
 
 fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResult {
-    let r = parse_read(args.all(), group_cmd)?;
+    let r = parse_read(args.all(), group_cmd, ctx.now_ms)?;
     let ids = resolve_ids(ctx, &r)?;
     let mut o = Out::new(ctx.out.proto);
     let served = serve_read(ctx, &r, &ids, &mut o)?;
@@ -651,10 +648,10 @@ fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResul
         return Ok(());
     }
     match r.block {
-        Some(ms) if ctx.may_block() => {
-            let deadline = if ms == 0 { None } else { Some(ctx.now_ms.saturating_add(ms)) };
+        Some(deadline) if ctx.may_block() => {
             let keys = r.keys.iter().map(|k| Box::from(*k)).collect();
-            let mut req = BlockRequest::new(keys, deadline, blocking::reply_null_array);
+            // A key turned into another type leaves the reader blocked.
+            let mut req = BlockRequest::new(keys, deadline, blocking::reply_null_array).for_type("stream");
             req.argv_override = Some(blocked_argv(args.all(), &r, &ids));
             // Waiters of one stream wait for different IDs.
             req.serve_all = true;

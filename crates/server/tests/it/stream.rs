@@ -208,3 +208,16 @@ fn blocking_xread_times_out() {
     assert_eq!(r.cmd("XREAD BLOCK -1 STREAMS s 0"), "-ERR timeout is negative\r\n");
     assert_eq!(r.cmd("XREAD BLOCK x STREAMS s 0"), "-ERR timeout is not an integer or out of range\r\n");
 }
+
+#[test]
+fn a_key_of_another_type_leaves_the_reader_blocked() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    let mut r = t.raw();
+    r.send_cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"k", b"0"]);
+    wait_blocked(&t, 1);
+    w.cmd("RPUSH k a");
+    w.cmd("DEL k");
+    w.cmd("XADD k 1-1 f v");
+    assert_eq!(read_str(&mut r), "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+}
