@@ -44,6 +44,8 @@ pub struct Ctx<'a> {
     pub now_ms: i64,
     pub spec: &'static CommandSpec,
     pub effects: Effects,
+    /// Inside EXEC or a script: blocking commands must not block.
+    pub nested: bool,
 }
 
 fn not_locked() -> CmdError {
@@ -199,8 +201,13 @@ impl<'a> Ctx<'a> {
 
     /// Redis's signalModifiedKey: the key was written. Counts a dirty write
     /// and invalidates WATCH and client-side caches of the key.
-    pub fn modified(&mut self, _key: &[u8]) {
+    pub fn modified(&mut self, key: &[u8]) {
         self.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        if !self.srv.watches.is_empty() {
+            let db = self.client.db;
+            let exists = self.raw_db(key).map(|d| d.get(key).is_some()).unwrap_or(false);
+            crate::txn::touch_key(self.srv, db, key, exists);
+        }
     }
 
     /// A keyspace event of `class` (see `notify`) named `event` for `key`.

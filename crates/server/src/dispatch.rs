@@ -8,7 +8,7 @@
 
 use crate::args::Args;
 use crate::client::{Client, ReplyMode};
-use crate::cmdspec::f;
+use crate::cmdspec::{f, CommandSpec};
 use crate::commands::{registry, Entry, Lock};
 use crate::ctx::{After, Ctx, Effects};
 use crate::error::CmdError;
@@ -77,12 +77,29 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     let entry = match resolve(argv) {
         Ok(e) => e,
         Err(e) => {
+            crate::txn::flag(client);
             reject(srv, out, e);
             return After::Continue;
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
+        crate::txn::flag(client);
         reject(srv, out, CmdError::NoAuth);
+        return After::Continue;
+    }
+    if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
+        crate::txn::flag(client);
+        reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
+        return After::Continue;
+    }
+    if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
+        crate::txn::flag(client);
+        reject(srv, out, e);
+        return After::Continue;
+    }
+    if client.multi.is_some() && !ends_multi(entry.spec) {
+        crate::txn::queue(client, entry, argv);
+        out.simple("QUEUED");
         return After::Continue;
     }
     srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
@@ -91,24 +108,46 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     execute(srv, client, entry, argv, out)
 }
 
+/// Commands that run at once inside MULTI instead of being queued.
+fn ends_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
 /// Locks what `entry` needs and runs it. Used by the dispatcher and by
 /// anything that replays commands (transactions and scripts use
 /// `execute_locked` with the locks they already hold).
 pub fn execute(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]], out: &mut Out) -> After {
+    // While a script runs, wait for the shards in short slices so that a
+    // script passing busy-reply-threshold turns the wait into a BUSY reply
+    // (and this worker stays free for SCRIPT KILL).
+    let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some();
     let locked = match entry.lock {
-        Lock::All => srv.keyspace.lock_all(),
+        Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
             let mut pos = Vec::new();
             entry.spec.key_positions(argv, &mut pos);
             if pos.is_empty() {
-                srv.keyspace.lock_none()
+                Some(srv.keyspace.lock_none())
             } else {
-                srv.keyspace.lock_keys(pos.iter().map(|&i| argv[i]))
+                srv.keyspace.lock_keys_unless(pos.iter().map(|&i| argv[i]), &give_up)
             }
         }
     };
-    let mut ctx =
-        Ctx { srv, client, out, locked, now_ms: srv.clock.now_ms(), spec: entry.spec, effects: Effects::default() };
+    let Some(locked) = locked else {
+        let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or(CmdError::err("busy"));
+        reject(srv, out, e);
+        return After::Continue;
+    };
+    let mut ctx = Ctx {
+        srv,
+        client,
+        out,
+        locked,
+        now_ms: srv.clock.now_ms(),
+        spec: entry.spec,
+        effects: Effects::default(),
+        nested: false,
+    };
     execute_locked(&mut ctx, entry, argv);
     let Ctx { effects, locked, .. } = ctx;
     drop(locked);

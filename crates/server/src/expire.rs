@@ -53,6 +53,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                 dead.dedup();
                 for k in &dead {
                     db.remove(k);
+                    crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
                 }

@@ -87,6 +87,10 @@ pub struct Server {
     /// The port actually bound (useful when configured as 0).
     pub port: AtomicU64,
     pub run_id: String,
+    /// Keys under WATCH (see `txn`).
+    pub watches: crate::txn::Watches,
+    /// Lua engines, script cache, function libraries, busy-script state.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Server {
@@ -110,6 +114,8 @@ impl Server {
             shutdown_notify: Notify::new(),
             port: AtomicU64::new(0),
             run_id,
+            watches: Default::default(),
+            scripting: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod connection;
 pub mod generic;
 pub mod server;
 pub mod string;
+pub mod transaction;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -48,7 +49,7 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS]
+    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS, transaction::COMMANDS]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.

@@ -34,6 +34,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     args.finish()?;
+    crate::txn::touch_all_watched(ctx.srv, &mut ctx.locked, ctx.now_ms);
     for s in ctx.locked.shards_mut() {
         for db in s.dbs.iter_mut() {
             db.clear();

@@ -6,3 +6,4 @@ mod common;
 mod connection;
 mod diff;
 mod protocol;
+mod txn;
