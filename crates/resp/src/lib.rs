@@ -22,5 +22,5 @@ mod out;
 mod parse;
 
 pub use double::{fmt_double, fmt_g17, fmt_long_double, parse_double_strict};
-pub use out::{Out, Protocol};
+pub use out::{Agg, Out, Protocol};
 pub use parse::{parse, Limits, ParseError, Parsed};

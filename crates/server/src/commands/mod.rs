@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 pub mod connection;
 pub mod generic;
+pub mod scripting;
 pub mod server;
 pub mod string;
 pub mod transaction;
@@ -49,7 +50,14 @@ impl Cmd {
 
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
-    vec![connection::COMMANDS, generic::COMMANDS, server::COMMANDS, string::COMMANDS, transaction::COMMANDS]
+    vec![
+        connection::COMMANDS,
+        generic::COMMANDS,
+        server::COMMANDS,
+        string::COMMANDS,
+        transaction::COMMANDS,
+        scripting::COMMANDS,
+    ]
 }
 
 /// A bound command: a leaf with a handler, or a container of subcommands.
