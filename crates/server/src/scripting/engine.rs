@@ -25,8 +25,8 @@ use std::sync::Arc;
 /// instead of exhausting the machine.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
-/// Redis 7.0.15 as REDIS_VERSION_NUM (0x00070f).
-const VERSION_NUM: i64 = 0x00070f;
+/// Redis 7.0.15 as REDIS_VERSION_NUM (0x07000f).
+const VERSION_NUM: i64 = 0x07000f;
 
 pub struct Engine {
     pub lua: Lua,

@@ -131,14 +131,16 @@ impl Functions {
             )?;
             bridge.raw_set("register", reg)?;
             bridge.raw_set("load_api", api)?;
-            let r = chunk.call::<()>(());
+            let run: mlua::Function = bridge.raw_get("load_run")?;
+            let r = run.call::<(bool, Value)>(chunk);
             bridge.raw_set("register", Value::Nil)?;
             bridge.raw_set("load_api", Value::Nil)?;
-            Ok(r)
+            r
         });
-        let run = result.map_err(|e| e.to_string())?;
-        if let Err(e) = run {
-            return Err(format!("Error registering functions: {}", load_error_text(&e)));
+        match result {
+            Ok((true, _)) => {}
+            Ok((false, e)) => return Err(format!("Error registering functions: {}", load_error_text(&e))),
+            Err(e) => return Err(format!("Error registering functions: ERR {e}")),
         }
         let functions = registered.into_inner();
         if functions.is_empty() {
@@ -187,19 +189,17 @@ impl Functions {
 
 /// The text of an error raised while a library's top level ran: Redis's
 /// error table's `err`, or "ERR " and the message.
-fn load_error_text(e: &mlua::Error) -> String {
-    let mut cur = e;
-    loop {
-        match cur {
-            mlua::Error::CallbackError { cause, .. } => cur = cause,
-            mlua::Error::RuntimeError(m) => return format!("ERR {m}"),
-            mlua::Error::MemoryError(m) => return format!("ERR {m}"),
-            _ => break,
-        }
+fn load_error_text(e: &Value) -> String {
+    let text = |v: Value| match v {
+        Value::String(s) => Some(s.to_string_lossy()),
+        Value::Number(n) => Some(super::lua_number_string(n)),
+        Value::Integer(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match e {
+        Value::Table(t) => t.raw_get::<Value>("err").ok().and_then(text).unwrap_or_else(|| "(null)".into()),
+        v => format!("ERR {}", text(v.clone()).unwrap_or_else(|| "(null)".into())),
     }
-    let s = e.to_string();
-    let s = s.lines().next().unwrap_or("").to_string();
-    format!("ERR {s}")
 }
 
 fn with_functions<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Functions) -> Result<R, CmdError>) -> Result<R, CmdError> {
@@ -265,7 +265,7 @@ fn reply_flags(ctx: &mut Ctx<'_>, fl: u32) {
     let names: Vec<&str> = flags::NAMES.iter().filter(|(_, b)| fl & b != 0).map(|(n, _)| *n).collect();
     ctx.out.set(names.len());
     for n in names {
-        ctx.out.bulk(n);
+        ctx.out.simple(n);
     }
 }
 

@@ -82,7 +82,7 @@ bridge.fenv = fenv
 rawset(G, "_G", env)
 rawset(G, "rawset", function(t, k, v)
     if protected[t] then
-        error("Attempt to modify a readonly table", 2)
+        error("Attempt to modify a readonly table", 0)
     end
     return rawset(t, k, v)
 end)
@@ -352,8 +352,27 @@ impl.register = function(...)
     end
     return true
 end
+local function strict_view_of(t)
+    local v = {}
+    protected[v] = true
+    setmetatable(v, {
+        __index = function(_, k)
+            local x = t[k]
+            if x == nil then
+                error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+            end
+            return x
+        end,
+        __newindex = readonly_error,
+        __metatable = false,
+    })
+    return v
+end
+bridge.load_run = function(f)
+    return pcall(f)
+end
 bridge.load_api_table = {
-    redis = view_of({
+    redis = strict_view_of({
         register_function = bridge.c_register,
         log = redis.log,
         LOG_DEBUG = redis.LOG_DEBUG,
