@@ -85,7 +85,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let func = script.func.clone();
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = st.engine.run(ctx, &func, None, RunState { read_only }, &sha);
+    let outcome = scripting::run_blocking(|| st.engine.run(ctx, &func, None, RunState { read_only }, &sha));
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
@@ -155,7 +155,7 @@ fn script_flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// SCRIPT KILL
 fn script_kill(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    ctx.srv.scripting.busy.kill(false)?;
+    ctx.srv.scripting.busy.kill(ctx.srv, false)?;
     ctx.out.ok();
     Ok(())
 }

@@ -132,6 +132,8 @@ impl Engine {
             })?,
         )?;
         let bridge = lua.create_table()?;
+        let k = kill.clone();
+        bridge.raw_set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?)?;
         bridge.raw_set(
             "sha1",
             lua.create_function(|lua, v: Value| {

@@ -567,7 +567,7 @@ pub fn stats(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// FUNCTION KILL
 pub fn kill(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    ctx.srv.scripting.busy.kill(true)?;
+    ctx.srv.scripting.busy.kill(ctx.srv, true)?;
     ctx.out.ok();
     Ok(())
 }
@@ -643,7 +643,8 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let a = fs.engine.array(argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, true);
     srv.scripting.busy.set_info(&name, args.all());
-    match fs.engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name) {
+    let engine = &fs.engine;
+    match super::run_blocking(|| engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name)) {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
     }

@@ -105,7 +105,14 @@ impl Busy {
     }
 
     /// SCRIPT KILL (`function` false) or FUNCTION KILL (true).
-    pub fn kill(&self, function: bool) -> Result<(), CmdError> {
+    pub fn kill(&self, srv: &Server, function: bool) -> Result<(), CmdError> {
+        // Redis serves SCRIPT KILL only once the script has timed out (it is
+        // single-threaded): wait for that, or for the script to end.
+        run_blocking(|| {
+            while self.running() && !self.timed_out(srv) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
         if !self.running() {
             return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
         }
@@ -215,6 +222,16 @@ impl Scripting {
             *g = Some(EvalState { engine, scripts: HashMap::new() });
         }
         Ok(MutexGuard::map(g, |o| o.as_mut().expect("just created")))
+    }
+}
+
+/// Runs a script. A script may run for long, so its worker thread hands its
+/// other tasks to a new worker first (tokio's block_in_place): connections
+/// keep being served, and SCRIPT KILL can reach the server.
+pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -116,11 +116,17 @@ end)
 
 -- Redis 7 raises error tables from redis.call; its pcall hands scripts the
 -- message string instead, as older versions did.
+-- After SCRIPT KILL, errors are re-raised so no pcall can keep the script
+-- alive.
+local killed = bridge.killed
 local function pcall_result(ok, ...)
     if ok then
         return ok, ...
     end
     local e = ...
+    if killed() then
+        error(e, 0)
+    end
     if type(e) == "table" then
         local m = rawget(e, "err")
         if type(m) == "string" or type(m) == "number" then
@@ -131,6 +137,15 @@ local function pcall_result(ok, ...)
 end
 rawset(G, "pcall", function(f, ...)
     return pcall_result(pcall(f, ...))
+end)
+local function xpcall_result(ok, ...)
+    if not ok and killed() then
+        error((...), 0)
+    end
+    return ok, ...
+end
+rawset(G, "xpcall", function(f, h)
+    return xpcall_result(xpcall(f, h))
 end)
 
 local redis = rawget(G, "redis")

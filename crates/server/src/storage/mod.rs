@@ -215,6 +215,12 @@ impl Keyspace {
         self.shards[i].lock()
     }
 
+    /// Locks one shard if it is free (background work skips busy shards
+    /// rather than blocking a worker behind a script or EXEC).
+    pub fn try_lock_shard(&self, i: usize) -> Option<MutexGuard<'_, Shard>> {
+        self.shards[i].try_lock()
+    }
+
     /// Locks the shards of `keys`, in ascending order.
     pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
         let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();

@@ -6,4 +6,5 @@ mod common;
 mod connection;
 mod diff;
 mod protocol;
+mod scripting;
 mod txn;
