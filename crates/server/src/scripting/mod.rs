@@ -21,6 +21,7 @@ pub mod cmsgpack;
 pub mod conv;
 pub mod engine;
 pub mod functions;
+pub mod libfn;
 pub mod structlib;
 
 use crate::cmdspec::{f, CommandSpec};
