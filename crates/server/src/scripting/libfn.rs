@@ -76,7 +76,8 @@ pub fn check_number(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<f6
             };
             parsed.ok_or_else(|| bad("string"))
         }
-        Some(Value::Nil) | None => Err(bad("no value")),
+        Some(Value::Nil) => Err(bad("nil")),
+        None => Err(bad("no value")),
         Some(Value::Boolean(_)) => Err(bad("boolean")),
         Some(Value::Table(_)) => Err(bad("table")),
         Some(Value::Function(_)) => Err(bad("function")),
