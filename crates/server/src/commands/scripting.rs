@@ -33,8 +33,11 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::FUNCTION_HELP, functions::help),
 ];
 
+/// Keys and arguments of a script call.
+pub type KeysArgs<'a> = (&'a [&'a [u8]], &'a [&'a [u8]]);
+
 /// Splits `numkeys key... arg...` with Redis's checks.
-pub fn split_keys<'a>(args: &mut Args<'a>) -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), CmdError> {
+pub fn split_keys<'a>(args: &mut Args<'a>) -> Result<KeysArgs<'a>, CmdError> {
     let n = args.next_i64()?;
     let rest = args.take_rest();
     if n > rest.len() as i64 {

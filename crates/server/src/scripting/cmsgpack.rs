@@ -135,6 +135,13 @@ fn encode(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
 enum DecodeError {
     Eof,
     BadFormat,
+    Lua(mlua::Error),
+}
+
+impl From<mlua::Error> for DecodeError {
+    fn from(e: mlua::Error) -> Self {
+        DecodeError::Lua(e)
+    }
 }
 
 struct Cursor<'a> {
@@ -154,12 +161,12 @@ impl Cursor<'_> {
         Ok(self.take(n)?.iter().fold(0u64, |a, &b| (a << 8) | b as u64))
     }
 
-    fn decode(&mut self, lua: &Lua, depth: usize) -> Result<mlua::Result<Value>, DecodeError> {
+    fn decode(&mut self, lua: &Lua, depth: usize) -> Result<Value, DecodeError> {
         if depth > 1000 {
             return Err(DecodeError::BadFormat);
         }
         let c = self.take(1)?[0];
-        let num = |n: f64| Ok(Ok(Value::Number(n)));
+        let num = |n: f64| Ok(Value::Number(n));
         match c {
             0x00..=0x7f => num(c as f64),
             0xe0..=0xff => num(c as i8 as f64),
@@ -173,9 +180,9 @@ impl Cursor<'_> {
             0xd3 => num(self.uint(8)? as i64 as f64),
             0xca => num(f32::from_bits(self.uint(4)? as u32) as f64),
             0xcb => num(f64::from_bits(self.uint(8)?)),
-            0xc0 => Ok(Ok(Value::Nil)),
-            0xc2 => Ok(Ok(Value::Boolean(false))),
-            0xc3 => Ok(Ok(Value::Boolean(true))),
+            0xc0 => Ok(Value::Nil),
+            0xc2 => Ok(Value::Boolean(false)),
+            0xc3 => Ok(Value::Boolean(true)),
             0xa0..=0xbf | 0xd9 | 0xda | 0xdb | 0xc4 | 0xc5 | 0xc6 => {
                 let len = match c {
                     0xa0..=0xbf => (c & 0x1f) as usize,
@@ -184,7 +191,7 @@ impl Cursor<'_> {
                     _ => self.uint(4)? as usize,
                 };
                 let s = self.take(len)?;
-                Ok(lua.create_string(s).map(Value::String))
+                Ok(Value::String(lua.create_string(s)?))
             }
             0x90..=0x9f | 0xdc | 0xdd => {
                 let len = match c {
@@ -196,20 +203,11 @@ impl Cursor<'_> {
                 if len > self.b.len() - self.pos {
                     return Err(DecodeError::Eof);
                 }
-                let t = match lua.create_table() {
-                    Ok(t) => t,
-                    Err(e) => return Ok(Err(e)),
-                };
+                let t = lua.create_table()?;
                 for i in 1..=len {
-                    let v = match self.decode(lua, depth + 1)? {
-                        Ok(v) => v,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    if let Err(e) = t.raw_set(i, v) {
-                        return Ok(Err(e));
-                    }
+                    t.raw_set(i, self.decode(lua, depth + 1)?)?;
                 }
-                Ok(Ok(Value::Table(t)))
+                Ok(Value::Table(t))
             }
             0x80..=0x8f | 0xde | 0xdf => {
                 let len = match c {
@@ -220,26 +218,15 @@ impl Cursor<'_> {
                 if len > self.b.len() - self.pos {
                     return Err(DecodeError::Eof);
                 }
-                let t = match lua.create_table() {
-                    Ok(t) => t,
-                    Err(e) => return Ok(Err(e)),
-                };
+                let t = lua.create_table()?;
                 for _ in 0..len {
-                    let k = match self.decode(lua, depth + 1)? {
-                        Ok(v) => v,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    let v = match self.decode(lua, depth + 1)? {
-                        Ok(v) => v,
-                        Err(e) => return Ok(Err(e)),
-                    };
+                    let k = self.decode(lua, depth + 1)?;
+                    let v = self.decode(lua, depth + 1)?;
                     if !k.is_nil() && !matches!(k, Value::Number(n) if n.is_nan()) {
-                        if let Err(e) = t.raw_set(k, v) {
-                            return Ok(Err(e));
-                        }
+                        t.raw_set(k, v)?;
                     }
                 }
-                Ok(Ok(Value::Table(t)))
+                Ok(Value::Table(t))
             }
             _ => Err(DecodeError::BadFormat),
         }
@@ -281,8 +268,8 @@ fn unpack_full(lua: &Lua, args: MultiValue, limit: i64, offset: i64, with_offset
     let mut out = Vec::new();
     while cur.pos < data.len() && (limit == 0 || (out.len() as i64) < limit) {
         match cur.decode(lua, 0) {
-            Ok(Ok(v)) => out.push(v),
-            Ok(Err(e)) => return Err(e),
+            Ok(v) => out.push(v),
+            Err(DecodeError::Lua(e)) => return Err(e),
             Err(DecodeError::Eof) => return Err(err("Missing bytes in input.")),
             Err(DecodeError::BadFormat) => return Err(err("Bad data format in input.")),
         }

@@ -105,7 +105,7 @@ fn string_arg(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<Vec<u8>>
     }
 }
 
-fn pack(lua: &Lua, mut args: MultiValue) -> mlua::Result<mlua::String> {
+fn pack(lua: &Lua, mut args: MultiValue) -> mlua::Result<mlua::LuaString> {
     let f = string_arg(&args, 0, "pack")?;
     // Redis's pack pushes a nil mark after its arguments: a missing argument
     // is reported as nil, not as no value.
