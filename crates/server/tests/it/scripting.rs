@@ -265,3 +265,40 @@ fn script_writes_are_seen_by_watch() {
     assert_eq!(a.cmd("EVAL \"return redis.call('get', KEYS[1])\" 1 k"), "+QUEUED\r\n");
     assert_eq!(a.cmd("EXEC"), "*1\r\n$1\r\nx\r\n");
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn function_dump_restore() {
+    let t = TestServer::start();
+    let mut c = t.client();
+    let code = "#!lua name=lib\nredis.register_function('echo1', function(k, a) return a[1] end)";
+    let name: String = redis::cmd("FUNCTION").arg("LOAD").arg(code).query(&mut c).unwrap();
+    assert_eq!(name, "lib");
+    let dump: Vec<u8> = redis::cmd("FUNCTION").arg("DUMP").query(&mut c).unwrap();
+    let _: () = redis::cmd("FUNCTION").arg("FLUSH").query(&mut c).unwrap();
+    let r: redis::RedisResult<String> = redis::cmd("FCALL").arg("echo1").arg(0).arg("x").query(&mut c);
+    assert!(r.is_err());
+    let _: () = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).query(&mut c).unwrap();
+    let v: String = redis::cmd("FCALL").arg("echo1").arg(0).arg("x").query(&mut c).unwrap();
+    assert_eq!(v, "x");
+    // APPEND (the default) refuses an existing library; REPLACE takes it.
+    let r: redis::RedisResult<()> = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).query(&mut c);
+    assert_eq!(r.unwrap_err().detail(), Some("Library 'lib' already exists"));
+    let _: () = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).arg("REPLACE").query(&mut c).unwrap();
+    // A payload made by redis-server 7.0.15 (its code LZF-compressed).
+    let theirs = hex("f5c3408440d91f23216c7561206e616d653d6269670a6c6f63616c2066756e6374696f6e206865166c706572286b6579732c2061726773292072657475726e2006036469732e202c086c2827676574272c204024085b315d2920656e640a801e0872656769737465725fc0500128272064005f802f805b0029e0182a0032205be01f2b0033c02b0172290a00b4f3c65c7f2d91c0");
+    let _: () = redis::cmd("FUNCTION").arg("RESTORE").arg(&theirs).arg("FLUSH").query(&mut c).unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let v: String = redis::cmd("FCALL").arg("big_get3").arg(1).arg("k").query(&mut c).unwrap();
+    assert_eq!(v, "v");
+    let r: redis::RedisResult<String> = redis::cmd("FCALL").arg("echo1").arg(0).query(&mut c);
+    assert!(r.is_err(), "FLUSH policy dropped the old library");
+    // A corrupted payload is refused.
+    let mut bad = theirs.clone();
+    bad[10] ^= 1;
+    let r: redis::RedisResult<()> = redis::cmd("FUNCTION").arg("RESTORE").arg(&bad).query(&mut c);
+    assert_eq!(r.unwrap_err().detail(), Some("DUMP payload version or checksum are wrong"));
+}
