@@ -155,6 +155,16 @@ impl Parser<'_> {
     }
 }
 
+/// C's `(long long)` conversion on x86-64: out of range and NaN give the
+/// "integer indefinite" value, i64::MIN.
+pub fn c_long_long(n: f64) -> i64 {
+    if n.is_nan() || n >= 9.223372036854775808e18 || n < -9.223372036854775808e18 {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
 fn field(t: &Table, k: &str) -> Value {
     t.raw_get::<Value>(k).unwrap_or(Value::Nil)
 }
@@ -173,7 +183,7 @@ pub fn lua_to_reply(out: &mut Out, v: &Value, resp3: bool, depth: usize) {
                 out.null()
             }
         }
-        Value::Number(n) => out.int(*n as i64),
+        Value::Number(n) => out.int(c_long_long(*n)),
         Value::Integer(n) => out.int(*n),
         Value::Table(t) => {
             if depth >= MAX_DEPTH {

@@ -34,6 +34,13 @@ for _, name in ipairs({ "string", "math", "table", "coroutine", "redis", "cjson"
     end
 end
 
+-- Strings index the read-only view of `string`, and their metatable is
+-- itself only reachable through a read-only view.
+local string_mt = getmetatable("")
+string_mt.__index = views.string
+string_mt.__metatable = view_of(string_mt)
+rawset(G, "newproxy", nil)
+
 local function lookup(k)
     local v = views[k]
     if v ~= nil then
