@@ -231,3 +231,63 @@ pub fn watched_key_expired(srv: &Server, client: &Client, locked: &mut Locked<'_
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientInfo;
+    use crate::Config;
+
+    fn client(id: u64) -> Client {
+        Client::new(Arc::new(ClientInfo::new(id, None, None, 0)), true)
+    }
+
+    #[test]
+    fn watch_touch_unwatch() {
+        let srv = Server::new(Config::default());
+        let (mut a, mut b) = (client(1), client(2));
+        assert!(srv.watches.is_empty());
+        watch_key(&srv, &mut a, 0, b"k", false);
+        watch_key(&srv, &mut a, 0, b"k", false);
+        watch_key(&srv, &mut b, 0, b"k", false);
+        watch_key(&srv, &mut b, 1, b"k", false);
+        assert_eq!(a.watch.keys.len(), 1);
+        touch_key(&srv, 1, b"k", true);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        assert!(b.watch.dirty.load(Ordering::Relaxed));
+        touch_key(&srv, 0, b"other", true);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        touch_key(&srv, 0, b"k", true);
+        assert!(a.watch.dirty.load(Ordering::Relaxed));
+        discard(&srv, &mut a);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        discard(&srv, &mut b);
+        assert!(srv.watches.is_empty());
+    }
+
+    #[test]
+    fn expired_watched_key_deleted_is_no_change() {
+        let srv = Server::new(Config::default());
+        let mut a = client(1);
+        watch_key(&srv, &mut a, 0, b"k", true);
+        // The expired key is deleted: no logical change.
+        touch_key(&srv, 0, b"k", false);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        // Then it is written: a change.
+        touch_key(&srv, 0, b"k", true);
+        assert!(a.watch.dirty.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn multi_queue_and_flag() {
+        let mut a = client(1);
+        flag(&mut a);
+        assert!(a.multi.is_none());
+        a.multi = Some(Multi::default());
+        let e = crate::dispatch::resolve(&[b"get", b"k"]).unwrap();
+        queue(&mut a, e, &[b"get", b"k"]);
+        assert_eq!(a.info.in_multi.load(Ordering::Relaxed), 1);
+        flag(&mut a);
+        assert!(a.multi.as_ref().unwrap().aborted);
+    }
+}

@@ -255,3 +255,37 @@ fn table_to_reply(out: &mut Out, t: &Table, resp3: bool, depth: usize) {
     }
     out.end_deferred(at, Agg::Array, n);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resp::Protocol;
+
+    fn round_trip(reply: &[u8], resp3: bool) -> Vec<u8> {
+        let lua = Lua::new();
+        let v = reply_to_lua(&lua, reply).unwrap();
+        let mut out = Out::new(if resp3 { Protocol::Resp3 } else { Protocol::Resp2 });
+        lua_to_reply(&mut out, &v, resp3, 0);
+        out.buf
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(round_trip(b":42\r\n", false), b":42\r\n");
+        assert_eq!(round_trip(b"$3\r\nabc\r\n", false), b"$3\r\nabc\r\n");
+        assert_eq!(round_trip(b"$-1\r\n", false), b"$-1\r\n");
+        assert_eq!(round_trip(b"+OK\r\n", false), b"+OK\r\n");
+        assert_eq!(round_trip(b"-ERR x\r\n", false), b"-ERR x\r\n");
+        assert_eq!(round_trip(b"*2\r\n:1\r\n$1\r\na\r\n", false), b"*2\r\n:1\r\n$1\r\na\r\n");
+        // An array stops at the first nil (a null inside becomes false).
+        assert_eq!(round_trip(b"*2\r\n$-1\r\n:1\r\n", false), b"*2\r\n$-1\r\n:1\r\n");
+        assert_eq!(round_trip(b",1.5\r\n", true), b",1.5\r\n");
+        assert_eq!(round_trip(b"#t\r\n", true), b"#t\r\n");
+        assert_eq!(round_trip(b"%1\r\n+a\r\n:1\r\n", true), b"%1\r\n+a\r\n:1\r\n");
+        assert_eq!(round_trip(b"~1\r\n$1\r\nx\r\n", true), b"~1\r\n$1\r\nx\r\n");
+        assert_eq!(round_trip(b"(123\r\n", true), b"(123\r\n");
+        assert_eq!(round_trip(b"=7\r\ntxt:abc\r\n", true), b"=7\r\ntxt:abc\r\n");
+        assert_eq!(c_long_long(f64::INFINITY), i64::MIN);
+        assert_eq!(c_long_long(-2.9), -2);
+    }
+}
