@@ -244,6 +244,69 @@ struct Decoder<'a> {
     err_at: usize,
 }
 
+/// C's strtod on the longest valid prefix: the value and the bytes used.
+fn strtod(b: &[u8]) -> Option<(f64, usize)> {
+    let mut i = 0;
+    let neg = match b.first() {
+        Some(b'-') => {
+            i = 1;
+            true
+        }
+        Some(b'+') => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = if neg { -1.0 } else { 1.0 };
+    let rest = &b[i..];
+    let lower: Vec<u8> = rest.iter().take(8).map(|c| c.to_ascii_lowercase()).collect();
+    if lower.starts_with(b"infinity") {
+        return Some((sign * f64::INFINITY, i + 8));
+    }
+    if lower.starts_with(b"inf") {
+        return Some((sign * f64::INFINITY, i + 3));
+    }
+    if lower.starts_with(b"nan") {
+        return Some((f64::NAN, i + 3));
+    }
+    if lower.starts_with(b"0x") {
+        let digits = rest[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        if digits == 0 {
+            return Some((0.0, i + 1));
+        }
+        let v = rest[2..2 + digits].iter().fold(0f64, |a, &c| a * 16.0 + (c as char).to_digit(16).unwrap_or(0) as f64);
+        return Some((sign * v, i + 2 + digits));
+    }
+    let mut j = i;
+    let int_digits = b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+    j += int_digits;
+    let mut frac_digits = 0;
+    if b.get(j) == Some(&b'.') {
+        frac_digits = b[j + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if int_digits + frac_digits > 0 {
+            j += 1 + frac_digits;
+        }
+    }
+    if int_digits + frac_digits == 0 {
+        return None;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        let mut k = j + 1;
+        if matches!(b.get(k), Some(b'+' | b'-')) {
+            k += 1;
+        }
+        let exp_digits = b[k.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if exp_digits > 0 {
+            j = k + exp_digits;
+        }
+    }
+    let text = std::str::from_utf8(&b[..j]).ok()?;
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let text = if text.ends_with('.') { &text[..text.len() - 1] } else { text };
+    text.parse::<f64>().ok().map(|v| (v, j))
+}
+
 fn hex4(b: &[u8]) -> Option<u32> {
     let s = std::str::from_utf8(b.get(..4)?).ok()?;
     u32::from_str_radix(s, 16).ok().filter(|_| s.bytes().all(|c| c.is_ascii_hexdigit()))
@@ -290,9 +353,7 @@ impl Decoder<'_> {
                 t
             }
             b'-' | b'0'..=b'9' => self.number(),
-            b'i' | b'I' | b'n' | b'N' if self.cfg.decode_invalid_numbers && self.looks_invalid_number() => {
-                self.number()
-            }
+            _ if self.cfg.decode_invalid_numbers && self.looks_invalid_number() => self.number(),
             _ => {
                 for (word, tok, val) in
                     [("true", Tok::Bool, true), ("false", Tok::Bool, false), ("null", Tok::Null, false)]
@@ -309,32 +370,25 @@ impl Decoder<'_> {
         (t, start)
     }
 
+    /// lua-cjson's json_is_invalid_number: numbers JSON does not allow but
+    /// strtod reads (`+1`, `0x10`, `inf`, `nan`).
     fn looks_invalid_number(&self) -> bool {
-        let r = &self.s[self.pos..];
+        let mut r = &self.s[self.pos..];
+        if r.first() == Some(&b'+') {
+            r = &r[1..];
+        }
         let lower: Vec<u8> = r.iter().take(3).map(|c| c.to_ascii_lowercase()).collect();
-        lower == b"inf" || lower == b"nan"
+        lower.starts_with(b"0x")
+            || lower == b"inf"
+            || lower == b"nan"
+            || lower.first().is_some_and(|c| c.is_ascii_digit())
     }
 
     fn number(&mut self) -> Tok {
-        let start = self.pos;
-        let mut end = start;
-        while end < self.s.len()
-            && matches!(self.s[end], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'x' | b'X' | b'a'..=b'd' | b'f' | b'A'..=b'D' | b'F' | b'i' | b'I' | b'n' | b'N' | b't' | b'T' | b'y' | b'Y')
-        {
-            end += 1;
-        }
-        let text = std::str::from_utf8(&self.s[start..end]).unwrap_or("");
-        let lower = text.to_ascii_lowercase();
-        let v = match lower.trim_start_matches('-') {
-            "inf" | "infinity" => Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
-            "nan" => Some(f64::NAN),
-            _ if lower.contains('x') => None,
-            _ => text.parse::<f64>().ok(),
-        };
-        match v {
-            Some(n) => {
+        match strtod(&self.s[self.pos..]) {
+            Some((n, used)) => {
                 self.num = n;
-                self.pos = end;
+                self.pos += used;
                 Tok::Num
             }
             None => Tok::Error("invalid number"),
