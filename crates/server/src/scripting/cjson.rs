@@ -303,7 +303,7 @@ fn strtod(b: &[u8]) -> Option<(f64, usize)> {
     }
     let text = std::str::from_utf8(&b[..j]).ok()?;
     let text = text.strip_prefix('+').unwrap_or(text);
-    let text = if text.ends_with('.') { &text[..text.len() - 1] } else { text };
+    let text = text.strip_suffix('.').unwrap_or(text);
     text.parse::<f64>().ok().map(|v| (v, j))
 }
 

@@ -158,7 +158,8 @@ impl Parser<'_> {
 /// C's `(long long)` conversion on x86-64: out of range and NaN give the
 /// "integer indefinite" value, i64::MIN.
 pub fn c_long_long(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223372036854775808e18 || n < -9.223372036854775808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
