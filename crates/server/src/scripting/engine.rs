@@ -18,8 +18,9 @@ use crate::ctx::Ctx;
 use crate::error::CmdError;
 use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Memory a Lua state may use; past it allocations fail with a Lua error
 /// instead of exhausting the machine.
@@ -35,6 +36,10 @@ pub struct Engine {
     /// Internal table shared with the prelude (call, resp, run).
     bridge: Table,
     globals: Table,
+    /// While FUNCTION LOAD runs a library's top level: the time (ms since
+    /// `epoch`) past which it fails with "FUNCTION LOAD timeout"; 0 otherwise.
+    load_deadline: Arc<AtomicI64>,
+    epoch: Instant,
 }
 
 /// How a run ended.
@@ -132,8 +137,17 @@ impl Engine {
             })?,
         )?;
         let bridge = lua.create_table()?;
-        let k = kill.clone();
-        bridge.raw_set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?)?;
+        let epoch = Instant::now();
+        let load_deadline = Arc::new(AtomicI64::new(0));
+        let past_deadline = {
+            let d = load_deadline.clone();
+            move || {
+                let dl = d.load(Ordering::Relaxed);
+                dl != 0 && epoch.elapsed().as_millis() as i64 > dl
+            }
+        };
+        let (k, past) = (kill.clone(), past_deadline.clone());
+        bridge.raw_set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed) || past()))?)?;
         bridge.raw_set(
             "sha1",
             lua.create_function(|lua, v: Value| {
@@ -172,13 +186,29 @@ impl Engine {
         lua.set_named_registry_value(IMPL_KEY, bridge.raw_get::<Table>("impl")?)?;
         let env: Table = bridge.raw_get("env")?;
         let k = kill;
+        let past = past_deadline;
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_lua, _dbg| {
+            if past() {
+                return Err(mlua::Error::runtime(LOAD_TIMEOUT));
+            }
             if k.load(Ordering::Relaxed) {
                 return Err(mlua::Error::runtime(KILLED));
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Engine { lua, env, bridge, globals: g })
+        Ok(Engine { lua, env, bridge, globals: g, load_deadline, epoch })
+    }
+
+    /// Limits the next library load to `ms` (0 lifts the limit).
+    pub fn set_load_timeout(&self, ms: i64) {
+        let v = if ms == 0 { 0 } else { self.epoch.elapsed().as_millis() as i64 + ms };
+        self.load_deadline.store(v, Ordering::Relaxed);
+    }
+
+    /// True once a load has run past its limit.
+    pub fn load_timed_out(&self) -> bool {
+        let dl = self.load_deadline.load(Ordering::Relaxed);
+        dl != 0 && self.epoch.elapsed().as_millis() as i64 > dl
     }
 
     /// The internal table shared with the prelude.
@@ -314,6 +344,8 @@ trampolines! {
     tramp_log => c"log", true;
     tramp_register => c"register", true;
 }
+
+pub const LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
 
 const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 

@@ -132,13 +132,21 @@ impl Functions {
             bridge.raw_set("register", reg)?;
             bridge.raw_set("load_api", api)?;
             let run: mlua::Function = bridge.raw_get("load_run")?;
+            // Redis gives a library's top level 500 ms.
+            self.engine.set_load_timeout(500);
             let r = run.call::<(bool, Value)>(chunk);
+            let timed_out = self.engine.load_timed_out();
+            self.engine.set_load_timeout(0);
+            let r = if timed_out { Ok((false, Value::Nil)) } else { r };
             bridge.raw_set("register", Value::Nil)?;
             bridge.raw_set("load_api", Value::Nil)?;
             r
         });
         match result {
             Ok((true, _)) => {}
+            Ok((false, Value::Nil)) => {
+                return Err(format!("Error registering functions: ERR {}", super::engine::LOAD_TIMEOUT))
+            }
             Ok((false, e)) => return Err(format!("Error registering functions: {}", load_error_text(&e))),
             Err(e) => return Err(format!("Error registering functions: ERR {e}")),
         }
