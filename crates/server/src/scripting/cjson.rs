@@ -46,6 +46,9 @@ impl Default for Config {
 
 type Shared = Arc<Mutex<Config>>;
 
+/// The deepest nesting encode/decode will recurse into.
+const MAX_DEPTH_CAP: usize = 1000;
+
 fn null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
 }
@@ -645,13 +648,15 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             super::libfn::lib_fn(lua, move |_, args: MultiValue| {
                 let mut g = c.lock();
                 let (lo, hi) = if which == 2 { (1, 14) } else { (1, i32::MAX as i64) };
+                // Deeper nesting than this would recurse past a thread's
+                // stack; larger settings are accepted and capped.
                 if let Some(v) = args.front() {
                     let n = int_arg(v).filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
                         err(format!("bad argument #1 to '{name}' (expected integer between {lo} and {hi})"))
                     })? as usize;
                     match which {
-                        0 => g.encode_max_depth = n,
-                        1 => g.decode_max_depth = n,
+                        0 => g.encode_max_depth = n.min(MAX_DEPTH_CAP),
+                        1 => g.decode_max_depth = n.min(MAX_DEPTH_CAP),
                         _ => g.precision = n,
                     }
                 }

@@ -49,7 +49,7 @@ impl Parser<'_> {
             return None;
         }
         let start = self.pos;
-        let end = (start + n as usize).min(self.b.len());
+        let end = start.saturating_add(n as usize).min(self.b.len());
         self.pos = (end + 2).min(self.b.len());
         Some(&self.b[start..end])
     }
