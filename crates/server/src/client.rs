@@ -171,6 +171,10 @@ pub struct Client {
     pub close_after_reply: bool,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::txn::Multi>,
+    /// Keys under WATCH and the shared dirty flag.
+    pub watch: crate::txn::WatchSet,
 }
 
 impl Client {
@@ -185,6 +189,8 @@ impl Client {
             close_after_reply: false,
             no_evict: false,
             no_touch: false,
+            multi: None,
+            watch: Default::default(),
         }
     }
 

@@ -219,6 +219,10 @@ pub struct Server {
     pub peak_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
     pub blocking: Blocking,
+    /// Keys under WATCH (see `txn`).
+    pub watches: crate::txn::Watches,
+    /// Lua engines, script cache, function libraries, busy-script state.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Server {
@@ -247,6 +251,8 @@ impl Server {
             active_expire: AtomicBool::new(true),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
+            watches: Default::default(),
+            scripting: Default::default(),
         }
     }
 

@@ -21,12 +21,14 @@ pub mod generic;
 pub mod geo;
 pub mod hyperloglog;
 pub mod list;
+pub mod scripting;
 pub mod server;
 pub mod sort;
 pub mod hash;
 pub mod set;
 pub mod string;
 pub mod zset;
+pub mod transaction;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -73,6 +75,8 @@ fn families() -> Vec<&'static [Cmd]> {
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        transaction::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -19,3 +19,5 @@ mod zset;
 mod server;
 mod hash;
 mod set;
+mod scripting;
+mod txn;
