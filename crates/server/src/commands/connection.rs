@@ -31,6 +31,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// unwatch; pub/sub: unsubscribe everything; tracking: turn it off).
 pub fn reset_connection(ctx: &mut Ctx<'_>) {
     let needs_auth = ctx.srv.config.get_text("requirepass").is_some_and(|p| !p.is_empty());
+    // Leave MULTI and forget WATCHed keys.
+    crate::txn::on_disconnect(ctx.srv, ctx.client);
     ctx.client.reset(needs_auth);
 }
 
