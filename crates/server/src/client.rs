@@ -308,6 +308,10 @@ pub struct Client {
     pub subs: crate::pubsub::ClientSubs,
     /// Client-side caching state (CLIENT TRACKING).
     pub tracking: crate::tracking::ClientTracking,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::txn::Multi>,
+    /// Keys under WATCH and the shared dirty flag.
+    pub watch: crate::txn::WatchSet,
 }
 
 impl Client {
@@ -324,6 +328,8 @@ impl Client {
             no_touch: false,
             subs: Default::default(),
             tracking: Default::default(),
+            multi: None,
+            watch: Default::default(),
         }
     }
 

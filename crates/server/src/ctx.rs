@@ -329,7 +329,17 @@ impl<'a> Ctx<'a> {
     /// Redis's signalModifiedKey: the key was written. Counts a dirty write
     /// and invalidates WATCH and client-side caches of the key.
     pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.modified_in_db(db, key);
+    }
+
+    /// `modified` for a key of another database (MOVE, COPY ... DB).
+    pub fn modified_in_db(&mut self, db: usize, key: &[u8]) {
         self.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        if !self.srv.watches.is_empty() {
+            let exists = self.raw_db_at(db, key).map(|d| d.get(key).is_some()).unwrap_or(false);
+            crate::txn::touch_key(self.srv, db, key, exists);
+        }
         self.srv.tracking.invalidate_key(self.srv, key, self.client.id);
     }
 

@@ -9,7 +9,7 @@
 use crate::args::Args;
 use crate::blocking::Waiter;
 use crate::client::{Client, ReplyMode};
-use crate::cmdspec::f;
+use crate::cmdspec::{f, CommandSpec};
 use crate::commands::{registry, Entry, Lock};
 use crate::ctx::{After, Ctx, Effects};
 use crate::error::CmdError;
@@ -104,18 +104,27 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
                     count_rejected(srv, entry);
                 }
             }
+            crate::txn::flag(client);
             reject(srv, out, e);
             return After::Continue;
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
         count_rejected(srv, entry);
+        crate::txn::flag(client);
         reject(srv, out, CmdError::NoAuth);
+        return After::Continue;
+    }
+    if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
+        crate::txn::flag(client);
+        reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
     }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
     if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+        count_rejected(srv, entry);
+        crate::txn::flag(client);
         reject(
             srv,
             out,
@@ -124,6 +133,16 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
                 entry.spec.full_name()
             )),
         );
+        return After::Continue;
+    }
+    if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
+        crate::txn::flag(client);
+        reject(srv, out, e);
+        return After::Continue;
+    }
+    if client.multi.is_some() && !ends_multi(entry.spec) {
+        crate::txn::queue(client, entry, argv);
+        out.simple("QUEUED");
         return After::Continue;
     }
     srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
@@ -156,6 +175,11 @@ fn track_read(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[
     }
 }
 
+/// Commands that run at once inside MULTI instead of being queued.
+fn ends_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
 /// Locks what `entry` needs and runs it. Used by the dispatcher and by
 /// anything that replays commands (transactions and scripts use
 /// `execute_locked` with the locks they already hold).
@@ -177,17 +201,26 @@ fn execute_inner(
     out: &mut Out,
     serving: Option<&Waiter>,
 ) -> (Option<After>, Effects) {
+    // While a script runs, wait for the shards in short slices so that a
+    // script passing busy-reply-threshold turns the wait into a BUSY reply
+    // (and this worker stays free for SCRIPT KILL).
+    let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some();
     let locked = match entry.lock {
-        Lock::All => srv.keyspace.lock_all(),
+        Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
             let mut pos = Vec::new();
             entry.spec.key_positions(argv, &mut pos);
             if pos.is_empty() {
-                srv.keyspace.lock_none()
+                Some(srv.keyspace.lock_none())
             } else {
-                srv.keyspace.lock_keys(pos.iter().map(|&i| argv[i]))
+                srv.keyspace.lock_keys_unless(pos.iter().map(|&i| argv[i]), &give_up)
             }
         }
+    };
+    let Some(locked) = locked else {
+        let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or(CmdError::err("busy"));
+        reject(srv, out, e);
+        return (Some(After::Continue), Effects::default());
     };
     let now_ms = srv.clock.now_ms();
     let mut ctx =

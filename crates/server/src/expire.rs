@@ -45,7 +45,8 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
     for step in 0..n {
         let i = (start + step) % n;
         let now = srv.clock.now_ms();
-        let mut shard = srv.keyspace.lock_shard(i);
+        // A shard held by a script or EXEC is skipped this cycle.
+        let Some(mut shard) = srv.keyspace.try_lock_shard(i) else { continue };
         for (dbi, db) in shard.dbs.iter_mut().enumerate() {
             loop {
                 if db.volatile.is_empty() {
@@ -63,6 +64,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                 dead.dedup();
                 for k in &dead {
                     db.remove(k);
+                    crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
                     srv.tracking.invalidate_key(srv, k, 0);

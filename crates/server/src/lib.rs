@@ -22,9 +22,11 @@ pub mod glob;
 pub mod net;
 pub mod notify;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod storage;
 pub mod tracking;
+pub mod txn;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

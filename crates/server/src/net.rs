@@ -68,6 +68,7 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let _ = serve(&srv, &mut client, &mut stream).await;
     srv.pubsub.forget_client(&info, &mut client.subs);
     srv.tracking.disable(&mut client);
+    crate::txn::on_disconnect(&srv, &mut client);
     srv.clients.remove(id);
 }
 

@@ -223,6 +223,10 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching: tracked keys and tracking clients.
     pub tracking: crate::tracking::Tracking,
+    /// Keys under WATCH (see `txn`).
+    pub watches: crate::txn::Watches,
+    /// Lua engines, script cache, function libraries, busy-script state.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Server {
@@ -253,6 +257,8 @@ impl Server {
             blocking: Blocking::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            watches: Default::default(),
+            scripting: Default::default(),
         }
     }
 

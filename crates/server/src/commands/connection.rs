@@ -34,6 +34,8 @@ pub fn reset_connection(ctx: &mut Ctx<'_>) {
     let c = &mut *ctx.client;
     ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
     ctx.srv.tracking.disable(c);
+    // Leave MULTI and forget WATCHed keys.
+    crate::txn::on_disconnect(ctx.srv, ctx.client);
     ctx.client.reset(needs_auth);
 }
 

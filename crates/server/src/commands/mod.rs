@@ -23,12 +23,14 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod tracking;
+pub mod transaction;
 pub mod zset;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
@@ -79,6 +81,8 @@ fn families() -> Vec<&'static [Cmd]> {
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        transaction::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

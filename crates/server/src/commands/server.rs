@@ -65,6 +65,10 @@ fn flush_mode(args: &mut Args<'_>) -> CmdResult {
 /// Empties database `db` in every held shard; returns the keys removed.
 fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     let mut removed = 0;
+    match db {
+        Some(d) => crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, d, None, ctx.now_ms),
+        None => crate::txn::touch_all_watched(ctx.srv, &mut ctx.locked, ctx.now_ms),
+    }
     for s in ctx.locked.shards_mut() {
         for (i, d) in s.dbs.iter_mut().enumerate() {
             if db.is_none_or(|x| x == i) {
@@ -105,8 +109,11 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     if a != b {
+        let (a, b) = (a as usize, b as usize);
+        crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, a, Some(b), ctx.now_ms);
+        crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, b, Some(a), ctx.now_ms);
         for s in ctx.locked.shards_mut() {
-            s.dbs.swap(a as usize, b as usize);
+            s.dbs.swap(a, b);
         }
         // Hook: clients blocked on keys of either database are re-checked
         // by the blocking work; WATCHed keys of both are touched there too.
