@@ -149,8 +149,10 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     client.info.tot_cmds.fetch_add(1, Ordering::Relaxed);
     *client.info.last_cmd.lock() = entry.spec.name;
     let after = execute(srv, client, entry, argv, out);
-    if client.tracking.on {
-        track_read(srv, client, entry, argv);
+    // CLIENT CACHING lasts for one command (CLIENT subcommands excepted), or
+    // for a whole transaction.
+    if client.tracking.caching && client.multi.is_none() && !entry.spec.name.starts_with("client|") {
+        client.tracking.caching = false;
     }
     after
 }
@@ -160,18 +162,18 @@ const SUBSCRIBED_OK: &[&str] =
     &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
 
 /// Client-side caching: the keys a read-only command named are remembered
-/// for the tracking client; CLIENT CACHING lasts for one command (CLIENT
-/// subcommands excepted).
-fn track_read(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
-    if entry.spec.has(f::READONLY) && !entry.spec.has(f::PUBSUB) {
-        let mut pos = Vec::new();
-        entry.spec.key_positions(argv, &mut pos);
-        if !pos.is_empty() {
-            srv.tracking.remember(srv, client, pos.iter().map(|&i| argv[i]));
-        }
+/// for the tracking client (also for commands run by EXEC or a script, as
+/// Redis does in `call`; read-only scripts themselves are skipped).
+fn track_read(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) {
+    let spec = entry.spec;
+    if !spec.has(f::READONLY) || spec.has(f::PUBSUB) || spec.name.starts_with("eval") || spec.name.starts_with("fcall")
+    {
+        return;
     }
-    if !entry.spec.name.starts_with("client|") {
-        client.tracking.caching = false;
+    let mut pos = Vec::new();
+    spec.key_positions(argv, &mut pos);
+    if !pos.is_empty() {
+        ctx.srv.tracking.remember(ctx.srv, ctx.client, pos.iter().map(|&i| argv[i]));
     }
 }
 
@@ -266,6 +268,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         let msg = e.to_string();
         ctx.srv.cmdstats.error(&msg);
         ctx.out.error(msg);
+    }
+    if ctx.client.tracking.on {
+        track_read(ctx, entry, argv);
     }
     ctx.spec = saved;
 }

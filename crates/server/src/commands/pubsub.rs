@@ -57,6 +57,11 @@ fn psubscribe(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// SSUBSCRIBE shardchannel [shardchannel ...]
 fn ssubscribe(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    // Inside EXEC a client may not block; unlike (P)SUBSCRIBE, Redis makes
+    // no exception for transactions here.
+    if !ctx.may_block() {
+        return Err(crate::error::CmdError::err("SSUBSCRIBE isn't allowed for a DENY BLOCKING client"));
+    }
     sub(ctx, args, Kind::Shard)
 }
 

@@ -185,3 +185,22 @@ fn bcast_batches_the_keys_of_one_command() {
     let mut p = t.raw();
     assert!(p.cmd("INFO stats").contains("pubsub_channels:1\r\n"));
 }
+
+#[test]
+fn keys_read_inside_exec_are_tracked() {
+    let t = TestServer::start();
+    let (mut a, _) = resp3(&t);
+    let mut w = t.raw();
+    a.cmd("CLIENT TRACKING ON OPTIN");
+    a.cmd("CLIENT CACHING YES");
+    a.cmd("MULTI");
+    a.cmd("GET k1");
+    a.cmd("GET k2");
+    a.cmd("EXEC");
+    a.cmd("GET k3");
+    w.cmd("SET k3 x");
+    w.cmd("SET k2 x");
+    assert_eq!(read_str(&mut a), inval("k2"));
+    w.cmd("SET k1 x");
+    assert_eq!(read_str(&mut a), inval("k1"));
+}
