@@ -19,7 +19,7 @@
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// How a numeric setting reads and prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1278,6 +1278,8 @@ pub struct Config {
     file: Mutex<Option<PathBuf>>,
     /// Cached "maxmemory-policy is an LFU policy": read on every key access.
     lfu: AtomicBool,
+    /// Bumped after every change, so hot paths can cache parsed values.
+    version: AtomicU64,
 }
 
 impl Default for Config {
@@ -1288,7 +1290,13 @@ impl Default for Config {
             m.insert(it.name, v);
         }
         let nums = ITEMS.iter().map(|it| std::sync::atomic::AtomicI64::new(m[it.name].num)).collect();
-        Config { vals: RwLock::new(m), nums, file: Mutex::new(None), lfu: AtomicBool::new(false) }
+        Config {
+            vals: RwLock::new(m),
+            nums,
+            file: Mutex::new(None),
+            lfu: AtomicBool::new(false),
+            version: AtomicU64::new(0),
+        }
     }
 }
 
@@ -1324,7 +1332,13 @@ impl Config {
         self.apply(it, &v, old.as_ref(), false)?;
         self.store_num(it, v.num);
         self.vals.write().insert(it.name, v);
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// Changes after every successful set (for caches of parsed values).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     fn store_num(&self, it: &Item, n: i64) {
@@ -1392,6 +1406,7 @@ impl Config {
             self.store_num(it, v.num);
             vals.insert(it.name, v);
         }
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 

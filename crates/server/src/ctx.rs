@@ -17,11 +17,11 @@ use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
-use types::zset::ZSet;
 use std::sync::Arc;
-use types::list::List;
 use types::hash::{Hash, Limits};
+use types::list::List;
 use types::set::Set;
+use types::zset::ZSet;
 
 /// What the connection should do after a command.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -146,7 +146,8 @@ impl<'a> Ctx<'a> {
             None => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
                 // Redis's lookupKeyRead announces a miss ("keymiss", class m).
-                crate::notify::emit(self.srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key);
+                let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+                crate::notify::emit_from(srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key, Some(me));
                 None
             }
         };
@@ -266,6 +267,8 @@ impl<'a> Ctx<'a> {
         let wakes = value.wakes_waiters();
         let has_field_ttl = matches!(&value, Value::Hash(h) if h.min_ttl().is_some());
         let db = self.raw_db(key)?;
+        // Redis's dbAdd announces a new key (class `n`) before the command's event.
+        let is_new = !srv.pubsub.is_idle() && db.get(key).is_none();
         // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
         let access = match db.get(key) {
             Some(e) if srv.config.lfu() => e.lru,
@@ -274,6 +277,9 @@ impl<'a> Ctx<'a> {
         db.set(key, value, keep_ttl, access);
         if has_field_ttl {
             db.hexpires.insert(key.into());
+        }
+        if is_new {
+            self.notify(crate::notify::NEW, "new", key);
         }
         self.modified(key);
         if wakes {
@@ -287,11 +293,15 @@ impl<'a> Ctx<'a> {
         if self.expire_if_needed(key)? {
             return Ok(false);
         }
-        let removed = self.raw_db(key)?.remove(key).is_some();
-        if removed {
+        let removed = self.raw_db(key)?.remove(key);
+        if let Some(e) = &removed {
+            // Clients blocked in XREADGROUP on a deleted stream are told so.
+            if matches!(e.value, Value::Stream(_)) {
+                self.signal_ready(key);
+            }
             self.modified(key);
         }
-        Ok(removed)
+        Ok(removed.is_some())
     }
 
     /// Sets an absolute expiry (ms) on an existing key; a time already past
@@ -330,11 +340,18 @@ impl<'a> Ctx<'a> {
             let exists = self.raw_db_at(db, key).map(|d| d.get(key).is_some()).unwrap_or(false);
             crate::txn::touch_key(self.srv, db, key, exists);
         }
+        self.srv.tracking.invalidate_key(self.srv, key, self.client.id);
+    }
+
+    /// Databases were flushed: every client-side cache is invalid.
+    pub fn flushed(&mut self) {
+        self.srv.tracking.invalidate_all(self.srv);
     }
 
     /// A keyspace event of `class` (see `notify`) named `event` for `key`.
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        crate::notify::emit(self.srv, class, event, self.client.db, key);
+        let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+        crate::notify::emit_from(self.srv, class, event, self.client.db, key, Some(me));
     }
 
     /// The key may now serve clients blocked on it (a push, or a write that

@@ -120,6 +120,20 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
     }
+    // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
+    // QUIT and RESET: its replies share the stream with messages.
+    if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+        crate::txn::flag(client);
+        reject(
+            srv,
+            out,
+            CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                entry.spec.full_name()
+            )),
+        );
+        return After::Continue;
+    }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
         crate::txn::flag(client);
         reject(srv, out, e);
@@ -133,7 +147,31 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     client.info.tot_cmds.fetch_add(1, Ordering::Relaxed);
     *client.info.last_cmd.lock() = entry.spec.name;
-    execute(srv, client, entry, argv, out)
+    let after = execute(srv, client, entry, argv, out);
+    if client.tracking.on {
+        track_read(srv, client, entry, argv);
+    }
+    after
+}
+
+/// Commands a RESP2 client may run while subscribed.
+const SUBSCRIBED_OK: &[&str] =
+    &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
+
+/// Client-side caching: the keys a read-only command named are remembered
+/// for the tracking client; CLIENT CACHING lasts for one command (CLIENT
+/// subcommands excepted).
+fn track_read(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
+    if entry.spec.has(f::READONLY) && !entry.spec.has(f::PUBSUB) {
+        let mut pos = Vec::new();
+        entry.spec.key_positions(argv, &mut pos);
+        if !pos.is_empty() {
+            srv.tracking.remember(srv, client, pos.iter().map(|&i| argv[i]));
+        }
+    }
+    if !entry.spec.name.starts_with("client|") {
+        client.tracking.caching = false;
+    }
 }
 
 /// Commands that run at once inside MULTI instead of being queued.

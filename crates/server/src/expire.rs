@@ -67,6 +67,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                     crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
+                    srv.tracking.invalidate_key(srv, k, 0);
                 }
                 if dead.len() * 4 <= SAMPLE || t0.elapsed() > budget {
                     break;
@@ -75,6 +76,7 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
             expire_hash_fields(srv, db, dbi, now);
         }
         drop(shard);
+        srv.tracking.flush_bcast(srv);
         if t0.elapsed() > budget {
             return (i + 1) % n;
         }

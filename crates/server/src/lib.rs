@@ -25,6 +25,8 @@ pub mod scripting;
 pub mod server;
 pub mod storage;
 pub mod txn;
+pub mod pubsub;
+pub mod tracking;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

@@ -67,6 +67,8 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let mut client = Client::new(info.clone(), !needs_auth);
     let _ = serve(&srv, &mut client, &mut stream).await;
     crate::txn::on_disconnect(&srv, &mut client);
+    srv.pubsub.forget_client(&info, &mut client.subs);
+    srv.tracking.disable(&mut client);
     srv.clients.remove(id);
 }
 
@@ -88,12 +90,24 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 let nap = std::time::Duration::from_millis(left.min(100) as u64);
                 tokio::select! {
                     r = stream.read_buf(&mut inbuf) => r?,
+                    _ = info.mailbox.ready.notified() => {
+                        // Pub/sub messages and invalidations from other connections.
+                        info.take_mail(&mut out.buf);
+                        flush(srv, stream, &mut out, &info).await?;
+                        continue;
+                    }
                     _ = info.kill.notified() => return Ok(()),
                     _ = tokio::time::sleep(nap) => continue,
                 }
             }
             None => tokio::select! {
                 r = stream.read_buf(&mut inbuf) => r?,
+                _ = info.mailbox.ready.notified() => {
+                    // Pub/sub messages and invalidations from other connections.
+                    info.take_mail(&mut out.buf);
+                    flush(srv, stream, &mut out, &info).await?;
+                    continue;
+                }
                 _ = info.kill.notified() => return Ok(()),
             },
         };
@@ -126,16 +140,19 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
                 if !wait_pause(srv, &info, &argv).await {
                     return Ok(());
                 }
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
+            // What the command sent this connection (its own invalidations)
+            // goes right after its reply, before the next command's.
+            info.take_mail(&mut out.buf);
             drop(argv);
             if let After::Block(w) = after {
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
                 match await_unblock(srv, &w, stream, &mut inbuf).await {
                     Some(reply) => out.raw(&reply),
                     None => return Ok(()),
@@ -147,12 +164,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 break;
             }
             if out.len() >= FLUSH_AT {
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
             }
         }
+        srv.tracking.flush_bcast(srv);
+        info.take_mail(&mut out.buf);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        flush(srv, stream, &mut out).await?;
+        flush(srv, stream, &mut out, &info).await?;
         if close {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -222,11 +241,19 @@ async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) -> bool {
     alive && !info.killed.load(Ordering::SeqCst)
 }
 
-async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out) -> std::io::Result<()> {
+/// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its
+/// output buffer limit reached while the socket is not drained) stops the
+/// write at once.
+async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(&out.buf).await?;
+    info.pending_out.store(out.len(), Ordering::Relaxed);
+    tokio::select! {
+        r = stream.write_all(&out.buf) => r?,
+        _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+    info.pending_out.store(0, Ordering::Relaxed);
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
     if out.buf.capacity() > 1024 * 1024 {

@@ -223,6 +223,10 @@ pub struct Server {
     pub watches: crate::txn::Watches,
     /// Lua engines, script cache, function libraries, busy-script state.
     pub scripting: crate::scripting::Scripting,
+    /// Pub/sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Client-side caching: tracked keys and tracking clients.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -253,6 +257,8 @@ impl Server {
             blocking: Blocking::default(),
             watches: Default::default(),
             scripting: Default::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
         }
     }
 

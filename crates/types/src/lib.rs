@@ -4,11 +4,12 @@
 //! types; commands call their methods. Each module documents its
 //! representation and invariants at the top.
 
-pub mod geo;
 pub mod bitops;
+pub mod geo;
+pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod num;
-pub mod zset;
-pub mod hash;
 pub mod set;
+pub mod stream;
+pub mod zset;

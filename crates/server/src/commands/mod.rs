@@ -19,14 +19,17 @@ pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod geo;
+pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod scripting;
+pub mod pubsub;
 pub mod server;
-pub mod sort;
-pub mod hash;
 pub mod set;
+pub mod sort;
+pub mod stream;
 pub mod string;
+pub mod tracking;
 pub mod zset;
 pub mod transaction;
 
@@ -67,6 +70,9 @@ fn families() -> Vec<&'static [Cmd]> {
         generic::COMMANDS,
         server::COMMANDS,
         string::COMMANDS,
+        pubsub::COMMANDS,
+        tracking::COMMANDS,
+        stream::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
         sort::COMMANDS,

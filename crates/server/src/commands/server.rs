@@ -78,6 +78,7 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
         }
     }
     // Hook: WATCH and client-side caching learn about flushes from here.
+    ctx.flushed();
     ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
     removed
 }
@@ -676,9 +677,9 @@ fn stats_section(srv: &Server, s: &mut String) {
         "current_eviction_exceeded_time" => 0,
         "keyspace_hits" => g(&st.keyspace_hits),
         "keyspace_misses" => g(&st.keyspace_misses),
-        "pubsub_channels" => 0,
-        "pubsub_patterns" => 0,
-        "pubsubshard_channels" => 0,
+        "pubsub_channels" => srv.pubsub.count(crate::pubsub::Kind::Channel),
+        "pubsub_patterns" => srv.pubsub.count(crate::pubsub::Kind::Pattern),
+        "pubsubshard_channels" => srv.pubsub.count(crate::pubsub::Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
         "migrate_cached_sockets" => 0,
@@ -689,9 +690,9 @@ fn stats_section(srv: &Server, s: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => srv.tracking.totals().0,
+        "tracking_total_items" => srv.tracking.totals().1,
+        "tracking_total_prefixes" => srv.tracking.totals().2,
         "unexpected_error_replies" => g(&st.unexpected_error_replies),
         "total_error_replies" => g(&st.total_error_replies),
         "dump_payload_sanitizations" => 0,

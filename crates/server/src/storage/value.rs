@@ -98,6 +98,7 @@ pub enum Value {
     List(Box<types::list::List>),
     Hash(Box<types::hash::Hash>),
     Set(Box<types::set::Set>),
+    Stream(Box<types::stream::Stream>),
 }
 
 impl Value {
@@ -109,13 +110,14 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::Stream(_) => "stream",
         }
     }
 
     /// True for the types clients can block on (lists, sorted sets,
     /// streams): storing one signals its key as ready.
     pub fn wakes_waiters(&self) -> bool {
-        matches!(self, Value::List(_) | Value::ZSet(_))
+        matches!(self, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
     }
 
     /// The name OBJECT ENCODING replies with.
@@ -127,6 +129,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

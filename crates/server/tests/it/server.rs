@@ -118,7 +118,10 @@ fn command_count_list_docs() {
     let list = r.cmd_bytes("COMMAND LIST");
     let (_, names) = elements(&list).unwrap();
     assert_eq!(names.len(), bound_names().len());
-    assert_eq!(r.cmd("COMMAND LIST FILTERBY PATTERN client|g*"), "*1\r\n$14\r\nclient|getname\r\n");
+    assert_eq!(
+        r.cmd("COMMAND LIST FILTERBY PATTERN client|g*"),
+        "*2\r\n$14\r\nclient|getname\r\n$15\r\nclient|getredir\r\n"
+    );
     assert_eq!(r.cmd("COMMAND LIST FILTERBY MODULE x"), "*0\r\n");
     assert_eq!(r.cmd("COMMAND LIST FILTERBY ACLCAT nosuch"), "*0\r\n");
     let dangerous = r.cmd("COMMAND LIST FILTERBY ACLCAT dangerous");
