@@ -304,14 +304,14 @@ pub struct Client {
     pub close_after_reply: bool,
     pub no_evict: bool,
     pub no_touch: bool,
-    /// Channels, patterns and shard channels this client is subscribed to.
-    pub subs: crate::pubsub::ClientSubs,
-    /// Client-side caching state (CLIENT TRACKING).
-    pub tracking: crate::tracking::ClientTracking,
     /// Set between MULTI and EXEC/DISCARD.
     pub multi: Option<crate::txn::Multi>,
     /// Keys under WATCH and the shared dirty flag.
     pub watch: crate::txn::WatchSet,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub subs: crate::pubsub::ClientSubs,
+    /// Client-side caching state (CLIENT TRACKING).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl Client {
@@ -326,10 +326,10 @@ impl Client {
             close_after_reply: false,
             no_evict: false,
             no_touch: false,
-            subs: Default::default(),
-            tracking: Default::default(),
             multi: None,
             watch: Default::default(),
+            subs: Default::default(),
+            tracking: Default::default(),
         }
     }
 

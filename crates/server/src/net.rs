@@ -66,9 +66,9 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
     let mut client = Client::new(info.clone(), !needs_auth);
     let _ = serve(&srv, &mut client, &mut stream).await;
+    crate::txn::on_disconnect(&srv, &mut client);
     srv.pubsub.forget_client(&info, &mut client.subs);
     srv.tracking.disable(&mut client);
-    crate::txn::on_disconnect(&srv, &mut client);
     srv.clients.remove(id);
 }
 

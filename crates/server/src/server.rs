@@ -219,14 +219,14 @@ pub struct Server {
     pub peak_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
     pub blocking: Blocking,
-    /// Pub/sub subscriptions and delivery.
-    pub pubsub: crate::pubsub::PubSub,
-    /// Client-side caching: tracked keys and tracking clients.
-    pub tracking: crate::tracking::Tracking,
     /// Keys under WATCH (see `txn`).
     pub watches: crate::txn::Watches,
     /// Lua engines, script cache, function libraries, busy-script state.
     pub scripting: crate::scripting::Scripting,
+    /// Pub/sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Client-side caching: tracked keys and tracking clients.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -255,10 +255,10 @@ impl Server {
             active_expire: AtomicBool::new(true),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
-            pubsub: Default::default(),
-            tracking: Default::default(),
             watches: Default::default(),
             scripting: Default::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
         }
     }
 

@@ -31,11 +31,11 @@ fn reset(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// unwatch; pub/sub: unsubscribe everything; tracking: turn it off).
 pub fn reset_connection(ctx: &mut Ctx<'_>) {
     let needs_auth = ctx.srv.config.get_text("requirepass").is_some_and(|p| !p.is_empty());
+    // Leave MULTI and forget WATCHed keys.
+    crate::txn::on_disconnect(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
     ctx.srv.tracking.disable(c);
-    // Leave MULTI and forget WATCHed keys.
-    crate::txn::on_disconnect(ctx.srv, ctx.client);
     ctx.client.reset(needs_auth);
 }
 
