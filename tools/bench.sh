@@ -55,8 +55,10 @@ cd "$root"
 LOADPY=$root/tools/bench_load.py
 work=$(mktemp -d)
 pid=""
+fg=""
 bgpids=()
 cleanup() {
+    [ -z "$fg" ] || kill "$fg" 2>/dev/null || true
     for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null || true
@@ -107,6 +109,20 @@ stop() {
     pid=""
 }
 
+# run OUT CMD...: runs CMD with its output in file OUT (input from $STDIN or
+# nothing), in the background so that Ctrl-C and TERM reach the cleanup trap
+# at once; returns CMD's status.
+run() {
+    local out=$1
+    shift
+    "$@" <"${STDIN:-/dev/null}" >"$out" 2>&1 &
+    fg=$!
+    local rc=0
+    wait "$fg" || rc=$?
+    fg=""
+    return $rc
+}
+
 cli() {
     redis-cli -h 127.0.0.1 -p "$port" "$@"
 }
@@ -129,8 +145,9 @@ is_error() {
 # Bulk-loads data set $1 of $2 elements through redis-cli --pipe; warns on errors.
 load() {
     local out
-    python3 "$LOADPY" gen "$1" "$2" >"$work/load.resp"
-    out=$(taskset -c "$LOAD_CPU" redis-cli -h 127.0.0.1 -p "$port" --pipe <"$work/load.resp" 2>&1 | tail -1)
+    run "$work/load.resp" python3 "$LOADPY" gen "$1" "$2"
+    STDIN=$work/load.resp run "$work/load.out" taskset -c "$LOAD_CPU" redis-cli -h 127.0.0.1 -p "$port" --pipe || true
+    out=$(tail -1 "$work/load.out")
     grep -q 'errors: 0,' <<<"$out" || echo "warning: loading $1 on $kind: $out" >&2
 }
 
@@ -172,9 +189,9 @@ rb() {
     for p in $pipes; do
         echo "$kind $label -P $p ..." >&2
         before=$(cpu_ticks)
-        if ! out=$(taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" \
-            -r "$range" -d "$SIZE" -P "$p" --csv "$@" 2>&1) || ! grep -q '^"[A-Za-z]' <<<"$out" ||
-            grep -qi 'error' <<<"$out"; then
+        if ! run "$work/rb.out" taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
+            -n "$n" -r "$range" -d "$SIZE" -P "$p" --csv "$@" || ! out=$(cat "$work/rb.out") ||
+            ! grep -q '^"[A-Za-z]' <<<"$out" || grep -qi 'error' <<<"$out"; then
             echo "$kind: $label: $(head -c 300 <<<"$out")" >&2
             R[$kind,$id,$p]="n/a n/a n/a"
             continue
@@ -198,12 +215,14 @@ py() {
         extra=()
         [ "$pipes" != 1 ] && extra=("$p")
         before=$(cpu_ticks)
-        if ! out=$(taskset -c "$LOAD_CPU" python3 "$LOADPY" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}" 2>&1); then
+        if ! run "$work/py.out" taskset -c "$LOAD_CPU" python3 "$LOADPY" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
+            out=$(cat "$work/py.out")
             echo "$kind: $label: $(tail -1 <<<"$out")" >&2
             R[$kind,$id,$p]="n/a n/a n/a"
             continue
         fi
         after=$(cpu_ticks)
+        out=$(cat "$work/py.out")
         R[$kind,$id,$p]="$out $(cpu_per_mop "$n" $((after - before)))"
     done
 }
@@ -283,8 +302,10 @@ probabilistic() {
     load hll3 "$(scaled 100000)"
     rb pfcount1 "PFCOUNT (1 key)" "$N" "$RANGE" "1 16" PFCOUNT bench:hll1
     rb pfcount3 "PFCOUNT (3 keys)" "$heavy" "$RANGE" "1 16" PFCOUNT bench:hll1 bench:hll2 bench:hll3
-    rb setbit "SETBIT (1 MB bitmap)" "$N" 8388608 "1 16" SETBIT bench:bits __rand_int__ 1
+    # redis-benchmark pads __rand_int__ with zeros, which no bit offset
+    # accepts, so SETBIT writes one bit in the middle of the loaded bitmap.
     load bitmap 1
+    rb setbit "SETBIT (1 MB bitmap)" "$N" "$RANGE" "1 16" SETBIT bench:bitmap 4194304 1
     rb bitcount "BITCOUNT (1 MB bitmap)" "$heavy" "$RANGE" "1 16" BITCOUNT bench:bitmap
     rb geoadd GEOADD "$N" "$RANGE" "1 16" GEOADD bench:geoadd 13.__rand_int__ 38.__rand_int__ m:__rand_int__
     load geo "$(scaled 100000)"
