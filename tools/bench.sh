@@ -16,14 +16,14 @@
 #   sections: foundation collections probabilistic scripting messaging (default: all)
 #   tools/bench.sh                                         full run
 #   BENCH_N=2000 BENCH_SCALE=0.01 tools/bench.sh           quick check
-#   BENCH_MD=results.md tools/bench.sh foundation          also write Markdown there
+#   BENCH_MD=docs/benchmarks.md tools/bench.sh             also append the tables there
 # env:
 #   BENCH_N (1000000)      requests per redis-benchmark test; heavy commands
 #                          (LRANGE/ZRANGE of 100, BITCOUNT of 1 MB, GEOSEARCH,
 #                          PFCOUNT of 3 keys) and the Python-driven tests
 #                          (MULTI/EXEC, XREADGROUP+XACK) run BENCH_N/10
 #   BENCH_SCALE (1)        multiplies every data-set size (1,000,000 keys ...)
-#   BENCH_MD               file to write the Markdown tables to
+#   BENCH_MD               file to append the Markdown tables to (with a dated heading)
 #   CLIENTS (50), RANGE (100000 random keys), SIZE (64-byte values),
 #   SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER (redis-server),
 #   RPORT (7210), HPORT (7211), NO_BUILD (set: skip cargo build)
@@ -372,14 +372,14 @@ ratio() {
 
 report() {
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -srm);" \
-        "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $("$REDIS_SERVER" --version | awk '{print $3}')"
+        "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
     echo "redis-benchmark -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE;" \
         "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU. Ratios are Hematite / Redis:" \
         "throughput above 1 is better, p99, CPU and memory below 1 are better."
     local id p rr rp rc hr hp hc
     for section in $SECTIONS; do
         echo
-        echo "### ${section^}"
+        echo "#### ${section^}"
         if [ -n "${ROWS[$section]:-}" ]; then
             echo
             echo "| test | pipeline | Redis ops/s | Hematite ops/s | ratio | Redis p99 ms | Hematite p99 ms | ratio | Redis CPU ms/Mop | Hematite CPU ms/Mop | ratio |"
@@ -406,6 +406,6 @@ report() {
 echo
 report | tee "$work/report.md"
 if [ -n "$MD" ]; then
-    cp "$work/report.md" "$MD"
-    echo "(written to $MD)" >&2
+    { echo; echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"; echo; cat "$work/report.md"; } >>"$MD"
+    echo "(appended to $MD)" >&2
 fi
