@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p hematite-benches` (add `-- --quick` for a short run).
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hematite::client::{Client, ClientInfo};
 use hematite::{Config, Server};
 use resp::{Limits, Out, Protocol};
@@ -109,11 +109,10 @@ fn bench_dispatch(c: &mut Criterion) {
         })
     });
     g.bench_function("get_miss", |b| {
-        b.iter_batched_ref(
-            || Out::new(Protocol::Resp2),
-            |o| hematite::dispatch::dispatch(&srv, &mut client, &[b"GET", b"missing"], o),
-            BatchSize::SmallInput,
-        )
+        b.iter(|| {
+            out.clear();
+            hematite::dispatch::dispatch(&srv, &mut client, &[b"GET", b"missing"], &mut out);
+        })
     });
     g.finish();
 }
