@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
 # Macro benchmark: Hematite against redis-server 7.0.15, same machine, same run.
 #
-# Each server runs alone, pinned with taskset to SERVER_CPU; redis-benchmark
-# runs pinned to LOAD_CPU, so the load generator never steals the server's
-# core. For each test (SET, GET, INCR, MSET of 10 keys) at pipeline depths 1
-# and 16: throughput, p99 latency, and the server's CPU time per million
-# operations (utime+stime from /proc/<pid>/stat). Then the RSS growth of each
-# server after loading KEYS keys with 16-byte values (redis-cli --pipe).
-# Results are printed as a Markdown table with Hematite/Redis ratios.
+# Each server runs alone, pinned with taskset to SERVER_CPU; the load
+# generators (redis-benchmark, tools/bench_load.py) run pinned to LOAD_CPU, so
+# they never steal the server's core. Both servers run with the same settings
+# (--save '' --appendonly no, 127.0.0.1 only). Per throughput test, at
+# pipeline depths 1 and 16: requests per second, p99 latency, and the
+# server's CPU time per million requests (utime+stime from /proc/<pid>/stat).
+# Per memory test: the RSS growth (VmRSS from /proc/<pid>/status) of a fresh
+# server while a data set is bulk-loaded through `redis-cli --pipe`.
+# Every figure is printed beside its Hematite/Redis ratio, one table per
+# section; see docs/benchmarks.md for the method.
 #
-# usage: tools/bench.sh            (full run: N=1000000 requests per test)
-#        N=2000 KEYS=10000 tools/bench.sh   (a quick sanity check)
-# env:   N, KEYS, CLIENTS (50), RANGE (100000 random keys), SIZE (64),
-#        SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER, RPORT (7210), HPORT (7211)
+# usage: tools/bench.sh [SECTION,...]
+#   sections: foundation collections probabilistic scripting messaging (default: all)
+#   tools/bench.sh                                         full run
+#   BENCH_N=2000 BENCH_SCALE=0.01 tools/bench.sh           quick check
+#   BENCH_MD=docs/benchmarks.md tools/bench.sh             also append the tables there
+# env:
+#   BENCH_N (1000000)      requests per redis-benchmark test; heavy commands
+#                          (LRANGE/ZRANGE of 100, BITCOUNT of 1 MB, GEOSEARCH,
+#                          PFCOUNT of 3 keys) and the Python-driven tests
+#                          (MULTI/EXEC, XREADGROUP+XACK) run BENCH_N/10
+#   BENCH_SCALE (1)        multiplies every data-set size (1,000,000 keys ...)
+#   BENCH_MD               file to append the Markdown tables to (with a dated heading)
+#   CLIENTS (50), RANGE (100000 random keys), SIZE (64-byte values),
+#   SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER (redis-server),
+#   RPORT (7210), HPORT (7211), NO_BUILD (set: skip cargo build)
 set -euo pipefail
 
-N=${N:-1000000}
-KEYS=${KEYS:-1000000}
+N=${BENCH_N:-${N:-1000000}}
+SCALE=${BENCH_SCALE:-1}
 CLIENTS=${CLIENTS:-50}
 RANGE=${RANGE:-100000}
 SIZE=${SIZE:-64}
@@ -25,36 +39,63 @@ LOAD_CPU=${LOAD_CPU:-1}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 RPORT=${RPORT:-7210}
 HPORT=${HPORT:-7211}
-TESTS=(set get incr mset)
+MD=${BENCH_MD:-}
+ALL_SECTIONS="foundation collections probabilistic scripting messaging"
+SECTIONS=${1:-$ALL_SECTIONS}
+SECTIONS=${SECTIONS//,/ }
 PIPES=(1 16)
+HEAVY_N=$(((N + 9) / 10))
+
+for s in $SECTIONS; do
+    case " $ALL_SECTIONS " in *" $s "*) ;; *) echo "unknown section '$s' (have: $ALL_SECTIONS)" >&2; exit 2 ;; esac
+done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+LOADPY=$root/tools/bench_load.py
 work=$(mktemp -d)
 pid=""
+fg=""
+bgpids=()
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [ -z "$fg" ] || kill "$fg" 2>/dev/null || true
+    for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-echo "building release..." >&2
-cargo build --release -p hematite --bin hematite-server >&2
+if [ -z "${NO_BUILD:-}" ]; then
+    echo "building release..." >&2
+    cargo build --release -p hematite --bin hematite-server >&2
+fi
 HEMATITE=$root/target/release/hematite-server
 TICKS=$(getconf CLK_TCK)
 
-# Starts server $1 (redis|hematite) on port $2, pinned; sets $pid.
+# A data-set size scaled by BENCH_SCALE (at least 1).
+scaled() {
+    awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'
+}
+
+# Starts server $1 (redis|hematite), fresh and empty; sets $pid and $port.
 start() {
-    local kind=$1 port=$2
+    local kind=$1
     if [ "$kind" = redis ]; then
+        port=$RPORT
         taskset -c "$SERVER_CPU" "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-            --daemonize no >"$work/$kind.log" 2>&1 &
+            --daemonize no --dir "$work" >"$work/$kind.log" 2>&1 &
     else
-        taskset -c "$SERVER_CPU" "$HEMATITE" --port "$port" --bind 127.0.0.1 >"$work/$kind.log" 2>&1 &
+        port=$HPORT
+        taskset -c "$SERVER_CPU" "$HEMATITE" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$work" >"$work/$kind.log" 2>&1 &
     fi
     pid=$!
     for _ in $(seq 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+        redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "$kind did not start; log:" >&2
@@ -68,6 +109,24 @@ stop() {
     pid=""
 }
 
+# run OUT CMD...: runs CMD with its output in file OUT (input from $STDIN or
+# nothing), in the background so that Ctrl-C and TERM reach the cleanup trap
+# at once; returns CMD's status.
+run() {
+    local out=$1
+    shift
+    "$@" <"${STDIN:-/dev/null}" >"$out" 2>&1 &
+    fg=$!
+    local rc=0
+    wait "$fg" || rc=$?
+    fg=""
+    return $rc
+}
+
+cli() {
+    redis-cli -h 127.0.0.1 -p "$port" "$@"
+}
+
 # CPU ticks (user+system) the server has used so far.
 cpu_ticks() {
     # Fields 14 and 15 of /proc/<pid>/stat; the name (field 2) has no spaces here.
@@ -78,78 +137,275 @@ rss_kb() {
     awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"
 }
 
-# Runs one redis-benchmark test; prints "rps p99_ms cpu_ms_per_million" or "n/a n/a n/a".
-bench_one() {
-    local port=$1 test=$2 pipe=$3
-    local before after out
-    redis-cli -p "$port" flushall >/dev/null
-    before=$(cpu_ticks)
-    if ! out=$(taskset -c "$LOAD_CPU" redis-benchmark -p "$port" -c "$CLIENTS" -n "$N" -r "$RANGE" -d "$SIZE" \
-        -P "$pipe" -t "$test" --csv 2>&1) || ! grep -q '^"[A-Z]' <<<"$out" || grep -qi 'err' <<<"$out"; then
-        echo "n/a n/a n/a"
-        return
+# True if redis-cli printed an error reply.
+is_error() {
+    grep -qE '^(ERR|WRONGTYPE|NOSCRIPT|NOGROUP|BUSY|EXECABORT|NOPERM|NOAUTH|MOVED|OOM)( |$)' <<<"$1"
+}
+
+# Bulk-loads data set $1 of $2 elements through redis-cli --pipe; warns on errors.
+load() {
+    local out
+    run "$work/load.resp" python3 "$LOADPY" gen "$1" "$2"
+    STDIN=$work/load.resp run "$work/load.out" taskset -c "$LOAD_CPU" redis-cli -h 127.0.0.1 -p "$port" --pipe || true
+    out=$(tail -1 "$work/load.out")
+    grep -q 'errors: 0,' <<<"$out" || echo "warning: loading $1 on $kind: $out" >&2
+}
+
+# Results: R[kind,id,pipe] = "rps p99 cpu"; M[kind,id] = KiB.
+declare -A R M LABEL MLABEL ROWS MROWS PIPES_OF
+
+# Registers a throughput row once per section (the first server to run it).
+row() {
+    local id=$1
+    if [ -z "${LABEL[$id]:-}" ]; then
+        LABEL[$id]=$2
+        PIPES_OF[$id]=$3
+        ROWS[$section]="${ROWS[$section]:-} $id"
     fi
-    after=$(cpu_ticks)
-    # "test","rps","avg","min","p50","p95","p99","max"
-    awk -F'","' -v n="$N" -v d="$((after - before))" -v t="$TICKS" \
-        'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s %.1f\n", $2, $7, d * 1000 / t / n * 1000000 }' <<<"$out"
 }
 
-# Loads KEYS keys of 16 bytes through redis-cli --pipe; prints the RSS growth in KiB.
-rss_growth() {
-    local port=$1 before after
-    before=$(rss_kb)
-    python3 - "$KEYS" >"$work/load.resp" <<'EOF'
-import sys
-n = int(sys.argv[1])
-out = sys.stdout.buffer
-val = b"v" * 16
-for i in range(n):
-    k = b"key:%d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n" % (len(k), k, val))
-EOF
-    taskset -c "$LOAD_CPU" redis-cli -p "$port" --pipe <"$work/load.resp" >/dev/null
-    local keys
-    keys=$(redis-cli -p "$port" dbsize)
-    [ "$keys" = "$KEYS" ] || echo "warning: $keys keys loaded, expected $KEYS" >&2
-    after=$(rss_kb)
-    echo $((after - before))
+# Turns the CPU tick delta of $1 requests into "ms of CPU per million requests".
+cpu_per_mop() {
+    awk -v d="$2" -v t="$TICKS" -v n="$1" 'BEGIN { printf "%.1f", d * 1000 / t / n * 1000000 }'
 }
 
-declare -A R
-for kind in redis hematite; do
-    port=$RPORT
-    [ "$kind" = hematite ] && port=$HPORT
-    start "$kind" "$port"
-    for t in "${TESTS[@]}"; do
-        for p in "${PIPES[@]}"; do
-            echo "$kind $t -P $p ..." >&2
-            R[$kind,$t,$p]=$(bench_one "$port" "$t" "$p")
-        done
+# rb ID LABEL REQUESTS KEYRANGE PIPES CMD... : one redis-benchmark test per
+# pipeline depth in PIPES ("1 16" or "1"). CMD is "-t NAME" for a built-in
+# test, or a command line where __rand_int__ takes values below KEYRANGE.
+rb() {
+    local id=$1 label=$2 n=$3 range=$4 pipes=$5
+    shift 5
+    row "$id" "$label" "$pipes"
+    local p before after out check
+    if [ "$1" != -t ]; then
+        # A command Hematite lacks (or rejects) must show n/a, not fast errors.
+        check=$(cli "${@//__rand_int__/000000000001}" 2>&1 || true)
+        if is_error "$check"; then
+            echo "$kind: $label: $check" >&2
+            for p in $pipes; do R[$kind,$id,$p]="n/a n/a n/a"; done
+            return
+        fi
+    fi
+    for p in $pipes; do
+        echo "$kind $label -P $p ..." >&2
+        before=$(cpu_ticks)
+        if ! run "$work/rb.out" taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
+            -n "$n" -r "$range" -d "$SIZE" -P "$p" --csv "$@" || ! out=$(cat "$work/rb.out") ||
+            ! grep -q '^"[A-Za-z]' <<<"$out" || grep -qi 'error' <<<"$out"; then
+            echo "$kind: $label: $(head -c 300 <<<"$out")" >&2
+            R[$kind,$id,$p]="n/a n/a n/a"
+            continue
+        fi
+        after=$(cpu_ticks)
+        # "test","rps","avg","min","p50","p95","p99","max"
+        R[$kind,$id,$p]="$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
     done
-    redis-cli -p "$port" flushall >/dev/null
-    R[$kind,rss]=$(rss_growth "$port")
+}
+
+# py ID LABEL REQUESTS PIPES ARGS... : a tools/bench_load.py load generator
+# (txn, xrg), which prints "rps p99_ms"; the pipeline depth is appended to ARGS
+# when PIPES has more than one value.
+py() {
+    local id=$1 label=$2 n=$3 pipes=$4
+    shift 4
+    row "$id" "$label" "$pipes"
+    local p before after out extra
+    for p in $pipes; do
+        echo "$kind $label -P $p ..." >&2
+        extra=()
+        [ "$pipes" != 1 ] && extra=("$p")
+        before=$(cpu_ticks)
+        if ! run "$work/py.out" taskset -c "$LOAD_CPU" python3 "$LOADPY" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
+            out=$(cat "$work/py.out")
+            echo "$kind: $label: $(tail -1 <<<"$out")" >&2
+            R[$kind,$id,$p]="n/a n/a n/a"
+            continue
+        fi
+        after=$(cpu_ticks)
+        out=$(cat "$work/py.out")
+        R[$kind,$id,$p]="$out $(cpu_per_mop "$n" $((after - before)))"
+    done
+}
+
+# mem ID LABEL DATASET COUNT: RSS growth of a fresh server loading DATASET.
+mem() {
+    local id=$1 label=$2 before after
+    [ -n "${MLABEL[$id]:-}" ] || MROWS[$section]="${MROWS[$section]:-} $id"
+    MLABEL[$id]=$label
+    start "$kind"
+    echo "$kind memory: $label ..." >&2
+    before=$(rss_kb)
+    load "$3" "$4"
+    after=$(rss_kb)
+    M[$kind,$id]=$((after - before))
     stop
+}
+
+# Starts COUNT subscribers of CHANNEL on LOAD_CPU and waits until they are subscribed.
+subscribers() {
+    local fifo=$work/sub.out
+    taskset -c "$LOAD_CPU" python3 "$LOADPY" sub "$port" "$1" "$2" >"$fifo" 2>&1 &
+    bgpids+=($!)
+    for _ in $(seq 100); do
+        grep -q ready "$fifo" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "subscribers did not start: $(cat "$fifo")" >&2
+}
+
+stop_subscribers() {
+    local p
+    for p in "${bgpids[@]}"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    bgpids=()
+}
+
+VAL=$(printf 'v%.0s' $(seq "$SIZE"))
+
+# --- sections: each runs against one server ($kind, already started) -------
+
+foundation() {
+    local t
+    for t in set get incr mset; do
+        rb "$t" "${t^^}$([ $t = mset ] && echo ' (10 keys)')" "$N" "$RANGE" "1 16" -t "$t"
+    done
+    stop
+    mem strings "$(scaled 1000000) keys of 16 bytes" strings "$(scaled 1000000)"
+}
+
+collections() {
+    local heavy=$HEAVY_N
+    rb lpush LPUSH "$N" "$RANGE" "1 16" -t lpush
+    rb lrange "LRANGE 0 99 (100 of $SIZE-byte elements)" "$heavy" "$RANGE" "1 16" LRANGE mylist 0 99
+    rb rpop RPOP "$N" "$RANGE" "1 16" -t rpop
+    rb sadd SADD "$N" "$RANGE" "1 16" -t sadd
+    cli del myset >/dev/null
+    load myset "$((2 * N))"
+    rb spop SPOP "$N" "$RANGE" "1 16" -t spop
+    rb hset HSET "$N" "$RANGE" "1 16" -t hset
+    rb zadd ZADD "$N" "$RANGE" "1 16" -t zadd
+    rb zrange "ZRANGE 0 99 WITHSCORES" "$heavy" "$RANGE" "1 16" ZRANGE myzset 0 99 WITHSCORES
+    stop
+    mem hashes "$(scaled 100000) hashes of 10 small fields" hashes "$(scaled 100000)"
+    mem zset "one zset of $(scaled 1000000) members" zset "$(scaled 1000000)"
+    mem list "one list of $(scaled 1000000) elements" list "$(scaled 1000000)"
+    mem set "one set of $(scaled 1000000) integers" set "$(scaled 1000000)"
+}
+
+probabilistic() {
+    local heavy=$HEAVY_N
+    rb pfadd PFADD "$N" "$RANGE" "1 16" PFADD bench:hll __rand_int__
+    load hll "$(scaled 100000)"
+    load hll2 "$(scaled 100000)"
+    load hll3 "$(scaled 100000)"
+    rb pfcount1 "PFCOUNT (1 key)" "$N" "$RANGE" "1 16" PFCOUNT bench:hll1
+    rb pfcount3 "PFCOUNT (3 keys)" "$heavy" "$RANGE" "1 16" PFCOUNT bench:hll1 bench:hll2 bench:hll3
+    # redis-benchmark pads __rand_int__ with zeros, which no bit offset
+    # accepts, so SETBIT writes one bit in the middle of the loaded bitmap.
+    load bitmap 1
+    rb setbit "SETBIT (1 MB bitmap)" "$N" "$RANGE" "1 16" SETBIT bench:bitmap 4194304 1
+    rb bitcount "BITCOUNT (1 MB bitmap)" "$heavy" "$RANGE" "1 16" BITCOUNT bench:bitmap
+    rb geoadd GEOADD "$N" "$RANGE" "1 16" GEOADD bench:geoadd 13.__rand_int__ 38.__rand_int__ m:__rand_int__
+    load geo "$(scaled 100000)"
+    rb geosearch "GEOSEARCH BYRADIUS 2 km ($(scaled 100000) points)" "$heavy" "$RANGE" "1 16" \
+        GEOSEARCH bench:geo FROMLONLAT 13.5 38.5 BYRADIUS 2 km ASC
+    stop
+}
+
+# Compare-and-delete lock release.
+LUA_UNLOCK="if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+# Token bucket: ARGV = refill per second, capacity; one token per call.
+LUA_BUCKET="local rate, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens, ts = tonumber(b[1]) or cap, tonumber(b[2]) or now
+tokens = math.min(cap, tokens + (now - ts) * rate / 1000)
+local ok = 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate * 1000))
+return ok"
+
+scripting() {
+    local unlock bucket
+    unlock=$(cli script load "$LUA_UNLOCK")
+    bucket=$(cli script load "$LUA_BUCKET")
+    load locks "$RANGE"
+    rb unlock "EVALSHA compare-and-delete unlock" "$N" "$RANGE" "1 16" EVALSHA "$unlock" 1 lock:__rand_int__ token
+    rb bucket "EVALSHA token bucket" "$N" "$RANGE" "1 16" EVALSHA "$bucket" 1 bucket:__rand_int__ 100 10
+    py multi "MULTI + 5 INCR + EXEC (Python client)" "$HEAVY_N" "1 16" txn
+    stop
+}
+
+messaging() {
+    cli config set client-output-buffer-limit "pubsub 0 0 0" >/dev/null 2>&1 || true
+    subscribers bench:ch 1
+    rb pub1 "PUBLISH to 1 subscriber" "$N" "$RANGE" "1 16" PUBLISH bench:ch "$VAL"
+    [ "$(cli pubsub numsub bench:ch | tail -1)" = 1 ] || echo "warning: $kind lost the subscriber" >&2
+    stop_subscribers
+    subscribers bench:ch50 50
+    rb pub50 "PUBLISH to 50 subscribers" "$N" "$RANGE" "1 16" PUBLISH bench:ch50 "$VAL"
+    [ "$(cli pubsub numsub bench:ch50 | tail -1)" = 50 ] || echo "warning: $kind lost subscribers" >&2
+    stop_subscribers
+    rb xadd "XADD (3 small fields)" "$N" "$RANGE" "1 16" XADD bench:xadd '*' a __rand_int__ b small c 42
+    load xs "$((HEAVY_N * 10))"
+    cli xgroup create bench:xs g 0 >/dev/null
+    py xrg "XREADGROUP COUNT 10 + XACK (Python client)" "$HEAVY_N" "1" xrg
+    stop
+    mem stream "stream of $(scaled 1000000) entries, 3 small fields" stream "$(scaled 1000000)"
+}
+
+for section in $SECTIONS; do
+    for kind in redis hematite; do
+        start "$kind"
+        "$section"
+        [ -z "$pid" ] || stop
+    done
 done
 
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+report() {
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -srm);" \
+        "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
+    echo "redis-benchmark -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE;" \
+        "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU. Ratios are Hematite / Redis:" \
+        "throughput above 1 is better, p99, CPU and memory below 1 are better."
+    local id p rr rp rc hr hp hc
+    for section in $SECTIONS; do
+        echo
+        echo "#### ${section^}"
+        if [ -n "${ROWS[$section]:-}" ]; then
+            echo
+            echo "| test | pipeline | Redis ops/s | Hematite ops/s | ratio | Redis p99 ms | Hematite p99 ms | ratio | Redis CPU ms/Mop | Hematite CPU ms/Mop | ratio |"
+            echo "|---|---|---|---|---|---|---|---|---|---|---|"
+            for id in ${ROWS[$section]}; do
+                for p in ${PIPES_OF[$id]}; do
+                    read -r rr rp rc <<<"${R[redis,$id,$p]:-n/a n/a n/a}"
+                    read -r hr hp hc <<<"${R[hematite,$id,$p]:-n/a n/a n/a}"
+                    echo "| ${LABEL[$id]} | $p | $rr | $hr | $(ratio "$hr" "$rr") | $rp | $hp | $(ratio "$hp" "$rp") | $rc | $hc | $(ratio "$hc" "$rc") |"
+                done
+            done
+        fi
+        if [ -n "${MROWS[$section]:-}" ]; then
+            echo
+            echo "| RSS growth | Redis KiB | Hematite KiB | ratio |"
+            echo "|---|---|---|---|"
+            for id in ${MROWS[$section]}; do
+                echo "| ${MLABEL[$id]} | ${M[redis,$id]:-n/a} | ${M[hematite,$id]:-n/a} | $(ratio "${M[hematite,$id]:-n/a}" "${M[redis,$id]:-n/a}") |"
+            done
+        fi
+    done
 }
 
 echo
-echo "Machine: $(nproc) CPUs, $(uname -srm); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "redis-benchmark -c $CLIENTS -n $N -r $RANGE -d $SIZE; servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
-echo
-echo "| test | pipeline | Redis ops/s | Hematite ops/s | ratio | Redis p99 ms | Hematite p99 ms | ratio | Redis CPU ms/Mop | Hematite CPU ms/Mop |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for t in "${TESTS[@]}"; do
-    for p in "${PIPES[@]}"; do
-        read -r rr rp rc <<<"${R[redis,$t,$p]}"
-        read -r hr hp hc <<<"${R[hematite,$t,$p]}"
-        echo "| ${t^^} | $p | $rr | $hr | $(ratio "$hr" "$rr") | $rp | $hp | $(ratio "$hp" "$rp") | $rc | $hc |"
-    done
-done
-echo
-echo "| RSS growth for $KEYS keys of 16 bytes | Redis KiB | Hematite KiB | ratio |"
-echo "|---|---|---|---|"
-echo "| | ${R[redis,rss]} | ${R[hematite,rss]} | $(ratio "${R[hematite,rss]}" "${R[redis,rss]}") |"
+report | tee "$work/report.md"
+if [ -n "$MD" ]; then
+    { echo; echo "### Run of $(date -u '+%Y-%m-%d %H:%M UTC')"; echo; cat "$work/report.md"; } >>"$MD"
+    echo "(appended to $MD)" >&2
+fi
