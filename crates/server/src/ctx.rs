@@ -17,9 +17,9 @@ use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
-use types::zset::ZSet;
 use std::sync::Arc;
 use types::list::List;
+use types::zset::ZSet;
 
 /// What the connection should do after a command.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! types; commands call their methods. Each module documents its
 //! representation and invariants at the top.
 
-pub mod geo;
 pub mod bitops;
+pub mod geo;
 pub mod hll;
 pub mod list;
 pub mod num;

@@ -14,11 +14,12 @@
 
 use super::Cmd;
 use crate::args::{is, parse_i64, Args};
+use crate::blocking::{self, BlockRequest};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::Value;
+use crate::storage::{Key, Value};
 use indexmap::map::Entry as MapEntry;
 use indexmap::IndexMap;
 use rand::Rng;
@@ -56,6 +57,9 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::ZPOPMIN, zpopmin),
     Cmd::new(&t::ZPOPMAX, zpopmax),
     Cmd::new(&t::ZMPOP, zmpop),
+    Cmd::new(&t::BZPOPMIN, bzpopmin),
+    Cmd::new(&t::BZPOPMAX, bzpopmax),
+    Cmd::new(&t::BZMPOP, bzmpop),
     Cmd::new(&t::ZRANDMEMBER, zrandmember),
     Cmd::new(&t::ZSCAN, zscan),
 ];
@@ -1111,6 +1115,54 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
         None => {
             ctx.out.null_array();
+            Ok(())
+        }
+    }
+}
+
+/// Blocks on `keys` until one holds a sorted set, or (inside MULTI and
+/// scripts, where blocking is not allowed) replies as on timeout.
+fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>) {
+    if ctx.may_block() {
+        let keys = keys.iter().map(|k| Key::from(*k)).collect();
+        ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array));
+    } else {
+        ctx.out.null_array();
+    }
+}
+
+fn bzpop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, wh: Where) -> CmdResult {
+    let all = args.take_rest();
+    let (keys, timeout) = all.split_at(all.len() - 1);
+    let deadline = blocking::parse_timeout(timeout[0], ctx.now_ms)?;
+    match first_nonempty(ctx, keys)? {
+        Some(k) => pop_from(ctx, k, wh, 1, PopShape::WithKey),
+        None => {
+            block_or_null(ctx, keys, deadline);
+            Ok(())
+        }
+    }
+}
+
+/// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, args, Where::Min)
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, args, Where::Max)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let timeout = args.next_bytes()?;
+    let a = parse_mpop(args)?;
+    let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
+    match first_nonempty(ctx, a.keys)? {
+        Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
+        None => {
+            block_or_null(ctx, a.keys, deadline);
             Ok(())
         }
     }
