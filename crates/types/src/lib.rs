@@ -9,4 +9,5 @@ pub mod geo;
 pub mod hll;
 pub mod list;
 pub mod num;
+pub mod pqsort;
 pub mod zset;
