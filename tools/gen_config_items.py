@@ -1,7 +1,14 @@
-import re, sys, subprocess
-sys.path.insert(0, '/work/wt/server/tools')
+"""Prints the ITEMS rows of crates/server/src/config.rs from a running
+redis-server 7.0.15 (its CONFIG GET values are the defaults: start it without
+arguments) and its config.c (types, ranges, flags, aliases).
+
+usage: tools/gen_config_items.py PORT [path/to/config.c]
+Then fix by hand what depends on how the reference ran: port 6379, dir "".
+"""
+import os, re, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resp_client import Conn
-src = open('/work/ref/src/config.c').read()
+src = open(sys.argv[2] if len(sys.argv) > 2 else '/work/ref/src/config.c').read()
 start = src.index('standardConfig static_configs[] = {')
 end = src.index('{NULL}', start)
 body = src[start:end]

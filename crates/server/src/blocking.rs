@@ -29,6 +29,25 @@
 //! context and are served when the whole transaction or script is done, so a
 //! blocked client never sees an intermediate state.
 //!
+//! Using it from a blocking command (BZPOPMIN shown; XREAD alike):
+//!
+//! ```text
+//! let deadline = blocking::parse_timeout(timeout_arg, ctx.now_ms)?;   // XREAD: parse_timeout_ms
+//! ... try to serve; on success reply and return ...
+//! if ctx.may_block() {
+//!     ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array).for_type("zset"));
+//! } else {
+//!     ctx.out.null_array();                // what Redis replies inside MULTI
+//! }
+//! ```
+//!
+//! XREAD also sets `argv_override` (its `$` resolved to the last ID, so the
+//! re-execution asks for what arrived after the block) and `serve_all`.
+//! Writers call `ctx.signal_ready(key)` after adding elements; storing a
+//! value whose `Value::wakes_waiters()` is true signals by itself, and code
+//! that moves entries between keys or databases (RENAME, MOVE, COPY, SWAPDB)
+//! calls `signal_ready` / `signal_ready_in` for them.
+//!
 //! The registry itself is one mutex: it is touched only when a client blocks,
 //! unblocks or is served, never on the plain command path.
 
@@ -58,11 +77,20 @@ pub struct BlockRequest {
     /// and sorted sets leave this false: a waiter that finds the key empty
     /// means every waiter behind it would too.
     pub serve_all: bool,
+    /// The type (`Value::type_name`) the client waits for. A key that holds
+    /// another type skips this waiter, which stays blocked, as Redis 7.0
+    /// serves only the clients whose blocking type matches the key's.
+    pub key_type: Option<&'static str>,
 }
 
 impl BlockRequest {
     pub fn new(keys: Vec<Key>, deadline_ms: Option<i64>, timeout_reply: fn(&mut Out)) -> Self {
-        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false }
+        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false, key_type: None }
+    }
+
+    /// Waits only for values of `type_name` ("list", "zset", "stream").
+    pub fn for_type(self, type_name: &'static str) -> Self {
+        BlockRequest { key_type: Some(type_name), ..self }
     }
 }
 
@@ -82,10 +110,22 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
     // A long double can exceed a double: such a value is far out of range.
     let secs = types::num::parse_f64(arg).unwrap_or(f64::INFINITY);
     let ms = (secs * 1000.0).ceil();
-    if !ms.is_finite() || ms < 0.0 || ms >= 9.223_372_036_854_775_807e18 {
+    // 2^63: the first value past i64::MAX.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    if !(0.0..I64_END).contains(&ms) {
         return Err(CmdError::err("timeout is negative"));
     }
     let ms = ms as i64;
+    Ok((ms > 0).then(|| now_ms.saturating_add(ms)))
+}
+
+/// Parses a blocking timeout in integer milliseconds (XREAD BLOCK): 0 means
+/// forever (`None`).
+pub fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
+    let ms = types::num::parse_i64(arg).ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
     Ok((ms > 0).then(|| now_ms.saturating_add(ms)))
 }
 
@@ -101,6 +141,7 @@ pub struct Waiter {
     pub deadline_ms: Option<i64>,
     pub timeout_reply: fn(&mut Out),
     pub serve_all: bool,
+    pub key_type: Option<&'static str>,
     claimed: AtomicBool,
     tx: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     rx: Mutex<Option<oneshot::Receiver<Vec<u8>>>>,
@@ -137,6 +178,7 @@ impl Waiter {
             deadline_ms: req.deadline_ms,
             timeout_reply: req.timeout_reply,
             serve_all: req.serve_all,
+            key_type: req.key_type,
             claimed: AtomicBool::new(false),
             tx: Mutex::new(Some(tx)),
             rx: Mutex::new(Some(rx)),
@@ -348,5 +390,13 @@ mod tests {
         assert_eq!(e("abc"), "ERR timeout is not a float or out of range");
         assert_eq!(e("nan"), "ERR timeout is not a float or out of range");
         assert_eq!(e(" 1"), "ERR timeout is not a float or out of range");
+        assert_eq!(parse_timeout_ms(b"0", 5), Ok(None));
+        assert_eq!(parse_timeout_ms(b"10", 5), Ok(Some(15)));
+        assert_eq!(parse_timeout_ms(b"9223372036854775807", 5), Ok(Some(i64::MAX)));
+        assert_eq!(parse_timeout_ms(b"-1", 5).unwrap_err().to_string(), "ERR timeout is negative");
+        assert_eq!(
+            parse_timeout_ms(b"1.5", 5).unwrap_err().to_string(),
+            "ERR timeout is not an integer or out of range"
+        );
     }
 }

@@ -45,6 +45,10 @@ pub struct ClientInfo {
     pub redir: AtomicI64,
     /// Set while the connection is waiting out a CLIENT PAUSE.
     pub paused: AtomicBool,
+    /// Output other connections send here (see `Mailbox`).
+    pub mailbox: Mailbox,
+    /// Bytes the connection took from its mailbox but has not written yet.
+    pub pending_out: AtomicUsize,
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
@@ -80,6 +84,61 @@ impl ClientInfo {
             user: Mutex::new("default".into()),
             redir: AtomicI64::new(-1),
             paused: AtomicBool::new(false),
+            mailbox: Mailbox::default(),
+            pending_out: AtomicUsize::new(0),
+        }
+    }
+
+    /// True if the client is subscribed to anything (Redis's CLIENT_PUBSUB).
+    pub fn in_pubsub(&self) -> bool {
+        self.sub.load(Ordering::Relaxed) + self.psub.load(Ordering::Relaxed) + self.ssub.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn is_resp3(&self) -> bool {
+        self.resp.load(Ordering::Relaxed) == 3
+    }
+
+    /// Queues out-of-band output (a pub/sub message, an invalidation) for
+    /// the connection, enforcing the output buffer limit of its class: a
+    /// client past its hard limit, or past its soft limit for longer than
+    /// allowed, is disconnected and its queue dropped, so memory stays
+    /// bounded however slowly it reads. False if the client is gone.
+    pub fn deliver(&self, bytes: &[u8], limits: &ObufLimits, now_ms: i64) -> bool {
+        if self.killed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut m = self.mailbox.inner.lock();
+        m.buf.extend_from_slice(bytes);
+        let used = m.buf.len() + self.pending_out.load(Ordering::Relaxed);
+        let class = if self.in_pubsub() { ObufClass::Pubsub } else { ObufClass::Normal };
+        if limits.exceeded(class, used, &mut m.soft_since_ms, now_ms) {
+            m.buf = Vec::new();
+            drop(m);
+            self.omem.store(0, Ordering::Relaxed);
+            self.request_kill();
+            return false;
+        }
+        self.omem.store(used, Ordering::Relaxed);
+        drop(m);
+        self.mailbox.ready.notify_one();
+        true
+    }
+
+    /// Moves what the mailbox holds to the end of `out`.
+    pub fn take_mail(&self, out: &mut Vec<u8>) {
+        if self.omem.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut m = self.mailbox.inner.lock();
+        self.omem.store(0, Ordering::Relaxed);
+        if out.is_empty() {
+            std::mem::swap(out, &mut m.buf);
+        } else {
+            out.extend_from_slice(&m.buf);
+            m.buf.clear();
+        }
+        if m.buf.capacity() > 1024 * 1024 {
+            m.buf = Vec::new();
         }
     }
 
@@ -105,6 +164,80 @@ impl ClientInfo {
     pub fn request_kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill.notify_one();
+    }
+}
+
+/// A connection's queue of output written by other tasks, in the order they
+/// wrote it. The connection task waits on `ready` besides its socket.
+#[derive(Default)]
+pub struct Mailbox {
+    inner: Mutex<MailInner>,
+    pub ready: Notify,
+}
+
+#[derive(Default)]
+struct MailInner {
+    buf: Vec<u8>,
+    /// When the soft limit was first seen exceeded (0: it is not).
+    soft_since_ms: i64,
+}
+
+/// Output buffer limit classes, in the order CONFIG GET prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObufClass {
+    Normal = 0,
+    Replica = 1,
+    Pubsub = 2,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: i64,
+}
+
+/// `client-output-buffer-limit`: per class hard and soft limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimits(pub [ObufLimit; 3]);
+
+impl ObufLimits {
+    /// Redis's checkClientOutputBufferLimits: the hard limit is reached at
+    /// once; the soft one must stay reached for more than its seconds.
+    pub fn exceeded(&self, class: ObufClass, used: usize, soft_since_ms: &mut i64, now_ms: i64) -> bool {
+        let l = self.0[class as usize];
+        let used = used as u64;
+        if l.hard > 0 && used >= l.hard {
+            return true;
+        }
+        if l.soft > 0 && used >= l.soft {
+            if *soft_since_ms == 0 {
+                *soft_since_ms = now_ms.max(1);
+                return false;
+            }
+            return (now_ms - *soft_since_ms) / 1000 > l.soft_secs;
+        }
+        *soft_since_ms = 0;
+        false
+    }
+
+    /// Parses the canonical text of `client-output-buffer-limit` (as
+    /// CONFIG GET shows it; the config module validates what is set).
+    pub fn parse(text: &str) -> ObufLimits {
+        Self::parse_canonical(text)
+    }
+
+    fn parse_canonical(text: &str) -> ObufLimits {
+        let w: Vec<&str> = text.split_whitespace().collect();
+        let mut l = ObufLimits::default();
+        for (i, c) in w.chunks(4).enumerate().take(3) {
+            l.0[i] = ObufLimit {
+                hard: c[1].parse().unwrap_or(0),
+                soft: c[2].parse().unwrap_or(0),
+                soft_secs: c[3].parse().unwrap_or(0),
+            };
+        }
+        l
     }
 }
 
@@ -171,6 +304,14 @@ pub struct Client {
     pub close_after_reply: bool,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::txn::Multi>,
+    /// Keys under WATCH and the shared dirty flag.
+    pub watch: crate::txn::WatchSet,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub subs: crate::pubsub::ClientSubs,
+    /// Client-side caching state (CLIENT TRACKING).
+    pub tracking: crate::tracking::ClientTracking,
 }
 
 impl Client {
@@ -185,6 +326,10 @@ impl Client {
             close_after_reply: false,
             no_evict: false,
             no_touch: false,
+            multi: None,
+            watch: Default::default(),
+            subs: Default::default(),
+            tracking: Default::default(),
         }
     }
 

@@ -19,7 +19,7 @@
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// How a numeric setting reads and prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -923,6 +923,11 @@ const DEPRECATED: &[&str] = &["list-max-ziplist-entries", "list-max-ziplist-valu
 
 /// The item for a name or alias, any case.
 pub fn lookup(name: &str) -> Option<&'static Item> {
+    index_of(name).map(|i| &ITEMS[i])
+}
+
+/// The position in `ITEMS` of a name or alias, any case.
+fn index_of(name: &str) -> Option<usize> {
     static INDEX: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
     let idx = INDEX.get_or_init(|| {
         let mut m = HashMap::new();
@@ -935,9 +940,9 @@ pub fn lookup(name: &str) -> Option<&'static Item> {
         m
     });
     if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        idx.get(&name.to_ascii_lowercase()).map(|&i| &ITEMS[i])
+        idx.get(&name.to_ascii_lowercase()).copied()
     } else {
-        idx.get(name).map(|&i| &ITEMS[i])
+        idx.get(name).copied()
     }
 }
 
@@ -1043,7 +1048,7 @@ fn render_events(flags: i64) -> String {
 }
 
 /// Redis's `%f` then trailing zeros (and a bare point) removed.
-fn trim_double(d: f64) -> String {
+pub fn trim_double(d: f64) -> String {
     let s = format!("{d:.6}");
     let s = s.trim_end_matches('0');
     s.trim_end_matches('.').to_string()
@@ -1167,7 +1172,7 @@ fn check_special(sp: Sp, value: &str, old: Option<&Val>) -> Result<Val, String> 
         }
         Sp::ClientOutputBufferLimit => {
             let w = words(value);
-            if w.len() % 4 != 0 {
+            if !w.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let current = old.map_or("normal 0 0 0 slave 0 0 0 pubsub 0 0 0".to_string(), |v| v.text.clone());
@@ -1266,10 +1271,15 @@ fn check_special(sp: Sp, value: &str, old: Option<&Val>) -> Result<Val, String> 
 /// The live settings.
 pub struct Config {
     vals: RwLock<HashMap<&'static str, Val>>,
+    /// The numbers of `vals`, by position in `ITEMS`: hot paths read them
+    /// without taking the lock.
+    nums: Box<[std::sync::atomic::AtomicI64]>,
     /// The config file the server was started with (CONFIG REWRITE).
     file: Mutex<Option<PathBuf>>,
     /// Cached "maxmemory-policy is an LFU policy": read on every key access.
     lfu: AtomicBool,
+    /// Bumped after every change, so hot paths can cache parsed values.
+    version: AtomicU64,
 }
 
 impl Default for Config {
@@ -1279,7 +1289,14 @@ impl Default for Config {
             let v = check(it, it.default, None).unwrap_or_else(|e| panic!("default of {}: {e}", it.name));
             m.insert(it.name, v);
         }
-        Config { vals: RwLock::new(m), file: Mutex::new(None), lfu: AtomicBool::new(false) }
+        let nums = ITEMS.iter().map(|it| std::sync::atomic::AtomicI64::new(m[it.name].num)).collect();
+        Config {
+            vals: RwLock::new(m),
+            nums,
+            file: Mutex::new(None),
+            lfu: AtomicBool::new(false),
+            version: AtomicU64::new(0),
+        }
     }
 }
 
@@ -1313,8 +1330,21 @@ impl Config {
         let old = self.vals.read().get(it.name).cloned();
         let v = check(it, value, old.as_ref())?;
         self.apply(it, &v, old.as_ref(), false)?;
+        self.store_num(it, v.num);
         self.vals.write().insert(it.name, v);
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// Changes after every successful set (for caches of parsed values).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn store_num(&self, it: &Item, n: i64) {
+        if let Some(i) = index_of(it.name) {
+            self.nums[i].store(n, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// CONFIG SET of one item. The error is Redis's full message tail.
@@ -1373,8 +1403,10 @@ impl Config {
             }
         }
         for (it, v) in items.iter().zip(new) {
+            self.store_num(it, v.num);
             vals.insert(it.name, v);
         }
+        self.version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -1410,7 +1442,7 @@ impl Config {
 
     /// The numeric value of a numeric, boolean or flag item (0 for others).
     pub fn get_num(&self, name: &str) -> i64 {
-        lookup(name).and_then(|it| self.vals.read().get(it.name).map(|v| v.num)).unwrap_or(0)
+        index_of(name).map(|i| self.nums[i].load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0)
     }
 
     pub fn get_bool(&self, name: &str) -> bool {

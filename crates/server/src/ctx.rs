@@ -18,7 +18,9 @@ use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use types::hash::{Hash, Limits};
 use types::list::List;
+use types::set::Set;
 use types::zset::ZSet;
 
 /// What the connection should do after a command.
@@ -95,6 +97,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Deletes `key` if its TTL has passed. True if it was deleted.
+    /// Also reclaims expired hash fields (deleting a hash left empty), so
+    /// they are invisible to every command.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
         let now = self.now_ms;
         let db = self.raw_db(key)?;
@@ -105,6 +109,9 @@ impl<'a> Ctx<'a> {
                 self.notify(crate::notify::EXPIRED, "expired", key);
                 self.modified(key);
                 Ok(true)
+            }
+            Some(Entry { value: Value::Hash(h), .. }) if matches!(h.min_ttl(), Some(t) if t <= now) => {
+                self.purge_hash_fields(key)
             }
             _ => Ok(false),
         }
@@ -139,7 +146,8 @@ impl<'a> Ctx<'a> {
             None => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
                 // Redis's lookupKeyRead announces a miss ("keymiss", class m).
-                crate::notify::emit(self.srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key);
+                let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+                crate::notify::emit_from(srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key, Some(me));
                 None
             }
         };
@@ -257,13 +265,22 @@ impl<'a> Ctx<'a> {
     fn store(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<(), CmdError> {
         let (srv, now) = (self.srv, self.now_ms);
         let wakes = value.wakes_waiters();
+        let has_field_ttl = matches!(&value, Value::Hash(h) if h.min_ttl().is_some());
         let db = self.raw_db(key)?;
+        // Redis's dbAdd announces a new key (class `n`) before the command's event.
+        let is_new = !srv.pubsub.is_idle() && db.get(key).is_none();
         // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
         let access = match db.get(key) {
             Some(e) if srv.config.lfu() => e.lru,
             _ => srv.new_access(now),
         };
         db.set(key, value, keep_ttl, access);
+        if has_field_ttl {
+            db.hexpires.insert(key.into());
+        }
+        if is_new {
+            self.notify(crate::notify::NEW, "new", key);
+        }
         self.modified(key);
         if wakes {
             self.signal_ready(key);
@@ -276,11 +293,15 @@ impl<'a> Ctx<'a> {
         if self.expire_if_needed(key)? {
             return Ok(false);
         }
-        let removed = self.raw_db(key)?.remove(key).is_some();
-        if removed {
+        let removed = self.raw_db(key)?.remove(key);
+        if let Some(e) = &removed {
+            // Clients blocked in XREADGROUP on a deleted stream are told so.
+            if matches!(e.value, Value::Stream(_)) {
+                self.signal_ready(key);
+            }
             self.modified(key);
         }
-        Ok(removed)
+        Ok(removed.is_some())
     }
 
     /// Sets an absolute expiry (ms) on an existing key; a time already past
@@ -307,20 +328,44 @@ impl<'a> Ctx<'a> {
 
     /// Redis's signalModifiedKey: the key was written. Counts a dirty write
     /// and invalidates WATCH and client-side caches of the key.
-    pub fn modified(&mut self, _key: &[u8]) {
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.modified_in_db(db, key);
+    }
+
+    /// `modified` for a key of another database (MOVE, COPY ... DB).
+    pub fn modified_in_db(&mut self, db: usize, key: &[u8]) {
         self.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        if !self.srv.watches.is_empty() {
+            let exists = self.raw_db_at(db, key).map(|d| d.get(key).is_some()).unwrap_or(false);
+            crate::txn::touch_key(self.srv, db, key, exists);
+        }
+        self.srv.tracking.invalidate_key(self.srv, key, self.client.id);
+    }
+
+    /// Databases were flushed: every client-side cache is invalid.
+    pub fn flushed(&mut self) {
+        self.srv.tracking.invalidate_all(self.srv);
     }
 
     /// A keyspace event of `class` (see `notify`) named `event` for `key`.
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        crate::notify::emit(self.srv, class, event, self.client.db, key);
+        let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
+        crate::notify::emit_from(self.srv, class, event, self.client.db, key, Some(me));
     }
 
     /// The key may now serve clients blocked on it (a push, or a write that
     /// creates a list, sorted set or stream). Cheap when nobody is blocked.
     pub fn signal_ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.signal_ready_in(db, key);
+    }
+
+    /// `signal_ready` for a key of another database (MOVE, COPY ... DB,
+    /// SWAPDB).
+    pub fn signal_ready_in(&mut self, db: usize, key: &[u8]) {
         if self.srv.blocking.has_waiters() {
-            self.effects.ready_keys.push((self.client.db, key.into()));
+            self.effects.ready_keys.push((db, key.into()));
         }
     }
 
@@ -370,6 +415,144 @@ impl<'a> Ctx<'a> {
             None => Ok(None),
             Some(e) => match &mut e.value {
                 Value::List(l) => Ok(Some(l)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// Reclaims the expired fields of the hash at `key` (Redis 7.4 field
+    /// expiry), with the `hexpired` event, and deletes the key (`del`) when
+    /// no field is left: expired fields are invisible to every command.
+    /// True if the key was deleted.
+    fn purge_hash_fields(&mut self, key: &[u8]) -> Result<bool, CmdError> {
+        let now = self.now_ms;
+        let db = self.raw_db(key)?;
+        let Some(Entry { value: Value::Hash(h), .. }) = db.get_mut(key) else { return Ok(false) };
+        if !matches!(h.min_ttl(), Some(t) if t <= now) {
+            return Ok(false);
+        }
+        h.purge_expired(now, usize::MAX);
+        let (empty, volatile) = (h.is_empty(), h.min_ttl().is_some());
+        if empty {
+            db.remove(key);
+        }
+        if !volatile {
+            db.hexpires.swap_remove(key);
+        }
+        self.notify(crate::notify::HASH, "hexpired", key);
+        if empty {
+            self.notify(crate::notify::GENERIC, "del", key);
+        }
+        self.modified(key);
+        Ok(empty)
+    }
+
+    /// The hash at `key` for reading (expired fields reclaimed first);
+    /// WRONGTYPE for another type.
+    pub fn read_hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
+        match self.lookup_read(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Hash(h) => Ok(Some(h)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// The hash at `key` for writing (expired fields reclaimed first).
+    pub fn write_hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
+        match self.lookup_write(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Hash(h) => Ok(Some(h)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// The hash at `key` for writing, created empty when absent. The caller
+    /// must leave it non-empty.
+    pub fn write_hash_or_create(&mut self, key: &[u8]) -> Result<&mut Hash, CmdError> {
+        if self.write_hash(key)?.is_none() {
+            let lru = self.srv.lru_clock();
+            self.raw_db(key)?.set(key, Value::Hash(Box::default()), false, lru);
+        }
+        match self.raw_db(key)?.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Hash(h)) => Ok(h),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    /// The hash at `key` (already looked up and type-checked) together with
+    /// the reply buffer, so a handler can reply from it without copying.
+    pub fn hash_out(&mut self, key: &[u8]) -> Result<(&mut Hash, &mut Out), CmdError> {
+        let dbi = self.client.db;
+        let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        match db.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Hash(h)) => Ok((h, &mut *self.out)),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    /// The set at `key` (already looked up and type-checked) with the reply
+    /// buffer.
+    pub fn set_out(&mut self, key: &[u8]) -> Result<(&mut Set, &mut Out), CmdError> {
+        let dbi = self.client.db;
+        let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
+        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        match db.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Set(s)) => Ok((s, &mut *self.out)),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    /// The set at `key` without any check (after `read_set`), for reading
+    /// several sets at once.
+    pub fn peek_set<'s>(locked: &'s Locked<'_>, dbi: usize, key: &[u8]) -> Option<&'s Set> {
+        match locked.shard(key)?.dbs.get(dbi)?.get(key).map(|e| &e.value) {
+            Some(Value::Set(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Registers `key` for active field expiry (after a field got a TTL).
+    pub fn track_hash_ttl(&mut self, key: &[u8]) -> Result<(), CmdError> {
+        self.raw_db(key)?.hexpires.insert(key.into());
+        Ok(())
+    }
+
+    /// hash-max-listpack-entries / -value.
+    pub fn hash_limits(&self) -> Limits {
+        let c = &self.srv.config;
+        Limits {
+            max_entries: c.get_num("hash-max-listpack-entries").max(0) as usize,
+            max_value: c.get_num("hash-max-listpack-value").max(0) as usize,
+        }
+    }
+
+    /// set-max-intset-entries.
+    pub fn set_max_intset(&self) -> usize {
+        self.srv.config.get_num("set-max-intset-entries").max(0) as usize
+    }
+
+    /// The set at `key` for reading; WRONGTYPE for another type.
+    pub fn read_set(&mut self, key: &[u8]) -> Result<Option<&mut Set>, CmdError> {
+        match self.lookup_read(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Set(s) => Ok(Some(s)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+
+    /// The set at `key` for writing; WRONGTYPE for another type.
+    pub fn write_set(&mut self, key: &[u8]) -> Result<Option<&mut Set>, CmdError> {
+        match self.lookup_write(key)? {
+            None => Ok(None),
+            Some(e) => match &mut e.value {
+                Value::Set(s) => Ok(Some(s)),
                 _ => Err(CmdError::WrongType),
             },
         }

@@ -9,7 +9,7 @@
 use crate::args::Args;
 use crate::blocking::Waiter;
 use crate::client::{Client, ReplyMode};
-use crate::cmdspec::f;
+use crate::cmdspec::{f, CommandSpec};
 use crate::commands::{registry, Entry, Lock};
 use crate::ctx::{After, Ctx, Effects};
 use crate::error::CmdError;
@@ -104,19 +104,79 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
                     count_rejected(srv, entry);
                 }
             }
+            crate::txn::flag(client);
             reject(srv, out, e);
             return After::Continue;
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
         count_rejected(srv, entry);
+        crate::txn::flag(client);
         reject(srv, out, CmdError::NoAuth);
+        return After::Continue;
+    }
+    if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
+        crate::txn::flag(client);
+        reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
+        return After::Continue;
+    }
+    // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
+    // QUIT and RESET: its replies share the stream with messages.
+    if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+        crate::txn::flag(client);
+        reject(
+            srv,
+            out,
+            CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                entry.spec.full_name()
+            )),
+        );
+        return After::Continue;
+    }
+    if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
+        crate::txn::flag(client);
+        reject(srv, out, e);
+        return After::Continue;
+    }
+    if client.multi.is_some() && !ends_multi(entry.spec) {
+        crate::txn::queue(client, entry, argv);
+        out.simple("QUEUED");
         return After::Continue;
     }
     srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     client.info.tot_cmds.fetch_add(1, Ordering::Relaxed);
     *client.info.last_cmd.lock() = entry.spec.name;
-    execute(srv, client, entry, argv, out)
+    let after = execute(srv, client, entry, argv, out);
+    if client.tracking.on {
+        track_read(srv, client, entry, argv);
+    }
+    after
+}
+
+/// Commands a RESP2 client may run while subscribed.
+const SUBSCRIBED_OK: &[&str] =
+    &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
+
+/// Client-side caching: the keys a read-only command named are remembered
+/// for the tracking client; CLIENT CACHING lasts for one command (CLIENT
+/// subcommands excepted).
+fn track_read(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
+    if entry.spec.has(f::READONLY) && !entry.spec.has(f::PUBSUB) {
+        let mut pos = Vec::new();
+        entry.spec.key_positions(argv, &mut pos);
+        if !pos.is_empty() {
+            srv.tracking.remember(srv, client, pos.iter().map(|&i| argv[i]));
+        }
+    }
+    if !entry.spec.name.starts_with("client|") {
+        client.tracking.caching = false;
+    }
+}
+
+/// Commands that run at once inside MULTI instead of being queued.
+fn ends_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Locks what `entry` needs and runs it. Used by the dispatcher and by
@@ -140,17 +200,26 @@ fn execute_inner(
     out: &mut Out,
     serving: Option<&Waiter>,
 ) -> (Option<After>, Effects) {
+    // While a script runs, wait for the shards in short slices so that a
+    // script passing busy-reply-threshold turns the wait into a BUSY reply
+    // (and this worker stays free for SCRIPT KILL).
+    let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some();
     let locked = match entry.lock {
-        Lock::All => srv.keyspace.lock_all(),
+        Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
             let mut pos = Vec::new();
             entry.spec.key_positions(argv, &mut pos);
             if pos.is_empty() {
-                srv.keyspace.lock_none()
+                Some(srv.keyspace.lock_none())
             } else {
-                srv.keyspace.lock_keys(pos.iter().map(|&i| argv[i]))
+                srv.keyspace.lock_keys_unless(pos.iter().map(|&i| argv[i]), &give_up)
             }
         }
+    };
+    let Some(locked) = locked else {
+        let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or(CmdError::err("busy"));
+        reject(srv, out, e);
+        return (Some(After::Continue), Effects::default());
     };
     let now_ms = srv.clock.now_ms();
     let mut ctx =
@@ -187,7 +256,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     let result = handler(ctx, &mut args);
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.calls.fetch_add(1, Ordering::Relaxed);
-    stat.usec.fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let ns = t0.elapsed().as_nanos() as u64;
+    stat.usec.fetch_add(ns / 1000, Ordering::Relaxed);
+    stat.record(ns);
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
@@ -200,8 +271,9 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
 
 /// Carries out effects after the locks are released: serves the clients
 /// blocked on keys the command made ready, then on keys those served
-/// commands made ready, until none are left.
-fn finish(srv: &Server, effects: Effects) {
+/// commands made ready, until none are left. Whoever runs commands with
+/// `execute_locked` under its own locks calls this after releasing them.
+pub fn finish(srv: &Server, effects: Effects) {
     if effects.ready_keys.is_empty() {
         return;
     }
@@ -218,19 +290,46 @@ fn finish(srv: &Server, effects: Effects) {
     }
 }
 
+/// Redis serves a client blocked on several keys from the key that became
+/// ready, not from the first of its keys that has data (they differ when one
+/// transaction fills several). For commands whose keys are interchangeable
+/// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
+/// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
+fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
+    let mut pos = Vec::new();
+    entry.spec.key_positions(argv, &mut pos);
+    if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
+        argv.swap(first, at);
+    }
+}
+
+/// The type name of the value at `key`, if any (expired or not).
+fn type_of(srv: &Server, db: usize, key: &[u8]) -> Option<&'static str> {
+    let mut locked = srv.keyspace.lock_keys([key]);
+    let shard = locked.shard_mut(key)?;
+    shard.dbs.get(db)?.get(key).map(|e| e.value.type_name())
+}
+
 /// Serves the waiters of one ready key, first in line first.
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
+    let current = type_of(srv, db, key);
     for w in srv.blocking.waiters_of(db, key) {
+        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) {
+            continue;
+        }
         if !w.claim() {
             // Timing out, disconnecting, or being served elsewhere.
             continue;
         }
-        let argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
+        let mut argv: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         let Ok(entry) = resolve(&argv) else {
             srv.blocking.unregister(&w);
             w.send(w.timeout_bytes());
             continue;
         };
+        if !w.serve_all {
+            ready_key_first(entry, &mut argv, key);
+        }
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
@@ -245,5 +344,25 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         srv.blocking.unregister(&w);
         w.send(out.buf);
         more.extend(effects.ready_keys);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swapped(line: &[&str], key: &str) -> Vec<String> {
+        let mut argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let entry = resolve(&argv).unwrap();
+        ready_key_first(entry, &mut argv, key.as_bytes());
+        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    }
+
+    #[test]
+    fn ready_key_moves_first() {
+        assert_eq!(swapped(&["blpop", "a", "b", "c", "0"], "c"), ["blpop", "c", "b", "a", "0"]);
+        assert_eq!(swapped(&["brpop", "a", "b", "0"], "a"), ["brpop", "a", "b", "0"]);
+        assert_eq!(swapped(&["blmpop", "0", "2", "a", "b", "left"], "b"), ["blmpop", "0", "2", "b", "a", "left"]);
+        assert_eq!(swapped(&["blmove", "s", "d", "left", "left", "0"], "s"), ["blmove", "s", "d", "left", "left", "0"]);
     }
 }

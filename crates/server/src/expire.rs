@@ -1,4 +1,8 @@
-//! Active expiry: reclaims keys whose TTL passed and that nobody reads.
+//! Active expiry: reclaims keys whose TTL passed and that nobody reads, and
+//! (Redis 7.4) hash fields whose TTL passed: each database's `hexpires`
+//! names the hashes with volatile fields; a sample of them is visited per
+//! cycle and at most `FIELDS_PER_HASH` fields are reclaimed per hash per
+//! visit, so the shard lock is held briefly.
 //!
 //! `hz` times a second, each shard in turn is locked briefly and, per
 //! database, up to 20 random volatile keys are sampled and the dead ones
@@ -13,6 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SAMPLE: usize = 20;
+/// Fields reclaimed per hash per visit, so one huge hash never holds a shard
+/// for long; the rest goes in later cycles.
+const FIELDS_PER_HASH: usize = 200;
 
 pub async fn active_expire_loop(srv: Arc<Server>) {
     let mut next_shard = 0usize;
@@ -38,7 +45,8 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
     for step in 0..n {
         let i = (start + step) % n;
         let now = srv.clock.now_ms();
-        let mut shard = srv.keyspace.lock_shard(i);
+        // A shard held by a script or EXEC is skipped this cycle.
+        let Some(mut shard) = srv.keyspace.try_lock_shard(i) else { continue };
         for (dbi, db) in shard.dbs.iter_mut().enumerate() {
             loop {
                 if db.volatile.is_empty() {
@@ -56,18 +64,64 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                 dead.dedup();
                 for k in &dead {
                     db.remove(k);
+                    crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
+                    srv.tracking.invalidate_key(srv, k, 0);
                 }
                 if dead.len() * 4 <= SAMPLE || t0.elapsed() > budget {
                     break;
                 }
             }
+            expire_hash_fields(srv, db, dbi, now);
         }
         drop(shard);
+        srv.tracking.flush_bcast(srv);
         if t0.elapsed() > budget {
             return (i + 1) % n;
         }
     }
     start
+}
+
+/// Hash field expiry (Redis 7.4): samples hashes that have fields with a TTL
+/// and reclaims their expired fields (`hexpired`; `del` when the hash is left
+/// empty). Stale names (deleted or replaced keys) are dropped on sight.
+fn expire_hash_fields(srv: &Server, db: &mut crate::storage::Db, dbi: usize, now: i64) {
+    use crate::storage::Value;
+    for _ in 0..SAMPLE.min(db.hexpires.len()) {
+        let i = rand::random::<usize>() % db.hexpires.len();
+        let key = db.hexpires[i].clone();
+        let h = match db.map.get_mut(&key) {
+            Some(e) if !e.is_expired(now) => match &mut e.value {
+                Value::Hash(h) => h,
+                _ => {
+                    db.hexpires.swap_remove(&key);
+                    continue;
+                }
+            },
+            _ => {
+                db.hexpires.swap_remove(&key);
+                continue;
+            }
+        };
+        let n = h.purge_expired(now, FIELDS_PER_HASH);
+        let (empty, volatile) = (h.is_empty(), h.min_ttl().is_some());
+        if !volatile {
+            db.hexpires.swap_remove(&key);
+        }
+        if empty {
+            db.remove(&key);
+        }
+        if n > 0 {
+            srv.dirty.fetch_add(1, Ordering::Relaxed);
+            crate::notify::emit(srv, crate::notify::HASH, "hexpired", dbi, &key);
+            if empty {
+                crate::notify::emit(srv, crate::notify::GENERIC, "del", dbi, &key);
+            }
+        }
+        if db.hexpires.is_empty() {
+            break;
+        }
+    }
 }

@@ -66,6 +66,9 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
     let mut client = Client::new(info.clone(), !needs_auth);
     let _ = serve(&srv, &mut client, &mut stream).await;
+    crate::txn::on_disconnect(&srv, &mut client);
+    srv.pubsub.forget_client(&info, &mut client.subs);
+    srv.tracking.disable(&mut client);
     srv.clients.remove(id);
 }
 
@@ -87,12 +90,24 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 let nap = std::time::Duration::from_millis(left.min(100) as u64);
                 tokio::select! {
                     r = stream.read_buf(&mut inbuf) => r?,
+                    _ = info.mailbox.ready.notified() => {
+                        // Pub/sub messages and invalidations from other connections.
+                        info.take_mail(&mut out.buf);
+                        flush(srv, stream, &mut out, &info).await?;
+                        continue;
+                    }
                     _ = info.kill.notified() => return Ok(()),
                     _ = tokio::time::sleep(nap) => continue,
                 }
             }
             None => tokio::select! {
                 r = stream.read_buf(&mut inbuf) => r?,
+                _ = info.mailbox.ready.notified() => {
+                    // Pub/sub messages and invalidations from other connections.
+                    info.take_mail(&mut out.buf);
+                    flush(srv, stream, &mut out, &info).await?;
+                    continue;
+                }
                 _ = info.kill.notified() => return Ok(()),
             },
         };
@@ -125,14 +140,19 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
-                flush(srv, stream, &mut out).await?;
-                wait_pause(srv, &info, &argv).await;
+                flush(srv, stream, &mut out, &info).await?;
+                if !wait_pause(srv, &info, &argv).await {
+                    return Ok(());
+                }
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
+            // What the command sent this connection (its own invalidations)
+            // goes right after its reply, before the next command's.
+            info.take_mail(&mut out.buf);
             drop(argv);
             if let After::Block(w) = after {
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
                 match await_unblock(srv, &w, stream, &mut inbuf).await {
                     Some(reply) => out.raw(&reply),
                     None => return Ok(()),
@@ -144,12 +164,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 break;
             }
             if out.len() >= FLUSH_AT {
-                flush(srv, stream, &mut out).await?;
+                flush(srv, stream, &mut out, &info).await?;
             }
         }
+        srv.tracking.flush_bcast(srv);
+        info.take_mail(&mut out.buf);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        flush(srv, stream, &mut out).await?;
+        flush(srv, stream, &mut out, &info).await?;
         if close {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -187,21 +209,21 @@ const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish
 
 /// True if a command must wait for the current CLIENT PAUSE.
 fn must_wait(srv: &Server, argv: &[&[u8]]) -> bool {
-    let until = srv.pause.until_ms.load(Ordering::Relaxed);
-    if until == 0 || srv.clock.now_ms() >= until {
+    let now = srv.clock.now_ms();
+    if !srv.pause.holds(now, true) {
         return false;
     }
-    if !srv.pause.writes_only.load(Ordering::Relaxed) {
-        return true;
-    }
-    match crate::dispatch::resolve(argv) {
+    let writes = match crate::dispatch::resolve(argv) {
         Ok(e) => e.spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&e.spec.name),
         Err(_) => false,
-    }
+    };
+    srv.pause.holds(now, writes)
 }
 
-async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) {
+/// Waits out a pause; false if the connection was killed meanwhile.
+async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) -> bool {
     info.paused.store(true, Ordering::Relaxed);
+    let mut alive = true;
     while must_wait(srv, argv) {
         let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
         // Re-check at least every 100 ms: the clock can be moved by tests.
@@ -209,17 +231,29 @@ async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) {
         tokio::select! {
             _ = srv.pause.changed.notified() => {}
             _ = tokio::time::sleep(nap) => {}
-            _ = info.kill.notified() => break,
+            _ = info.kill.notified() => {
+                alive = false;
+                break;
+            }
         }
     }
     info.paused.store(false, Ordering::Relaxed);
+    alive && !info.killed.load(Ordering::SeqCst)
 }
 
-async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out) -> std::io::Result<()> {
+/// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its
+/// output buffer limit reached while the socket is not drained) stops the
+/// write at once.
+async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(&out.buf).await?;
+    info.pending_out.store(out.len(), Ordering::Relaxed);
+    tokio::select! {
+        r = stream.write_all(&out.buf) => r?,
+        _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+    info.pending_out.store(0, Ordering::Relaxed);
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
     out.clear();
     if out.buf.capacity() > 1024 * 1024 {

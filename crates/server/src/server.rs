@@ -69,8 +69,11 @@ impl Stats {
 }
 
 /// Per-command counters for INFO commandstats, indexed by
-/// `commands::Entry::index`. Plain relaxed atomics: one add per call.
+/// `commands::Entry::index`. Plain relaxed atomics: one add per call; each
+/// command's counters have their own cache line, so two commands running on
+/// two cores do not fight over one.
 #[derive(Default)]
+#[repr(align(64))]
 pub struct CmdStat {
     pub calls: AtomicU64,
     pub usec: AtomicU64,
@@ -78,6 +81,56 @@ pub struct CmdStat {
     pub rejected: AtomicU64,
     /// Ran and replied with an error.
     pub failed: AtomicU64,
+    /// Latency histogram (INFO latencystats), allocated on first use.
+    pub hist: std::sync::OnceLock<Box<[AtomicU64]>>,
+}
+
+/// Log-linear latency buckets: 8 per power of two of nanoseconds, so a
+/// bucket is at most 12.5% wide.
+const HIST_BUCKETS: usize = 64 * 8;
+
+fn hist_bucket(ns: u64) -> usize {
+    let v = ns.max(1);
+    let e = 63 - v.leading_zeros() as usize;
+    let sub = if e >= 3 { (v >> (e - 3)) as usize & 7 } else { v as usize & 7 };
+    e * 8 + sub
+}
+
+/// The largest value (ns) of a bucket.
+fn hist_upper(b: usize) -> u64 {
+    let (e, sub) = (b / 8, (b % 8) as u64);
+    if e < 3 {
+        return (1u64 << e) | sub;
+    }
+    let base = (8 | sub) << (e - 3);
+    base + (1u64 << (e - 3)) - 1
+}
+
+impl CmdStat {
+    /// Records one call's latency.
+    pub fn record(&self, ns: u64) {
+        let h = self.hist.get_or_init(|| (0..HIST_BUCKETS).map(|_| AtomicU64::new(0)).collect());
+        h[hist_bucket(ns)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latency (ns) at percentile `p` (0..=100); None without samples.
+    pub fn percentile(&self, p: f64) -> Option<u64> {
+        let h = self.hist.get()?;
+        let counts: Vec<u64> = h.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let want = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (b, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Some(hist_upper(b));
+            }
+        }
+        Some(hist_upper(HIST_BUCKETS - 1))
+    }
 }
 
 pub struct CommandStats {
@@ -109,6 +162,9 @@ impl CommandStats {
             for a in [&c.calls, &c.usec, &c.rejected, &c.failed] {
                 a.store(0, Ordering::Relaxed);
             }
+            if let Some(h) = c.hist.get() {
+                h.iter().for_each(|b| b.store(0, Ordering::Relaxed));
+            }
         }
         self.errors.lock().clear();
     }
@@ -123,6 +179,16 @@ pub struct Pause {
     pub writes_only: AtomicBool,
     /// Woken on CLIENT UNPAUSE or a new pause.
     pub changed: Notify,
+}
+
+impl Pause {
+    /// True if, at `now_ms`, a command must wait: every command in an ALL
+    /// pause, only writes (or commands that may replicate) in a WRITE pause.
+    /// EXEC asks with `writes` = whether its queue holds such a command.
+    pub fn holds(&self, now_ms: i64, writes: bool) -> bool {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        until != 0 && now_ms < until && (writes || !self.writes_only.load(Ordering::Relaxed))
+    }
 }
 
 pub struct Server {
@@ -153,6 +219,14 @@ pub struct Server {
     pub peak_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
     pub blocking: Blocking,
+    /// Keys under WATCH (see `txn`).
+    pub watches: crate::txn::Watches,
+    /// Lua engines, script cache, function libraries, busy-script state.
+    pub scripting: crate::scripting::Scripting,
+    /// Pub/sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Client-side caching: tracked keys and tracking clients.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Server {
@@ -181,6 +255,10 @@ impl Server {
             active_expire: AtomicBool::new(true),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
+            watches: Default::default(),
+            scripting: Default::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
         }
     }
 
@@ -221,5 +299,27 @@ impl Server {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown_notify.notify_waiters();
         self.clients.kill_all();
+    }
+}
+
+#[cfg(test)]
+mod hist_tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_values() {
+        for ns in [1u64, 2, 7, 8, 9, 15, 16, 1000, 123_456, 10_000_000_000] {
+            let b = hist_bucket(ns);
+            assert!(hist_upper(b) >= ns, "{ns}");
+            assert_eq!(hist_bucket(hist_upper(b)), b, "{ns}");
+        }
+        let s = CmdStat::default();
+        assert_eq!(s.percentile(50.0), None);
+        for ns in 1..=100u64 {
+            s.record(ns * 1000);
+        }
+        let p50 = s.percentile(50.0).unwrap();
+        assert!((45_000..=57_000).contains(&p50), "{p50}");
+        assert!(s.percentile(100.0).unwrap() >= 100_000);
     }
 }

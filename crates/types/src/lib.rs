@@ -6,8 +6,11 @@
 
 pub mod bitops;
 pub mod geo;
+pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod num;
 pub mod pqsort;
+pub mod set;
+pub mod stream;
 pub mod zset;

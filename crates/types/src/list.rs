@@ -124,26 +124,36 @@ impl Chunk {
     }
 
     fn push_front(&mut self, v: &[u8]) {
-        let mut tmp = Vec::with_capacity(entry_size(v.len()));
-        encode_into(&mut tmp, v);
-        self.buf.splice(0..0, tmp);
+        // Shift the chunk right in place and write the entry in front.
+        let mut hdr = [0u8; 10];
+        let k = put_leb(v.len(), &mut hdr);
+        let n = v.len() + 2 * k;
+        let old = self.buf.len();
+        self.buf.resize(old + n, 0);
+        self.buf.copy_within(0..old, n);
+        self.buf[..k].copy_from_slice(&hdr[..k]);
+        self.buf[k..k + v.len()].copy_from_slice(v);
+        hdr[..k].reverse();
+        self.buf[k + v.len()..n].copy_from_slice(&hdr[..k]);
         self.count += 1;
     }
 
-    fn pop_front(&mut self) -> Vec<u8> {
+    /// Removes the first entry, handing its bytes to `f` first.
+    fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
         let (ds, de, next) = entry_at(&self.buf, 0);
-        let v = self.buf[ds..de].to_vec();
+        let r = f(&self.buf[ds..de]);
         self.buf.drain(..next);
         self.count -= 1;
-        v
+        r
     }
 
-    fn pop_back(&mut self) -> Vec<u8> {
+    /// Removes the last entry, handing its bytes to `f` first.
+    fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
         let (start, ds, de) = entry_before(&self.buf, self.buf.len());
-        let v = self.buf[ds..de].to_vec();
+        let r = f(&self.buf[ds..de]);
         self.buf.truncate(start);
         self.count -= 1;
-        v
+        r
     }
 
     /// Byte range (entry start, data start, data end, entry end) of entry `i`.
@@ -331,23 +341,36 @@ impl List {
     }
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
-        let c = self.chunks.front_mut()?;
-        let v = c.pop_front();
-        if c.count == 0 {
-            self.chunks.pop_front();
-        }
-        self.len -= 1;
-        Some(v)
+        self.pop_with(End::Head, |v| v.to_vec())
     }
 
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
-        let c = self.chunks.back_mut()?;
-        let v = c.pop_back();
-        if c.count == 0 {
-            self.chunks.pop_back();
-        }
+        self.pop_with(End::Tail, |v| v.to_vec())
+    }
+
+    /// Removes the element at `end`, handing its bytes to `f` before they
+    /// go (a reply can be written without copying the element out first).
+    pub fn pop_with<R>(&mut self, end: End, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let r = match end {
+            End::Head => {
+                let c = self.chunks.front_mut()?;
+                let r = c.pop_front_with(f);
+                if c.count == 0 {
+                    self.chunks.pop_front();
+                }
+                r
+            }
+            End::Tail => {
+                let c = self.chunks.back_mut()?;
+                let r = c.pop_back_with(f);
+                if c.count == 0 {
+                    self.chunks.pop_back();
+                }
+                r
+            }
+        };
         self.len -= 1;
-        Some(v)
+        Some(r)
     }
 
     /// Turns a Redis-style index (negative counts from the tail) into a

@@ -187,7 +187,7 @@ fn info(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let rest = args.take_rest();
     let old_form = rest.len() == 1;
-    let (mut addr, mut laddr, mut user): (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) = (None, None, None);
+    let (mut addr, mut laddr, mut user) = (None::<&[u8]>, None::<&[u8]>, None::<&[u8]>);
     let (mut kind, mut id, mut maxage, mut skipme) = (None, None, None, true);
     if old_form {
         addr = Some(rest[0]);

@@ -319,9 +319,12 @@ fn keys_from_specs(spec: &CommandSpec, argv: &[&[u8]]) -> Option<Vec<KeyRef>> {
             Begin::Keyword { keyword, start_from } => {
                 let sf = start_from as i64;
                 let (start, end) = if sf > 0 { (sf, argc - 1) } else { (argc + sf, 1) };
+                let step = if start <= end { 1 } else { -1 };
                 let mut found = 0;
                 let mut i = start;
-                while i != end + if start <= end { 1 } else { -1 } {
+                // As Redis does, the search stops before `end` itself: a
+                // keyword in the last place has no key after it anyway.
+                while i != end {
                     if i >= argc || i < 1 {
                         break;
                     }
@@ -329,7 +332,7 @@ fn keys_from_specs(spec: &CommandSpec, argv: &[&[u8]]) -> Option<Vec<KeyRef>> {
                         found = i + 1;
                         break;
                     }
-                    i += if start <= end { 1 } else { -1 };
+                    i += step;
                 }
                 if found == 0 {
                     continue;
@@ -463,7 +466,11 @@ pub fn command_keys(argv: &[&[u8]]) -> Result<Vec<KeyRef>, CmdError> {
     } else {
         top
     };
-    let s = e.spec;
+    keys_for_spec(e.spec, argv)
+}
+
+/// The keys of `argv` (a full command line) by the rules of spec `s`.
+pub fn keys_for_spec(s: &CommandSpec, argv: &[&[u8]]) -> Result<Vec<KeyRef>, CmdError> {
     let has_function = keys_by_function(s.name, &[b"x"]).is_some();
     let has_keys = s.key_specs.iter().any(|k| k.flags & ks::NOT_KEY == 0);
     if !has_keys && !has_function {
@@ -564,6 +571,49 @@ mod tests {
         );
         assert_eq!(keys(&["ping"]).unwrap_err().to_string(), "ERR The command has no key arguments");
         assert_eq!(keys(&["nosuch"]).unwrap_err().to_string(), "ERR Invalid command specified");
+    }
+
+    fn spec_keys(s: &CommandSpec, line: &str) -> String {
+        let args: Vec<&[u8]> = line.split(' ').map(|a| if a == "''" { &b""[..] } else { a.as_bytes() }).collect();
+        match keys_for_spec(s, &args) {
+            Err(e) => e.to_string(),
+            Ok(keys) => keys
+                .iter()
+                .map(|k| {
+                    let flags: Vec<&str> = cmdspec::names(k.flags, ks::NAMES).collect();
+                    format!("{} {}", String::from_utf8_lossy(args[k.pos]), flags.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join(" | "),
+        }
+    }
+
+    /// Expected answers are redis-server 7.0.15's COMMAND GETKEYSANDFLAGS.
+    #[test]
+    fn keys_of_unbound_specs_follow_redis() {
+        let cases: &[(&CommandSpec, &str, &str)] = &[
+            (&t::XREAD, "xread count 1 streams a b 0 0", "a RO access | b RO access"),
+            (&t::XREAD, "xread streams a", "ERR Invalid number of arguments specified for command"),
+            (&t::ZUNIONSTORE, "zunionstore d 2 a b", "d OW update | a RO access | b RO access"),
+            (&t::EVAL, "eval s 2 a b c", "a RW access update | b RW access update"),
+            (&t::EVAL, "eval s 0", ""),
+            (&t::MIGRATE, "migrate h 1 '' 0 5 keys a b", "a RW access delete | b RW access delete"),
+            (&t::MIGRATE, "migrate h 1 k 0 5", "k RW access delete"),
+            (&t::SORT, "sort k by x store d", "k RO access | d OW update"),
+            (&t::SORT_RO, "sort_ro k", "k RO access"),
+            (&t::LMPOP, "lmpop 2 a b left", "a RW access delete | b RW access delete"),
+            (&t::BLMPOP, "blmpop 0 2 a b left", "a RW access delete | b RW access delete"),
+            (&t::GEORADIUS, "georadius k 1 2 3 m store d", "k RO access | d OW update"),
+            (&t::GEORADIUS, "georadius k 1 2 3 m storedist d", "k RO access | d OW update"),
+            (&t::BITFIELD, "bitfield k get u8 0", "k RO access"),
+            (&t::BITFIELD, "bitfield k set u8 0 1", "k RW access update"),
+            (&t::ZADD, "zadd k 1 a", "k RW update"),
+            (&t::RENAME, "rename a b", "a RW access delete | b OW update"),
+            (&t::SMOVE, "smove a b m", "a RW access delete | b RW insert"),
+        ];
+        for (spec, line, want) in cases {
+            assert_eq!(spec_keys(spec, line), *want, "{line}");
+        }
     }
 
     #[test]

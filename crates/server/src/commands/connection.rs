@@ -31,6 +31,11 @@ fn reset(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// unwatch; pub/sub: unsubscribe everything; tracking: turn it off).
 pub fn reset_connection(ctx: &mut Ctx<'_>) {
     let needs_auth = ctx.srv.config.get_text("requirepass").is_some_and(|p| !p.is_empty());
+    // Leave MULTI and forget WATCHed keys.
+    crate::txn::on_disconnect(ctx.srv, ctx.client);
+    let c = &mut *ctx.client;
+    ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
+    ctx.srv.tracking.disable(c);
     ctx.client.reset(needs_auth);
 }
 
@@ -38,6 +43,13 @@ pub fn reset_connection(ctx: &mut Ctx<'_>) {
 fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::WrongArity("ping".into()));
+    }
+    // A subscribed RESP2 client gets a multibulk, like a message.
+    if ctx.client.subs.total() > 0 && !ctx.out.resp3() {
+        ctx.out.array(2);
+        ctx.out.bulk("pong");
+        ctx.out.bulk(args.peek().unwrap_or(b""));
+        return Ok(());
     }
     match args.peek() {
         Some(m) => ctx.out.bulk(m),

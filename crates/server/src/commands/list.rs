@@ -168,8 +168,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, end: End) -> CmdResult {
     };
     match count {
         None => {
-            let v = list.pop(end).expect("lists are never empty");
-            out.bulk(&v);
+            list.pop_with(end, |v| out.bulk(v));
         }
         Some(0) => {
             out.empty_array();
@@ -490,7 +489,9 @@ fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: Option<i64>) ->
         out.bulk(key);
         match count {
             Some(n) => reply_pop_range(list, out, end, n),
-            None => out.bulk(list.pop(end).expect("lists are never empty")),
+            None => {
+                list.pop_with(end, |v| out.bulk(v));
+            }
         }
         ctx.notify(notify::LIST, end_event(true, end), key);
         after_removal(ctx, key)?;
@@ -517,7 +518,7 @@ fn owned_keys(keys: &[&[u8]]) -> Vec<Key> {
 /// for BLMOVE, whose denied reply is a null bulk string (Redis 7.0 does so).
 fn block_or(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>, denied: fn(&mut Out)) {
     if ctx.may_block() {
-        ctx.block(BlockRequest::new(owned_keys(keys), deadline, blocking::reply_null_array));
+        ctx.block(BlockRequest::new(owned_keys(keys), deadline, blocking::reply_null_array).for_type("list"));
     } else {
         denied(ctx.out);
     }
@@ -612,6 +613,47 @@ mod tests {
         assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
         assert_eq!(clamp_range(i64::MAX, i64::MIN, 3), None);
         assert_eq!(clamp_range(0, -1, 0), None);
+    }
+
+    /// Runs `line` through the handler with `nested` set, as EXEC and
+    /// scripts do; returns the reply and whether a block was requested.
+    fn run_nested(line: &[&str]) -> (Vec<u8>, bool) {
+        use crate::client::{Client, ClientInfo};
+        use crate::commands::registry;
+        use crate::ctx::Effects;
+        use crate::server::Server;
+        use std::sync::Arc;
+        let srv = Server::new(crate::Config::default());
+        let mut client = Client::new(Arc::new(ClientInfo::new(1, None, None, 0)), true);
+        let mut out = Out::new(resp::Protocol::Resp2);
+        let argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+        let entry = registry().get(argv[0]).unwrap();
+        let locked = srv.keyspace.lock_all();
+        let now_ms = srv.clock.now_ms();
+        let mut ctx = Ctx {
+            srv: &srv,
+            client: &mut client,
+            out: &mut out,
+            locked,
+            now_ms,
+            spec: entry.spec,
+            effects: Effects::default(),
+            nested: true,
+        };
+        crate::dispatch::execute_locked(&mut ctx, entry, &argv);
+        let blocked = ctx.effects.block.is_some();
+        drop(ctx);
+        (out.buf, blocked)
+    }
+
+    #[test]
+    fn no_blocking_when_nested() {
+        assert_eq!(run_nested(&["blpop", "k", "0"]), (b"*-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["brpop", "a", "b", "0"]), (b"*-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["blmpop", "0", "1", "k", "left"]), (b"*-1\r\n".to_vec(), false));
+        // BLMOVE replies a null bulk string there, not the timeout's null array.
+        assert_eq!(run_nested(&["blmove", "k", "d", "left", "left", "0"]), (b"$-1\r\n".to_vec(), false));
+        assert_eq!(run_nested(&["brpoplpush", "k", "d", "0"]), (b"$-1\r\n".to_vec(), false));
     }
 
     #[test]

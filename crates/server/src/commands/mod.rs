@@ -19,12 +19,19 @@ pub mod command;
 pub mod connection;
 pub mod generic;
 pub mod geo;
+pub mod hash;
 pub mod hyperloglog;
 pub mod list;
+pub mod scripting;
+pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
+pub mod tracking;
 pub mod zset;
+pub mod transaction;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 
@@ -63,12 +70,19 @@ fn families() -> Vec<&'static [Cmd]> {
         generic::COMMANDS,
         server::COMMANDS,
         string::COMMANDS,
+        pubsub::COMMANDS,
+        tracking::COMMANDS,
+        stream::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
         sort::COMMANDS,
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        transaction::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

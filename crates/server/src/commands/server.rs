@@ -65,6 +65,10 @@ fn flush_mode(args: &mut Args<'_>) -> CmdResult {
 /// Empties database `db` in every held shard; returns the keys removed.
 fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     let mut removed = 0;
+    match db {
+        Some(d) => crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, d, None, ctx.now_ms),
+        None => crate::txn::touch_all_watched(ctx.srv, &mut ctx.locked, ctx.now_ms),
+    }
     for s in ctx.locked.shards_mut() {
         for (i, d) in s.dbs.iter_mut().enumerate() {
             if db.is_none_or(|x| x == i) {
@@ -74,6 +78,7 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
         }
     }
     // Hook: WATCH and client-side caching learn about flushes from here.
+    ctx.flushed();
     ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
     removed
 }
@@ -104,8 +109,11 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     if a != b {
+        let (a, b) = (a as usize, b as usize);
+        crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, a, Some(b), ctx.now_ms);
+        crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, b, Some(a), ctx.now_ms);
         for s in ctx.locked.shards_mut() {
-            s.dbs.swap(a as usize, b as usize);
+            s.dbs.swap(a, b);
         }
         // Hook: clients blocked on keys of either database are re-checked
         // by the blocking work; WATCHed keys of both are touched there too.
@@ -250,6 +258,8 @@ fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
     match kind.to_ascii_lowercase().as_slice() {
         b"string" => out.bulk("Hello World"),
         b"integer" => out.int(12345),
+        // The value Redis sends (close to pi, not pi).
+        #[allow(clippy::approx_constant)]
         b"double" => out.double(3.141),
         b"bignum" => out.bignum("1234567999999999999999999999999999999"),
         b"null" => out.null(),
@@ -409,6 +419,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -463,6 +474,7 @@ pub fn info_text(ctx: &mut Ctx<'_>, sections: &[&str]) -> String {
             "modules" => s.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(ctx.srv, &mut s),
             "errorstats" => errorstats_section(ctx.srv, &mut s),
+            "latencystats" => latencystats_section(ctx.srv, &mut s),
             "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace_section(ctx, &mut s),
             _ => {}
@@ -665,9 +677,9 @@ fn stats_section(srv: &Server, s: &mut String) {
         "current_eviction_exceeded_time" => 0,
         "keyspace_hits" => g(&st.keyspace_hits),
         "keyspace_misses" => g(&st.keyspace_misses),
-        "pubsub_channels" => 0,
-        "pubsub_patterns" => 0,
-        "pubsubshard_channels" => 0,
+        "pubsub_channels" => srv.pubsub.count(crate::pubsub::Kind::Channel),
+        "pubsub_patterns" => srv.pubsub.count(crate::pubsub::Kind::Pattern),
+        "pubsubshard_channels" => srv.pubsub.count(crate::pubsub::Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
         "migrate_cached_sockets" => 0,
@@ -678,9 +690,9 @@ fn stats_section(srv: &Server, s: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => srv.tracking.totals().0,
+        "tracking_total_items" => srv.tracking.totals().1,
+        "tracking_total_prefixes" => srv.tracking.totals().2,
         "unexpected_error_replies" => g(&st.unexpected_error_replies),
         "total_error_replies" => g(&st.total_error_replies),
         "dump_payload_sanitizations" => 0,
@@ -754,6 +766,36 @@ fn commandstats_section(srv: &Server, s: &mut String) {
             "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
             e.spec.name
         );
+    }
+}
+
+fn latencystats_section(srv: &Server, s: &mut String) {
+    s.push_str("# Latencystats\r\n");
+    if !srv.config.get_bool("latency-tracking") {
+        return;
+    }
+    let percentiles: Vec<f64> = srv
+        .config
+        .get_text("latency-tracking-info-percentiles")
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let reg = registry();
+    let mut entries: Vec<&super::Entry> = reg.entries.iter().filter(|e| e.handler.is_some()).collect();
+    entries.sort_by_key(|e| e.spec.name);
+    for e in entries {
+        let st = &srv.cmdstats.per[e.index];
+        if st.percentile(50.0).is_none() {
+            continue;
+        }
+        let _ = write!(s, "latency_percentiles_usec_{}:", e.spec.name);
+        for (i, p) in percentiles.iter().enumerate() {
+            let v = st.percentile(*p).unwrap_or(0) as f64 / 1000.0;
+            let name = crate::config::trim_double(*p);
+            let _ = write!(s, "{}p{name}={v:.3}", if i > 0 { "," } else { "" });
+        }
+        s.push_str("\r\n");
     }
 }
 

@@ -60,6 +60,9 @@ impl Entry {
 pub struct Db {
     pub map: IndexMap<Key, Entry, Hasher>,
     pub volatile: IndexSet<Key, Hasher>,
+    /// Keys of hashes that have fields with a TTL (sampled by active field
+    /// expiry). May hold stale names: the sampler drops them.
+    pub hexpires: IndexSet<Key, Hasher>,
 }
 
 impl Db {
@@ -140,6 +143,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = IndexMap::default();
         self.volatile = IndexSet::default();
+        self.hexpires = IndexSet::default();
     }
 
     /// A uniformly random key (expired or not).
@@ -216,6 +220,12 @@ impl Keyspace {
         self.shards[i].lock()
     }
 
+    /// Locks one shard if it is free (background work skips busy shards
+    /// rather than blocking a worker behind a script or EXEC).
+    pub fn try_lock_shard(&self, i: usize) -> Option<MutexGuard<'_, Shard>> {
+        self.shards[i].try_lock()
+    }
+
     /// Locks the shards of `keys`, in ascending order.
     pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
         let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();
@@ -234,6 +244,48 @@ impl Keyspace {
     pub fn lock_all(&self) -> Locked<'_> {
         let guards = self.shards.iter().enumerate().map(|(i, s)| (i, s.lock())).collect();
         Locked { ks: self, guards, all: true }
+    }
+
+    /// Like `lock_keys`, but gives up (releasing what it took) when
+    /// `give_up` says so while a shard is contended (a busy script).
+    pub fn lock_keys_unless<'a, K: AsRef<[u8]>>(
+        &'a self,
+        keys: impl IntoIterator<Item = K>,
+        give_up: &dyn Fn() -> bool,
+    ) -> Option<Locked<'a>> {
+        let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        self.lock_indices_unless(idx.iter().copied(), false, give_up)
+    }
+
+    /// Like `lock_all`, but gives up as `lock_keys_unless` does.
+    pub fn lock_all_unless(&self, give_up: &dyn Fn() -> bool) -> Option<Locked<'_>> {
+        self.lock_indices_unless(0..self.shards.len(), true, give_up)
+    }
+
+    fn lock_indices_unless(
+        &self,
+        idx: impl Iterator<Item = usize>,
+        all: bool,
+        give_up: &dyn Fn() -> bool,
+    ) -> Option<Locked<'_>> {
+        let mut guards = SmallVec::new();
+        for i in idx {
+            let g = match self.shards[i].try_lock() {
+                Some(g) => g,
+                None => loop {
+                    if let Some(g) = self.shards[i].try_lock_for(std::time::Duration::from_millis(5)) {
+                        break g;
+                    }
+                    if give_up() {
+                        return None;
+                    }
+                },
+            };
+            guards.push((i, g));
+        }
+        Some(Locked { ks: self, guards, all })
     }
 
     /// Locks nothing (commands without keys).
@@ -281,6 +333,11 @@ impl<'a> Locked<'a> {
     /// The held shard that owns `key`, shared (several at once for
     /// multi-key reads such as ZUNION).
     pub fn shard_ref(&self, key: &[u8]) -> Option<&Shard> {
+        self.shard(key)
+    }
+
+    /// The held shard that owns `key`, for reading.
+    pub fn shard(&self, key: &[u8]) -> Option<&Shard> {
         let i = self.find(self.ks.shard_of(key))?;
         Some(&self.guards[i].1)
     }

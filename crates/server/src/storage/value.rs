@@ -96,6 +96,9 @@ pub enum Value {
     Str(Str),
     ZSet(Box<types::zset::ZSet>),
     List(Box<types::list::List>),
+    Hash(Box<types::hash::Hash>),
+    Set(Box<types::set::Set>),
+    Stream(Box<types::stream::Stream>),
 }
 
 impl Value {
@@ -105,13 +108,16 @@ impl Value {
             Value::Str(_) => "string",
             Value::ZSet(_) => "zset",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::Stream(_) => "stream",
         }
     }
 
     /// True for the types clients can block on (lists, sorted sets,
     /// streams): storing one signals its key as ready.
     pub fn wakes_waiters(&self) -> bool {
-        matches!(self, Value::List(_) | Value::ZSet(_))
+        matches!(self, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
     }
 
     /// The name OBJECT ENCODING replies with.
@@ -121,6 +127,9 @@ impl Value {
             Value::ZSet(z) => z.encoding(),
             // Redis 7.0 has no listpack list encoding (that came in 7.2).
             Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }
@@ -136,5 +145,7 @@ mod tests {
         assert_eq!(Str::from_bytes(&[b'a'; 44]).encoding(), "embstr");
         assert_eq!(Str::from_bytes(&[b'a'; 45]).encoding(), "raw");
         assert_eq!(Str::from_bytes(b"-9223372036854775808").as_i64(), Some(i64::MIN));
+        let l = Value::List(Box::default());
+        assert_eq!((l.type_name(), l.encoding(), l.wakes_waiters()), ("list", "quicklist", true));
     }
 }

@@ -257,3 +257,83 @@ fn many_pushers_many_waiters_lose_nothing() {
     let mut p = t.raw();
     assert_eq!(p.cmd("EXISTS q"), ":0\r\n");
 }
+
+#[test]
+fn served_from_a_later_key() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k2 k1 0");
+    wait_blocked(&t, 1);
+    p.cmd("RPUSH k1 x");
+    assert_eq!(reply(&mut w), "*2\r\n$2\r\nk1\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn timeouts_racing_pushes_lose_no_element() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    for i in 0..30 {
+        send(&mut w, "BLPOP k 0.002");
+        // Sometimes before, sometimes after the deadline: both must conserve.
+        std::thread::sleep(Duration::from_micros(500 * (i % 5)));
+        p.cmd(&format!("RPUSH k v{i}"));
+        let got = reply(&mut w);
+        let left = p.cmd("LLEN k");
+        if got == "*-1\r\n" {
+            assert_eq!(left, ":1\r\n", "round {i}");
+            p.cmd("DEL k");
+        } else {
+            assert_eq!(got, format!("*2\r\n$1\r\nk\r\n${}\r\nv{i}\r\n", 1 + i.to_string().len()), "round {i}");
+            assert_eq!(left, ":0\r\n", "round {i}");
+        }
+    }
+    wait_blocked(&t, 0);
+}
+
+#[test]
+fn repeated_keys_and_rotation() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k k 0");
+    wait_blocked(&t, 1);
+    p.cmd("RPUSH k a b");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert_eq!(p.cmd("LRANGE k 0 -1"), "*1\r\n$1\r\nb\r\n");
+    p.cmd("DEL k");
+    send(&mut w, "BLMOVE k k RIGHT LEFT 0");
+    wait_blocked(&t, 1);
+    // A string stored at the key wakes nobody.
+    p.cmd("SET k s");
+    p.cmd("DEL k");
+    assert_eq!(t.srv.blocking.blocked_clients(), 1);
+    p.cmd("RPUSH k x y");
+    assert_eq!(reply(&mut w), "$1\r\ny\r\n");
+    assert_eq!(p.cmd("LRANGE k 0 -1"), "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn waiters_for_another_type_stay_blocked() {
+    use hematite::blocking::{reply_null_array, BlockRequest, Waiter};
+    use hematite::client::ClientInfo;
+    use std::sync::Arc;
+    let t = TestServer::start();
+    // A waiter for a sorted set on `k`, first in line.
+    let info = Arc::new(ClientInfo::new(999_999, None, None, 0));
+    let req = BlockRequest::new(vec![b"k".to_vec().into()], None, reply_null_array).for_type("zset");
+    let zw = Arc::new(Waiter::new(
+        info,
+        0,
+        resp::Protocol::Resp2,
+        vec![b"BLPOP".to_vec(), b"k".to_vec(), b"0".to_vec()],
+        req,
+    ));
+    t.srv.blocking.register(zw.clone());
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "BLPOP k 0");
+    wait_blocked(&t, 2);
+    p.cmd("RPUSH k a");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
+    assert!(t.srv.blocking.is_blocked(999_999));
+    t.srv.blocking.unregister(&zw);
+    wait_blocked(&t, 0);
+}

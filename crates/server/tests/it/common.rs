@@ -197,3 +197,13 @@ pub fn elements(frame: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     }
     Some((frame[..le + 2].to_vec(), out))
 }
+
+impl Raw {
+    /// Sends a redis-cli style line and returns the raw reply bytes.
+    pub fn read_reply_of(&mut self, line: &str) -> Vec<u8> {
+        let args = split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        self.send_cmd(&refs);
+        self.read_reply()
+    }
+}

@@ -1,0 +1,320 @@
+//! The `cmsgpack` library as Redis bundles it (lua-cmsgpack 0.4): pack any
+//! number of values, unpack all of them (or some, from an offset). Integral
+//! numbers become the smallest integer type, others a float when exact, else
+//! a double; a table whose keys are exactly 1..n is an array, any other
+//! table a map; tables nested deeper than 16 become nil.
+
+use super::libfn::lib_fn;
+use mlua::{Lua, MultiValue, Table, Value};
+
+const MAX_NESTING: usize = 16;
+
+fn err(m: &str) -> mlua::Error {
+    mlua::Error::runtime(m.to_string())
+}
+
+fn encode_int(out: &mut Vec<u8>, n: i64) {
+    if n >= 0 {
+        if n <= 127 {
+            out.push(n as u8);
+        } else if n <= 0xff {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -2147483648 {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+fn encode_number(out: &mut Vec<u8>, n: f64) {
+    if n.is_finite() && n.floor() == n && (n as i64) as f64 == n {
+        encode_int(out, n as i64);
+    } else if (n as f32) as f64 == n || n.is_nan() {
+        out.push(0xca);
+        out.extend_from_slice(&(n as f32).to_be_bytes());
+    } else {
+        out.push(0xcb);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+fn encode_len(out: &mut Vec<u8>, len: usize, fix: u8, fix_max: usize, b16: u8, b32: u8) {
+    if len < fix_max {
+        out.push(fix | len as u8);
+    } else if len <= 0xffff {
+        out.push(b16);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(b32);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+}
+
+fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
+    let len = s.len();
+    if len < 32 {
+        out.push(0xa0 | len as u8);
+    } else if len <= 0xff {
+        out.extend_from_slice(&[0xd9, len as u8]);
+    } else if len <= 0xffff {
+        out.push(0xda);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0xdb);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s);
+}
+
+/// Some(n) when the keys of `t` are exactly 1..n.
+fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
+    let (mut count, mut max) = (0usize, 0usize);
+    for pair in t.clone().pairs::<Value, Value>() {
+        let (k, _) = pair?;
+        let n = match k {
+            Value::Number(n) => n,
+            Value::Integer(n) => n as f64,
+            _ => return Ok(None),
+        };
+        if n <= 0.0 || n.floor() != n || n > u32::MAX as f64 {
+            return Ok(None);
+        }
+        max = max.max(n as usize);
+        count += 1;
+    }
+    Ok((max == count).then_some(max))
+}
+
+fn encode(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
+    match v {
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Number(n) => encode_number(out, *n),
+        Value::Integer(n) => encode_int(out, *n),
+        Value::String(s) => encode_str(out, &s.as_bytes()),
+        Value::Table(t) if level < MAX_NESTING => match array_len(t)? {
+            Some(n) => {
+                encode_len(out, n, 0x90, 16, 0xdc, 0xdd);
+                for i in 1..=n {
+                    let e: Value = t.raw_get(i)?;
+                    encode(out, &e, level + 1)?;
+                }
+            }
+            None => {
+                let pairs: Vec<(Value, Value)> = t.clone().pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+                encode_len(out, pairs.len(), 0x80, 16, 0xde, 0xdf);
+                for (k, val) in &pairs {
+                    encode(out, k, level + 1)?;
+                    encode(out, val, level + 1)?;
+                }
+            }
+        },
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+enum DecodeError {
+    Eof,
+    BadFormat,
+    Lua(mlua::Error),
+}
+
+impl From<mlua::Error> for DecodeError {
+    fn from(e: mlua::Error) -> Self {
+        DecodeError::Lua(e)
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError::Eof)?;
+        let s = self.b.get(self.pos..end).ok_or(DecodeError::Eof)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
+        Ok(self.take(n)?.iter().fold(0u64, |a, &b| (a << 8) | b as u64))
+    }
+
+    fn decode(&mut self, lua: &Lua, depth: usize) -> Result<Value, DecodeError> {
+        if depth > 1000 {
+            return Err(DecodeError::BadFormat);
+        }
+        let c = self.take(1)?[0];
+        let num = |n: f64| Ok(Value::Number(n));
+        match c {
+            0x00..=0x7f => num(c as f64),
+            0xe0..=0xff => num(c as i8 as f64),
+            0xcc => num(self.uint(1)? as f64),
+            0xcd => num(self.uint(2)? as f64),
+            0xce => num(self.uint(4)? as f64),
+            0xcf => num(self.uint(8)? as f64),
+            0xd0 => num(self.uint(1)? as u8 as i8 as f64),
+            0xd1 => num(self.uint(2)? as u16 as i16 as f64),
+            0xd2 => num(self.uint(4)? as u32 as i32 as f64),
+            0xd3 => num(self.uint(8)? as i64 as f64),
+            0xca => num(f32::from_bits(self.uint(4)? as u32) as f64),
+            0xcb => num(f64::from_bits(self.uint(8)?)),
+            0xc0 => Ok(Value::Nil),
+            0xc2 => Ok(Value::Boolean(false)),
+            0xc3 => Ok(Value::Boolean(true)),
+            0xa0..=0xbf | 0xd9 | 0xda | 0xdb | 0xc4 | 0xc5 | 0xc6 => {
+                let len = match c {
+                    0xa0..=0xbf => (c & 0x1f) as usize,
+                    0xd9 | 0xc4 => self.uint(1)? as usize,
+                    0xda | 0xc5 => self.uint(2)? as usize,
+                    _ => self.uint(4)? as usize,
+                };
+                let s = self.take(len)?;
+                Ok(Value::String(lua.create_string(s)?))
+            }
+            0x90..=0x9f | 0xdc | 0xdd => {
+                let len = match c {
+                    0x90..=0x9f => (c & 0x0f) as usize,
+                    0xdc => self.uint(2)? as usize,
+                    _ => self.uint(4)? as usize,
+                };
+                // Every element takes at least one byte.
+                if len > self.b.len() - self.pos {
+                    return Err(DecodeError::Eof);
+                }
+                let t = lua.create_table()?;
+                for i in 1..=len {
+                    t.raw_set(i, self.decode(lua, depth + 1)?)?;
+                }
+                Ok(Value::Table(t))
+            }
+            0x80..=0x8f | 0xde | 0xdf => {
+                let len = match c {
+                    0x80..=0x8f => (c & 0x0f) as usize,
+                    0xde => self.uint(2)? as usize,
+                    _ => self.uint(4)? as usize,
+                };
+                if len > self.b.len() - self.pos {
+                    return Err(DecodeError::Eof);
+                }
+                let t = lua.create_table()?;
+                for _ in 0..len {
+                    let k = self.decode(lua, depth + 1)?;
+                    let v = self.decode(lua, depth + 1)?;
+                    if !k.is_nil() && !matches!(k, Value::Number(n) if n.is_nan()) {
+                        t.raw_set(k, v)?;
+                    }
+                }
+                Ok(Value::Table(t))
+            }
+            _ => Err(DecodeError::BadFormat),
+        }
+    }
+}
+
+fn data_arg(args: &MultiValue, fname: &str) -> mlua::Result<Vec<u8>> {
+    match args.front() {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(Value::Number(n)) => Ok(super::lua_number_string(*n).into_bytes()),
+        Some(Value::Integer(n)) => Ok(n.to_string().into_bytes()),
+        _ => Err(mlua::Error::runtime(format!("bad argument #1 to '{fname}' (string expected, got no value)"))),
+    }
+}
+
+fn opt_int(args: &MultiValue, i: usize, default: i64, fname: &str) -> mlua::Result<i64> {
+    match args.get(i) {
+        None | Some(Value::Nil) => Ok(default),
+        Some(_) => Ok(super::libfn::check_number(args, i, fname)? as i64),
+    }
+}
+
+/// Decodes up to `limit` values (0 = all) from `offset`; with `with_offset`
+/// the next offset (-1 at the end) comes first, as unpack_one/unpack_limit
+/// return it.
+fn unpack_full(lua: &Lua, args: MultiValue, limit: i64, offset: i64, with_offset: bool) -> mlua::Result<MultiValue> {
+    let data = data_arg(&args, "unpack")?;
+    if offset < 0 || limit < 0 {
+        return Err(mlua::Error::runtime(format!(
+            "Invalid request to unpack with offset of {offset} and limit of {}.",
+            data.len()
+        )));
+    }
+    let offset = offset as usize;
+    if offset > data.len() {
+        return Err(mlua::Error::runtime(format!("Start offset {offset} greater than input length {}.", data.len())));
+    }
+    let mut cur = Cursor { b: &data, pos: offset };
+    let mut out = Vec::new();
+    while cur.pos < data.len() && (limit == 0 || (out.len() as i64) < limit) {
+        match cur.decode(lua, 0) {
+            Ok(v) => out.push(v),
+            Err(DecodeError::Lua(e)) => return Err(e),
+            Err(DecodeError::Eof) => return Err(err("Missing bytes in input.")),
+            Err(DecodeError::BadFormat) => return Err(err("Bad data format in input.")),
+        }
+    }
+    if with_offset {
+        let next = if cur.pos >= data.len() { -1.0 } else { cur.pos as f64 };
+        out.insert(0, Value::Number(next));
+    }
+    Ok(MultiValue::from_vec(out))
+}
+
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lib_fn(lua, |lua, args: MultiValue| {
+            if args.is_empty() {
+                return Err(err("bad argument #0 to 'pack' (MessagePack pack needs input.)"));
+            }
+            let mut out = Vec::new();
+            for v in args.iter() {
+                encode(&mut out, v, 0)?;
+            }
+            lua.create_string(out)
+        })?,
+    )?;
+    t.raw_set("unpack", lib_fn(lua, |lua, args| unpack_full(lua, args, 0, 0, false))?)?;
+    t.raw_set(
+        "unpack_one",
+        lib_fn(lua, |lua, args| {
+            let off = opt_int(&args, 1, 0, "unpack_one")?;
+            unpack_full(lua, args, 1, off, true)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack_limit",
+        lib_fn(lua, |lua, args| {
+            let limit = opt_int(&args, 1, 0, "unpack_limit")?;
+            let off = opt_int(&args, 2, 0, "unpack_limit")?;
+            unpack_full(lua, args, limit, off, true)
+        })?,
+    )?;
+    t.raw_set("_NAME", "cmsgpack")?;
+    t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
+    t.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
+    t.raw_set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
+    Ok(t)
+}

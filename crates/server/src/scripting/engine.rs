@@ -1,0 +1,378 @@
+//! One sandboxed Lua 5.1 state and how a script runs in it.
+//!
+//! The state loads base, table, string, math and debug (debug is only kept
+//! privately by the prelude for the error handler), the bundled libraries
+//! (cjson, cmsgpack, bit, struct), and Redis's `redis` table; `prelude.lua`
+//! then builds the read-only view scripts use as their globals. A run binds
+//! `bridge.call` to the command context for the duration of a `Lua::scope`,
+//! so nothing of a finished run can be reached afterwards; the locks are held
+//! by the caller and released by their guards whatever the script does.
+//!
+//! An instruction-count hook checks the kill flag (SCRIPT KILL / FUNCTION
+//! KILL); once set it keeps failing every 1000 instructions, so a script
+//! cannot catch the error with pcall and carry on.
+
+use super::call::{self, RunState};
+use super::conv;
+use crate::ctx::Ctx;
+use crate::error::CmdError;
+use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Memory a Lua state may use; past it allocations fail with a Lua error
+/// instead of exhausting the machine.
+const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+/// Redis 7.0.15 as REDIS_VERSION_NUM (0x07000f).
+const VERSION_NUM: i64 = 0x07000f;
+
+pub struct Engine {
+    pub lua: Lua,
+    /// The read-only globals view every script and library runs in.
+    pub env: Table,
+    /// Internal table shared with the prelude (call, resp, run).
+    bridge: Table,
+    globals: Table,
+    /// While FUNCTION LOAD runs a library's top level: the time (ms since
+    /// `epoch`) past which it fails with "FUNCTION LOAD timeout"; 0 otherwise.
+    load_deadline: Arc<AtomicI64>,
+    epoch: Instant,
+}
+
+/// How a run ended.
+pub enum Outcome {
+    /// The script's return value was written to the reply.
+    Done,
+    /// The error reply to send (already formatted).
+    Failed(CmdError),
+}
+
+/// Redis's drand48 state for math.random (same sequence on every platform).
+struct Rand48(u64);
+
+impl Rand48 {
+    fn next(&mut self) -> i32 {
+        self.0 = (self.0.wrapping_mul(0x5DEECE66D).wrapping_add(0xB)) & ((1 << 48) - 1);
+        (self.0 >> 17) as i32
+    }
+}
+
+impl Engine {
+    pub fn new(kill: Arc<AtomicBool>) -> mlua::Result<Engine> {
+        // SAFETY: the debug library is only reachable by the prelude (it is
+        // removed from the globals right after), never by scripts.
+        let lua = unsafe {
+            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default())
+        };
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+        let g = lua.globals();
+        for name in ["print", "dofile", "loadfile", "module", "require", "package", "os", "io"] {
+            g.raw_set(name, Value::Nil)?;
+        }
+        g.raw_set("cjson", super::cjson::open(&lua)?)?;
+        g.raw_set("bit", super::bit::open(&lua)?)?;
+        g.raw_set("struct", super::structlib::open(&lua)?)?;
+        g.raw_set("cmsgpack", super::cmsgpack::open(&lua)?)?;
+        let redis = lua.create_table()?;
+        redis.raw_set("REDIS_VERSION", crate::commands::server::REDIS_VERSION)?;
+        redis.raw_set("REDIS_VERSION_NUM", VERSION_NUM)?;
+        redis.raw_set(
+            "acl_check_cmd",
+            lua.create_function(|_, args: MultiValue| {
+                let argv = call::args_to_argv(&args).map_err(mlua::Error::runtime)?;
+                let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+                match call::lookup(&refs) {
+                    Some(_) => Ok(true),
+                    None => Err(mlua::Error::runtime("Invalid command passed to redis.acl_check_cmd()")),
+                }
+            })?,
+        )?;
+        g.raw_set("redis", redis)?;
+        let rand = Arc::new(parking_lot::Mutex::new(Rand48(0x1234_ABCD_330E)));
+        let math: Table = g.raw_get("math")?;
+        let r = rand.clone();
+        math.raw_set(
+            "random",
+            lua.create_function(move |_, args: MultiValue| {
+                const MAX: i64 = i32::MAX as i64;
+                let r = (r.lock().next() as i64 % MAX) as f64 / MAX as f64;
+                let int_arg = |v: &Value, n: usize| match v {
+                    Value::Number(x) => Ok(*x as i64),
+                    Value::Integer(x) => Ok(*x),
+                    Value::String(s) => {
+                        s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).map(|x| x as i64).ok_or_else(|| {
+                            mlua::Error::runtime(format!("bad argument #{n} to 'random' (number expected)"))
+                        })
+                    }
+                    _ => Err(mlua::Error::runtime(format!("bad argument #{n} to 'random' (number expected)"))),
+                };
+                match args.len() {
+                    0 => Ok(r),
+                    1 => {
+                        let u = int_arg(&args[0], 1)?;
+                        if u < 1 {
+                            return Err(mlua::Error::runtime("bad argument #1 to 'random' (interval is empty)"));
+                        }
+                        Ok((r * u as f64).floor() + 1.0)
+                    }
+                    2 => {
+                        let (l, u) = (int_arg(&args[0], 1)?, int_arg(&args[1], 2)?);
+                        if l > u {
+                            return Err(mlua::Error::runtime("bad argument #2 to 'random' (interval is empty)"));
+                        }
+                        Ok((r * (u - l + 1) as f64).floor() + l as f64)
+                    }
+                    _ => Err(mlua::Error::runtime("wrong number of arguments")),
+                }
+            })?,
+        )?;
+        math.raw_set(
+            "randomseed",
+            lua.create_function(move |_, seed: f64| {
+                rand.lock().0 = (((seed as i64 as i32) as u32 as u64) << 16) | 0x330E;
+                Ok(())
+            })?,
+        )?;
+        let bridge = lua.create_table()?;
+        let epoch = Instant::now();
+        let load_deadline = Arc::new(AtomicI64::new(0));
+        let past_deadline = {
+            let d = load_deadline.clone();
+            move || {
+                let dl = d.load(Ordering::Relaxed);
+                dl != 0 && epoch.elapsed().as_millis() as i64 > dl
+            }
+        };
+        let (k, past) = (kill.clone(), past_deadline.clone());
+        bridge.raw_set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed) || past()))?)?;
+        bridge.raw_set(
+            "sha1",
+            lua.create_function(|lua, v: Value| {
+                let bytes = match &v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Number(n) => super::lua_number_string(*n).into_bytes(),
+                    Value::Integer(n) => n.to_string().into_bytes(),
+                    _ => Vec::new(),
+                };
+                lua.create_string(super::sha1_hex(&bytes))
+            })?,
+        )?;
+        // SAFETY: the trampolines only use the Lua C API on their own stack.
+        unsafe {
+            bridge.raw_set("c_call", lua.create_c_function(tramp_call)?)?;
+            bridge.raw_set("c_pcall", lua.create_c_function(tramp_pcall)?)?;
+            bridge.raw_set("c_setresp", lua.create_c_function(tramp_setresp)?)?;
+            bridge.raw_set("c_sha1hex", lua.create_c_function(tramp_sha1hex)?)?;
+            bridge.raw_set("c_set_repl", lua.create_c_function(tramp_set_repl)?)?;
+            bridge.raw_set("c_log", lua.create_c_function(tramp_log)?)?;
+            bridge.raw_set("c_register", lua.create_c_function(tramp_register)?)?;
+        }
+        bridge.raw_set(
+            "log",
+            lua.create_function(|_, (level, msg): (i64, String)| {
+                match level {
+                    3 => tracing::warn!("{msg}"),
+                    2 => tracing::info!("{msg}"),
+                    _ => tracing::debug!("{msg}"),
+                }
+                Ok(())
+            })?,
+        )?;
+        lua.load(include_str!("prelude.lua")).set_name("=hematite").call::<()>((bridge.clone(), g.clone()))?;
+        g.raw_set("debug", Value::Nil)?;
+        lua.set_named_registry_value(IMPL_KEY, bridge.raw_get::<Table>("impl")?)?;
+        let env: Table = bridge.raw_get("env")?;
+        let k = kill;
+        let past = past_deadline;
+        lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_lua, _dbg| {
+            if past() {
+                return Err(mlua::Error::runtime(LOAD_TIMEOUT));
+            }
+            if k.load(Ordering::Relaxed) {
+                return Err(mlua::Error::runtime(KILLED));
+            }
+            Ok(VmState::Continue)
+        })?;
+        Ok(Engine { lua, env, bridge, globals: g, load_deadline, epoch })
+    }
+
+    /// Limits the next library load to `ms` (0 lifts the limit).
+    pub fn set_load_timeout(&self, ms: i64) {
+        let v = if ms == 0 { 0 } else { self.epoch.elapsed().as_millis() as i64 + ms };
+        self.load_deadline.store(v, Ordering::Relaxed);
+    }
+
+    /// True once a load has run past its limit.
+    pub fn load_timed_out(&self) -> bool {
+        let dl = self.load_deadline.load(Ordering::Relaxed);
+        dl != 0 && self.epoch.elapsed().as_millis() as i64 > dl
+    }
+
+    /// The internal table shared with the prelude.
+    pub fn bridge(&self) -> &Table {
+        &self.bridge
+    }
+
+    /// Compiles a chunk in the sandbox (`name` like "@user_script").
+    pub fn compile(&self, code: &[u8], name: &str) -> Result<mlua::Function, String> {
+        match self.lua.load(code).set_name(name).set_environment(self.env.clone()).into_function() {
+            Ok(f) => Ok(f),
+            Err(mlua::Error::SyntaxError { message, .. }) => Err(message),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Sets KEYS and ARGV (EVAL mode).
+    pub fn set_keys_argv(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+        self.globals.raw_set("KEYS", self.array(keys)?)?;
+        self.globals.raw_set("ARGV", self.array(argv)?)?;
+        Ok(())
+    }
+
+    pub fn array(&self, items: &[&[u8]]) -> mlua::Result<Table> {
+        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, a) in items.iter().enumerate() {
+            t.raw_set(i + 1, self.lua.create_string(a)?)?;
+        }
+        Ok(t)
+    }
+
+    /// Runs `f` (with `(keys, args)` when `fargs` is given, FCALL mode) in
+    /// the context of `ctx`, writing its reply. `name` is what error messages
+    /// call the script (its sha, or the function name).
+    pub fn run(
+        &self,
+        ctx: &mut Ctx<'_>,
+        f: &mlua::Function,
+        fargs: Option<(Table, Table)>,
+        state: RunState,
+        name: &str,
+    ) -> Outcome {
+        let state = RefCell::new(state);
+        self.bridge.raw_set("resp", 2).ok();
+        let saved_db = ctx.client.db;
+        let ctx_cell = RefCell::new(&mut *ctx);
+        let result = self.lua.scope(|scope| {
+            let callf = scope.create_function(|lua, args: MultiValue| {
+                let mut guard = ctx_cell.try_borrow_mut().map_err(|_| mlua::Error::runtime("recursive call"))?;
+                let resp = self.bridge.raw_get::<i64>("resp").unwrap_or(2);
+                call::redis_call(lua, &mut guard, &mut state.borrow_mut(), resp, args)
+            })?;
+            self.bridge.raw_set("call", callf)?;
+            let run: mlua::Function = self.bridge.raw_get("run")?;
+            let r = match &fargs {
+                Some((k, a)) => run.call::<MultiValue>((f.clone(), true, k.clone(), a.clone())),
+                None => run.call::<MultiValue>((f.clone(), false)),
+            };
+            self.bridge.raw_set("call", Value::Nil)?;
+            r
+        });
+        let ctx = ctx_cell.into_inner();
+        ctx.client.db = saved_db;
+        let resp = self.bridge.raw_get::<i64>("resp").unwrap_or(2);
+        let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
+        let mut vals = match result {
+            Ok(v) => v.into_iter(),
+            Err(e) => {
+                if kill {
+                    return Outcome::Failed(killed_error(name));
+                }
+                return Outcome::Failed(CmdError::msg(format!("ERR Error running script {name}, {e}")));
+            }
+        };
+        let ok = matches!(vals.next(), Some(Value::Boolean(true)));
+        let v = vals.next().unwrap_or(Value::Nil);
+        if ok {
+            conv::lua_to_reply(ctx.out, &v, resp == 3, 0);
+            // Collect garbage a little from time to time, as Redis does.
+            let _ = self.lua.gc_step();
+            return Outcome::Done;
+        }
+        if kill {
+            match &v {
+                Value::Table(t) => {
+                    let _ = t.raw_set("err", format!("ERR {KILLED}"));
+                }
+                _ => return Outcome::Failed(killed_error(name)),
+            }
+        }
+        Outcome::Failed(CmdError::msg(format_error(&v, name)))
+    }
+}
+
+const IMPL_KEY: &str = "hematite_impl";
+
+/// Calls `impl[key](...)` from the registry's implementation table; it
+/// returns `ok, value`. When not ok and `raise`, the value (an error table)
+/// is raised as the Lua error; otherwise the value is returned. Being a C
+/// function, the trampoline keeps the calling script's frame (Lua does not
+/// elide a tail call into C), so error positions name the script's line.
+unsafe fn trampoline(l: *mut mlua::lua_State, key: &std::ffi::CStr, raise: bool) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    if ffi::lua_checkstack(l, 4) == 0 {
+        return 0;
+    }
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"hematite_impl".as_ptr());
+    ffi::lua_getfield(l, -1, key.as_ptr());
+    ffi::lua_remove(l, -2);
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, 2);
+    if raise && ffi::lua_toboolean(l, 1) == 0 {
+        ffi::lua_error(l);
+    }
+    1
+}
+
+macro_rules! trampolines {
+    ($($name:ident => $key:literal, $raise:expr;)*) => {$(
+        unsafe extern "C-unwind" fn $name(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+            trampoline(l, $key, $raise)
+        }
+    )*};
+}
+
+trampolines! {
+    tramp_call => c"call", true;
+    tramp_pcall => c"call", false;
+    tramp_setresp => c"setresp", true;
+    tramp_sha1hex => c"sha1hex", true;
+    tramp_set_repl => c"set_repl", true;
+    tramp_log => c"log", true;
+    tramp_register => c"register", true;
+}
+
+pub const LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
+
+const KILLED: &str = "Script killed by user with SCRIPT KILL...";
+
+fn killed_error(name: &str) -> CmdError {
+    CmdError::msg(format!("ERR {KILLED} script: {name}, on @user_script:1."))
+}
+
+/// Redis's luaCallFunction error text from the handler's table.
+fn format_error(v: &Value, name: &str) -> String {
+    let Value::Table(t) = v else {
+        let msg = match v {
+            Value::String(s) => s.to_string_lossy(),
+            _ => "execution failure".to_string(),
+        };
+        return format!("ERR Error running script {name}, {}", &msg[..msg.len().min(100)]);
+    };
+    let get = |k: &str| -> Option<String> {
+        match t.raw_get::<Value>(k).ok()? {
+            Value::String(s) => Some(s.to_string_lossy()),
+            Value::Number(n) => Some(super::lua_number_string(n)),
+            Value::Integer(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let mut msg = get("err").unwrap_or_else(|| "(null)".into());
+    if let (Some(src), Some(line)) = (get("source"), get("line")) {
+        msg.push_str(&format!(" script: {name}, on {src}:{line}."));
+    }
+    msg
+}

@@ -1,0 +1,86 @@
+//! Library functions written in Rust, exposed to Lua as C closures.
+//!
+//! A Rust callback's error in mlua is raised as a userdata; Redis's bundled
+//! libraries raise strings prefixed with the caller's position
+//! ("user_script:1: Cannot serialise ..."). `lib_fn` wraps a Rust
+//! implementation (which returns `ok, values...` and never raises) in a C
+//! closure that raises the message with `luaL_where(L, 1)` in front, and
+//! that keeps the calling script's frame even for a tail call.
+
+use mlua::{ffi, Function, IntoLuaMulti, Lua, MultiValue, Value};
+use std::os::raw::c_int;
+
+unsafe extern "C-unwind" fn lib_tramp(l: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    if ffi::lua_checkstack(l, 4) == 0 {
+        return 0;
+    }
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(l, 1) == 0 {
+        ffi::luaL_where(l, 1);
+        ffi::lua_pushvalue(l, 2);
+        ffi::lua_concat(l, 2);
+        ffi::lua_error(l);
+    }
+    ffi::lua_remove(l, 1);
+    ffi::lua_gettop(l)
+}
+
+/// The message of an error raised by an implementation.
+fn message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => message(cause),
+        mlua::Error::MemoryError(m) => m.clone(),
+        e => e.to_string(),
+    }
+}
+
+/// Wraps `f` as a library function (see the module header).
+pub fn lib_fn<R, F>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    R: IntoLuaMulti,
+    F: Fn(&Lua, MultiValue) -> mlua::Result<R> + Send + 'static,
+{
+    let inner = lua.create_function(move |lua, args: MultiValue| {
+        let r = f(lua, args).and_then(|r| r.into_lua_multi(lua));
+        Ok(match r {
+            Ok(mut mv) => {
+                mv.push_front(Value::Boolean(true));
+                mv
+            }
+            Err(e) => MultiValue::from_vec(vec![Value::Boolean(false), Value::String(lua.create_string(message(&e))?)]),
+        })
+    })?;
+    // SAFETY: the closure only moves the function pushed as the argument into
+    // a C closure's upvalue.
+    unsafe { lua.exec_raw::<Function>(inner, |l| ffi::lua_pushcclosure(l, lib_tramp, 1)) }
+}
+
+/// Lua's luaL_checknumber: a number or a string convertible to one.
+pub fn check_number(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<f64> {
+    let bad =
+        |got: &str| mlua::Error::runtime(format!("bad argument #{} to '{fname}' (number expected, got {got})", i + 1));
+    match args.get(i) {
+        Some(Value::Number(n)) => Ok(*n),
+        Some(Value::Integer(n)) => Ok(*n as f64),
+        Some(Value::String(s)) => {
+            let t = s.to_string_lossy();
+            let t = t.trim();
+            let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                i64::from_str_radix(h, 16).ok().map(|n| n as f64)
+            } else {
+                t.parse::<f64>().ok()
+            };
+            parsed.ok_or_else(|| bad("string"))
+        }
+        Some(Value::Nil) => Err(bad("nil")),
+        None => Err(bad("no value")),
+        Some(Value::Boolean(_)) => Err(bad("boolean")),
+        Some(Value::Table(_)) => Err(bad("table")),
+        Some(Value::Function(_)) => Err(bad("function")),
+        Some(_) => Err(bad("userdata")),
+    }
+}

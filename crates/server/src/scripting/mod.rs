@@ -1,0 +1,343 @@
+//! Lua scripting (EVAL family, SCRIPT) and Functions.
+//!
+//! A script runs with every shard locked (EVAL & co are bound with
+//! `.lock_all()`), so it is atomic across cores. While one runs, `Busy`
+//! records its start; once it has run past `busy-reply-threshold`, the
+//! dispatcher answers other clients BUSY (before trying to lock anything,
+//! and instead of waiting for a shard) unless their command is flagged
+//! allow_busy (SCRIPT KILL, FUNCTION KILL, ...). SCRIPT KILL sets a flag that
+//! the Lua instruction-count hook turns into an error inside the script.
+//!
+//! EVAL scripts and function libraries live in two separate Lua states
+//! (`engine::Engine`), each behind its own mutex: a script's state is locked
+//! after the shards (scripts run inside commands that hold them), and code
+//! that takes a state without shards (SCRIPT LOAD, FUNCTION LOAD) never waits
+//! for a shard while holding it, so the order cannot cycle.
+
+pub mod bit;
+pub mod call;
+pub mod cjson;
+pub mod cmsgpack;
+pub mod conv;
+pub mod engine;
+pub mod functions;
+pub mod libfn;
+pub mod structlib;
+
+use crate::cmdspec::{f, CommandSpec};
+use crate::error::CmdError;
+use crate::server::Server;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every connection may read about the script running now.
+#[derive(Default)]
+pub struct Busy {
+    /// Milliseconds since server start when the running script began, plus
+    /// one; 0 when no script runs.
+    started: AtomicI64,
+    /// The running script is a function (FCALL), not an EVAL script.
+    is_function: AtomicBool,
+    /// The running script has written (SCRIPT KILL then refuses).
+    pub wrote: AtomicBool,
+    /// SCRIPT KILL / FUNCTION KILL asked the script to stop (read by the
+    /// Lua hook).
+    pub kill: Arc<AtomicBool>,
+    /// The running function's name and command (FUNCTION STATS).
+    info: Mutex<(String, Vec<Vec<u8>>)>,
+}
+
+fn elapsed_ms(srv: &Server) -> i64 {
+    srv.started.elapsed().as_millis() as i64
+}
+
+/// Marks a script as running until dropped (also on unwinding).
+pub struct Running<'a>(&'a Busy);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.started.store(0, Ordering::SeqCst);
+        self.0.kill.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Busy {
+    pub fn begin<'a>(&'a self, srv: &Server, is_function: bool) -> Running<'a> {
+        self.is_function.store(is_function, Ordering::SeqCst);
+        self.wrote.store(false, Ordering::SeqCst);
+        self.kill.store(false, Ordering::SeqCst);
+        self.started.store(elapsed_ms(srv) + 1, Ordering::SeqCst);
+        Running(self)
+    }
+
+    pub fn set_info(&self, name: &str, argv: &[&[u8]]) {
+        *self.info.lock() = (name.to_string(), argv.iter().map(|a| a.to_vec()).collect());
+    }
+
+    /// Name, command and duration of the running function.
+    pub fn running_info(&self, srv: &Server) -> Option<(String, Vec<Vec<u8>>, i64)> {
+        let s = self.started.load(Ordering::SeqCst);
+        if s == 0 || !self.is_function() {
+            return None;
+        }
+        let (n, a) = self.info.lock().clone();
+        Some((n, a, elapsed_ms(srv) - (s - 1)))
+    }
+
+    pub fn running(&self) -> bool {
+        self.started.load(Ordering::SeqCst) != 0
+    }
+
+    pub fn is_function(&self) -> bool {
+        self.is_function.load(Ordering::SeqCst)
+    }
+
+    /// True once the running script has passed busy-reply-threshold.
+    pub fn timed_out(&self, srv: &Server) -> bool {
+        let s = self.started.load(Ordering::SeqCst);
+        if s == 0 {
+            return false;
+        }
+        let threshold = srv.config.get_num("busy-reply-threshold");
+        threshold > 0 && elapsed_ms(srv) - (s - 1) >= threshold
+    }
+
+    /// SCRIPT KILL (`function` false) or FUNCTION KILL (true).
+    pub fn kill(&self, srv: &Server, function: bool) -> Result<(), CmdError> {
+        // Redis serves SCRIPT KILL only once the script has timed out (it is
+        // single-threaded): wait for that, or for the script to end.
+        run_blocking(|| {
+            while self.running() && !self.timed_out(srv) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        if !self.running() {
+            return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
+        }
+        if self.wrote.load(Ordering::SeqCst) {
+            return Err(CmdError::msg(
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            ));
+        }
+        if self.is_function() != function {
+            return Err(busy_message(self.is_function()));
+        }
+        self.kill.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn busy_message(function: bool) -> CmdError {
+    if function {
+        CmdError::msg("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+    } else {
+        CmdError::msg("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    }
+}
+
+/// The BUSY error for a command arriving while a script has been running
+/// too long; `None` if the command may run.
+pub fn busy_error(srv: &Server, spec: &CommandSpec) -> Option<CmdError> {
+    let busy = &srv.scripting.busy;
+    if !busy.running() || spec.has(f::ALLOW_BUSY) || !busy.timed_out(srv) {
+        return None;
+    }
+    Some(busy_message(busy.is_function()))
+}
+
+/// Script flags (shebang `flags=` and register_function's `flags`).
+pub mod flags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 2;
+    pub const ALLOW_STALE: u32 = 4;
+    pub const NO_CLUSTER: u32 = 8;
+    pub const ALLOW_CROSS_SLOT: u32 = 16;
+    /// An EVAL script without a shebang: Redis 6 behavior.
+    pub const EVAL_COMPAT: u32 = 32;
+
+    pub const NAMES: &[(&str, u32)] = &[
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT),
+    ];
+
+    pub fn by_name(name: &[u8]) -> Option<u32> {
+        NAMES.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, f)| *f)
+    }
+}
+
+/// A cached EVAL script.
+pub struct Script {
+    pub func: mlua::Function,
+    pub flags: u32,
+    pub body: Vec<u8>,
+}
+
+/// The EVAL Lua state and its script cache (sha -> script).
+pub struct EvalState {
+    pub engine: engine::Engine,
+    pub scripts: HashMap<String, Script>,
+}
+
+/// The server's scripting state.
+#[derive(Default)]
+pub struct Scripting {
+    pub busy: Busy,
+    /// Created on first use; SCRIPT FLUSH drops it.
+    pub eval: Mutex<Option<EvalState>>,
+    pub functions: Mutex<Option<functions::Functions>>,
+    /// Libraries (high half) and functions (low half), for FUNCTION STATS
+    /// while a function holds the functions state.
+    pub counts: std::sync::atomic::AtomicU64,
+}
+
+/// Takes a Lua state's mutex, answering BUSY instead of waiting behind a
+/// script that has run too long.
+pub fn lock_state<'a, T>(srv: &Server, m: &'a Mutex<T>, spec: &CommandSpec) -> Result<MutexGuard<'a, T>, CmdError> {
+    loop {
+        if let Some(g) = m.try_lock_for(Duration::from_millis(5)) {
+            return Ok(g);
+        }
+        if let Some(e) = busy_error(srv, spec) {
+            return Err(e);
+        }
+    }
+}
+
+impl Scripting {
+    /// The EVAL state, created if needed.
+    pub fn eval_state<'a>(
+        &'a self,
+        srv: &Server,
+        spec: &CommandSpec,
+    ) -> Result<parking_lot::MappedMutexGuard<'a, EvalState>, CmdError> {
+        let mut g = lock_state(srv, &self.eval, spec)?;
+        if g.is_none() {
+            let engine = engine::Engine::new(self.busy.kill.clone())
+                .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
+            *g = Some(EvalState { engine, scripts: HashMap::new() });
+        }
+        Ok(MutexGuard::map(g, |o| o.as_mut().expect("just created")))
+    }
+}
+
+/// Runs a script. A script may run for long, so its worker thread hands its
+/// other tasks to a new worker first (tokio's block_in_place): connections
+/// keep being served, and SCRIPT KILL can reach the server.
+pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+pub fn sha1_hex(b: &[u8]) -> String {
+    sha1_smol::Sha1::from(b).digest().to_string()
+}
+
+/// A number as Lua 5.1's tostring writes it (`%.14g`).
+pub fn lua_number_string(n: f64) -> String {
+    fmt_g(n, 14)
+}
+
+/// C's `%.<prec>g`.
+pub fn fmt_g(d: f64, prec: usize) -> String {
+    if d.is_nan() {
+        return if d.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let p = prec.max(1);
+    let e = format!("{:.*e}", p - 1, d);
+    let (mant, exp) = e.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    if exp < -4 || exp >= p as i32 {
+        let mant = if mant.contains('.') { mant.trim_end_matches('0').trim_end_matches('.') } else { mant };
+        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        let s = format!("{:.*}", decimals, d);
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+/// Parses an EVAL script's shebang line. Returns the flags and the length of
+/// the line (without its newline, which is kept for line numbers).
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((flags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::err("Invalid script shebang"));
+    };
+    let line = &body[..end];
+    let parts: Vec<&[u8]> = line.split(|c| c.is_ascii_whitespace()).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return Err(CmdError::err("Invalid engine in script shebang"));
+    }
+    if parts[0] != b"#!lua" {
+        return Err(CmdError::err(format!(
+            "Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(parts[0])
+        )));
+    }
+    let mut fl = 0;
+    for p in &parts[1..] {
+        if let Some(list) = p.strip_prefix(b"flags=") {
+            for name in list.split(|&c| c == b',') {
+                match flags::by_name(name) {
+                    Some(x) => fl |= x,
+                    None => {
+                        return Err(CmdError::err(format!(
+                            "Unexpected flag in script shebang: {}",
+                            String::from_utf8_lossy(name)
+                        )))
+                    }
+                }
+            }
+        } else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {}", String::from_utf8_lossy(p))));
+        }
+    }
+    Ok((fl, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g_format() {
+        assert_eq!(fmt_g(0.1, 14), "0.1");
+        assert_eq!(fmt_g(100.0, 14), "100");
+        assert_eq!(fmt_g(1e15, 14), "1e+15");
+        assert_eq!(fmt_g(123456789012345.0, 14), "1.2345678901234e+14");
+        assert_eq!(fmt_g(0.00001, 14), "1e-05");
+        assert_eq!(fmt_g(3.14159, 14), "3.14159");
+        assert_eq!(fmt_g(-2.5, 14), "-2.5");
+    }
+
+    #[test]
+    fn shebang() {
+        assert_eq!(parse_shebang(b"return 1").unwrap(), (flags::EVAL_COMPAT, 0));
+        assert_eq!(parse_shebang(b"#!lua\nreturn 1").unwrap(), (0, 5));
+        assert_eq!(parse_shebang(b"#!lua flags=no-writes,allow-oom\n").unwrap().0, flags::NO_WRITES | flags::ALLOW_OOM);
+        assert!(parse_shebang(b"#!lua").is_err());
+        assert!(parse_shebang(b"#!py\n").is_err());
+        assert!(parse_shebang(b"#!lua flags=bad\n").is_err());
+        assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+    }
+}

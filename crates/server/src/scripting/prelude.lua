@@ -1,0 +1,417 @@
+-- Hematite's Lua sandbox, run once per Lua state (chunk name "=hematite").
+--
+-- Stock Lua 5.1 has no read-only tables, so scripts see the globals through
+-- a view: an empty table whose __index reads the real globals (failing for
+-- a name that does not exist) and whose __newindex always fails. Library
+-- tables (string, math, redis, cjson ...) are seen through read-only views
+-- of the same kind. rawset, load, loadstring, getfenv and pcall are wrapped
+-- so that they cannot reach around the view, and the error handler turns
+-- any error into Redis's {err=..., source=..., line=...} table.
+
+local bridge, G = ...
+local error, type, tostring, rawget, rawset, setmetatable = error, type, tostring, rawget, rawset, setmetatable
+local tonumber, ipairs, pairs, math, table, string = tonumber, ipairs, pairs, math, table, string
+local xpcall, pcall, select, getfenv, setfenv, loadstring, load = xpcall, pcall, select, getfenv, setfenv, loadstring, load
+local getinfo = debug.getinfo
+
+local protected = setmetatable({}, { __mode = "k" })
+
+local function readonly_error()
+    error("Attempt to modify a readonly table", 2)
+end
+
+local function view_of(t)
+    local v = {}
+    protected[v] = true
+    setmetatable(v, { __index = t, __newindex = readonly_error, __metatable = false })
+    return v
+end
+
+local views = {}
+for _, name in ipairs({ "string", "math", "table", "coroutine", "redis", "cjson", "bit", "struct", "cmsgpack" }) do
+    if rawget(G, name) ~= nil then
+        views[name] = view_of(rawget(G, name))
+    end
+end
+
+-- Strings index the read-only view of `string`, and their metatable is
+-- itself only reachable through a read-only view.
+local string_mt = getmetatable("")
+string_mt.__index = views.string
+string_mt.__metatable = view_of(string_mt)
+rawset(G, "newproxy", nil)
+
+local function lookup(k)
+    local v = views[k]
+    if v ~= nil then
+        return v
+    end
+    v = rawget(G, k)
+    if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+    end
+    return v
+end
+
+local env = {}
+protected[env] = true
+setmetatable(env, {
+    __index = function(_, k)
+        local v = lookup(k)
+        return v
+    end,
+    __newindex = readonly_error,
+    __metatable = false,
+})
+
+-- Function libraries run in their own view: while FUNCTION LOAD runs their
+-- top level, only the load API (bridge.load_api) is visible.
+local fenv = {}
+protected[fenv] = true
+setmetatable(fenv, {
+    __index = function(_, k)
+        local api = bridge.load_api
+        if api then
+            local v = api[k]
+            if v == nil then
+                error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+            end
+            return v
+        end
+        local v = lookup(k)
+        return v
+    end,
+    __newindex = readonly_error,
+    __metatable = false,
+})
+bridge.fenv = fenv
+
+rawset(G, "_G", env)
+rawset(G, "rawset", function(t, k, v)
+    if protected[t] then
+        error("Attempt to modify a readonly table", 0)
+    end
+    return rawset(t, k, v)
+end)
+rawset(G, "loadstring", function(s, name)
+    local f, e = loadstring(s, name)
+    if f then
+        setfenv(f, env)
+    end
+    return f, e
+end)
+rawset(G, "load", function(fn, name)
+    local f, e = load(fn, name)
+    if f then
+        setfenv(f, env)
+    end
+    return f, e
+end)
+rawset(G, "getfenv", function(f)
+    if f == nil then
+        f = 1
+    end
+    if type(f) == "number" and f > 0 then
+        f = f + 1
+    end
+    local e = getfenv(f)
+    if e == G then
+        return env
+    end
+    return e
+end)
+
+-- Redis 7 raises error tables from redis.call; its pcall hands scripts the
+-- message string instead, as older versions did.
+-- After SCRIPT KILL, errors are re-raised so no pcall can keep the script
+-- alive.
+local killed = bridge.killed
+local function pcall_result(ok, ...)
+    if ok then
+        return ok, ...
+    end
+    local e = ...
+    if killed() then
+        error(e, 0)
+    end
+    if type(e) == "table" then
+        local m = rawget(e, "err")
+        if type(m) == "string" or type(m) == "number" then
+            return false, m
+        end
+    end
+    return false, e
+end
+rawset(G, "pcall", function(f, ...)
+    return pcall_result(pcall(f, ...))
+end)
+local function xpcall_result(ok, ...)
+    if not ok and killed() then
+        error((...), 0)
+    end
+    return ok, ...
+end
+rawset(G, "xpcall", function(f, h)
+    return xpcall_result(xpcall(f, h))
+end)
+
+local redis = rawget(G, "redis")
+
+-- The raising API functions (redis.call, setresp, log ...) are C
+-- trampolines, so that a script's `return redis.call(...)` keeps its frame
+-- for error positions; they call these implementations, which return
+-- true and a value, or false and an error table that the trampoline raises.
+local impl = {}
+bridge.impl = impl
+local function failure(msg)
+    return false, { err = "ERR " .. msg }
+end
+
+-- bridge.call is bound to the running script's context for each run.
+impl.call = function(...)
+    local c = bridge.call
+    if not c then
+        return failure("redis.call/pcall can only be called inside a script invocation")
+    end
+    return c(...)
+end
+redis.call = bridge.c_call
+redis.pcall = bridge.c_pcall
+redis.setresp = bridge.c_setresp
+redis.sha1hex = bridge.c_sha1hex
+redis.set_repl = bridge.c_set_repl
+redis.log = bridge.c_log
+impl.sha1hex = function(...)
+    if select("#", ...) ~= 1 then
+        return failure("wrong number of arguments")
+    end
+    return true, bridge.sha1(...)
+end
+impl.setresp = function(...)
+    if select("#", ...) ~= 1 then
+        return failure("redis.setresp() requires one argument.")
+    end
+    local n = tonumber((...))
+    if n ~= 2 and n ~= 3 then
+        return failure("RESP version must be 2 or 3.")
+    end
+    bridge.resp = n
+    return true
+end
+-- Replies built like redis.call's: an error text "-CODE msg" or "msg".
+local function error_table(s)
+    if s:sub(1, 1) ~= "-" then
+        return { err = "ERR " .. s:gsub("[\r\n]+$", "") }
+    end
+    local sp = s:find(" ", 1, true)
+    local code, msg
+    if sp then
+        code, msg = s:sub(2, sp - 1), s:sub(sp + 1)
+    else
+        code, msg = "ERR", s:sub(2)
+    end
+    msg = msg:gsub("^[\r\n]+", ""):gsub("[\r\n]+$", "")
+    return { err = code .. " " .. msg }
+end
+redis.error_reply = function(...)
+    local s = ...
+    if select("#", ...) ~= 1 or type(s) ~= "string" then
+        return error_table("wrong number or type of arguments")
+    end
+    if s:sub(1, 1) ~= "-" then
+        s = "-" .. s
+    end
+    return error_table(s)
+end
+redis.status_reply = function(...)
+    local s = ...
+    if select("#", ...) ~= 1 or type(s) ~= "string" then
+        return error_table("wrong number or type of arguments")
+    end
+    return { ok = s }
+end
+impl.set_repl = function(...)
+    if not bridge.call then
+        return failure("redis.set_repl can only be called inside a script invocation")
+    end
+    if select("#", ...) ~= 1 then
+        return failure("redis.set_repl() requires two arguments.")
+    end
+    local n = tonumber((...)) or 0
+    if n ~= math.floor(n) or n < 0 or n > 3 then
+        return failure("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+    end
+    return true
+end
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.replicate_commands = function()
+    return true
+end
+redis.breakpoint = function()
+    return false
+end
+redis.debug = function() end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+local log = bridge.log
+impl.log = function(...)
+    local argc = select("#", ...)
+    if argc < 2 then
+        return failure("redis.log() requires two arguments or more.")
+    end
+    local level = ...
+    if type(level) ~= "number" and not tonumber(level) then
+        return failure("First argument must be a number (log level).")
+    end
+    level = tonumber(level)
+    if level < 0 or level > 3 then
+        return failure("Invalid debug level.")
+    end
+    local parts = {}
+    for i = 2, argc do
+        local v = select(i, ...)
+        if type(v) == "string" or type(v) == "number" then
+            parts[#parts + 1] = tostring(v)
+        end
+    end
+    log(level, table.concat(parts, " "))
+    return true
+end
+
+-- Reports the first frame that is neither C nor ours, as Redis reports the
+-- caller of the failing C function.
+local function handler(err)
+    local level, info = 2, nil
+    while true do
+        info = getinfo(level, "Sl")
+        if not info or (info.what ~= "C" and info.source ~= "=hematite") then
+            break
+        end
+        level = level + 1
+    end
+    if type(err) ~= "table" then
+        err = { err = "ERR " .. tostring(err) }
+    end
+    if info then
+        err["source"] = info.source
+        err["line"] = info.currentline
+    end
+    return err
+end
+
+-- redis.register_function's argument checks; bridge.register (bound during
+-- FUNCTION LOAD) validates names and records the function.
+impl.register = function(...)
+    local n = select("#", ...)
+    if n < 1 or n > 2 then
+        return failure("wrong number of arguments to redis.register_function")
+    end
+    local name, cb, desc, flags
+    if n == 1 then
+        local t = ...
+        if type(t) ~= "table" then
+            return failure("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+        end
+        for k, v in pairs(t) do
+            if type(k) ~= "string" and type(k) ~= "number" then
+                return failure("named argument key given to redis.register_function is not a string")
+            end
+            local key = string.lower(tostring(k))
+            if key == "function_name" then
+                if type(v) ~= "string" and type(v) ~= "number" then
+                    return failure("function_name argument given to redis.register_function must be a string")
+                end
+                name = tostring(v)
+            elseif key == "description" then
+                if type(v) ~= "string" and type(v) ~= "number" then
+                    return failure("description argument given to redis.register_function must be a string")
+                end
+                desc = tostring(v)
+            elseif key == "callback" then
+                if type(v) ~= "function" then
+                    return failure("callback argument given to redis.register_function must be a function")
+                end
+                cb = v
+            elseif key == "flags" then
+                if type(v) ~= "table" then
+                    return failure("flags argument to redis.register_function must be a table representing function flags")
+                end
+                flags = {}
+                local i = 1
+                while v[i] ~= nil do
+                    if type(v[i]) ~= "string" and type(v[i]) ~= "number" then
+                        return failure("unknown flag given")
+                    end
+                    flags[i] = tostring(v[i])
+                    i = i + 1
+                end
+            else
+                return failure("unknown argument given to redis.register_function")
+            end
+        end
+        if not name then
+            return failure("redis.register_function must get a function name argument")
+        end
+        if not cb then
+            return failure("redis.register_function must get a callback argument")
+        end
+    else
+        local a, b = ...
+        if type(a) ~= "string" and type(a) ~= "number" then
+            return failure("first argument to redis.register_function must be a string")
+        end
+        if type(b) ~= "function" then
+            return failure("second argument to redis.register_function must be a function")
+        end
+        name, cb = tostring(a), b
+    end
+    local r = bridge.register
+    if not r then
+        return failure("redis.register_function can only be called on FUNCTION LOAD command")
+    end
+    local e = r(name, cb, desc, flags or {})
+    if e then
+        return failure(e)
+    end
+    return true
+end
+local function strict_view_of(t)
+    local v = {}
+    protected[v] = true
+    setmetatable(v, {
+        __index = function(_, k)
+            local x = t[k]
+            if x == nil then
+                error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+            end
+            return x
+        end,
+        __newindex = readonly_error,
+        __metatable = false,
+    })
+    return v
+end
+bridge.load_run = function(f)
+    return pcall(f)
+end
+bridge.load_api_table = {
+    redis = strict_view_of({
+        register_function = bridge.c_register,
+        log = redis.log,
+        LOG_DEBUG = redis.LOG_DEBUG,
+        LOG_VERBOSE = redis.LOG_VERBOSE,
+        LOG_NOTICE = redis.LOG_NOTICE,
+        LOG_WARNING = redis.LOG_WARNING,
+        REDIS_VERSION = redis.REDIS_VERSION,
+        REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+    }),
+}
+
+bridge.env = env
+bridge.run = function(f, with_args, keys, args)
+    if with_args then
+        return xpcall(function()
+            return f(keys, args)
+        end, handler)
+    end
+    return xpcall(f, handler)
+end

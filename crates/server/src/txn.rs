@@ -1,0 +1,293 @@
+//! Transactions: the MULTI queue and optimistic locking with WATCH.
+//!
+//! A client in MULTI keeps its commands in `Multi::queue` (each already
+//! resolved to its table entry, arity checked); a rejection while queuing
+//! (unknown command, arity, NOAUTH, no_multi, BUSY) sets `Multi::aborted`, and
+//! EXEC then answers EXECABORT. EXEC is bound with `.lock_all()`: it holds
+//! every shard while it replays the queue through `dispatch::execute_locked`
+//! with one frozen clock, so no command of any other core can interleave, and
+//! the ready keys its commands signal are served only after it returns.
+//!
+//! WATCH: `Watches` maps (db, key) to the watchers of that key. A watcher is
+//! the watching client's shared dirty flag plus Redis's "was already expired
+//! when watched" bit. Every write goes through `Ctx::modified`, which calls
+//! `touch_key`; with nobody watching anything that is one relaxed atomic load.
+//! Lock order: a shard lock may be held when the registry mutex is taken,
+//! never the other way around. Keyspace-wide changes (FLUSHALL, FLUSHDB,
+//! SWAPDB) call `touch_all_watched_in_db` before they empty or swap a db.
+//! At EXEC, a watched key that has logically expired since WATCH (even if no
+//! one deleted it yet) also fails the transaction, as in Redis.
+
+use crate::client::Client;
+use crate::commands::Entry;
+use crate::server::Server;
+use crate::storage::{Key, Locked};
+use ahash::AHashMap;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A queued command: its resolved entry and its arguments.
+pub struct Queued {
+    pub entry: &'static Entry,
+    pub argv: Vec<Vec<u8>>,
+}
+
+/// The state of a client between MULTI and EXEC/DISCARD.
+#[derive(Default)]
+pub struct Multi {
+    pub queue: Vec<Queued>,
+    /// An error while queuing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+/// The keys a client watches, and its dirty flag (shared with the registry).
+#[derive(Default)]
+pub struct WatchSet {
+    pub dirty: Arc<AtomicBool>,
+    pub keys: Vec<(usize, Key)>,
+}
+
+struct Watcher {
+    dirty: Arc<AtomicBool>,
+    /// The key was already logically expired when WATCH ran: its deletion is
+    /// not a change.
+    expired: bool,
+}
+
+/// The server-wide registry of watched keys.
+#[derive(Default)]
+pub struct Watches {
+    /// Number of (db, key) entries: the fast path when nobody watches.
+    count: AtomicUsize,
+    dbs: Mutex<AHashMap<usize, AHashMap<Key, Vec<Watcher>>>>,
+}
+
+impl Watches {
+    pub fn is_empty(&self) -> bool {
+        self.count.load(Ordering::Relaxed) == 0
+    }
+}
+
+/// Redis's flagTransaction: an error while queuing.
+pub fn flag(client: &mut Client) {
+    if let Some(m) = client.multi.as_mut() {
+        m.aborted = true;
+    }
+}
+
+/// Updates what CLIENT LIST and INFO show as `multi=`.
+pub fn publish_multi_len(client: &Client) {
+    let n = client.multi.as_ref().map(|m| m.queue.len() as i64).unwrap_or(-1);
+    client.info.in_multi.store(n, Ordering::Relaxed);
+}
+
+/// Queues a command (the caller replies +QUEUED).
+pub fn queue(client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
+    if let Some(m) = client.multi.as_mut() {
+        m.queue.push(Queued { entry, argv: argv.iter().map(|a| a.to_vec()).collect() });
+    }
+    publish_multi_len(client);
+}
+
+/// Adds `key` of `db` to the client's watched keys. `expired` says whether
+/// it is already logically expired now.
+pub fn watch_key(srv: &Server, client: &mut Client, db: usize, key: &[u8], expired: bool) {
+    if client.watch.keys.iter().any(|(d, k)| *d == db && &k[..] == key) {
+        return;
+    }
+    let mut dbs = srv.watches.dbs.lock();
+    let list = dbs.entry(db).or_default().entry(key.into()).or_insert_with(|| {
+        srv.watches.count.fetch_add(1, Ordering::Relaxed);
+        Vec::new()
+    });
+    list.push(Watcher { dirty: client.watch.dirty.clone(), expired });
+    client.watch.keys.push((db, key.into()));
+}
+
+/// Forgets every key the client watches (the dirty flag is left as is).
+pub fn unwatch_all(srv: &Server, client: &mut Client) {
+    if client.watch.keys.is_empty() {
+        return;
+    }
+    let mut dbs = srv.watches.dbs.lock();
+    for (db, key) in client.watch.keys.drain(..) {
+        let Some(map) = dbs.get_mut(&db) else { continue };
+        let Some(list) = map.get_mut(&key) else { continue };
+        list.retain(|w| !Arc::ptr_eq(&w.dirty, &client.watch.dirty));
+        if list.is_empty() {
+            map.remove(&key);
+            srv.watches.count.fetch_sub(1, Ordering::Relaxed);
+            if map.is_empty() {
+                dbs.remove(&db);
+            }
+        }
+    }
+}
+
+/// Ends a transaction (EXEC, DISCARD): leaves MULTI, unwatches everything and
+/// clears the dirty flag.
+pub fn discard(srv: &Server, client: &mut Client) {
+    client.multi = None;
+    unwatch_all(srv, client);
+    client.watch.dirty.store(false, Ordering::Relaxed);
+    publish_multi_len(client);
+}
+
+/// Called when a connection closes or is RESET.
+pub fn on_disconnect(srv: &Server, client: &mut Client) {
+    discard(srv, client);
+}
+
+/// Redis's touchWatchedKey: `key` of `db` was written. `exists` tells whether
+/// the key exists after the write (an already-expired watched key that is now
+/// gone is no logical change).
+pub fn touch_key(srv: &Server, db: usize, key: &[u8], exists: bool) {
+    if srv.watches.is_empty() {
+        return;
+    }
+    let mut dbs = srv.watches.dbs.lock();
+    let Some(list) = dbs.get_mut(&db).and_then(|m| m.get_mut(key)) else { return };
+    for w in list.iter_mut() {
+        if w.expired {
+            if !exists {
+                w.expired = false;
+                continue;
+            }
+            w.expired = false;
+        }
+        w.dirty.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Redis's touchAllWatchedKeysInDb, for FLUSHALL/FLUSHDB (`other` = None,
+/// called before `db` is emptied) and SWAPDB (called before the swap, once
+/// per side with `other` the db it is swapped with). `locked` must hold every
+/// shard. `now_ms` decides logical expiry.
+pub fn touch_all_watched_in_db(srv: &Server, locked: &mut Locked<'_>, db: usize, other: Option<usize>, now_ms: i64) {
+    if srv.watches.is_empty() {
+        return;
+    }
+    let mut dbs = srv.watches.dbs.lock();
+    let Some(map) = dbs.get_mut(&db) else { return };
+    for (key, list) in map.iter_mut() {
+        let Some(shard) = locked.shard_mut(key) else { continue };
+        let in_emptied = shard.dbs.get(db).and_then(|d| d.get(key)).is_some();
+        let in_other = other.and_then(|o| shard.dbs.get(o)).and_then(|d| d.get(key));
+        let other_expired = in_other.map(|e| e.is_expired(now_ms)).unwrap_or(false);
+        if !in_emptied && in_other.is_none() {
+            continue;
+        }
+        for w in list.iter_mut() {
+            if w.expired {
+                if in_other.is_none() {
+                    w.expired = false;
+                    continue;
+                } else if other_expired {
+                    continue;
+                }
+            } else if !in_emptied && other_expired {
+                w.expired = true;
+                continue;
+            }
+            w.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Marks every watcher of every db dirty where the watched key exists
+/// (FLUSHALL).
+pub fn touch_all_watched(srv: &Server, locked: &mut Locked<'_>, now_ms: i64) {
+    if srv.watches.is_empty() {
+        return;
+    }
+    let ndb = srv.keyspace.ndb();
+    for db in 0..ndb {
+        touch_all_watched_in_db(srv, locked, db, None, now_ms);
+    }
+}
+
+/// Redis's isWatchedKeyExpired: a watched key (alive when watched) is now
+/// logically expired. `locked` must hold every shard.
+pub fn watched_key_expired(srv: &Server, client: &Client, locked: &mut Locked<'_>, now_ms: i64) -> bool {
+    if client.watch.keys.is_empty() {
+        return false;
+    }
+    let dbs = srv.watches.dbs.lock();
+    for (db, key) in &client.watch.keys {
+        let was_expired = dbs
+            .get(db)
+            .and_then(|m| m.get(key))
+            .and_then(|l| l.iter().find(|w| Arc::ptr_eq(&w.dirty, &client.watch.dirty)))
+            .map(|w| w.expired)
+            .unwrap_or(false);
+        if was_expired {
+            continue;
+        }
+        let Some(shard) = locked.shard_mut(key) else { continue };
+        if shard.dbs.get(*db).and_then(|d| d.get(key)).map(|e| e.is_expired(now_ms)).unwrap_or(false) {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientInfo;
+    use crate::Config;
+
+    fn client(id: u64) -> Client {
+        Client::new(Arc::new(ClientInfo::new(id, None, None, 0)), true)
+    }
+
+    #[test]
+    fn watch_touch_unwatch() {
+        let srv = Server::new(Config::default());
+        let (mut a, mut b) = (client(1), client(2));
+        assert!(srv.watches.is_empty());
+        watch_key(&srv, &mut a, 0, b"k", false);
+        watch_key(&srv, &mut a, 0, b"k", false);
+        watch_key(&srv, &mut b, 0, b"k", false);
+        watch_key(&srv, &mut b, 1, b"k", false);
+        assert_eq!(a.watch.keys.len(), 1);
+        touch_key(&srv, 1, b"k", true);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        assert!(b.watch.dirty.load(Ordering::Relaxed));
+        touch_key(&srv, 0, b"other", true);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        touch_key(&srv, 0, b"k", true);
+        assert!(a.watch.dirty.load(Ordering::Relaxed));
+        discard(&srv, &mut a);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        discard(&srv, &mut b);
+        assert!(srv.watches.is_empty());
+    }
+
+    #[test]
+    fn expired_watched_key_deleted_is_no_change() {
+        let srv = Server::new(Config::default());
+        let mut a = client(1);
+        watch_key(&srv, &mut a, 0, b"k", true);
+        // The expired key is deleted: no logical change.
+        touch_key(&srv, 0, b"k", false);
+        assert!(!a.watch.dirty.load(Ordering::Relaxed));
+        // Then it is written: a change.
+        touch_key(&srv, 0, b"k", true);
+        assert!(a.watch.dirty.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn multi_queue_and_flag() {
+        let mut a = client(1);
+        flag(&mut a);
+        assert!(a.multi.is_none());
+        a.multi = Some(Multi::default());
+        let e = crate::dispatch::resolve(&[b"get", b"k"]).unwrap();
+        queue(&mut a, e, &[b"get", b"k"]);
+        assert_eq!(a.info.in_multi.load(Ordering::Relaxed), 1);
+        flag(&mut a);
+        assert!(a.multi.as_ref().unwrap().aborted);
+    }
+}
