@@ -21,12 +21,12 @@ pub mod expire;
 pub mod glob;
 pub mod net;
 pub mod notify;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod storage;
-pub mod txn;
-pub mod pubsub;
 pub mod tracking;
+pub mod txn;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

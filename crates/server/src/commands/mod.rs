@@ -22,16 +22,16 @@ pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;
-pub mod scripting;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod tracking;
-pub mod zset;
 pub mod transaction;
+pub mod zset;
 
 pub type Handler = fn(&mut Ctx<'_>, &mut Args<'_>) -> CmdResult;
 

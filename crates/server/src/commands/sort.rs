@@ -35,6 +35,7 @@ fn kind_of(v: &Value) -> Option<Kind> {
     match v {
         Value::ZSet(_) => Some(Kind::ZSet),
         Value::List(_) => Some(Kind::List),
+        Value::Set(_) => Some(Kind::Set),
         _ => None,
     }
 }
@@ -45,13 +46,17 @@ fn elements_of(v: &Value) -> Vec<Box<[u8]>> {
     match v {
         Value::ZSet(z) => z.iter().map(|(m, _)| m.into()).collect(),
         Value::List(l) => l.iter().map(|e| e.into()).collect(),
+        Value::Set(s) => s.iter().map(|m| m.to_vec().into()).collect(),
         _ => Vec::new(),
     }
 }
 
 /// The hash field `field` of a value (None if it is not a hash or lacks it).
-fn field_of(_v: &Value, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+fn field_of(v: &Value, field: &[u8]) -> Option<Vec<u8>> {
+    match v {
+        Value::Hash(h) => h.get(field).map(|f| f.to_vec()),
+        _ => None,
+    }
 }
 
 /// The value a BY/GET pattern names for element `elem`: `#` is the element

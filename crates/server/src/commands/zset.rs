@@ -750,12 +750,13 @@ fn aggregate(target: &mut f64, v: f64, agg: Aggregate) {
     }
 }
 
-/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, or nothing (missing key).
-/// Plain sets are accepted by Redis too (every score 1); see `source_of`.
+/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (every score
+/// 1, members materialized once), or nothing (missing key).
 #[derive(Clone, Copy)]
 enum Src<'a> {
     Missing,
     Z(&'a ZSet),
+    S(&'a types::set::Set, &'a [Vec<u8>]),
 }
 
 impl<'a> Src<'a> {
@@ -763,6 +764,7 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => 0,
             Src::Z(z) => z.len(),
+            Src::S(s, _) => s.len(),
         }
     }
 
@@ -770,14 +772,25 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => None,
             Src::Z(z) => z.score(m),
+            Src::S(s, _) => s.contains(m).then_some(1.0),
         }
     }
 
     fn for_each(&self, mut f: impl FnMut(&'a [u8], f64) -> bool) {
-        if let Src::Z(z) = self {
-            for (m, s) in z.iter() {
-                if !f(m, s) {
-                    break;
+        match self {
+            Src::Missing => {}
+            Src::Z(z) => {
+                for (m, s) in z.iter() {
+                    if !f(m, s) {
+                        break;
+                    }
+                }
+            }
+            Src::S(_, members) => {
+                for m in members.iter() {
+                    if !f(m, 1.0) {
+                        break;
+                    }
                 }
             }
         }
@@ -786,6 +799,7 @@ impl<'a> Src<'a> {
     fn same(&self, o: &Src<'_>) -> bool {
         match (self, o) {
             (Src::Z(a), Src::Z(b)) => std::ptr::eq(*a, *b),
+            (Src::S(a, _), Src::S(b, _)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -793,12 +807,21 @@ impl<'a> Src<'a> {
 
 /// Whether a value may be an input of the set operations.
 fn is_source(v: &Value) -> bool {
-    matches!(v, Value::ZSet(_))
+    matches!(v, Value::ZSet(_) | Value::Set(_))
 }
 
-fn source_of(v: Option<&Value>) -> Src<'_> {
+/// The members of a plain set, as bytes (empty for other values).
+fn set_members(v: Option<&Value>) -> Vec<Vec<u8>> {
+    match v {
+        Some(Value::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn source_of<'a>(v: Option<&'a Value>, members: &'a [Vec<u8>]) -> Src<'a> {
     match v {
         Some(Value::ZSet(z)) => Src::Z(z),
+        Some(Value::Set(s)) => Src::S(s, members),
         _ => Src::Missing,
     }
 }
@@ -856,9 +879,13 @@ fn setop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, op: SetOp, store: bool,
     }
     let lim = limits(ctx);
     let (reader, out) = ctx.reader();
+    let mut members: Vec<Vec<Vec<u8>>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        members.push(set_members(reader.get(k)?));
+    }
     let mut srcs: Vec<(Src<'_>, f64)> = Vec::with_capacity(keys.len());
-    for (k, w) in keys.iter().zip(&weights) {
-        srcs.push((source_of(reader.get(k)?), *w));
+    for ((k, w), m) in keys.iter().zip(&weights).zip(&members) {
+        srcs.push((source_of(reader.get(k)?, m), *w));
     }
     if op != SetOp::Diff {
         // Smallest first (a stable sort, as glibc's qsort on these inputs).
@@ -928,9 +955,7 @@ fn setop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, op: SetOp, store: bool,
         out.int(card as i64);
         return Ok(());
     }
-    if op != SetOp::Diff {
-        result.sort_by(|a, b| cmp_entry(a.1, a.0, b.1, b.0));
-    }
+    result.sort_by(|a, b| cmp_entry(a.1, a.0, b.1, b.0));
     let Some(dst) = dst else {
         reply_pairs(out, result.len(), withscores, result.into_iter());
         return Ok(());
