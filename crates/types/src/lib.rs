@@ -10,6 +10,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod num;
+pub mod pqsort;
 pub mod set;
 pub mod stream;
 pub mod zset;

@@ -368,12 +368,24 @@ fn radius_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, v: Variant, nostore: b
         Some((z, _)) => points_in(z, &shape, limit),
         None => Vec::new(),
     };
-    match sort {
-        Sort::Asc => found.sort_by(|a, b| a.dist.partial_cmp(&b.dist).unwrap_or(std::cmp::Ordering::Equal)),
-        Sort::Desc => found.sort_by(|a, b| b.dist.partial_cmp(&a.dist).unwrap_or(std::cmp::Ordering::Equal)),
-        Sort::None => {}
-    }
     let returned = if count == 0 { found.len() } else { found.len().min(count as usize) };
+    let by_dist = |a: &Found, b: &Found| {
+        let o = a.dist.partial_cmp(&b.dist).unwrap_or(std::cmp::Ordering::Equal);
+        if sort == Sort::Desc {
+            o.reverse()
+        } else {
+            o
+        }
+    };
+    if sort != Sort::None {
+        if returned == found.len() {
+            found.sort_by(by_dist);
+        } else if returned > 0 {
+            // Only the returned head is sorted, by Redis's partial quicksort
+            // (its order of equal distances is part of the reply).
+            types::pqsort::pqsort(&mut found, 0, returned - 1, &by_dist);
+        }
+    }
     found.truncate(returned);
     let Some(dst) = storekey else {
         let opts_n = withdist as usize + withhash as usize + withcoord as usize;

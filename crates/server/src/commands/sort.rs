@@ -16,10 +16,12 @@ use crate::args::{is, parse_i64, Args};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::notify;
 use crate::storage::Value;
 use std::cmp::Ordering;
+use types::list::List;
 
-pub static COMMANDS: &[Cmd] = &[Cmd::new(&t::SORT_RO, sort_ro).lock_all()];
+pub static COMMANDS: &[Cmd] = &[Cmd::new(&t::SORT, sort).lock_all(), Cmd::new(&t::SORT_RO, sort_ro).lock_all()];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -32,6 +34,8 @@ enum Kind {
 fn kind_of(v: &Value) -> Option<Kind> {
     match v {
         Value::ZSet(_) => Some(Kind::ZSet),
+        Value::List(_) => Some(Kind::List),
+        Value::Set(_) => Some(Kind::Set),
         _ => None,
     }
 }
@@ -41,13 +45,18 @@ fn kind_of(v: &Value) -> Option<Kind> {
 fn elements_of(v: &Value) -> Vec<Box<[u8]>> {
     match v {
         Value::ZSet(z) => z.iter().map(|(m, _)| m.into()).collect(),
+        Value::List(l) => l.iter().map(|e| e.into()).collect(),
+        Value::Set(s) => s.iter().map(|m| m.to_vec().into()).collect(),
         _ => Vec::new(),
     }
 }
 
 /// The hash field `field` of a value (None if it is not a hash or lacks it).
-fn field_of(_v: &Value, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+fn field_of(v: &Value, field: &[u8]) -> Option<Vec<u8>> {
+    match v {
+        Value::Hash(h) => h.get(field).map(|f| f.to_vec()),
+        _ => None,
+    }
 }
 
 /// The value a BY/GET pattern names for element `elem`: `#` is the element
@@ -210,7 +219,15 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
                 c
             }
         };
-        items.sort_by(cmp);
+        if sortby.is_some() && (start != 0 || end != items.len() as i64 - 1) {
+            // Redis sorts only the LIMIT window here, with its partial
+            // quicksort: ties come out in that algorithm's order.
+            if end >= start {
+                types::pqsort::pqsort(&mut items, start as usize, end as usize, &cmp);
+            }
+        } else {
+            items.sort_by(cmp);
+        }
         if bad {
             return Err(CmdError::err("One or more scores can't be converted into double"));
         }
@@ -237,8 +254,29 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
             }
             Ok(())
         }
-        Some(_dst) => Err(CmdError::err("internal error: SORT STORE needs the list type")),
+        Some(dst) => {
+            let n = values.len();
+            if n > 0 {
+                let fill = ctx.srv.config.get_num("list-max-listpack-size");
+                let mut list = List::new(fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+                for v in &values {
+                    list.push_back(v.as_deref().unwrap_or_default());
+                }
+                ctx.set_value(dst, Value::List(Box::new(list)))?;
+                ctx.notify(notify::LIST, "sortstore", dst);
+            } else if ctx.delete(dst)? {
+                ctx.notify(notify::GENERIC, "del", dst);
+            }
+            ctx.out.int(n as i64);
+            Ok(())
+        }
     }
+}
+
+/// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
+/// [ASC | DESC] [ALPHA] [STORE destination]
+fn sort(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    sort_generic(ctx, args, false)
 }
 
 /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]

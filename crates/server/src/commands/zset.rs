@@ -14,11 +14,12 @@
 
 use super::Cmd;
 use crate::args::{is, parse_i64, Args};
+use crate::blocking::{self, BlockRequest};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::Value;
+use crate::storage::{Key, Value};
 use indexmap::map::Entry as MapEntry;
 use indexmap::IndexMap;
 use rand::Rng;
@@ -56,6 +57,9 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::ZPOPMIN, zpopmin),
     Cmd::new(&t::ZPOPMAX, zpopmax),
     Cmd::new(&t::ZMPOP, zmpop),
+    Cmd::new(&t::BZPOPMIN, bzpopmin),
+    Cmd::new(&t::BZPOPMAX, bzpopmax),
+    Cmd::new(&t::BZMPOP, bzmpop),
     Cmd::new(&t::ZRANDMEMBER, zrandmember),
     Cmd::new(&t::ZSCAN, zscan),
 ];
@@ -746,12 +750,13 @@ fn aggregate(target: &mut f64, v: f64, agg: Aggregate) {
     }
 }
 
-/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, or nothing (missing key).
-/// Plain sets are accepted by Redis too (every score 1); see `source_of`.
+/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (every score
+/// 1, members materialized once), or nothing (missing key).
 #[derive(Clone, Copy)]
 enum Src<'a> {
     Missing,
     Z(&'a ZSet),
+    S(&'a types::set::Set, &'a [Vec<u8>]),
 }
 
 impl<'a> Src<'a> {
@@ -759,6 +764,7 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => 0,
             Src::Z(z) => z.len(),
+            Src::S(s, _) => s.len(),
         }
     }
 
@@ -766,14 +772,25 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => None,
             Src::Z(z) => z.score(m),
+            Src::S(s, _) => s.contains(m).then_some(1.0),
         }
     }
 
     fn for_each(&self, mut f: impl FnMut(&'a [u8], f64) -> bool) {
-        if let Src::Z(z) = self {
-            for (m, s) in z.iter() {
-                if !f(m, s) {
-                    break;
+        match self {
+            Src::Missing => {}
+            Src::Z(z) => {
+                for (m, s) in z.iter() {
+                    if !f(m, s) {
+                        break;
+                    }
+                }
+            }
+            Src::S(_, members) => {
+                for m in members.iter() {
+                    if !f(m, 1.0) {
+                        break;
+                    }
                 }
             }
         }
@@ -782,6 +799,7 @@ impl<'a> Src<'a> {
     fn same(&self, o: &Src<'_>) -> bool {
         match (self, o) {
             (Src::Z(a), Src::Z(b)) => std::ptr::eq(*a, *b),
+            (Src::S(a, _), Src::S(b, _)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -789,12 +807,21 @@ impl<'a> Src<'a> {
 
 /// Whether a value may be an input of the set operations.
 fn is_source(v: &Value) -> bool {
-    matches!(v, Value::ZSet(_))
+    matches!(v, Value::ZSet(_) | Value::Set(_))
 }
 
-fn source_of(v: Option<&Value>) -> Src<'_> {
+/// The members of a plain set, as bytes (empty for other values).
+fn set_members(v: Option<&Value>) -> Vec<Vec<u8>> {
+    match v {
+        Some(Value::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn source_of<'a>(v: Option<&'a Value>, members: &'a [Vec<u8>]) -> Src<'a> {
     match v {
         Some(Value::ZSet(z)) => Src::Z(z),
+        Some(Value::Set(s)) => Src::S(s, members),
         _ => Src::Missing,
     }
 }
@@ -852,9 +879,13 @@ fn setop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, op: SetOp, store: bool,
     }
     let lim = limits(ctx);
     let (reader, out) = ctx.reader();
+    let mut members: Vec<Vec<Vec<u8>>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        members.push(set_members(reader.get(k)?));
+    }
     let mut srcs: Vec<(Src<'_>, f64)> = Vec::with_capacity(keys.len());
-    for (k, w) in keys.iter().zip(&weights) {
-        srcs.push((source_of(reader.get(k)?), *w));
+    for ((k, w), m) in keys.iter().zip(&weights).zip(&members) {
+        srcs.push((source_of(reader.get(k)?, m), *w));
     }
     if op != SetOp::Diff {
         // Smallest first (a stable sort, as glibc's qsort on these inputs).
@@ -924,9 +955,7 @@ fn setop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, op: SetOp, store: bool,
         out.int(card as i64);
         return Ok(());
     }
-    if op != SetOp::Diff {
-        result.sort_by(|a, b| cmp_entry(a.1, a.0, b.1, b.0));
-    }
+    result.sort_by(|a, b| cmp_entry(a.1, a.0, b.1, b.0));
     let Some(dst) = dst else {
         reply_pairs(out, result.len(), withscores, result.into_iter());
         return Ok(());
@@ -1111,6 +1140,54 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
         None => {
             ctx.out.null_array();
+            Ok(())
+        }
+    }
+}
+
+/// Blocks on `keys` until one holds a sorted set, or (inside MULTI and
+/// scripts, where blocking is not allowed) replies as on timeout.
+fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>) {
+    if ctx.may_block() {
+        let keys = keys.iter().map(|k| Key::from(*k)).collect();
+        ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array));
+    } else {
+        ctx.out.null_array();
+    }
+}
+
+fn bzpop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, wh: Where) -> CmdResult {
+    let all = args.take_rest();
+    let (keys, timeout) = all.split_at(all.len() - 1);
+    let deadline = blocking::parse_timeout(timeout[0], ctx.now_ms)?;
+    match first_nonempty(ctx, keys)? {
+        Some(k) => pop_from(ctx, k, wh, 1, PopShape::WithKey),
+        None => {
+            block_or_null(ctx, keys, deadline);
+            Ok(())
+        }
+    }
+}
+
+/// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, args, Where::Min)
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    bzpop_generic(ctx, args, Where::Max)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let timeout = args.next_bytes()?;
+    let a = parse_mpop(args)?;
+    let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
+    match first_nonempty(ctx, a.keys)? {
+        Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
+        None => {
+            block_or_null(ctx, a.keys, deadline);
             Ok(())
         }
     }

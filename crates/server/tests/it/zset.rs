@@ -204,3 +204,62 @@ fn lex_and_score_range_errors() {
     assert_eq!(r.cmd("ZREMRANGEBYSCORE l -inf +inf"), ":1\r\n");
     assert_eq!(r.cmd("EXISTS l"), ":0\r\n");
 }
+
+/// Waits until exactly `n` clients are blocked (bounded; no timing assertion).
+fn blocked_now(t: &TestServer, n: usize) {
+    let t0 = std::time::Instant::now();
+    while t.srv.blocking.blocked_clients() != n {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "expected {n} blocked clients");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+fn send_line(r: &mut Raw, line: &str) {
+    let args = split(line);
+    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    r.send_cmd(&refs);
+}
+
+#[test]
+fn bzpop_blocks_until_zadd() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send_line(&mut w, "BZPOPMIN a b 0");
+    blocked_now(&t, 1);
+    p.cmd("SET other str");
+    assert_eq!(p.cmd("ZADD b 2 y 1 x"), ":2\r\n");
+    assert_eq!(String::from_utf8_lossy(&w.read_reply()), "*3\r\n$1\r\nb\r\n$1\r\nx\r\n$1\r\n1\r\n");
+    blocked_now(&t, 0);
+    send_line(&mut w, "BZMPOP 0 1 c MAX COUNT 5");
+    blocked_now(&t, 1);
+    // A store command creating the key serves the waiter too.
+    assert_eq!(p.cmd("ZUNIONSTORE c 1 b"), ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&w.read_reply()), "*2\r\n$1\r\nc\r\n*1\r\n*2\r\n$1\r\ny\r\n$1\r\n2\r\n");
+    assert_eq!(p.cmd("EXISTS c"), ":0\r\n");
+    send_line(&mut w, "BZPOPMAX g 0");
+    blocked_now(&t, 1);
+    assert_eq!(p.cmd("GEOADD g 1 1 pt"), ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&w.read_reply()), "*3\r\n$1\r\ng\r\n$2\r\npt\r\n$16\r\n3377822707026402\r\n");
+}
+
+#[test]
+fn bzpop_immediate_timeout_and_errors() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    r.cmd("ZADD z 1 a 2 b 3 c");
+    assert_eq!(r.cmd("BZPOPMAX nokey z 0"), "*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    assert_eq!(
+        r.cmd("BZMPOP 0 2 nokey z MIN COUNT 5"),
+        "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(r.cmd("EXISTS z"), ":0\r\n");
+    assert_eq!(r.cmd("BZPOPMIN z 0.05"), "*-1\r\n");
+    assert_eq!(r.cmd("BZMPOP 0.05 1 z MIN"), "*-1\r\n");
+    assert_eq!(r.cmd("BZPOPMIN z -1"), "-ERR timeout is negative\r\n");
+    assert_eq!(r.cmd("BZPOPMIN z x"), "-ERR timeout is not a float or out of range\r\n");
+    assert_eq!(r.cmd("BZMPOP x 0 z MIN"), "-ERR numkeys should be greater than 0\r\n");
+    r.cmd("SET s v");
+    assert_eq!(r.cmd("BZPOPMIN s 0"), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    r.cmd("HELLO 3");
+    assert_eq!(r.cmd("BZPOPMIN z 0.05"), "_\r\n");
+}
