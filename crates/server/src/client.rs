@@ -22,7 +22,8 @@ pub struct ClientInfo {
     pub name: Mutex<Option<Vec<u8>>>,
     pub lib_name: Mutex<Option<Vec<u8>>>,
     pub lib_ver: Mutex<Option<Vec<u8>>>,
-    pub last_cmd: Mutex<&'static str>,
+    /// Registry index of the last command run (`usize::MAX`: none yet).
+    pub last_cmd: AtomicUsize,
     pub db: AtomicUsize,
     pub resp: AtomicUsize,
     pub qbuf: AtomicUsize,
@@ -55,6 +56,12 @@ pub struct ClientInfo {
 const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
 
 impl ClientInfo {
+    /// The name of the last command run (CLIENT LIST `cmd`), "NULL" if none.
+    pub fn last_cmd_name(&self) -> &'static str {
+        let i = self.last_cmd.load(Ordering::Relaxed);
+        crate::commands::registry().entries.get(i).map_or("NULL", |e| e.spec.name)
+    }
+
     pub fn new(id: u64, addr: Option<SocketAddr>, laddr: Option<SocketAddr>, now_ms: i64) -> Self {
         ClientInfo {
             id,
@@ -65,7 +72,7 @@ impl ClientInfo {
             name: Mutex::new(None),
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: AtomicUsize::new(usize::MAX),
             db: AtomicUsize::new(0),
             resp: AtomicUsize::new(2),
             qbuf: AtomicUsize::new(0),
@@ -312,6 +319,10 @@ pub struct Client {
     pub subs: crate::pubsub::ClientSubs,
     /// Client-side caching state (CLIENT TRACKING).
     pub tracking: crate::tracking::ClientTracking,
+    /// The last command resolved, tried first for the next one.
+    pub last_entry: Option<&'static crate::commands::Entry>,
+    /// Counters not yet added to the shared ones (see `dispatch::Pending`).
+    pub pending: crate::dispatch::Pending,
 }
 
 impl Client {
@@ -330,6 +341,8 @@ impl Client {
             watch: Default::default(),
             subs: Default::default(),
             tracking: Default::default(),
+            last_entry: None,
+            pending: Default::default(),
         }
     }
 

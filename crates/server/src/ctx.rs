@@ -129,7 +129,6 @@ impl<'a> Ctx<'a> {
         self.expire_if_needed(key)?;
         let (srv, now) = (self.srv, self.now_ms);
         let touch = !self.client.no_touch;
-        let stats = &self.srv.stats;
         let db = {
             let dbi = self.client.db;
             let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
@@ -137,14 +136,14 @@ impl<'a> Ctx<'a> {
         };
         let found = match db.get_mut(key) {
             Some(e) => {
-                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+                self.client.pending.keyspace(srv, true);
                 if touch {
                     e.lru = srv.touched_access(e.lru, now);
                 }
                 Some(e)
             }
             None => {
-                stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                self.client.pending.keyspace(srv, false);
                 // Redis's lookupKeyRead announces a miss ("keymiss", class m).
                 let me = crate::pubsub::SelfOut { id: self.client.id, out: &mut *self.out };
                 crate::notify::emit_from(srv, crate::notify::KEY_MISS, "keymiss", self.client.db, key, Some(me));

@@ -9,7 +9,7 @@
 use crate::args::Args;
 use crate::blocking::Waiter;
 use crate::client::{Client, ReplyMode};
-use crate::cmdspec::{f, CommandSpec};
+use crate::cmdspec::{f, CommandSpec, KeyPositions};
 use crate::commands::{registry, Entry, Lock};
 use crate::ctx::{After, Ctx, Effects};
 use crate::error::CmdError;
@@ -95,8 +95,107 @@ fn entry_for_stats(argv: &[&[u8]]) -> Option<&'static Entry> {
     }
 }
 
+/// Counters a connection keeps to itself between flushes, so commands on
+/// different cores do not fight over the shared counters' cache lines. Only
+/// data commands (`batches`) wait here, one command's calls at a time; any
+/// other command (INFO, CLIENT LIST, EXEC, EVAL ...) flushes them before it
+/// runs and counts itself directly, and the end of every batch of input
+/// flushes them before its replies are written. What INFO reports is thus
+/// exact for the connection asking and at most one batch behind for others.
+#[derive(Default)]
+pub struct Pending {
+    /// Registry index of the command counted (meaningful when `calls > 0`).
+    entry: usize,
+    calls: u64,
+    usec: u64,
+    /// Commands run from the connection (nested ones not counted).
+    processed: u64,
+    /// Keyspace hits and misses (any command).
+    hits: u64,
+    misses: u64,
+    /// Whether counts wait here at all: only connection clients flush, so
+    /// the short-lived clients of blocked-command serving and the like
+    /// count straight into the shared counters.
+    pub batched: bool,
+}
+
+impl Pending {
+    /// Counts a keyspace hit or miss (INFO stats).
+    pub fn keyspace(&mut self, srv: &Server, hit: bool) {
+        match (self.batched, hit) {
+            (true, true) => self.hits += 1,
+            (true, false) => self.misses += 1,
+            (false, true) => _ = srv.stats.keyspace_hits.fetch_add(1, Ordering::Relaxed),
+            (false, false) => _ = srv.stats.keyspace_misses.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Adds what `client` has pending to the shared counters.
+pub fn flush_stats(srv: &Server, client: &mut Client) {
+    let p = &mut client.pending;
+    if p.calls > 0 {
+        let stat = &srv.cmdstats.per[p.entry];
+        stat.calls.fetch_add(p.calls, Ordering::Relaxed);
+        stat.usec.fetch_add(p.usec, Ordering::Relaxed);
+        (p.calls, p.usec) = (0, 0);
+    }
+    if p.processed > 0 {
+        srv.stats.commands_processed.fetch_add(p.processed, Ordering::Relaxed);
+        client.info.tot_cmds.fetch_add(std::mem::take(&mut p.processed), Ordering::Relaxed);
+    }
+    if p.hits > 0 {
+        srv.stats.keyspace_hits.fetch_add(std::mem::take(&mut p.hits), Ordering::Relaxed);
+    }
+    if p.misses > 0 {
+        srv.stats.keyspace_misses.fetch_add(std::mem::take(&mut p.misses), Ordering::Relaxed);
+    }
+}
+
+/// True if `spec`'s counts may wait in `Pending`: it reads or writes keys,
+/// so it cannot report statistics (scripts and transactions excepted).
+fn batches(spec: &CommandSpec) -> bool {
+    spec.has(f::WRITE | f::READONLY) && !spec.has(f::NOSCRIPT)
+}
+
+/// Counts one run of `entry` taking `usec` (INFO commandstats).
+fn count_call(srv: &Server, client: &mut Client, entry: &Entry, usec: u64) {
+    if !client.pending.batched || !batches(entry.spec) {
+        let stat = &srv.cmdstats.per[entry.index];
+        stat.calls.fetch_add(1, Ordering::Relaxed);
+        stat.usec.fetch_add(usec, Ordering::Relaxed);
+        return;
+    }
+    if client.pending.calls > 0 && client.pending.entry != entry.index {
+        flush_stats(srv, client);
+    }
+    let p = &mut client.pending;
+    p.entry = entry.index;
+    p.calls += 1;
+    p.usec += usec;
+}
+
+/// `resolve`, trying the client's previous command first: a pipeline of
+/// one command resolves with a single comparison.
+fn resolve_cached(client: &mut Client, argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
+    if let Some(e) = client.last_entry {
+        // Only commands without subcommands (COMMAND alone runs, but
+        // COMMAND LIST must not), reached by their own name.
+        if e.subs.is_empty()
+            && e.handler.is_some()
+            && argv[0].eq_ignore_ascii_case(e.spec.name.as_bytes())
+            && e.spec.arity_ok(argv.len())
+        {
+            return Ok(e);
+        }
+    }
+    let e = resolve(argv)?;
+    client.last_entry = Some(e);
+    Ok(e)
+}
+
 fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
-    let entry = match resolve(argv) {
+    let entry = match resolve_cached(client, argv) {
         Ok(e) => e,
         Err(e) => {
             if matches!(e, CmdError::WrongArity(_)) {
@@ -145,9 +244,17 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         out.simple("QUEUED");
         return After::Continue;
     }
-    srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    client.info.tot_cmds.fetch_add(1, Ordering::Relaxed);
-    *client.info.last_cmd.lock() = entry.spec.name;
+    let batch = client.pending.batched && batches(entry.spec);
+    if !batch || client.pending.entry != entry.index {
+        flush_stats(srv, client);
+    }
+    if batch {
+        client.pending.processed += 1;
+    } else {
+        srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+        client.info.tot_cmds.fetch_add(1, Ordering::Relaxed);
+    }
+    client.info.last_cmd.store(entry.index, Ordering::Relaxed);
     let after = execute(srv, client, entry, argv, out);
     // CLIENT CACHING lasts for one command (CLIENT subcommands excepted), or
     // for a whole transaction.
@@ -170,7 +277,7 @@ fn track_read(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) {
     {
         return;
     }
-    let mut pos = Vec::new();
+    let mut pos = KeyPositions::new();
     spec.key_positions(argv, &mut pos);
     if !pos.is_empty() {
         ctx.srv.tracking.remember(ctx.srv, ctx.client, pos.iter().map(|&i| argv[i]));
@@ -210,7 +317,7 @@ fn execute_inner(
     let locked = match entry.lock {
         Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
-            let mut pos = Vec::new();
+            let mut pos = KeyPositions::new();
             entry.spec.key_positions(argv, &mut pos);
             if pos.is_empty() {
                 Some(srv.keyspace.lock_none())
@@ -255,12 +362,15 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     let mut args = Args::new(argv, skip);
     let saved = ctx.spec;
     ctx.spec = entry.spec;
+    if !batches(entry.spec) {
+        // INFO, CLIENT LIST ... inside a transaction or script see all counts.
+        flush_stats(ctx.srv, ctx.client);
+    }
     let t0 = std::time::Instant::now();
     let result = handler(ctx, &mut args);
-    let stat = &ctx.srv.cmdstats.per[entry.index];
-    stat.calls.fetch_add(1, Ordering::Relaxed);
     let ns = t0.elapsed().as_nanos() as u64;
-    stat.usec.fetch_add(ns / 1000, Ordering::Relaxed);
+    count_call(ctx.srv, ctx.client, entry, ns / 1000);
+    let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.record(ns);
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
@@ -302,7 +412,7 @@ pub fn finish(srv: &Server, effects: Effects) {
 /// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
 /// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
 fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
-    let mut pos = Vec::new();
+    let mut pos = KeyPositions::new();
     entry.spec.key_positions(argv, &mut pos);
     if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
         argv.swap(first, at);

@@ -11,7 +11,7 @@
 use crate::blocking::Waiter;
 use crate::client::{Client, ClientInfo};
 use crate::ctx::After;
-use crate::dispatch::dispatch;
+use crate::dispatch::{dispatch, flush_stats};
 use crate::server::Server;
 use bytes::{Buf, BytesMut};
 use resp::{Limits, Out, Protocol};
@@ -65,11 +65,40 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     srv.clients.add(info.clone());
     let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
     let mut client = Client::new(info.clone(), !needs_auth);
+    client.pending.batched = true;
     let _ = serve(&srv, &mut client, &mut stream).await;
+    flush_stats(&srv, &mut client);
     crate::txn::on_disconnect(&srv, &mut client);
     srv.pubsub.forget_client(&info, &mut client.subs);
     srv.tracking.disable(&mut client);
     srv.clients.remove(id);
+}
+
+/// The settings read for every batch of input, looked up again only when
+/// the configuration changes.
+struct Settings {
+    version: u64,
+    max_bulk: i64,
+    query_limit: usize,
+    timeout_secs: i64,
+}
+
+impl Settings {
+    fn load(srv: &Server) -> Settings {
+        let c = &srv.config;
+        Settings {
+            version: c.version(),
+            max_bulk: c.get_num("proto-max-bulk-len"),
+            query_limit: c.get_num("client-query-buffer-limit").max(1) as usize,
+            timeout_secs: c.get_num("timeout"),
+        }
+    }
+
+    fn refresh(&mut self, srv: &Server) {
+        if self.version != srv.config.version() {
+            *self = Settings::load(srv);
+        }
+    }
 }
 
 async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std::io::Result<()> {
@@ -77,11 +106,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
     let mut out = Out::new(Protocol::Resp2);
     let mut ranges = Vec::new();
     let info = client.info.clone();
+    let mut settings = Settings::load(srv);
     loop {
         if info.killed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let n = match idle_limit(srv, &info) {
+        settings.refresh(srv);
+        let n = match idle_limit(srv, &info, settings.timeout_secs) {
             // `timeout`: an idle connection is closed; the limit is checked
             // again at least every 100 ms (it can change, and tests move the
             // clock).
@@ -116,7 +147,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         }
         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
         info.last_interaction_ms.store(srv.clock.now_ms(), Ordering::Relaxed);
-        let limits = Limits { max_bulk: srv.config.get_num("proto-max-bulk-len"), authenticated: client.authenticated };
+        settings.refresh(srv);
+        let limits = Limits { max_bulk: settings.max_bulk, authenticated: client.authenticated };
         let mut pos = 0;
         let mut close = false;
         loop {
@@ -140,6 +172,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
+                flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
                 if !wait_pause(srv, &info, &argv).await {
                     return Ok(());
@@ -152,6 +185,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             info.take_mail(&mut out.buf);
             drop(argv);
             if let After::Block(w) = after {
+                flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
                 match await_unblock(srv, &w, stream, &mut inbuf).await {
                     Some(reply) => out.raw(&reply),
@@ -164,11 +198,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 break;
             }
             if out.len() >= FLUSH_AT {
+                flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
             }
         }
         srv.tracking.flush_bcast(srv);
         info.take_mail(&mut out.buf);
+        flush_stats(srv, client);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         flush(srv, stream, &mut out, &info).await?;
@@ -176,8 +212,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             let _ = stream.shutdown().await;
             return Ok(());
         }
-        let limit = srv.config.get_num("client-query-buffer-limit").max(1) as usize;
-        if inbuf.len() > limit {
+        settings.refresh(srv);
+        if inbuf.len() > settings.query_limit {
             return Ok(());
         }
         // Keep the buffer from staying huge after a big request.
@@ -189,8 +225,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
 
 /// Milliseconds left before an idle connection times out; `None` when no
 /// timeout applies (setting 0, or a subscriber, as Redis exempts those).
-fn idle_limit(srv: &Server, info: &ClientInfo) -> Option<i64> {
-    let secs = srv.config.get_num("timeout");
+fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
     if secs <= 0 {
         return None;
     }

@@ -16,6 +16,9 @@ pub mod notes;
 pub mod summaries;
 pub mod table;
 
+/// Key positions of one command: on the stack for the usual few keys.
+pub type KeyPositions = smallvec::SmallVec<[usize; 4]>;
+
 pub struct CommandSpec {
     /// Lowercase; `container|sub` for subcommands.
     pub name: &'static str,
@@ -60,7 +63,7 @@ impl CommandSpec {
 
     /// The positions of the keys in `argv`, following the key specs
     /// (Redis's getKeysUsingKeySpecs). Positions past the end are dropped.
-    pub fn key_positions(&self, argv: &[&[u8]], out: &mut Vec<usize>) {
+    pub fn key_positions(&self, argv: &[&[u8]], out: &mut KeyPositions) {
         out.clear();
         let argc = argv.len() as i64;
         for ks in self.key_specs {
@@ -208,9 +211,9 @@ mod tests {
 
     fn keys(spec: &super::CommandSpec, argv: &[&str]) -> Vec<usize> {
         let argv: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
-        let mut out = Vec::new();
+        let mut out = super::KeyPositions::new();
         spec.key_positions(&argv, &mut out);
-        out
+        out.to_vec()
     }
 
     #[test]

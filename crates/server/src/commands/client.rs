@@ -103,7 +103,7 @@ pub fn describe(c: &ClientInfo, now_ms: i64, out: &mut String) {
         0,
         omem,
         qbuf + omem,
-        c.last_cmd.lock(),
+        c.last_cmd_name(),
         c.user.lock(),
         c.redir.load(Ordering::Relaxed),
         c.resp.load(Ordering::Relaxed),

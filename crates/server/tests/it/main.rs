@@ -14,6 +14,7 @@ mod hash;
 mod hll;
 mod list;
 mod notify;
+mod perf;
 mod protocol;
 mod pubsub;
 mod scripting;
