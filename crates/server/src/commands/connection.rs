@@ -68,6 +68,10 @@ fn echo(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// SELECT index
 fn select(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let idx = args.next_i64().map_err(|_| CmdError::NotInteger)?;
+    // Redis reads the index as a C int first.
+    if idx < i32::MIN as i64 || idx > i32::MAX as i64 {
+        return Err(CmdError::err("value is out of range, value must between -2147483648 and 2147483647"));
+    }
     if idx < 0 || idx as usize >= ctx.srv.keyspace.ndb() {
         return Err(CmdError::DbIndexOutOfRange);
     }
