@@ -10,7 +10,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::{Entry as KeyEntry, Value};
+use crate::storage::{Entry as KeyEntry, Key, Value};
 use resp::Out;
 use types::stream::{Entry, Group, NodeLimits, Stream, StreamId, Trim};
 
@@ -653,7 +653,7 @@ fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResul
     match r.block {
         Some(ms) if ctx.may_block() => {
             let deadline = if ms == 0 { None } else { Some(ctx.now_ms.saturating_add(ms)) };
-            let keys = r.keys.iter().map(|k| Box::from(*k)).collect();
+            let keys = r.keys.iter().map(|k| Key::from(*k)).collect();
             let mut req = BlockRequest::new(keys, deadline, blocking::reply_null_array);
             req.argv_override = Some(blocked_argv(args.all(), &r, &ids));
             // Waiters of one stream wait for different IDs.
