@@ -59,7 +59,7 @@ fn parse_offset(limit: i64, arg: &[u8], hash_bits: u32) -> Result<u64, CmdError>
 fn string_for_bits<'c>(ctx: &'c mut Ctx<'_>, key: &[u8], maxbit: u64) -> Result<(&'c mut Vec<u8>, bool), CmdError> {
     let need = (maxbit >> 3) as usize + 1;
     if ctx.write_str(key)?.is_none() {
-        let s = ctx.add_str(key, Str::Raw(vec![0; need]))?;
+        let s = ctx.add_str(key, Str::raw(vec![0; need]))?;
         return Ok((s.make_raw(), true));
     }
     let v = ctx.write_str(key)?.ok_or_else(|| CmdError::err("internal error: key vanished"))?.make_raw();
@@ -217,7 +217,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let len = res.len();
     if len > 0 {
-        ctx.set_value(dest, Value::Str(Str::Raw(res)))?;
+        ctx.set_value(dest, Value::Str(Str::raw(res)))?;
         ctx.notify(notify::STRING, "set", dest);
     } else if ctx.delete(dest)? {
         ctx.notify(notify::GENERIC, "del", dest);

@@ -78,7 +78,7 @@ fn pfadd(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             hll_bytes(s)?;
         }
         None => {
-            ctx.add_str(key, Str::Raw(hll::new_sparse()))?;
+            ctx.add_str(key, Str::raw(hll::new_sparse()))?;
             updated += 1;
         }
     }
@@ -148,7 +148,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let sparse_max = sparse_max(ctx);
     if ctx.write_str(dest)?.is_none() {
-        ctx.add_str(dest, Str::Raw(hll::new_sparse()))?;
+        ctx.add_str(dest, Str::raw(hll::new_sparse()))?;
     }
     let v = ctx.write_str(dest)?.ok_or_else(gone)?.make_raw();
     if use_dense {

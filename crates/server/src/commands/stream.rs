@@ -10,7 +10,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::storage::{Entry as KeyEntry, Value};
+use crate::storage::{Entry as KeyEntry, Key, Value};
 use resp::Out;
 use types::stream::{Entry, Group, NodeLimits, Stream, StreamId, Trim};
 
@@ -649,7 +649,7 @@ fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResul
     }
     match r.block {
         Some(deadline) if ctx.may_block() => {
-            let keys = r.keys.iter().map(|k| Box::from(*k)).collect();
+            let keys = r.keys.iter().map(|k| Key::from(*k)).collect();
             // A key turned into another type leaves the reader blocked.
             let mut req = BlockRequest::new(keys, deadline, blocking::reply_null_array).for_type("stream");
             req.argv_override = Some(blocked_argv(args.all(), &r, &ids));

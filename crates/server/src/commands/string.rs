@@ -62,9 +62,9 @@ fn write_str(out: &mut Out, s: &Str) {
 /// A string stored as Redis's `createStringObject` would: never `int`.
 fn plain_str(b: Vec<u8>) -> Str {
     if b.len() <= EMBSTR_MAX {
-        Str::Emb(b.into_boxed_slice())
+        Str::Emb(b.into())
     } else {
-        Str::Raw(b)
+        Str::raw(b)
     }
 }
 

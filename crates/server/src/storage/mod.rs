@@ -13,7 +13,8 @@
 //! different cores. MULTI/EXEC, scripts and keyspace-wide commands take every
 //! shard. No I/O is ever done while a shard is held.
 //!
-//! Within a database, keys live in an insertion-ordered hash map (`IndexMap`).
+//! Within a database, keys live in an insertion-ordered hash map (`KeyMap`,
+//! an `IndexMap` laid out for memory).
 //! Its dense entry vector gives O(1) random keys (RANDOMKEY, active-expiry
 //! sampling, eviction sampling) and a SCAN cursor that walks positions from the
 //! end toward zero: removals swap the last entry into the hole and inserts
@@ -21,18 +22,21 @@
 //! returned twice, as Redis allows). Keys with a TTL are also in `volatile`,
 //! sampled by active expiry.
 
+pub mod compact;
 mod crc16;
+pub mod keymap;
 pub mod lfu;
 pub mod value;
 
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexSet;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 
 pub use crc16::{crc16, key_hash_slot};
 pub use value::{Str, Value};
 
-pub type Key = Box<[u8]>;
+/// Keys: inline up to 23 bytes (see `compact`).
+pub type Key = compact::CompactBytes;
 pub type Hasher = ahash::RandomState;
 
 /// No expiry.
@@ -58,7 +62,7 @@ impl Entry {
 
 #[derive(Default)]
 pub struct Db {
-    pub map: IndexMap<Key, Entry, Hasher>,
+    pub map: keymap::KeyMap,
     pub volatile: IndexSet<Key, Hasher>,
     /// Keys of hashes that have fields with a TTL (sampled by active field
     /// expiry). May hold stale names: the sampler drops them.
@@ -141,7 +145,7 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
-        self.map = IndexMap::default();
+        self.map = keymap::KeyMap::default();
         self.volatile = IndexSet::default();
         self.hexpires = IndexSet::default();
     }

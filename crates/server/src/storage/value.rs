@@ -5,7 +5,11 @@
 //! stays small. Strings keep Redis's three encodings because OBJECT ENCODING
 //! reports them and because they are the cheap representation anyway:
 //! `Int` (a decimal that round-trips through i64), `Emb` (at most 44 bytes,
-//! allocated exactly), `Raw` (larger, or grown in place by APPEND/SETRANGE).
+//! held in a `CompactBytes`: inline up to 23 bytes, else allocated exactly), `Raw`
+//! (larger, or grown in place by APPEND/SETRANGE; boxed so that `Str` and
+//! `Value` fit in 24 bytes, see the size test).
+
+use super::compact::CompactBytes;
 
 /// Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
 pub const EMBSTR_MAX: usize = 44;
@@ -13,8 +17,8 @@ pub const EMBSTR_MAX: usize = 44;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Str {
     Int(i64),
-    Emb(Box<[u8]>),
-    Raw(Vec<u8>),
+    Emb(CompactBytes),
+    Raw(Box<Vec<u8>>),
 }
 
 impl Str {
@@ -28,13 +32,13 @@ impl Str {
         if b.len() <= EMBSTR_MAX {
             Str::Emb(b.into())
         } else {
-            Str::Raw(b.to_vec())
+            Str::raw(b.to_vec())
         }
     }
 
     /// A string that will be modified in place (APPEND, SETRANGE): always raw.
     pub fn raw(b: Vec<u8>) -> Str {
-        Str::Raw(b)
+        Str::Raw(Box::new(b))
     }
 
     pub fn len(&self) -> usize {
@@ -74,7 +78,7 @@ impl Str {
     /// Turns the value into a growable raw buffer (for APPEND and SETRANGE).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, Str::Raw(_)) {
-            *self = Str::Raw(self.to_vec());
+            *self = Str::raw(self.to_vec());
         }
         match self {
             Str::Raw(v) => v,
@@ -137,6 +141,12 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(std::mem::size_of::<Str>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
 
     #[test]
     fn encodings() {
