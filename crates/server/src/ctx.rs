@@ -73,6 +73,8 @@ pub struct Ctx<'a> {
     /// Inside MULTI/EXEC or a script (EXEC and EVAL set it): commands may not
     /// block there.
     pub nested: bool,
+    /// Inside a script (EVAL, FCALL): a few commands refuse options there.
+    pub in_script: bool,
 }
 
 fn not_locked() -> CmdError {

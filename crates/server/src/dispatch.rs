@@ -332,8 +332,17 @@ fn execute_inner(
         return (Some(After::Continue), Effects::default());
     };
     let now_ms = srv.clock.now_ms();
-    let mut ctx =
-        Ctx { srv, client, out, locked, now_ms, spec: entry.spec, effects: Effects::default(), nested: false };
+    let mut ctx = Ctx {
+        srv,
+        client,
+        out,
+        locked,
+        now_ms,
+        spec: entry.spec,
+        effects: Effects::default(),
+        nested: false,
+        in_script: false,
+    };
     execute_locked(&mut ctx, entry, argv);
     let Ctx { mut effects, locked, client, .. } = ctx;
     let mut after = Some(std::mem::take(&mut effects.after));

@@ -639,6 +639,7 @@ mod tests {
             spec: entry.spec,
             effects: Effects::default(),
             nested: true,
+            in_script: false,
         };
         crate::dispatch::execute_locked(&mut ctx, entry, &argv);
         let blocked = ctx.effects.block.is_some();

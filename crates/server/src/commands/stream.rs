@@ -445,7 +445,7 @@ struct ReadArgs<'a> {
     ids: &'a [&'a [u8]],
 }
 
-fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool, now_ms: i64) -> Result<ReadArgs<'a>, CmdError> {
+fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool, now_ms: i64, in_script: bool) -> Result<ReadArgs<'a>, CmdError> {
     let mut r = ReadArgs { block: None, count: 0, group: None, noack: false, keys: &[], ids: &[] };
     let mut streams_at = 0;
     let mut i = 1;
@@ -453,6 +453,10 @@ fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool, now_ms: i64) -> Result<
         let more = argv.len() - 1 - i;
         let o = argv[i];
         if is(o, "BLOCK") && more > 0 {
+            if in_script {
+                let name = String::from_utf8_lossy(argv[0]);
+                return Err(CmdError::err(format!("{name} command is not allowed with BLOCK option from scripts")));
+            }
             i += 1;
             r.block = Some(blocking::parse_timeout_ms(argv[i], now_ms)?);
         } else if is(o, "COUNT") && more > 0 {
@@ -634,7 +638,7 @@ fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: 
 }
 
 fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResult {
-    let r = parse_read(args.all(), group_cmd, ctx.now_ms)?;
+    let r = parse_read(args.all(), group_cmd, ctx.now_ms, ctx.in_script)?;
     let ids = resolve_ids(ctx, &r)?;
     let mut o = Out::new(ctx.out.proto);
     let served = serve_read(ctx, &r, &ids, &mut o)?;

@@ -98,11 +98,11 @@ pub fn redis_call(
     std::mem::swap(ctx.out, &mut scratch);
     let client_proto = ctx.client.proto;
     ctx.client.proto = proto;
-    let was_nested = ctx.nested;
-    ctx.nested = true;
+    let (was_nested, was_in_script) = (ctx.nested, ctx.in_script);
+    (ctx.nested, ctx.in_script) = (true, true);
     ctx.srv.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     crate::dispatch::execute_locked(ctx, entry, &refs);
-    ctx.nested = was_nested;
+    (ctx.nested, ctx.in_script) = (was_nested, was_in_script);
     ctx.client.proto = client_proto;
     std::mem::swap(ctx.out, &mut scratch);
     let reply = scratch.buf;
