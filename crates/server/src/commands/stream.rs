@@ -445,7 +445,12 @@ struct ReadArgs<'a> {
     ids: &'a [&'a [u8]],
 }
 
-fn parse_read<'a>(argv: &'a [&'a [u8]], group_cmd: bool, now_ms: i64, in_script: bool) -> Result<ReadArgs<'a>, CmdError> {
+fn parse_read<'a>(
+    argv: &'a [&'a [u8]],
+    group_cmd: bool,
+    now_ms: i64,
+    in_script: bool,
+) -> Result<ReadArgs<'a>, CmdError> {
     let mut r = ReadArgs { block: None, count: 0, group: None, noack: false, keys: &[], ids: &[] };
     let mut streams_at = 0;
     let mut i = 1;
