@@ -8,6 +8,14 @@ pub fn fmt_g17(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
+    // Fast path: an integral value below 1e17 prints as its integer digits
+    // (%.17g switches to exponent form only from 1e17 on).
+    if d.fract() == 0.0 && d.abs() < 1e17 {
+        if d == 0.0 && d.is_sign_negative() {
+            return "-0".into();
+        }
+        return itoa::Buffer::new().format(d as i64).to_string();
+    }
     const P: i32 = 17;
     // 17 significant digits, correctly rounded, as d.ddddde[-]x
     let e = format!("{:.16e}", d);
@@ -118,6 +126,27 @@ mod tests {
         assert_eq!(fmt_g17(123456789.123), "123456789.123");
         assert_eq!(fmt_g17(3.0e-300), "3.0000000000000002e-300");
         assert_eq!(fmt_g17(f64::INFINITY), "inf");
+        assert_eq!(fmt_g17(99999999999999999.0), "1e+17");
+        assert_eq!(fmt_g17(-12345.0), "-12345");
+        assert_eq!(fmt_g17(9007199254740993.0), "9007199254740992");
+        assert_eq!(fmt_g17(0.0), "0");
+    }
+
+    #[test]
+    fn integral_fast_path_agrees() {
+        for i in 0..2000 {
+            let d = (i as f64 - 1000.0) * 1234567.0 + (i as f64) * 1e13;
+            if d.fract() == 0.0 && d.abs() < 1e17 {
+                let slow = format!("{:.16e}", d);
+                let (m, e) = slow.split_once('e').unwrap();
+                let e: i32 = e.parse().unwrap();
+                let digits: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+                let int_part = &digits[..(e as usize + 1)];
+                let expect = format!("{}{}", if d < 0.0 { "-" } else { "" }, int_part.trim_start_matches('0'));
+                let expect = if expect.is_empty() || expect == "-" { "0".to_string() } else { expect };
+                assert_eq!(fmt_g17(d), expect, "{d}");
+            }
+        }
     }
 
     #[test]
