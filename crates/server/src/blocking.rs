@@ -259,6 +259,7 @@ impl Blocking {
             }
             q.push_back(w.clone());
         }
+        w.info.set_flag('b', true);
         if let Some(old) = g.by_client.insert(w.client_id, w) {
             // A client blocks on one command at a time; a stale entry would be
             // a bug, but never leave it counted.
@@ -287,6 +288,7 @@ impl Blocking {
         match g.by_client.get(&w.client_id) {
             Some(cur) if Arc::ptr_eq(cur, w) => {
                 g.by_client.remove(&w.client_id);
+                w.info.set_flag('b', false);
                 self.blocked.fetch_sub(1, Ordering::AcqRel);
             }
             _ => return,

@@ -337,3 +337,21 @@ fn waiters_for_another_type_stay_blocked() {
     t.srv.blocking.unregister(&zw);
     wait_blocked(&t, 0);
 }
+
+#[test]
+fn client_list_shows_blocked_flag() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    send(&mut w, "CLIENT ID");
+    let id = reply(&mut w);
+    let id = id.trim_start_matches(':').trim().to_string();
+    send(&mut w, "BLPOP flagkey 0");
+    wait_blocked(&t, 1);
+    let line = p.cmd(&format!("CLIENT LIST ID {id}"));
+    assert!(line.contains(" flags=b "), "{line}");
+    assert_eq!(p.cmd("RPUSH flagkey a"), ":1\r\n");
+    assert_eq!(reply(&mut w), "*2\r\n$7\r\nflagkey\r\n$1\r\na\r\n");
+    wait_blocked(&t, 0);
+    let line = p.cmd(&format!("CLIENT LIST ID {id}"));
+    assert!(line.contains(" flags=N "), "{line}");
+}
