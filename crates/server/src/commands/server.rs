@@ -540,7 +540,7 @@ fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
 
 fn clients_section(srv: &Server, s: &mut String) {
     let all = srv.clients.all();
-    let blocked = all.iter().filter(|c| c.flags.lock().contains('b')).count();
+    let blocked = srv.blocking.blocked_clients();
     let tracking = all.iter().filter(|c| c.flags.lock().contains('t')).count();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
     let max_out = all.iter().map(|c| c.omem.load(Ordering::Relaxed)).max().unwrap_or(0);

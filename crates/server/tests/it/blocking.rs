@@ -349,6 +349,7 @@ fn client_list_shows_blocked_flag() {
     wait_blocked(&t, 1);
     let line = p.cmd(&format!("CLIENT LIST ID {id}"));
     assert!(line.contains(" flags=b "), "{line}");
+    assert!(p.cmd("INFO clients").contains("blocked_clients:1\r\n"));
     assert_eq!(p.cmd("RPUSH flagkey a"), ":1\r\n");
     assert_eq!(reply(&mut w), "*2\r\n$7\r\nflagkey\r\n$1\r\na\r\n");
     wait_blocked(&t, 0);
