@@ -928,19 +928,20 @@ pub fn lookup(name: &str) -> Option<&'static Item> {
 
 /// The position in `ITEMS` of a name or alias, any case.
 fn index_of(name: &str) -> Option<usize> {
-    static INDEX: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
+    // Read on hot paths (thresholds per write): a fast non-cryptographic hash.
+    static INDEX: std::sync::OnceLock<HashMap<&'static str, usize, ahash::RandomState>> = std::sync::OnceLock::new();
     let idx = INDEX.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = HashMap::with_hasher(ahash::RandomState::new());
         for (i, it) in ITEMS.iter().enumerate() {
-            m.insert(it.name.to_string(), i);
+            m.insert(it.name, i);
             if let Some(a) = it.alias {
-                m.insert(a.to_string(), i);
+                m.insert(a, i);
             }
         }
         m
     });
     if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        idx.get(&name.to_ascii_lowercase()).copied()
+        idx.get(name.to_ascii_lowercase().as_str()).copied()
     } else {
         idx.get(name).copied()
     }
