@@ -662,14 +662,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// and the HELP entry.
 pub fn reply_help(ctx: &mut Ctx<'_>, lines: &[&str]) {
     let name = ctx.spec.name.split('|').next().unwrap_or(ctx.spec.name).to_uppercase();
-    let out = &mut *ctx.out;
-    out.array(lines.len() + 3);
-    out.simple(format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        out.simple(l);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
+    super::command::write_help(ctx.out, &name, lines);
 }
 
 /// OBJECT HELP
