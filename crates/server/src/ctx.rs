@@ -77,6 +77,15 @@ pub struct Ctx<'a> {
     pub in_script: bool,
 }
 
+/// What one lookup found (see `Ctx::probe`).
+enum Probe {
+    Absent,
+    /// Present but its TTL (or a field's) has passed: take the slow path.
+    Due,
+    /// Live, at this position of the database's map.
+    At(usize),
+}
+
 fn not_locked() -> CmdError {
     CmdError::err("internal error: key accessed outside the command's key specs")
 }
@@ -119,6 +128,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// One hash lookup of `key`: absent, due for expiry, or live at a
+    /// position (the common case, which then costs no second lookup).
+    fn probe(&mut self, key: &[u8]) -> Result<Probe, CmdError> {
+        let now = self.now_ms;
+        let db = self.raw_db(key)?;
+        let Some(i) = db.map.position(key) else { return Ok(Probe::Absent) };
+        let e = db.map.entry_at(i);
+        let due = e.is_expired(now) || matches!(&e.value, Value::Hash(h) if matches!(h.min_ttl(), Some(t) if t <= now));
+        Ok(if due { Probe::Due } else { Probe::At(i) })
+    }
+
+    /// The live entry at `key` (expiring it first if due), its position in
+    /// the map, and the database.
+    fn live(&mut self, key: &[u8]) -> Result<Option<usize>, CmdError> {
+        match self.probe(key)? {
+            Probe::Absent => Ok(None),
+            Probe::At(i) => Ok(Some(i)),
+            Probe::Due => {
+                self.expire_if_needed(key)?;
+                Ok(self.raw_db(key)?.map.position(key))
+            }
+        }
+    }
+
     /// Looks a key up for reading: expires it if due, counts a hit or miss,
     /// touches its LRU clock (unless CLIENT NO-TOUCH).
     pub fn lookup_read(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
@@ -128,7 +161,7 @@ impl<'a> Ctx<'a> {
     /// `lookup_read` that also lends the reply buffer, so a value can be
     /// written out without being copied first.
     pub fn lookup_read_out(&mut self, key: &[u8]) -> Result<(Option<&mut Entry>, &mut Out), CmdError> {
-        self.expire_if_needed(key)?;
+        let at = self.live(key)?;
         let (srv, now) = (self.srv, self.now_ms);
         let touch = !self.client.no_touch;
         let db = {
@@ -136,7 +169,7 @@ impl<'a> Ctx<'a> {
             let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
             shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?
         };
-        let found = match db.get_mut(key) {
+        let found = match at.map(|i| db.map.entry_at_mut(i)) {
             Some(e) => {
                 self.client.pending.keyspace(srv, true);
                 if touch {
@@ -157,10 +190,10 @@ impl<'a> Ctx<'a> {
 
     /// Looks a key up for writing: expires it if due, touches its LRU clock.
     pub fn lookup_write(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
-        self.expire_if_needed(key)?;
+        let at = self.live(key)?;
         let (srv, now) = (self.srv, self.now_ms);
         let db = self.raw_db(key)?;
-        Ok(db.get_mut(key).map(|e| {
+        Ok(at.map(|i| db.map.entry_at_mut(i)).map(|e| {
             e.lru = srv.touched_access(e.lru, now);
             e
         }))
@@ -169,9 +202,9 @@ impl<'a> Ctx<'a> {
     /// Like `lookup_read` but without touching statistics or LRU (TYPE,
     /// EXISTS-style checks, OBJECT).
     pub fn peek(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
-        self.expire_if_needed(key)?;
+        let at = self.live(key)?;
         let db = self.raw_db(key)?;
-        Ok(db.get_mut(key))
+        Ok(at.map(|i| db.map.entry_at_mut(i)))
     }
 
     pub fn exists(&mut self, key: &[u8]) -> Result<bool, CmdError> {
@@ -268,18 +301,17 @@ impl<'a> Ctx<'a> {
         let wakes = value.wakes_waiters();
         let has_field_ttl = matches!(&value, Value::Hash(h) if h.min_ttl().is_some());
         let db = self.raw_db(key)?;
-        // Redis's dbAdd announces a new key (class `n`) before the command's event.
-        let is_new = !srv.pubsub.is_idle() && db.get(key).is_none();
         // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
-        let access = match db.get(key) {
-            Some(e) if srv.config.lfu() => e.lru,
+        let lfu = srv.config.lfu();
+        let is_new = db.set_with(key, value, keep_ttl, |old| match old {
+            Some(e) if lfu => e.lru,
             _ => srv.new_access(now),
-        };
-        db.set(key, value, keep_ttl, access);
+        });
         if has_field_ttl {
             db.hexpires.insert(key.into());
         }
-        if is_new {
+        // Redis's dbAdd announces a new key (class `n`) before the command's event.
+        if is_new && !srv.pubsub.is_idle() {
             self.notify(crate::notify::NEW, "new", key);
         }
         self.modified(key);

@@ -331,7 +331,13 @@ fn execute_inner(
         reject(srv, out, e);
         return (Some(After::Continue), Effects::default());
     };
-    let now_ms = srv.clock.now_ms();
+    let now_ms = match &client.batch_clock {
+        Some(b) => {
+            client.cmd_start = Some(b.mark);
+            srv.clock.at_mark(b)
+        }
+        None => srv.clock.now_ms(),
+    };
     let mut ctx = Ctx {
         srv,
         client,
@@ -375,9 +381,13 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         // INFO, CLIENT LIST ... inside a transaction or script see all counts.
         flush_stats(ctx.srv, ctx.client);
     }
-    let t0 = std::time::Instant::now();
+    let t0 = ctx.client.cmd_start.take().unwrap_or_else(std::time::Instant::now);
     let result = handler(ctx, &mut args);
-    let ns = t0.elapsed().as_nanos() as u64;
+    let t1 = std::time::Instant::now();
+    if let Some(b) = ctx.client.batch_clock.as_mut() {
+        b.mark = t1;
+    }
+    let ns = t1.saturating_duration_since(t0).as_nanos() as u64;
     count_call(ctx.srv, ctx.client, entry, ns / 1000);
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.record(ns);

@@ -146,7 +146,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             return Ok(());
         }
         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        info.last_interaction_ms.store(srv.clock.now_ms(), Ordering::Relaxed);
+        let clock = crate::client::BatchClock::now();
+        info.last_interaction_ms.store(srv.clock.at_mark(&clock), Ordering::Relaxed);
+        client.batch_clock = Some(clock);
         settings.refresh(srv);
         let limits = Limits { max_bulk: settings.max_bulk, authenticated: client.authenticated };
         let mut pos = 0;
@@ -177,6 +179,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 if !wait_pause(srv, &info, &argv).await {
                     return Ok(());
                 }
+                client.batch_clock = Some(crate::client::BatchClock::now());
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
@@ -191,6 +194,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                     Some(reply) => out.raw(&reply),
                     None => return Ok(()),
                 }
+                client.batch_clock = Some(crate::client::BatchClock::now());
                 continue;
             }
             if after == After::Close || client.close_after_reply {
@@ -200,13 +204,23 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if out.len() >= FLUSH_AT {
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
+                client.batch_clock = Some(crate::client::BatchClock::now());
             }
         }
+        client.batch_clock = None;
         srv.tracking.flush_bcast(srv);
         info.take_mail(&mut out.buf);
         flush_stats(srv, client);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        if srv.clients.live() > 1 && !close {
+            // Let the other connections with input run first, then write:
+            // the replies of one scheduling round go out together, as
+            // Redis writes them all before it sleeps, so a peer serving
+            // many connections (a load generator, a proxy) is woken once
+            // per round rather than once per reply.
+            tokio::task::yield_now().await;
+        }
         flush(srv, stream, &mut out, &info).await?;
         if close {
             let _ = stream.shutdown().await;

@@ -17,8 +17,17 @@ pub struct Clock {
 
 impl Clock {
     pub fn now_ms(&self) -> i64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        real + self.offset_ms.load(Ordering::Relaxed)
+        Self::real_ms() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Unix milliseconds, without the offset tests add.
+    pub fn real_ms() -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
+    /// `now_ms` at the batch clock's mark, without reading the clock.
+    pub fn at_mark(&self, b: &crate::client::BatchClock) -> i64 {
+        b.base_ms + b.mark.duration_since(b.base).as_millis() as i64 + self.offset_ms.load(Ordering::Relaxed)
     }
 
     pub fn now_us(&self) -> i64 {

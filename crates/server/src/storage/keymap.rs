@@ -34,7 +34,10 @@ impl KeyMap {
         self.entries.is_empty()
     }
 
-    fn position(&self, key: &[u8]) -> Option<usize> {
+    /// The position of `key`, for `entry_at`/`entry_at_mut` (valid until
+    /// the map is next modified).
+    #[inline]
+    pub fn position(&self, key: &[u8]) -> Option<usize> {
         let h = Self::hash(&self.hasher, key);
         let entries = &self.entries;
         self.table.find(h, |&i| &*entries[i as usize].0 == key).map(|&i| i as usize)
@@ -51,6 +54,26 @@ impl KeyMap {
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
         self.position(key).is_some()
+    }
+
+    /// The position of `key`, or where a new key with the same hash goes:
+    /// one hash computation for a lookup that may be followed by an insert.
+    pub fn find_or_slot(&mut self, key: &[u8]) -> Result<usize, u64> {
+        let h = Self::hash(&self.hasher, key);
+        let entries = &self.entries;
+        match self.table.find(h, |&i| &*entries[i as usize].0 == key) {
+            Some(&i) => Ok(i as usize),
+            None => Err(h),
+        }
+    }
+
+    /// Appends a key known to be absent, with the hash `find_or_slot` gave.
+    pub fn insert_absent(&mut self, h: u64, key: Key, entry: Entry) {
+        let n = self.entries.len();
+        let pos = u32::try_from(n).expect("fewer than 2^32 keys per shard and database");
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.table.insert_unique(h, pos, |&i| Self::hash(hasher, &entries[i as usize].0));
+        self.entries.push((key, entry));
     }
 
     /// Inserts or replaces; a replaced entry keeps its position and is
@@ -81,6 +104,15 @@ impl KeyMap {
             *slot = i as u32;
         }
         Some(self.entries.swap_remove(i).1)
+    }
+
+    /// The entry at a position from `position`.
+    pub fn entry_at(&self, i: usize) -> &Entry {
+        &self.entries[i].1
+    }
+
+    pub fn entry_at_mut(&mut self, i: usize) -> &mut Entry {
+        &mut self.entries[i].1
     }
 
     pub fn get_index(&self, i: usize) -> Option<(&Key, &Entry)> {

@@ -101,6 +101,33 @@ impl Db {
         }
     }
 
+    /// `set` with one lookup: `access` gives the new LRU/LFU word from the
+    /// replaced entry, if any. True if the key is new.
+    pub fn set_with(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        keep_ttl: bool,
+        access: impl FnOnce(Option<&Entry>) -> u32,
+    ) -> bool {
+        match self.map.find_or_slot(key) {
+            Ok(i) => {
+                let e = self.map.entry_at_mut(i);
+                e.lru = access(Some(e));
+                e.value = value;
+                if !keep_ttl && e.expire_at != NO_EXPIRE {
+                    e.expire_at = NO_EXPIRE;
+                    self.volatile.swap_remove(key);
+                }
+                false
+            }
+            Err(h) => {
+                self.map.insert_absent(h, key.into(), Entry::new(value, access(None)));
+                true
+            }
+        }
+    }
+
     /// Inserts a whole entry (value and TTL), replacing any old one.
     pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
         let volatile = entry.expire_at != NO_EXPIRE;
@@ -241,13 +268,13 @@ impl Keyspace {
     /// Locks the given shard indices, which must be sorted and unique.
     pub fn lock_indices<'a>(&'a self, idx: &[usize]) -> Locked<'a> {
         let guards = idx.iter().map(|&i| (i, self.shards[i].lock())).collect();
-        Locked { ks: self, guards, all: false }
+        Locked { ks: self, guards, all: false, hint: KeyHint::NONE }
     }
 
     /// Locks every shard, in order.
     pub fn lock_all(&self) -> Locked<'_> {
         let guards = self.shards.iter().enumerate().map(|(i, s)| (i, s.lock())).collect();
-        Locked { ks: self, guards, all: true }
+        Locked { ks: self, guards, all: true, hint: KeyHint::NONE }
     }
 
     /// Like `lock_keys`, but gives up (releasing what it took) when
@@ -257,10 +284,25 @@ impl Keyspace {
         keys: impl IntoIterator<Item = K>,
         give_up: &dyn Fn() -> bool,
     ) -> Option<Locked<'a>> {
-        let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();
-        idx.sort_unstable();
-        idx.dedup();
-        self.lock_indices_unless(idx.iter().copied(), false, give_up)
+        let mut idx: SmallVec<[usize; 4]> = SmallVec::new();
+        let mut first: Option<(*const u8, usize, usize)> = None;
+        for k in keys {
+            let k = k.as_ref();
+            let s = self.shard_of(k);
+            if first.is_none() {
+                first = Some((k.as_ptr(), k.len(), s));
+            }
+            idx.push(s);
+        }
+        if idx.len() > 1 {
+            idx.sort_unstable();
+            idx.dedup();
+        }
+        let mut locked = self.lock_indices_unless(idx.iter().copied(), false, give_up)?;
+        if let Some((ptr, len, s)) = first {
+            locked.hint = KeyHint { ptr: ptr as usize, len, shard: s };
+        }
+        Some(locked)
     }
 
     /// Like `lock_all`, but gives up as `lock_keys_unless` does.
@@ -289,12 +331,12 @@ impl Keyspace {
             };
             guards.push((i, g));
         }
-        Some(Locked { ks: self, guards, all })
+        Some(Locked { ks: self, guards, all, hint: KeyHint::NONE })
     }
 
     /// Locks nothing (commands without keys).
     pub fn lock_none(&self) -> Locked<'_> {
-        Locked { ks: self, guards: SmallVec::new(), all: false }
+        Locked { ks: self, guards: SmallVec::new(), all: false, hint: KeyHint::NONE }
     }
 }
 
@@ -303,6 +345,23 @@ pub struct Locked<'a> {
     ks: &'a Keyspace,
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
     all: bool,
+    hint: KeyHint,
+}
+
+/// The shard of the first key a command was locked for, remembered by the
+/// address and length of the argument: a handler looks that same slice up
+/// again, and then the slot hash need not be computed a second time. A
+/// different slice with the same address and length cannot exist while the
+/// command's arguments are alive, and a stale hint only costs a miss.
+#[derive(Clone, Copy)]
+struct KeyHint {
+    ptr: usize,
+    len: usize,
+    shard: usize,
+}
+
+impl KeyHint {
+    const NONE: KeyHint = KeyHint { ptr: 0, len: 0, shard: 0 };
 }
 
 impl<'a> Locked<'a> {
@@ -316,7 +375,18 @@ impl<'a> Locked<'a> {
 
     /// True if the shard of `key` is held.
     pub fn holds(&self, key: &[u8]) -> bool {
-        self.all || self.find(self.ks.shard_of(key)).is_some()
+        self.all || self.find(self.shard_index(key)).is_some()
+    }
+
+    /// The shard index of `key` (see `KeyHint`).
+    #[inline]
+    fn shard_index(&self, key: &[u8]) -> usize {
+        let h = self.hint;
+        if h.ptr == key.as_ptr() as usize && h.len == key.len() && h.ptr != 0 {
+            h.shard
+        } else {
+            self.ks.shard_of(key)
+        }
     }
 
     fn find(&self, shard: usize) -> Option<usize> {
@@ -329,7 +399,7 @@ impl<'a> Locked<'a> {
     /// The held shard that owns `key`; `None` if the command did not lock it
     /// (a bug in a key spec; callers turn it into an error, never a panic).
     pub fn shard_mut(&mut self, key: &[u8]) -> Option<&mut Shard> {
-        let s = self.ks.shard_of(key);
+        let s = self.shard_index(key);
         let i = self.find(s)?;
         Some(&mut self.guards[i].1)
     }
@@ -342,7 +412,7 @@ impl<'a> Locked<'a> {
 
     /// The held shard that owns `key`, for reading.
     pub fn shard(&self, key: &[u8]) -> Option<&Shard> {
-        let i = self.find(self.ks.shard_of(key))?;
+        let i = self.find(self.shard_index(key))?;
         Some(&self.guards[i].1)
     }
 
