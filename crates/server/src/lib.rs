@@ -21,6 +21,7 @@ pub mod expire;
 pub mod glob;
 pub mod net;
 pub mod notify;
+pub mod prefetch;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;

@@ -152,8 +152,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         settings.refresh(srv);
         let limits = Limits { max_bulk: settings.max_bulk, authenticated: client.authenticated };
         let mut pos = 0;
+        let mut looked = 0;
         let mut close = false;
         loop {
+            if pos >= looked && client.authenticated {
+                looked = pos + crate::prefetch::batch(srv, client, &inbuf[pos..], limits, &mut ranges).max(1);
+            }
             let parsed = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,

@@ -1,0 +1,106 @@
+//! Prefetching a pipeline's keys before running it.
+//!
+//! With many keys, a lookup is a chain of cache misses: the index slot, the
+//! entry, the value's bytes. Run one command after another and each miss
+//! waits for the previous one. Looking ahead over the complete commands of
+//! a batch of input, the connection loop first computes every key's hash,
+//! then asks the memory system for all their slots, then for all their
+//! entries, then for all their values (`KeyMap::prefetch_*`), so the misses
+//! of a whole pipeline overlap; the commands then run as usual and find
+//! their data in cache. Nothing here changes any state: a key spec that
+//! guesses wrong, a shard that is busy (only `try_lock` is used, so no lock
+//! order is involved), or a database changed by SELECT within the batch
+//! only make a prefetch useless.
+
+use crate::client::Client;
+use crate::cmdspec::KeyPositions;
+use crate::commands::registry;
+use crate::server::Server;
+use crate::storage::keymap::hash_key;
+use resp::Limits;
+use smallvec::SmallVec;
+use std::ops::Range;
+
+/// At most this many commands are looked over at once.
+const MAX_COMMANDS: usize = 32;
+/// At most this many keys are prefetched at once.
+const MAX_KEYS: usize = 64;
+
+/// Looks over the complete multibulk commands at the start of `buf` and
+/// prefetches their keys' data. Returns how many bytes were looked over
+/// (0 when there is nothing to gain: fewer than two commands).
+pub fn batch(srv: &Server, client: &Client, buf: &[u8], limits: Limits, scratch: &mut Vec<Range<usize>>) -> usize {
+    let mut keys: SmallVec<[(usize, u64, Range<usize>); MAX_KEYS]> = SmallVec::new();
+    let mut pos = 0;
+    let mut commands = 0;
+    let mut kp = KeyPositions::new();
+    while commands < MAX_COMMANDS && keys.len() < MAX_KEYS {
+        let parsed = match resp::parse(&buf[pos..], limits, scratch) {
+            Ok(Some(p)) if p.inline.is_none() => p,
+            _ => break,
+        };
+        if commands == 0 && parsed.consumed == buf.len() {
+            // A single command: nothing to overlap.
+            return 0;
+        }
+        let base = pos;
+        pos += parsed.consumed;
+        commands += 1;
+        let argv: SmallVec<[&[u8]; 8]> = scratch.iter().map(|r| &buf[base + r.start..base + r.end]).collect();
+        let Some(first) = argv.first() else { continue };
+        let entry = match client.last_entry {
+            Some(e) if first.eq_ignore_ascii_case(e.spec.name.as_bytes()) => e,
+            _ => match registry().get(first) {
+                Some(e) => e,
+                None => continue,
+            },
+        };
+        if !entry.subs.is_empty() || !entry.spec.arity_ok(argv.len()) {
+            continue;
+        }
+        entry.spec.key_positions(&argv, &mut kp);
+        for &i in kp.iter() {
+            if keys.len() == MAX_KEYS {
+                break;
+            }
+            let k = argv[i];
+            let at = base + scratch[i].start..base + scratch[i].end;
+            keys.push((srv.keyspace.shard_of(k), hash_key(k), at));
+        }
+    }
+    if commands < 2 || keys.is_empty() {
+        return pos;
+    }
+    let ks = &srv.keyspace;
+    let mut guards: SmallVec<[(usize, Option<parking_lot::MutexGuard<'_, crate::storage::Shard>>); 16]> =
+        SmallVec::new();
+    let mut which: SmallVec<[usize; MAX_KEYS]> = SmallVec::new();
+    for (shard, _, _) in &keys {
+        let g = match guards.iter().position(|(s, _)| s == shard) {
+            Some(g) => g,
+            None => {
+                guards.push((*shard, ks.try_lock_shard(*shard)));
+                guards.len() - 1
+            }
+        };
+        which.push(g);
+    }
+    let db = client.db;
+    let map = |g: usize| guards[g].1.as_ref().and_then(|s| s.dbs.get(db)).map(|d| &d.map);
+    for (k, &g) in keys.iter().zip(&which) {
+        if let Some(m) = map(g) {
+            m.prefetch_slot(k.1);
+        }
+    }
+    for (k, &g) in keys.iter().zip(&which) {
+        if let Some(m) = map(g) {
+            m.prefetch_entry(k.1);
+        }
+    }
+    for (k, &g) in keys.iter().zip(&which) {
+        if let Some(m) = map(g) {
+            m.prefetch_value(k.1, &buf[k.2.clone()]);
+        }
+    }
+    pos
+}
