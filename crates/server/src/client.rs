@@ -340,6 +340,46 @@ pub struct Client {
     pub batch_clock: Option<BatchClock>,
     /// When the command being run started (taken by `execute_locked`).
     pub cmd_start: Option<std::time::Instant>,
+    /// Shards and map hashes of the keys the prefetcher saw in the batch
+    /// being run (see `KeyHints`).
+    pub key_hints: KeyHints,
+}
+
+/// What `prefetch::batch` computed for each key of a batch, in order: the
+/// key's address and length in the input buffer, its shard and its map
+/// hash, so that locking and lookup need not compute them again. Valid
+/// only while the input buffer is untouched: the connection loop clears it
+/// at the end of a batch and after every wait.
+#[derive(Default)]
+pub struct KeyHints {
+    v: smallvec::SmallVec<[(usize, usize, usize, u64); 16]>,
+    next: usize,
+}
+
+impl KeyHints {
+    pub fn clear(&mut self) {
+        self.v.clear();
+        self.next = 0;
+    }
+
+    pub fn push(&mut self, key: &[u8], shard: usize, hash: u64) {
+        self.v.push((key.as_ptr() as usize, key.len(), shard, hash));
+    }
+
+    /// The shard and hash of `key`, if it is the next key seen (or one of
+    /// the few after it: keys are asked for in the order they were seen).
+    pub fn find(&mut self, key: &[u8]) -> Option<(usize, u64)> {
+        let (p, l) = (key.as_ptr() as usize, key.len());
+        let end = self.v.len().min(self.next + 4);
+        for i in self.next..end {
+            let (hp, hl, s, h) = self.v[i];
+            if hp == p && hl == l {
+                self.next = i + 1;
+                return Some((s, h));
+            }
+        }
+        None
+    }
 }
 
 /// One reading of the wall clock per batch of input, and one monotonic
@@ -382,6 +422,7 @@ impl Client {
             pending: Default::default(),
             batch_clock: None,
             cmd_start: None,
+            key_hints: KeyHints::default(),
         }
     }
 

@@ -132,8 +132,9 @@ impl<'a> Ctx<'a> {
     /// position (the common case, which then costs no second lookup).
     fn probe(&mut self, key: &[u8]) -> Result<Probe, CmdError> {
         let now = self.now_ms;
+        let h = self.locked.hash_of(key);
         let db = self.raw_db(key)?;
-        let Some(i) = db.map.position(key) else { return Ok(Probe::Absent) };
+        let Some(i) = db.map.position_hashed(h, key) else { return Ok(Probe::Absent) };
         let e = db.map.entry_at(i);
         let due = e.is_expired(now) || matches!(&e.value, Value::Hash(h) if matches!(h.min_ttl(), Some(t) if t <= now));
         Ok(if due { Probe::Due } else { Probe::At(i) })
@@ -300,10 +301,11 @@ impl<'a> Ctx<'a> {
         let (srv, now) = (self.srv, self.now_ms);
         let wakes = value.wakes_waiters();
         let has_field_ttl = matches!(&value, Value::Hash(h) if h.min_ttl().is_some());
+        let h = self.locked.hash_of(key);
         let db = self.raw_db(key)?;
         // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
         let lfu = srv.config.lfu();
-        let is_new = db.set_with(key, value, keep_ttl, |old| match old {
+        let is_new = db.set_with(h, key, value, keep_ttl, |old| match old {
             Some(e) if lfu => e.lru,
             _ => srv.new_access(now),
         });

@@ -322,7 +322,8 @@ fn execute_inner(
             if pos.is_empty() {
                 Some(srv.keyspace.lock_none())
             } else {
-                srv.keyspace.lock_keys_unless(pos.iter().map(|&i| argv[i]), &give_up)
+                let hints = &mut client.key_hints;
+                srv.keyspace.lock_keys_hinted(pos.iter().map(|&i| argv[i]), |k| hints.find(k), &give_up)
             }
         }
     };

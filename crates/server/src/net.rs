@@ -184,6 +184,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                     return Ok(());
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
+                client.key_hints.clear();
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
@@ -199,6 +200,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                     None => return Ok(()),
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
+                client.key_hints.clear();
                 continue;
             }
             if after == After::Close || client.close_after_reply {
@@ -209,9 +211,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
                 client.batch_clock = Some(crate::client::BatchClock::now());
+                client.key_hints.clear();
             }
         }
         client.batch_clock = None;
+        client.key_hints.clear();
         srv.tracking.flush_bcast(srv);
         info.take_mail(&mut out.buf);
         flush_stats(srv, client);

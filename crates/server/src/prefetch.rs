@@ -17,6 +17,8 @@ use crate::cmdspec::KeyPositions;
 use crate::commands::registry;
 use crate::server::Server;
 use crate::storage::keymap::hash_key;
+use crate::storage::Shard;
+use parking_lot::MutexGuard;
 use resp::Limits;
 use smallvec::SmallVec;
 use std::ops::Range;
@@ -29,8 +31,14 @@ const MAX_KEYS: usize = 64;
 /// Looks over the complete multibulk commands at the start of `buf` and
 /// prefetches their keys' data. Returns how many bytes were looked over
 /// (0 when there is nothing to gain: fewer than two commands).
-pub fn batch(srv: &Server, client: &Client, buf: &[u8], limits: Limits, scratch: &mut Vec<Range<usize>>) -> usize {
-    let mut keys: SmallVec<[(usize, u64, Range<usize>); MAX_KEYS]> = SmallVec::new();
+pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], limits: Limits, scratch: &mut Vec<Range<usize>>) -> usize {
+    // The commands of the previous look have all run.
+    client.key_hints.clear();
+    let ks = &srv.keyspace;
+    let db = client.db;
+    // (shard, hash, key's range in buf, index in `guards`)
+    let mut keys: SmallVec<[(usize, u64, Range<usize>, usize); MAX_KEYS]> = SmallVec::new();
+    let mut guards: SmallVec<[(usize, Option<MutexGuard<'_, Shard>>); 16]> = SmallVec::new();
     let mut pos = 0;
     let mut commands = 0;
     let mut kp = KeyPositions::new();
@@ -64,41 +72,33 @@ pub fn batch(srv: &Server, client: &Client, buf: &[u8], limits: Limits, scratch:
                 break;
             }
             let k = argv[i];
-            let at = base + scratch[i].start..base + scratch[i].end;
-            keys.push((srv.keyspace.shard_of(k), hash_key(k), at));
+            let (shard, hash) = (ks.shard_of(k), hash_key(k));
+            client.key_hints.push(k, shard, hash);
+            let g = match guards.iter().position(|(s, _)| *s == shard) {
+                Some(g) => g,
+                None => {
+                    guards.push((shard, ks.try_lock_shard(shard)));
+                    guards.len() - 1
+                }
+            };
+            // Step 1 at once: parsing the next command hides its latency.
+            if let Some(d) = guards[g].1.as_ref().and_then(|s| s.dbs.get(db)) {
+                d.map.prefetch_slot(hash);
+            }
+            keys.push((shard, hash, base + scratch[i].start..base + scratch[i].end, g));
         }
     }
-    if commands < 2 || keys.is_empty() {
+    if commands < 2 {
         return pos;
     }
-    let ks = &srv.keyspace;
-    let mut guards: SmallVec<[(usize, Option<parking_lot::MutexGuard<'_, crate::storage::Shard>>); 16]> =
-        SmallVec::new();
-    let mut which: SmallVec<[usize; MAX_KEYS]> = SmallVec::new();
-    for (shard, _, _) in &keys {
-        let g = match guards.iter().position(|(s, _)| s == shard) {
-            Some(g) => g,
-            None => {
-                guards.push((*shard, ks.try_lock_shard(*shard)));
-                guards.len() - 1
-            }
-        };
-        which.push(g);
-    }
-    let db = client.db;
     let map = |g: usize| guards[g].1.as_ref().and_then(|s| s.dbs.get(db)).map(|d| &d.map);
-    for (k, &g) in keys.iter().zip(&which) {
-        if let Some(m) = map(g) {
-            m.prefetch_slot(k.1);
-        }
-    }
-    for (k, &g) in keys.iter().zip(&which) {
-        if let Some(m) = map(g) {
+    for k in &keys {
+        if let Some(m) = map(k.3) {
             m.prefetch_entry(k.1);
         }
     }
-    for (k, &g) in keys.iter().zip(&which) {
-        if let Some(m) = map(g) {
+    for k in &keys {
+        if let Some(m) = map(k.3) {
             m.prefetch_value(k.1, &buf[k.2.clone()]);
         }
     }

@@ -105,12 +105,13 @@ impl Db {
     /// replaced entry, if any. True if the key is new.
     pub fn set_with(
         &mut self,
+        h: u64,
         key: &[u8],
         value: Value,
         keep_ttl: bool,
         access: impl FnOnce(Option<&Entry>) -> u32,
     ) -> bool {
-        match self.map.find_or_slot(key) {
+        match self.map.position_hashed(h, key).ok_or(h) {
             Ok(i) => {
                 let e = self.map.entry_at_mut(i);
                 e.lru = access(Some(e));
@@ -284,13 +285,24 @@ impl Keyspace {
         keys: impl IntoIterator<Item = K>,
         give_up: &dyn Fn() -> bool,
     ) -> Option<Locked<'a>> {
+        self.lock_keys_hinted(keys, |_| None, give_up)
+    }
+
+    /// `lock_keys_unless` where `known` may already know a key's shard and
+    /// map hash (computed by the prefetcher), saving their computation.
+    pub fn lock_keys_hinted<'a, K: AsRef<[u8]>>(
+        &'a self,
+        keys: impl IntoIterator<Item = K>,
+        mut known: impl FnMut(&[u8]) -> Option<(usize, u64)>,
+        give_up: &dyn Fn() -> bool,
+    ) -> Option<Locked<'a>> {
         let mut idx: SmallVec<[usize; 4]> = SmallVec::new();
-        let mut first: Option<(*const u8, usize, usize)> = None;
+        let mut first: Option<(*const u8, usize, usize, u64)> = None;
         for k in keys {
             let k = k.as_ref();
-            let s = self.shard_of(k);
+            let (s, h) = known(k).unwrap_or_else(|| (self.shard_of(k), 0));
             if first.is_none() {
-                first = Some((k.as_ptr(), k.len(), s));
+                first = Some((k.as_ptr(), k.len(), s, h));
             }
             idx.push(s);
         }
@@ -299,8 +311,8 @@ impl Keyspace {
             idx.dedup();
         }
         let mut locked = self.lock_indices_unless(idx.iter().copied(), false, give_up)?;
-        if let Some((ptr, len, s)) = first {
-            locked.hint = KeyHint { ptr: ptr as usize, len, shard: s };
+        if let Some((ptr, len, shard, hash)) = first {
+            locked.hint = KeyHint { ptr: ptr as usize, len, shard, hash };
         }
         Some(locked)
     }
@@ -358,10 +370,17 @@ struct KeyHint {
     ptr: usize,
     len: usize,
     shard: usize,
+    /// The key's `keymap::hash_key`, or 0 if not known.
+    hash: u64,
 }
 
 impl KeyHint {
-    const NONE: KeyHint = KeyHint { ptr: 0, len: 0, shard: 0 };
+    const NONE: KeyHint = KeyHint { ptr: 0, len: 0, shard: 0, hash: 0 };
+
+    #[inline]
+    fn is(&self, key: &[u8]) -> bool {
+        self.ptr == key.as_ptr() as usize && self.len == key.len() && self.ptr != 0
+    }
 }
 
 impl<'a> Locked<'a> {
@@ -381,11 +400,21 @@ impl<'a> Locked<'a> {
     /// The shard index of `key` (see `KeyHint`).
     #[inline]
     fn shard_index(&self, key: &[u8]) -> usize {
-        let h = self.hint;
-        if h.ptr == key.as_ptr() as usize && h.len == key.len() && h.ptr != 0 {
-            h.shard
+        if self.hint.is(key) {
+            self.hint.shard
         } else {
             self.ks.shard_of(key)
+        }
+    }
+
+    /// `keymap::hash_key(key)`, known already for the command's first key
+    /// when the prefetcher saw it.
+    #[inline]
+    pub fn hash_of(&self, key: &[u8]) -> u64 {
+        if self.hint.is(key) && self.hint.hash != 0 {
+            self.hint.hash
+        } else {
+            keymap::hash_key(key)
         }
     }
 
