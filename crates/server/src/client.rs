@@ -323,6 +323,9 @@ pub struct Client {
     pub last_entry: Option<&'static crate::commands::Entry>,
     /// Counters not yet added to the shared ones (see `dispatch::Pending`).
     pub pending: crate::dispatch::Pending,
+    /// Used memory was above maxmemory when the current command started
+    /// (Redis's pre_command_oom_state; read by scripts, see evict.rs).
+    pub oom: bool,
 }
 
 impl Client {
@@ -343,6 +346,7 @@ impl Client {
             tracking: Default::default(),
             last_entry: None,
             pending: Default::default(),
+            oom: false,
         }
     }
 

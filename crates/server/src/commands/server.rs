@@ -345,6 +345,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         _ => false,
     };
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
+    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("maxmemory")) {
+        crate::evict::maxmemory_changed(ctx.srv, &mut ctx.locked);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -581,7 +584,7 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(srv: &Server, s: &mut String) {
-    let used = crate::alloc::allocated();
+    let used = crate::evict::used_memory(srv);
     let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
     let rss = crate::alloc::rss();
     let total = total_system_memory();
