@@ -104,6 +104,8 @@ pub struct PubSub {
     shard: RwLock<NameMap>,
     /// Every (client, channel/pattern/shard channel) pair.
     subscriptions: AtomicUsize,
+    /// The (client, pattern) pairs: PUBLISH skips the pattern map when 0.
+    pattern_subs: AtomicUsize,
     cached: Cached,
 }
 
@@ -114,6 +116,7 @@ impl Default for PubSub {
             patterns: Default::default(),
             shard: Default::default(),
             subscriptions: AtomicUsize::new(0),
+            pattern_subs: AtomicUsize::new(0),
             cached: Cached {
                 version: AtomicU64::new(u64::MAX),
                 notify_flags: AtomicU32::new(0),
@@ -173,6 +176,9 @@ impl PubSub {
         if subs.set(kind).insert(name.into()) {
             self.map(kind).write().entry(name.into()).or_default().insert(info.id, info.clone());
             self.subscriptions.fetch_add(1, Ordering::Relaxed);
+            if kind == Kind::Pattern {
+                self.pattern_subs.fetch_add(1, Ordering::Relaxed);
+            }
             sync_counts(info, subs);
         }
         confirm(out, kind.subscribe_word(), Some(name), subs.count_for(kind));
@@ -200,6 +206,9 @@ impl PubSub {
             }
             drop(map);
             self.subscriptions.fetch_sub(1, Ordering::Relaxed);
+            if kind == Kind::Pattern {
+                self.pattern_subs.fetch_sub(1, Ordering::Relaxed);
+            }
             sync_counts(info, subs);
         }
         if let Some(out) = out {
@@ -255,7 +264,7 @@ impl PubSub {
                 }
             }
         }
-        if shard {
+        if shard || self.pattern_subs.load(Ordering::Relaxed) == 0 {
             return receivers;
         }
         let pats = self.patterns.read();
