@@ -45,7 +45,7 @@ use crate::storage::{Key, Locked, Shard, NO_EXPIRE};
 use parking_lot::{Mutex, MutexGuard};
 use resp::Out;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Redis's shared.oomerr.
@@ -62,6 +62,11 @@ pub struct Evictor {
     pool: Mutex<Vec<Candidate>>,
     /// Where random eviction looks next (visits databases in turn).
     next: AtomicUsize,
+    /// Since when (µs after server start, plus one) used memory has stayed
+    /// above maxmemory after eviction; 0 when it has not.
+    exceeded_since_us: AtomicU64,
+    /// Total µs of past such periods (INFO total_eviction_exceeded_time).
+    exceeded_total_us: AtomicU64,
 }
 
 impl Evictor {
@@ -69,6 +74,40 @@ impl Evictor {
     pub fn set_domain(&self, d: u16) {
         self.domain.store(d, Ordering::Relaxed);
     }
+
+    /// INFO stats: (total_eviction_exceeded_time, current_eviction_exceeded_time)
+    /// in milliseconds.
+    pub fn exceeded_ms(&self, srv: &Server) -> (u64, u64) {
+        let since = self.exceeded_since_us.load(Ordering::Relaxed);
+        let current = if since == 0 { 0 } else { now_us(srv).saturating_sub(since - 1) };
+        ((self.exceeded_total_us.load(Ordering::Relaxed) + current) / 1000, current / 1000)
+    }
+
+    /// Redis's update_metrics step of performEvictions.
+    fn record(&self, srv: &Server, outcome: Outcome) {
+        let since = self.exceeded_since_us.load(Ordering::Relaxed);
+        match outcome {
+            Outcome::Ok if since != 0 => {
+                if self.exceeded_since_us.compare_exchange(since, 0, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                    self.exceeded_total_us.fetch_add(now_us(srv).saturating_sub(since - 1), Ordering::Relaxed);
+                }
+            }
+            Outcome::Running | Outcome::Fail if since == 0 => {
+                let _ =
+                    self.exceeded_since_us.compare_exchange(0, now_us(srv) + 1, Ordering::Relaxed, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset_stats(&self) {
+        self.exceeded_total_us.store(0, Ordering::Relaxed);
+    }
+}
+
+fn now_us(srv: &Server) -> u64 {
+    srv.started.elapsed().as_micros() as u64
 }
 
 /// Bytes in use, as INFO `used_memory` reports and maxmemory compares.
@@ -196,10 +235,23 @@ fn time_limit_us(tenacity: i64) -> Option<u64> {
     }
 }
 
+/// True if maxmemory is set and used memory is above it.
+fn over_limit(srv: &Server) -> bool {
+    let max = srv.config.maxmemory();
+    max != 0 && used_memory(srv) > max
+}
+
 /// Redis's performEvictions, for a caller that holds no shard.
 pub fn perform(srv: &Server) -> Outcome {
-    let mut pool = srv.evictor.pool.lock();
-    run(srv, &mut Access::Lock, &mut pool)
+    // The common case (within the limit) takes no lock.
+    let outcome = if over_limit(srv) {
+        let mut pool = srv.evictor.pool.lock();
+        run(srv, &mut Access::Lock, &mut pool)
+    } else {
+        Outcome::Ok
+    };
+    srv.evictor.record(srv, outcome);
+    outcome
 }
 
 /// `perform` for a caller holding every shard (CONFIG SET inside EXEC).
@@ -213,7 +265,9 @@ pub fn perform_held(srv: &Server, locked: &mut Locked<'_>) -> Outcome {
     let mut own = Vec::new();
     let mut guard = srv.evictor.pool.try_lock();
     let pool = guard.as_deref_mut().unwrap_or(&mut own);
-    run(srv, &mut Access::Held(locked), pool)
+    let outcome = run(srv, &mut Access::Held(locked), pool);
+    srv.evictor.record(srv, outcome);
+    outcome
 }
 
 /// CONFIG SET maxmemory: evicts at once down to the new limit (Redis's

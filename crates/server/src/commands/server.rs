@@ -365,6 +365,7 @@ pub fn reset_stats(srv: &Server) {
     srv.stats.reset();
     srv.cmdstats.reset();
     srv.peak_memory.store(0, Ordering::Relaxed);
+    srv.evictor.reset_stats();
 }
 
 /// CONFIG REWRITE
@@ -676,8 +677,8 @@ fn stats_section(srv: &Server, s: &mut String) {
         "expire_cycle_cpu_milliseconds" => 0,
         "evicted_keys" => g(&st.evicted_keys),
         "evicted_clients" => 0,
-        "total_eviction_exceeded_time" => 0,
-        "current_eviction_exceeded_time" => 0,
+        "total_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).0,
+        "current_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).1,
         "keyspace_hits" => g(&st.keyspace_hits),
         "keyspace_misses" => g(&st.keyspace_misses),
         "pubsub_channels" => srv.pubsub.count(crate::pubsub::Kind::Channel),
