@@ -141,7 +141,7 @@ mod tests {
             (inside, super::allocated_in(d))
         });
         let (inside, after) = h.join().unwrap();
-        assert!(inside >= 100_000 && inside < 200_000, "{inside}");
+        assert!((100_000..200_000).contains(&inside), "{inside}");
         assert!(after < 100_000, "{after}");
     }
 }

@@ -87,10 +87,14 @@ impl Evictor {
     fn record(&self, srv: &Server, outcome: Outcome) {
         let since = self.exceeded_since_us.load(Ordering::Relaxed);
         match outcome {
-            Outcome::Ok if since != 0 => {
-                if self.exceeded_since_us.compare_exchange(since, 0, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-                    self.exceeded_total_us.fetch_add(now_us(srv).saturating_sub(since - 1), Ordering::Relaxed);
-                }
+            Outcome::Ok
+                if since != 0
+                    && self
+                        .exceeded_since_us
+                        .compare_exchange(since, 0, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok() =>
+            {
+                self.exceeded_total_us.fetch_add(now_us(srv).saturating_sub(since - 1), Ordering::Relaxed);
             }
             Outcome::Running | Outcome::Fail if since == 0 => {
                 let _ =
