@@ -1,13 +1,21 @@
-//! The allocator, counted: INFO's `used_memory` (and maxmemory, later) read
-//! how many bytes the process has allocated.
+//! The allocator, counted: INFO's `used_memory` and maxmemory (evict.rs)
+//! read how many bytes the process has allocated.
 //!
 //! Every allocation and free adds to one of 64 cache-line-padded counters
 //! picked by the calling thread, so threads on different cores do not fight
 //! over one cache line; reading sums them. The system allocator does the real
 //! work.
+//!
+//! Accounting domains: a thread may be tagged with a domain (1..4096); what
+//! it allocates and frees is also counted there. A server started for tests
+//! runs on its own threads tagged with its own domain, so several servers in
+//! one test process each see their own usage (the whole process's total
+//! would move with every other test). Domain 0 (untagged, the real server)
+//! costs one branch.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 const SLOTS: usize = 64;
 
@@ -18,17 +26,29 @@ struct Slot(AtomicIsize);
 const ZERO: Slot = Slot(AtomicIsize::new(0));
 static COUNTERS: [Slot; SLOTS] = [ZERO; SLOTS];
 
+const DOMAINS: usize = 4096;
+#[allow(clippy::declare_interior_mutable_const)]
+const NONE: AtomicIsize = AtomicIsize::new(0);
+static DOMAIN_BYTES: [AtomicIsize; DOMAINS] = [NONE; DOMAINS];
+static NEXT_DOMAIN: AtomicUsize = AtomicUsize::new(1);
+
 thread_local! {
-    static MARK: u8 = const { 0 };
+    /// The thread's accounting domain; its address also picks the slot.
+    static DOMAIN: Cell<u16> = const { Cell::new(0) };
 }
 
+/// Adds `delta` bytes to the calling thread's counters.
 #[inline]
-fn slot() -> &'static AtomicIsize {
+fn account(delta: isize) {
     // The address of a thread-local tells threads apart without any setup
     // (and without allocating, which an allocator must not do).
-    let a = MARK.try_with(|m| m as *const u8 as usize).unwrap_or(0);
+    let (a, d) = DOMAIN.try_with(|m| (m as *const Cell<u16> as usize, m.get())).unwrap_or((0, 0));
     // Fibonacci hashing: thread blocks sit at multiples of large powers of two.
-    &COUNTERS[((a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SLOTS].0
+    let slot = &COUNTERS[((a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SLOTS].0;
+    slot.fetch_add(delta, Ordering::Relaxed);
+    if d != 0 {
+        DOMAIN_BYTES[d as usize].fetch_add(delta, Ordering::Relaxed);
+    }
 }
 
 pub struct Counting;
@@ -37,20 +57,20 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
-            slot().fetch_add(layout.size() as isize, Ordering::Relaxed);
+            account(layout.size() as isize);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
-        slot().fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        account(-(layout.size() as isize));
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
-            slot().fetch_add(layout.size() as isize, Ordering::Relaxed);
+            account(layout.size() as isize);
         }
         p
     }
@@ -58,7 +78,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            slot().fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+            account(new_size as isize - layout.size() as isize);
         }
         p
     }
@@ -67,6 +87,27 @@ unsafe impl GlobalAlloc for Counting {
 /// Bytes currently allocated by the process.
 pub fn allocated() -> u64 {
     COUNTERS.iter().map(|s| s.0.load(Ordering::Relaxed)).sum::<isize>().max(0) as u64
+}
+
+/// A fresh accounting domain (1..4096, reused after 4095 servers).
+pub fn new_domain() -> u16 {
+    let d = (NEXT_DOMAIN.fetch_add(1, Ordering::Relaxed) % (DOMAINS - 1) + 1) as u16;
+    DOMAIN_BYTES[d as usize].store(0, Ordering::Relaxed);
+    d
+}
+
+/// Tags the calling thread with domain `d` (0: none).
+pub fn enter_domain(d: u16) {
+    let _ = DOMAIN.try_with(|m| m.set(d));
+}
+
+/// Bytes allocated (and not freed) by the threads of domain `d`; for 0, by
+/// the whole process.
+pub fn allocated_in(d: u16) -> u64 {
+    if d == 0 {
+        return allocated();
+    }
+    DOMAIN_BYTES[d as usize].load(Ordering::Relaxed).max(0) as u64
 }
 
 /// Resident set size in bytes, from /proc/self/statm (0 if unavailable).
@@ -87,5 +128,20 @@ mod tests {
         assert!(super::allocated() >= before + (1 << 20) - 4096 || super::allocated() > 0);
         drop(v);
         assert!(super::rss() > 0);
+    }
+
+    #[test]
+    fn domains_count_their_threads_only() {
+        let d = super::new_domain();
+        let h = std::thread::spawn(move || {
+            super::enter_domain(d);
+            let v: Vec<u8> = Vec::with_capacity(100_000);
+            let inside = super::allocated_in(d);
+            drop(v);
+            (inside, super::allocated_in(d))
+        });
+        let (inside, after) = h.join().unwrap();
+        assert!((100_000..200_000).contains(&inside), "{inside}");
+        assert!(after < 100_000, "{after}");
     }
 }

@@ -343,6 +343,9 @@ pub struct Client {
     /// Shards and map hashes of the keys the prefetcher saw in the batch
     /// being run (see `KeyHints`).
     pub key_hints: KeyHints,
+    /// Used memory was above maxmemory when the current command started
+    /// (Redis's pre_command_oom_state; read by scripts, see evict.rs).
+    pub oom: bool,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -423,6 +426,7 @@ impl Client {
             batch_clock: None,
             cmd_start: None,
             key_hints: KeyHints::default(),
+            oom: false,
         }
     }
 

@@ -1279,6 +1279,8 @@ pub struct Config {
     file: Mutex<Option<PathBuf>>,
     /// Cached "maxmemory-policy is an LFU policy": read on every key access.
     lfu: AtomicBool,
+    /// Cached `maxmemory` in bytes (0: no limit): read before every command.
+    maxmemory: AtomicU64,
     /// Bumped after every change, so hot paths can cache parsed values.
     version: AtomicU64,
 }
@@ -1296,6 +1298,7 @@ impl Default for Config {
             nums,
             file: Mutex::new(None),
             lfu: AtomicBool::new(false),
+            maxmemory: AtomicU64::new(0),
             version: AtomicU64::new(0),
         }
     }
@@ -1322,6 +1325,11 @@ impl Config {
     /// True if maxmemory-policy is an LFU policy (cheap: read per key access).
     pub fn lfu(&self) -> bool {
         self.lfu.load(Ordering::Relaxed)
+    }
+
+    /// `maxmemory` in bytes, 0 for no limit (cheap: read per command).
+    pub fn maxmemory(&self) -> u64 {
+        self.maxmemory.load(Ordering::Relaxed)
     }
 
     /// Sets a value from a config file or the command line (immutable items
@@ -1416,6 +1424,9 @@ impl Config {
     fn apply(&self, it: &Item, v: &Val, old: Option<&Val>, runtime: bool) -> Result<(), String> {
         if it.name == "maxmemory-policy" {
             self.lfu.store(v.text.ends_with("-lfu"), Ordering::Relaxed);
+        }
+        if it.name == "maxmemory" {
+            self.maxmemory.store(v.num as u64, Ordering::Relaxed);
         }
         if it.name == "dir" && !v.text.is_empty() {
             std::env::set_current_dir(&v.text).map_err(|e| os_error_text(&e))?;

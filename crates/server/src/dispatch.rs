@@ -84,6 +84,19 @@ fn count_rejected(srv: &Server, entry: &Entry) {
     srv.cmdstats.per[entry.index].rejected.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Redis's rejectCommand: a command refused before it runs is counted as
+/// rejected and flags an open transaction; a refused EXEC discards it.
+pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+    count_rejected(srv, entry);
+    crate::txn::flag(client);
+    if entry.spec.name == "exec" && client.multi.is_some() {
+        crate::txn::discard(srv, client);
+        reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
+        return;
+    }
+    reject(srv, out, e);
+}
+
 /// The entry an arity error is about (top-level or subcommand).
 fn entry_for_stats(argv: &[&[u8]]) -> Option<&'static Entry> {
     let reg = registry();
@@ -217,6 +230,9 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
         crate::txn::flag(client);
         reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
+        return After::Continue;
+    }
+    if crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;
     }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,

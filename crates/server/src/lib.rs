@@ -17,6 +17,7 @@ pub mod config;
 pub mod ctx;
 pub mod dispatch;
 pub mod error;
+pub mod evict;
 pub mod expire;
 pub mod glob;
 pub mod net;
@@ -93,10 +94,20 @@ pub fn spawn_for_tests(settings: &[(&str, &str)]) -> (SocketAddr, Arc<Server>) {
         cfg.load_set(k, v).expect("setting");
     }
     let srv = Arc::new(Server::new(cfg));
+    // The server's threads count their memory apart from the rest of the
+    // test process (see alloc.rs), so maxmemory tests see their own server.
+    let domain = alloc::new_domain();
+    srv.evictor.set_domain(domain);
     let (tx, rx) = std::sync::mpsc::channel();
     let s2 = srv.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        alloc::enter_domain(domain);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .on_thread_start(move || alloc::enter_domain(domain))
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             let _ = run(s2, |a| {
                 let _ = tx.send(a);

@@ -104,6 +104,8 @@ pub struct PubSub {
     shard: RwLock<NameMap>,
     /// Every (client, channel/pattern/shard channel) pair.
     subscriptions: AtomicUsize,
+    /// The (client, pattern) pairs: PUBLISH skips the pattern map when 0.
+    pattern_subs: AtomicUsize,
     cached: Cached,
 }
 
@@ -114,6 +116,7 @@ impl Default for PubSub {
             patterns: Default::default(),
             shard: Default::default(),
             subscriptions: AtomicUsize::new(0),
+            pattern_subs: AtomicUsize::new(0),
             cached: Cached {
                 version: AtomicU64::new(u64::MAX),
                 notify_flags: AtomicU32::new(0),
@@ -173,6 +176,9 @@ impl PubSub {
         if subs.set(kind).insert(name.into()) {
             self.map(kind).write().entry(name.into()).or_default().insert(info.id, info.clone());
             self.subscriptions.fetch_add(1, Ordering::Relaxed);
+            if kind == Kind::Pattern {
+                self.pattern_subs.fetch_add(1, Ordering::Relaxed);
+            }
             sync_counts(info, subs);
         }
         confirm(out, kind.subscribe_word(), Some(name), subs.count_for(kind));
@@ -200,6 +206,9 @@ impl PubSub {
             }
             drop(map);
             self.subscriptions.fetch_sub(1, Ordering::Relaxed);
+            if kind == Kind::Pattern {
+                self.pattern_subs.fetch_sub(1, Ordering::Relaxed);
+            }
             sync_counts(info, subs);
         }
         if let Some(out) = out {
@@ -243,7 +252,7 @@ impl PubSub {
             let map = self.map(kind).read();
             if let Some(subs) = map.get(channel) {
                 let word = if shard { "smessage" } else { "message" };
-                let mut enc = Encoded::new(|o| {
+                let mut enc = Encoded::new(channel.len() + msg.len() + 48, |o| {
                     o.push(3);
                     o.bulk(word);
                     o.bulk(channel);
@@ -255,7 +264,7 @@ impl PubSub {
                 }
             }
         }
-        if shard {
+        if shard || self.pattern_subs.load(Ordering::Relaxed) == 0 {
             return receivers;
         }
         let pats = self.patterns.read();
@@ -263,7 +272,7 @@ impl PubSub {
             if !crate::glob::matches(pat, channel, false) {
                 continue;
             }
-            let mut enc = Encoded::new(|o| {
+            let mut enc = Encoded::new(pat.len() + channel.len() + msg.len() + 64, |o| {
                 o.push(4);
                 o.bulk("pmessage");
                 o.bulk(pat);
@@ -331,19 +340,21 @@ fn confirm(out: &mut Out, word: &str, name: Option<&[u8]>, count: usize) {
 /// One message encoded lazily for each protocol (RESP2 arrays, RESP3 pushes).
 pub struct Encoded<F: Fn(&mut Out)> {
     write: F,
+    /// Room for the whole message, so it is encoded with one allocation.
+    cap: usize,
     resp2: Option<Vec<u8>>,
     resp3: Option<Vec<u8>>,
 }
 
 impl<F: Fn(&mut Out)> Encoded<F> {
-    pub fn new(write: F) -> Self {
-        Encoded { write, resp2: None, resp3: None }
+    pub fn new(cap: usize, write: F) -> Self {
+        Encoded { write, cap, resp2: None, resp3: None }
     }
 
     pub fn get(&mut self, resp3: bool) -> &[u8] {
         let (slot, proto) = if resp3 { (&mut self.resp3, Protocol::Resp3) } else { (&mut self.resp2, Protocol::Resp2) };
         slot.get_or_insert_with(|| {
-            let mut o = Out { buf: Vec::new(), proto };
+            let mut o = Out { buf: Vec::with_capacity(self.cap), proto };
             (self.write)(&mut o);
             o.buf
         })
@@ -385,7 +396,7 @@ mod tests {
 
     #[test]
     fn encoded_per_protocol() {
-        let mut e = Encoded::new(|o| {
+        let mut e = Encoded::new(16, |o| {
             o.push(1);
             o.bulk("x");
         });

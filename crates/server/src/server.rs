@@ -236,6 +236,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching: tracked keys and tracking clients.
     pub tracking: crate::tracking::Tracking,
+    /// maxmemory: the eviction pool and the memory accounting (evict.rs).
+    pub evictor: crate::evict::Evictor,
 }
 
 impl Server {
@@ -268,6 +270,7 @@ impl Server {
             scripting: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            evictor: Default::default(),
         }
     }
 

@@ -84,11 +84,13 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     if !compat && fl & flags::NO_WRITES == 0 && ro {
         return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
     }
+    crate::evict::script_start(srv, ctx.client, fl)?;
     let read_only = ro || (!compat && fl & flags::NO_WRITES != 0);
+    let allow_oom = !compat && fl & flags::ALLOW_OOM != 0;
     let func = script.func.clone();
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = scripting::run_blocking(|| st.engine.run(ctx, &func, None, RunState { read_only }, &sha));
+    let outcome = scripting::run_blocking(|| st.engine.run(ctx, &func, None, RunState { read_only, allow_oom }, &sha));
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),

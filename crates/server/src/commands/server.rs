@@ -345,6 +345,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         _ => false,
     };
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
+    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("maxmemory")) {
+        crate::evict::maxmemory_changed(ctx.srv, &mut ctx.locked);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -362,6 +365,7 @@ pub fn reset_stats(srv: &Server) {
     srv.stats.reset();
     srv.cmdstats.reset();
     srv.peak_memory.store(0, Ordering::Relaxed);
+    srv.evictor.reset_stats();
 }
 
 /// CONFIG REWRITE
@@ -581,7 +585,7 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(srv: &Server, s: &mut String) {
-    let used = crate::alloc::allocated();
+    let used = crate::evict::used_memory(srv);
     let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
     let rss = crate::alloc::rss();
     let total = total_system_memory();
@@ -673,8 +677,8 @@ fn stats_section(srv: &Server, s: &mut String) {
         "expire_cycle_cpu_milliseconds" => 0,
         "evicted_keys" => g(&st.evicted_keys),
         "evicted_clients" => 0,
-        "total_eviction_exceeded_time" => 0,
-        "current_eviction_exceeded_time" => 0,
+        "total_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).0,
+        "current_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).1,
         "keyspace_hits" => g(&st.keyspace_hits),
         "keyspace_misses" => g(&st.keyspace_misses),
         "pubsub_channels" => srv.pubsub.count(crate::pubsub::Kind::Channel),

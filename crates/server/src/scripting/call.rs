@@ -15,6 +15,9 @@ use resp::{Out, Protocol};
 pub struct RunState {
     /// EVAL_RO, FCALL_RO, or a no-writes script/function.
     pub read_only: bool,
+    /// A script with the allow-oom flag (not an EVAL without shebang): its
+    /// commands run even out of memory.
+    pub allow_oom: bool,
 }
 
 /// Finds the command `argv` names (descending into a container), with its
@@ -89,6 +92,12 @@ pub fn redis_call(
     }
     if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
         return Ok((false, err_table(lua, "Write commands are not allowed from read-only scripts.", true)?));
+    }
+    if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {
+        let t = lua.create_table()?;
+        t.raw_set("err", crate::evict::OOM)?;
+        t.raw_set("ignore_error_stats_update", true)?;
+        return Ok((false, Value::Table(t)));
     }
     if spec.has(f::WRITE) {
         ctx.srv.scripting.busy.wrote.store(true, std::sync::atomic::Ordering::Relaxed);

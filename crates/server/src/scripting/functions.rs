@@ -86,6 +86,13 @@ fn metadata(code: &[u8]) -> Result<String, String> {
 }
 
 impl Functions {
+    /// The flags of function `name`, if it exists (the OOM check before
+    /// FCALL runs, see evict.rs).
+    pub fn flags_of(&self, name: &str) -> Option<u32> {
+        let lib = self.owner.get(name)?;
+        Some(self.libs.get(lib)?.functions.get(name)?.flags)
+    }
+
     fn new(srv: &crate::server::Server) -> Result<Functions, CmdError> {
         let engine = Engine::new(srv.scripting.busy.kill.clone())
             .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
@@ -645,14 +652,16 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     if f.flags & flags::NO_WRITES == 0 && ro {
         return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
     }
+    crate::evict::script_start(srv, ctx.client, f.flags)?;
     let read_only = ro || f.flags & flags::NO_WRITES != 0;
+    let allow_oom = f.flags & flags::ALLOW_OOM != 0;
     let func = f.func.clone();
     let k = fs.engine.array(keys).map_err(|e| CmdError::err(e.to_string()))?;
     let a = fs.engine.array(argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, true);
     srv.scripting.busy.set_info(&name, args.all());
     let engine = &fs.engine;
-    match super::run_blocking(|| engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name)) {
+    match super::run_blocking(|| engine.run(ctx, &func, Some((k, a)), RunState { read_only, allow_oom }, &name)) {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
     }

@@ -8,6 +8,7 @@ mod common;
 mod config;
 mod connection;
 mod diff;
+mod eviction;
 mod generic;
 mod geo;
 mod hash;
