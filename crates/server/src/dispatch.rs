@@ -59,17 +59,30 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
 pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let mark = out.len();
     let after = run(srv, client, argv, out);
-    // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact.
+    // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact, except
+    // (un)subscribe confirmations, which Redis pushes regardless.
+    let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
     match client.reply_mode {
-        ReplyMode::Off => out.buf.truncate(mark),
+        ReplyMode::Off if !keep(out) => out.buf.truncate(mark),
+        ReplyMode::Off => {}
         ReplyMode::Skipping => {
-            out.buf.truncate(mark);
+            if !keep(out) {
+                out.buf.truncate(mark);
+            }
             client.reply_mode = ReplyMode::On;
         }
         ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skipping,
         ReplyMode::On => {}
     }
     after
+}
+
+/// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
+fn is_subscription(name: &[u8]) -> bool {
+    let n = name.len();
+    n >= 9
+        && name[n - 9..].eq_ignore_ascii_case(b"subscribe")
+        && matches!(name[..n - 9].to_ascii_lowercase().as_slice(), b"" | b"p" | b"s" | b"un" | b"pun" | b"sun")
 }
 
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
@@ -269,12 +282,19 @@ const SUBSCRIBED_OK: &[&str] =
     &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
 
 /// Client-side caching: the keys a read-only command named are remembered
-/// for the tracking client (also for commands run by EXEC or a script, as
-/// Redis does in `call`; read-only scripts themselves are skipped).
+/// for the tracking client (also for commands run by EXEC, as Redis does in
+/// `call`). For scripts Redis remembers the keys the script declared, once
+/// it has called any read-only command, never those of the calls inside.
 fn track_read(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) {
     let spec = entry.spec;
-    if !spec.has(f::READONLY) || spec.has(f::PUBSUB) || spec.name.starts_with("eval") || spec.name.starts_with("fcall")
-    {
+    if spec.name.starts_with("eval") || spec.name.starts_with("fcall") {
+        if !std::mem::take(&mut ctx.client.tracking.script_read) {
+            return;
+        }
+    } else if ctx.in_script {
+        ctx.client.tracking.script_read |= spec.has(f::READONLY);
+        return;
+    } else if !spec.has(f::READONLY) || spec.has(f::PUBSUB) {
         return;
     }
     let mut pos = KeyPositions::new();

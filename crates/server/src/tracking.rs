@@ -46,6 +46,9 @@ pub struct ClientTracking {
     pub noloop: bool,
     /// CLIENT CACHING YES/NO was given for the next command.
     pub caching: bool,
+    /// A script being run called a read-only command: its declared keys are
+    /// remembered when it ends (what Redis tracks for scripts).
+    pub script_read: bool,
     /// Client id invalidations go to (0: this connection).
     pub redirect: u64,
     /// BCAST prefixes, sorted.

@@ -115,8 +115,14 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         for s in ctx.locked.shards_mut() {
             s.dbs.swap(a, b);
         }
-        // Hook: clients blocked on keys of either database are re-checked
-        // by the blocking work; WATCHed keys of both are touched there too.
+        // Clients blocked on keys of either database may now find them.
+        if ctx.srv.blocking.has_waiters() {
+            for db in [a, b] {
+                for k in ctx.srv.blocking.keys_in_db(db) {
+                    ctx.signal_ready_in(db, &k);
+                }
+            }
+        }
         ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
     }
     ctx.out.ok();

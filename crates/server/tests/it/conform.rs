@@ -1,0 +1,92 @@
+//! Regressions found by running Redis's own tcl test suite against Hematite
+//! (docs/conformance.md): behaviours that need more than one connection.
+
+use crate::blocking::{reply, send, wait_blocked};
+use crate::common::*;
+
+/// unit/type/list "SWAPDB awakes blocked client": a client blocked on a key
+/// of db 9 is served when SWAPDB brings in a database where the key exists.
+#[test]
+fn swapdb_serves_blocked_clients() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    assert_eq!(p.cmd("SELECT 1"), "+OK\r\n");
+    assert_eq!(p.cmd("RPUSH k hello"), ":1\r\n");
+    assert_eq!(w.cmd("SELECT 9"), "+OK\r\n");
+    send(&mut w, "BRPOP k 0");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("SWAPDB 1 9"), "+OK\r\n");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nk\r\n$5\r\nhello\r\n");
+    wait_blocked(&t, 0);
+    // A blocked client whose key is still missing after the swap stays blocked.
+    send(&mut w, "BLPOP nokey 0");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("SWAPDB 1 9"), "+OK\r\n");
+    assert_eq!(p.cmd("SELECT 9"), "+OK\r\n");
+    assert_eq!(p.cmd("RPUSH nokey x"), ":1\r\n");
+    assert_eq!(reply(&mut w), "*2\r\n$5\r\nnokey\r\n$1\r\nx\r\n");
+}
+
+/// unit/pubsub "PubSub messages with CLIENT REPLY OFF": subscription
+/// confirmations are pushed even when replies are off (RESP2 and RESP3).
+#[test]
+fn subscriptions_confirmed_with_replies_off() {
+    let t = TestServer::start();
+    for hello in ["HELLO 2", "HELLO 3"] {
+        let (mut s, mut p) = (t.raw(), t.raw());
+        s.cmd(hello);
+        let h = if hello == "HELLO 3" { ">" } else { "*" };
+        send(&mut s, "CLIENT REPLY OFF");
+        send(&mut s, "SUBSCRIBE ch");
+        assert_eq!(reply(&mut s), format!("{h}3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"));
+        send(&mut s, "PSUBSCRIBE c*");
+        assert_eq!(reply(&mut s), format!("{h}3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:2\r\n"));
+        assert_eq!(p.cmd("PUBLISH ch m"), ":2\r\n");
+        assert_eq!(reply(&mut s), format!("{h}3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n"));
+        assert_eq!(reply(&mut s), format!("{h}4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$1\r\nm\r\n"));
+        send(&mut s, "UNSUBSCRIBE ch");
+        assert_eq!(reply(&mut s), format!("{h}3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:1\r\n"));
+        // Errors and ordinary replies stay silent.
+        send(&mut s, "SUBSCRIBE");
+        send(&mut s, "PUNSUBSCRIBE");
+        assert_eq!(reply(&mut s), format!("{h}3\r\n$12\r\npunsubscribe\r\n$2\r\nc*\r\n:0\r\n"));
+        if hello == "HELLO 3" {
+            send(&mut s, "PING");
+            send(&mut s, "CLIENT REPLY ON");
+            assert_eq!(reply(&mut s), "+OK\r\n");
+        }
+    }
+    // CLIENT REPLY SKIP: the confirmation of the skipped command is still sent.
+    let mut s = t.raw();
+    s.cmd("HELLO 3");
+    send(&mut s, "CLIENT REPLY SKIP");
+    send(&mut s, "SUBSCRIBE x");
+    assert_eq!(reply(&mut s), ">3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n");
+    assert_eq!(s.cmd("PING"), "+PONG\r\n");
+}
+
+/// unit/tracking "Tracking only occurs for scripts when a command calls a
+/// read-only command": a script that read anything makes its declared keys
+/// tracked (not the keys of the calls inside it).
+#[test]
+fn scripts_track_their_declared_keys() {
+    let t = TestServer::start();
+    let (mut c, mut w) = (t.raw(), t.raw());
+    c.cmd("HELLO 3");
+    assert_eq!(c.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    // No read: nothing tracked.
+    assert_eq!(c.cmd("EVAL \"redis.call('set', 'k3', 'bar')\" 2 k1 k2"), "_\r\n");
+    assert_eq!(w.cmd("MSET k2 1 k1 1 k3 1"), "+OK\r\n");
+    // A read of k3: k1 and k2 are tracked.
+    assert_eq!(c.cmd("EVAL \"redis.call('get', 'k3')\" 2 k1 k2"), "_\r\n");
+    assert_eq!(w.cmd("MSET k3 2 k2 2 k1 2"), "+OK\r\n");
+    assert_eq!(reply(&mut c), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n");
+    assert_eq!(reply(&mut c), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n");
+    // EVAL_RO behaves the same.
+    assert_eq!(c.cmd("EVAL_RO \"redis.call('ping')\" 1 k1"), "_\r\n");
+    assert_eq!(w.cmd("SET k1 3"), "+OK\r\n");
+    assert_eq!(c.cmd("EVAL_RO \"redis.call('get', 'k3')\" 1 k1"), "_\r\n");
+    assert_eq!(w.cmd("SET k1 4"), "+OK\r\n");
+    assert_eq!(reply(&mut c), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n");
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+}
