@@ -546,7 +546,9 @@ fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
 
 fn clients_section(srv: &Server, s: &mut String) {
     let all = srv.clients.all();
-    let blocked = srv.blocking.blocked_clients();
+    // Clients held back by CLIENT PAUSE count as blocked, as in Redis.
+    let paused = all.iter().filter(|c| c.paused.load(Ordering::Relaxed)).count();
+    let blocked = srv.blocking.blocked_clients() + paused;
     let tracking = all.iter().filter(|c| c.flags.lock().contains('t')).count();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
     let max_out = all.iter().map(|c| c.omem.load(Ordering::Relaxed)).max().unwrap_or(0);

@@ -3,6 +3,7 @@
 
 use crate::blocking::{reply, send, wait_blocked};
 use crate::common::*;
+use std::time::{Duration, Instant};
 
 /// unit/type/list "SWAPDB awakes blocked client": a client blocked on a key
 /// of db 9 is served when SWAPDB brings in a database where the key exists.
@@ -89,4 +90,27 @@ fn scripts_track_their_declared_keys() {
     assert_eq!(w.cmd("SET k1 4"), "+OK\r\n");
     assert_eq!(reply(&mut c), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n");
     assert_eq!(c.cmd("PING"), "+PONG\r\n");
+}
+
+/// unit/pause: a client held back by CLIENT PAUSE counts in INFO's
+/// blocked_clients (the suite waits on that count).
+#[test]
+fn paused_clients_count_as_blocked() {
+    let t = TestServer::start();
+    let (mut c, mut w) = (t.raw(), t.raw());
+    let blocked = |c: &mut Raw| {
+        let info = c.cmd("INFO clients");
+        let line = info.lines().find(|l| l.starts_with("blocked_clients:")).unwrap().to_string();
+        line["blocked_clients:".len()..].parse::<usize>().unwrap()
+    };
+    assert_eq!(c.cmd("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
+    send(&mut w, "SET foo bar");
+    let t0 = Instant::now();
+    while blocked(&mut c) != 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the paused client is not counted");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(reply(&mut w), "+OK\r\n");
+    assert_eq!(blocked(&mut c), 0);
 }
