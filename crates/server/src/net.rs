@@ -216,9 +216,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         if inbuf.len() > settings.query_limit {
             return Ok(());
         }
-        // Keep the buffer from staying huge after a big request.
-        if inbuf.is_empty() && inbuf.capacity() > 1024 * 1024 {
+        // Keep the buffers from staying huge after a big request. A consumed
+        // BytesMut reports only the room after its start, not its allocation,
+        // hence `pos` too.
+        if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
             inbuf = BytesMut::with_capacity(16 * 1024);
+        }
+        if ranges.capacity() > 4096 {
+            ranges = Vec::new();
         }
     }
 }
