@@ -103,14 +103,31 @@ fn paused_clients_count_as_blocked() {
         let line = info.lines().find(|l| l.starts_with("blocked_clients:")).unwrap().to_string();
         line["blocked_clients:".len()..].parse::<usize>().unwrap()
     };
+    let wait_one = |c: &mut Raw| {
+        let t0 = Instant::now();
+        while blocked(c) != 1 {
+            assert!(t0.elapsed() < Duration::from_secs(10), "the paused client is not counted");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
     assert_eq!(c.cmd("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
     send(&mut w, "SET foo bar");
-    let t0 = Instant::now();
-    while blocked(&mut c) != 1 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "the paused client is not counted");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_one(&mut c);
     assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
     assert_eq!(reply(&mut w), "+OK\r\n");
     assert_eq!(blocked(&mut c), 0);
+    // EXEC of a transaction that writes waits too; one that only reads runs.
+    assert_eq!(w.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(w.cmd("GET foo"), "+QUEUED\r\n");
+    assert_eq!(c.cmd("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
+    assert_eq!(w.cmd("EXEC"), "*1\r\n$3\r\nbar\r\n");
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(w.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(w.cmd("SET foo baz"), "+QUEUED\r\n");
+    assert_eq!(c.cmd("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
+    send(&mut w, "EXEC");
+    wait_one(&mut c);
+    assert_eq!(c.cmd("GET foo"), "$3\r\nbar\r\n");
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(reply(&mut w), "*1\r\n+OK\r\n");
 }
