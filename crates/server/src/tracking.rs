@@ -170,12 +170,14 @@ impl Tracking {
                 ids.push(client.id);
             }
         }
-        let max = srv.config.get_num("tracking-table-max-keys");
-        if max > 0 {
-            while inner.table.len() as i64 > max {
-                let Some(k) = inner.table.keys().next().cloned() else { break };
-                inner.invalidate(srv, &k, 0, false);
-            }
+        inner.limit(srv);
+    }
+
+    /// Drops keys past `tracking-table-max-keys` (after CONFIG SET lowers it;
+    /// Redis checks before every command).
+    pub fn enforce_limit(&self, srv: &Server) {
+        if self.clients_on.load(Ordering::Relaxed) > 0 {
+            self.inner.lock().limit(srv);
         }
     }
 
@@ -251,6 +253,17 @@ impl Tracking {
 }
 
 impl Inner {
+    /// Past `tracking-table-max-keys`, keys are dropped with an invalidation.
+    fn limit(&mut self, srv: &Server) {
+        let max = srv.config.get_num("tracking-table-max-keys");
+        if max > 0 {
+            while self.table.len() as i64 > max {
+                let Some(k) = self.table.keys().next().cloned() else { break };
+                self.invalidate(srv, &k, 0, false);
+            }
+        }
+    }
+
     fn invalidate(&mut self, srv: &Server, key: &[u8], by: u64, bcast: bool) {
         if bcast {
             for p in self.prefixes.keys() {

@@ -351,6 +351,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         _ => false,
     };
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
+    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case("tracking-table-max-keys")) {
+        ctx.srv.tracking.enforce_limit(ctx.srv);
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -131,3 +131,24 @@ fn paused_clients_count_as_blocked() {
     assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
     assert_eq!(reply(&mut w), "*1\r\n+OK\r\n");
 }
+
+/// unit/tracking "Tracking gets notification on tracking table key
+/// eviction": lowering tracking-table-max-keys drops keys at once, with an
+/// invalidation for each.
+#[test]
+fn lowering_the_tracking_table_limit_invalidates() {
+    let t = TestServer::start();
+    let (mut c, mut w) = (t.raw(), t.raw());
+    c.cmd("HELLO 3");
+    assert_eq!(c.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    assert_eq!(c.cmd("MGET k1 k2"), "*2\r\n_\r\n_\r\n");
+    assert_eq!(w.cmd("CONFIG SET tracking-table-max-keys 1"), "+OK\r\n");
+    // Which key goes is unspecified (Redis picks at random); the other stays.
+    let msg = |k: &str| format!(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\n{k}\r\n");
+    let first = reply(&mut c);
+    let kept = if first == msg("k1") { "k2" } else { "k1" };
+    assert!(first == msg("k1") || first == msg("k2"), "{first:?}");
+    assert_eq!(w.cmd(&format!("SET {kept} v")), "+OK\r\n");
+    assert_eq!(reply(&mut c), msg(kept));
+    assert_eq!(w.cmd("CONFIG SET tracking-table-max-keys 1000000"), "+OK\r\n");
+}
