@@ -85,6 +85,17 @@ fn is_subscription(name: &[u8]) -> bool {
         && matches!(name[..n - 9].to_ascii_lowercase().as_slice(), b"" | b"p" | b"s" | b"un" | b"pun" | b"sun")
 }
 
+/// Redis's rejectCommand: a refused command spoils an open transaction; a
+/// refused EXEC discards it and gives the reason in an EXECABORT.
+fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+    crate::txn::flag(client);
+    if entry.spec.name != "exec" {
+        return reject(srv, out, e);
+    }
+    crate::txn::discard(srv, client);
+    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
+}
+
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
     srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
     let msg = e.to_string();
@@ -223,8 +234,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
         count_rejected(srv, entry);
-        crate::txn::flag(client);
-        reject(srv, out, CmdError::NoAuth);
+        reject_command(srv, client, entry, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
@@ -236,9 +246,10 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     // QUIT and RESET: its replies share the stream with messages.
     if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
         count_rejected(srv, entry);
-        crate::txn::flag(client);
-        reject(
+        reject_command(
             srv,
+            client,
+            entry,
             out,
             CmdError::err(format!(
                 "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -248,8 +259,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        crate::txn::flag(client);
-        reject(srv, out, e);
+        reject_command(srv, client, entry, out, e);
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {

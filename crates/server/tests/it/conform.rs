@@ -152,3 +152,29 @@ fn lowering_the_tracking_table_limit_invalidates() {
     assert_eq!(reply(&mut c), msg(kept));
     assert_eq!(w.cmd("CONFIG SET tracking-table-max-keys 1000000"), "+OK\r\n");
 }
+
+/// unit/multi "EXEC and script timeout": an EXEC refused because a script
+/// is busy discards the transaction, with the reason in an EXECABORT.
+#[test]
+fn exec_refused_while_busy_discards_the_transaction() {
+    let t = TestServer::with(&[("busy-reply-threshold", "10")]);
+    let addr = t.addr;
+    let (mut b, mut m) = (t.raw(), t.raw());
+    assert_eq!(b.cmd("SET xx 1"), "+OK\r\n");
+    assert_eq!(m.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(m.cmd("INCR xx"), "+QUEUED\r\n");
+    let runner = std::thread::spawn(move || Raw::connect(addr).cmd("EVAL \"while true do end\" 0"));
+    while !b.cmd("PING").starts_with("-BUSY") {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(m.cmd("INCR xx"), format!("-{busy}\r\n"));
+    let abort = format!("-EXECABORT Transaction discarded because of: {busy}\r\n");
+    assert_eq!(m.cmd("EXEC"), abort);
+    // Out of MULTI now; a second EXEC is refused the same way (as in Redis).
+    assert_eq!(m.cmd("EXEC"), abort);
+    assert_eq!(b.cmd("SCRIPT KILL"), "+OK\r\n");
+    assert!(runner.join().unwrap().starts_with("-ERR Script killed"));
+    assert_eq!(m.cmd("EXEC"), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(b.cmd("GET xx"), "$1\r\n1\r\n");
+}
