@@ -275,6 +275,9 @@ impl<'a> Ctx<'a> {
             Some(e) if srv.config.lfu() => e.lru,
             _ => srv.new_access(now),
         };
+        // A stream overwritten by another type ends XREADGROUP waits on it.
+        let was_stream =
+            srv.blocking.has_waiters() && matches!(db.get(key), Some(e) if matches!(e.value, Value::Stream(_)));
         db.set(key, value, keep_ttl, access);
         if has_field_ttl {
             db.hexpires.insert(key.into());
@@ -283,7 +286,7 @@ impl<'a> Ctx<'a> {
             self.notify(crate::notify::NEW, "new", key);
         }
         self.modified(key);
-        if wakes {
+        if wakes || was_stream {
             self.signal_ready(key);
         }
         Ok(())

@@ -469,7 +469,10 @@ fn type_of(srv: &Server, db: usize, key: &[u8]) -> Option<&'static str> {
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
     let current = type_of(srv, db, key);
     for w in srv.blocking.waiters_of(db, key) {
-        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) {
+        // XREADGROUP is the exception: a key that stopped being a stream
+        // ends its wait with an error (Redis's unblockDeletedStreamReadgroupClients).
+        let readgroup = w.argv.first().is_some_and(|c| c.eq_ignore_ascii_case(b"xreadgroup"));
+        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) && !readgroup {
             continue;
         }
         if !w.claim() {

@@ -178,3 +178,29 @@ fn exec_refused_while_busy_discards_the_transaction() {
     assert_eq!(m.cmd("EXEC"), "-ERR EXEC without MULTI\r\n");
     assert_eq!(b.cmd("GET xx"), "$1\r\n1\r\n");
 }
+
+/// unit/type/stream-cgroups "Blocking XREADGROUP: key type changed with
+/// SET": a stream overwritten by another type ends the wait with an error.
+#[test]
+fn xreadgroup_wait_ends_when_the_stream_is_overwritten() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    for change in ["SET mystream x", "DEL mystream", "MSET mystream y"] {
+        p.cmd("DEL mystream");
+        assert_eq!(p.cmd("XADD mystream 666 f v"), "$5\r\n666-0\r\n");
+        assert_eq!(p.cmd("XGROUP CREATE mystream mygroup $"), "+OK\r\n");
+        send(&mut w, "XREADGROUP GROUP mygroup Alice BLOCK 0 STREAMS mystream >");
+        wait_blocked(&t, 1);
+        p.cmd(change);
+        assert_eq!(reply(&mut w), "-UNBLOCKED the stream key no longer exists\r\n", "{change}");
+        wait_blocked(&t, 0);
+    }
+    // XREAD (no group) keeps waiting for a stream, as in Redis.
+    p.cmd("DEL mystream");
+    send(&mut w, "XREAD BLOCK 0 STREAMS mystream $");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("SET mystream x"), "+OK\r\n");
+    assert_eq!(p.cmd("DEL mystream"), ":1\r\n");
+    assert_eq!(p.cmd("XADD mystream 1-1 f v"), "$3\r\n1-1\r\n");
+    assert_eq!(reply(&mut w), "*1\r\n*2\r\n$8\r\nmystream\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+}
