@@ -204,3 +204,29 @@ fn xreadgroup_wait_ends_when_the_stream_is_overwritten() {
     assert_eq!(p.cmd("XADD mystream 1-1 f v"), "$3\r\n1-1\r\n");
     assert_eq!(reply(&mut w), "*1\r\n*2\r\n$8\r\nmystream\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
 }
+
+/// unit/type/zset "BZPOPMIN, ZADD + DEL + SET should not awake blocked
+/// client": a key left holding another type does not serve the waiter.
+#[test]
+fn bzpop_waits_through_a_key_of_another_type() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    for pop in ["BZPOPMIN zset 0", "BZMPOP 0 1 zset MIN"] {
+        send(&mut w, pop);
+        wait_blocked(&t, 1);
+        assert_eq!(p.cmd("MULTI"), "+OK\r\n");
+        for c in ["ZADD zset 0 foo", "DEL zset", "SET zset foo"] {
+            assert_eq!(p.cmd(c), "+QUEUED\r\n");
+        }
+        assert_eq!(p.cmd("EXEC"), "*3\r\n:1\r\n:1\r\n+OK\r\n");
+        assert_eq!(p.cmd("DEL zset"), ":1\r\n");
+        assert_eq!(p.cmd("ZADD zset 1 bar"), ":1\r\n");
+        let want = if pop.starts_with("BZPOPMIN") {
+            "*3\r\n$4\r\nzset\r\n$3\r\nbar\r\n$1\r\n1\r\n"
+        } else {
+            "*2\r\n$4\r\nzset\r\n*1\r\n*2\r\n$3\r\nbar\r\n$1\r\n1\r\n"
+        };
+        assert_eq!(reply(&mut w), want);
+        wait_blocked(&t, 0);
+    }
+}
