@@ -190,8 +190,13 @@ impl Tracking {
     }
 
     /// Every key changed (FLUSHALL, FLUSHDB): tell every tracking client.
+    /// The table is emptied even when nobody tracks any more: clients that
+    /// turned tracking off leave their keys behind (as in Redis).
     pub fn invalidate_all(&self, srv: &Server) {
         if self.clients_on.load(Ordering::Relaxed) == 0 {
+            if self.table_len() > 0 {
+                self.inner.lock().table.clear();
+            }
             return;
         }
         let mut inner = self.inner.lock();

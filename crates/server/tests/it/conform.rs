@@ -230,3 +230,22 @@ fn bzpop_waits_through_a_key_of_another_type() {
         wait_blocked(&t, 0);
     }
 }
+
+/// unit/tracking "Tracking info is correct": keys left in the tracking table
+/// by a client that turned tracking off go with FLUSHALL.
+#[test]
+fn flushall_empties_the_tracking_table() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    let keys = |c: &mut Raw| {
+        let info = c.cmd("INFO stats");
+        info.lines().find(|l| l.starts_with("tracking_total_keys:")).unwrap().trim().to_string()
+    };
+    assert_eq!(c.cmd("CLIENT TRACKING on"), "+OK\r\n");
+    assert_eq!(c.cmd("GET k"), "$-1\r\n");
+    assert_eq!(keys(&mut c), "tracking_total_keys:1");
+    assert_eq!(c.cmd("CLIENT TRACKING off"), "+OK\r\n");
+    assert_eq!(keys(&mut c), "tracking_total_keys:1");
+    assert_eq!(c.cmd("FLUSHALL"), "+OK\r\n");
+    assert_eq!(keys(&mut c), "tracking_total_keys:0");
+}
