@@ -302,6 +302,12 @@ impl Blocking {
         g.by_key.get(&(db, Key::from(key))).map(|q| q.iter().cloned().collect()).unwrap_or_default()
     }
 
+    /// The keys of `db` that have waiters (SWAPDB re-checks them).
+    pub fn keys_in_db(&self, db: usize) -> Vec<Key> {
+        let g = self.inner.lock();
+        g.by_key.keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect()
+    }
+
     /// True if the client is blocked on keys.
     pub fn is_blocked(&self, client_id: u64) -> bool {
         self.inner.lock().by_client.contains_key(&client_id)

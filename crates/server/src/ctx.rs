@@ -305,6 +305,9 @@ impl<'a> Ctx<'a> {
         let db = self.raw_db(key)?;
         // Under LFU an overwrite keeps the key's counter (Redis's dbOverwrite).
         let lfu = srv.config.lfu();
+        // A stream overwritten by another type ends XREADGROUP waits on it.
+        let was_stream =
+            srv.blocking.has_waiters() && matches!(db.get(key), Some(e) if matches!(e.value, Value::Stream(_)));
         let is_new = db.set_with(h, key, value, keep_ttl, |old| match old {
             Some(e) if lfu => e.lru,
             _ => srv.new_access(now),
@@ -317,7 +320,7 @@ impl<'a> Ctx<'a> {
             self.notify(crate::notify::NEW, "new", key);
         }
         self.modified(key);
-        if wakes {
+        if wakes || was_stream {
             self.signal_ready(key);
         }
         Ok(())

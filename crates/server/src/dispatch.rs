@@ -59,17 +59,41 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
 pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let mark = out.len();
     let after = run(srv, client, argv, out);
-    // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact.
+    // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact, except
+    // (un)subscribe confirmations, which Redis pushes regardless.
+    let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
     match client.reply_mode {
-        ReplyMode::Off => out.buf.truncate(mark),
+        ReplyMode::Off if !keep(out) => out.buf.truncate(mark),
+        ReplyMode::Off => {}
         ReplyMode::Skipping => {
-            out.buf.truncate(mark);
+            if !keep(out) {
+                out.buf.truncate(mark);
+            }
             client.reply_mode = ReplyMode::On;
         }
         ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skipping,
         ReplyMode::On => {}
     }
     after
+}
+
+/// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
+fn is_subscription(name: &[u8]) -> bool {
+    let n = name.len();
+    n >= 9
+        && name[n - 9..].eq_ignore_ascii_case(b"subscribe")
+        && matches!(name[..n - 9].to_ascii_lowercase().as_slice(), b"" | b"p" | b"s" | b"un" | b"pun" | b"sun")
+}
+
+/// Redis's rejectCommand: a refused command spoils an open transaction; a
+/// refused EXEC discards it and gives the reason in an EXECABORT.
+fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+    crate::txn::flag(client);
+    if entry.spec.name != "exec" {
+        return reject(srv, out, e);
+    }
+    crate::txn::discard(srv, client);
+    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
 }
 
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
@@ -223,8 +247,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
         count_rejected(srv, entry);
-        crate::txn::flag(client);
-        reject(srv, out, CmdError::NoAuth);
+        reject_command(srv, client, entry, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
@@ -239,9 +262,10 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     // QUIT and RESET: its replies share the stream with messages.
     if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
         count_rejected(srv, entry);
-        crate::txn::flag(client);
-        reject(
+        reject_command(
             srv,
+            client,
+            entry,
             out,
             CmdError::err(format!(
                 "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -251,8 +275,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        crate::txn::flag(client);
-        reject(srv, out, e);
+        reject_command(srv, client, entry, out, e);
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {
@@ -285,12 +308,19 @@ const SUBSCRIBED_OK: &[&str] =
     &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
 
 /// Client-side caching: the keys a read-only command named are remembered
-/// for the tracking client (also for commands run by EXEC or a script, as
-/// Redis does in `call`; read-only scripts themselves are skipped).
+/// for the tracking client (also for commands run by EXEC, as Redis does in
+/// `call`). For scripts Redis remembers the keys the script declared, once
+/// it has called any read-only command, never those of the calls inside.
 fn track_read(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) {
     let spec = entry.spec;
-    if !spec.has(f::READONLY) || spec.has(f::PUBSUB) || spec.name.starts_with("eval") || spec.name.starts_with("fcall")
-    {
+    if spec.name.starts_with("eval") || spec.name.starts_with("fcall") {
+        if !std::mem::take(&mut ctx.client.tracking.script_read) {
+            return;
+        }
+    } else if ctx.in_script {
+        ctx.client.tracking.script_read |= spec.has(f::READONLY);
+        return;
+    } else if !spec.has(f::READONLY) || spec.has(f::PUBSUB) {
         return;
     }
     let mut pos = KeyPositions::new();
@@ -466,7 +496,10 @@ fn type_of(srv: &Server, db: usize, key: &[u8]) -> Option<&'static str> {
 fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) {
     let current = type_of(srv, db, key);
     for w in srv.blocking.waiters_of(db, key) {
-        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) {
+        // XREADGROUP is the exception: a key that stopped being a stream
+        // ends its wait with an error (Redis's unblockDeletedStreamReadgroupClients).
+        let readgroup = w.argv.first().is_some_and(|c| c.eq_ignore_ascii_case(b"xreadgroup"));
+        if matches!((w.key_type, current), (Some(want), Some(have)) if want != have) && !readgroup {
             continue;
         }
         if !w.claim() {

@@ -56,6 +56,17 @@ impl CmdError {
         CmdError::Msg(format!("ERR {}", s.as_ref()))
     }
 
+    /// Redis's addReplySubcommandSyntaxError, for the command line `argv`
+    /// (container name first, then the subcommand as given).
+    pub fn subcommand_syntax(argv: &[&[u8]]) -> Self {
+        let sub = argv.get(1).map_or(&b""[..], |s| &s[..s.len().min(128)]);
+        CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            String::from_utf8_lossy(sub),
+            String::from_utf8_lossy(argv[0]).to_uppercase()
+        ))
+    }
+
     /// The error code: the first word of the message.
     pub fn code(&self) -> String {
         let s = self.to_string();

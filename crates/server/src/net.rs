@@ -172,11 +172,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if argv.is_empty() {
                 continue;
             }
-            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv) {
+            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(client)) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
-                if !wait_pause(srv, &info, &argv).await {
+                if !wait_pause(srv, &info, &argv, queued_writes(client)).await {
                     return Ok(());
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
@@ -234,9 +234,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         if inbuf.len() > settings.query_limit {
             return Ok(());
         }
-        // Keep the buffer from staying huge after a big request.
-        if inbuf.is_empty() && inbuf.capacity() > 1024 * 1024 {
+        // Keep the buffers from staying huge after a big request. A consumed
+        // BytesMut reports only the room after its start, not its allocation,
+        // hence `pos` too.
+        if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
             inbuf = BytesMut::with_capacity(16 * 1024);
+        }
+        if ranges.capacity() > 4096 {
+            ranges = Vec::new();
         }
     }
 }
@@ -272,24 +277,34 @@ fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
 /// hides and so the table lacks).
 const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish", "spublish"];
 
+fn writes(spec: &crate::cmdspec::CommandSpec) -> bool {
+    spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&spec.name)
+}
+
+/// True if the client's open transaction has queued a command that writes
+/// (its EXEC then waits for a WRITE pause, as in Redis).
+fn queued_writes(client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(q.entry.spec)))
+}
+
 /// True if a command must wait for the current CLIENT PAUSE.
-fn must_wait(srv: &Server, argv: &[&[u8]]) -> bool {
+fn must_wait(srv: &Server, argv: &[&[u8]], exec_writes: bool) -> bool {
     let now = srv.clock.now_ms();
     if !srv.pause.holds(now, true) {
         return false;
     }
     let writes = match crate::dispatch::resolve(argv) {
-        Ok(e) => e.spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&e.spec.name),
+        Ok(e) => writes(e.spec) || (e.spec.name == "exec" && exec_writes),
         Err(_) => false,
     };
     srv.pause.holds(now, writes)
 }
 
 /// Waits out a pause; false if the connection was killed meanwhile.
-async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]]) -> bool {
+async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]], exec_writes: bool) -> bool {
     info.paused.store(true, Ordering::Relaxed);
     let mut alive = true;
-    while must_wait(srv, argv) {
+    while must_wait(srv, argv, exec_writes) {
         let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
         // Re-check at least every 100 ms: the clock can be moved by tests.
         let nap = std::time::Duration::from_millis(left.clamp(1, 100) as u64);

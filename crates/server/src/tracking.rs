@@ -46,6 +46,9 @@ pub struct ClientTracking {
     pub noloop: bool,
     /// CLIENT CACHING YES/NO was given for the next command.
     pub caching: bool,
+    /// A script being run called a read-only command: its declared keys are
+    /// remembered when it ends (what Redis tracks for scripts).
+    pub script_read: bool,
     /// Client id invalidations go to (0: this connection).
     pub redirect: u64,
     /// BCAST prefixes, sorted.
@@ -167,12 +170,14 @@ impl Tracking {
                 ids.push(client.id);
             }
         }
-        let max = srv.config.get_num("tracking-table-max-keys");
-        if max > 0 {
-            while inner.table.len() as i64 > max {
-                let Some(k) = inner.table.keys().next().cloned() else { break };
-                inner.invalidate(srv, &k, 0, false);
-            }
+        inner.limit(srv);
+    }
+
+    /// Drops keys past `tracking-table-max-keys` (after CONFIG SET lowers it;
+    /// Redis checks before every command).
+    pub fn enforce_limit(&self, srv: &Server) {
+        if self.clients_on.load(Ordering::Relaxed) > 0 {
+            self.inner.lock().limit(srv);
         }
     }
 
@@ -185,8 +190,13 @@ impl Tracking {
     }
 
     /// Every key changed (FLUSHALL, FLUSHDB): tell every tracking client.
+    /// The table is emptied even when nobody tracks any more: clients that
+    /// turned tracking off leave their keys behind (as in Redis).
     pub fn invalidate_all(&self, srv: &Server) {
         if self.clients_on.load(Ordering::Relaxed) == 0 {
+            if self.table_len() > 0 {
+                self.inner.lock().table.clear();
+            }
             return;
         }
         let mut inner = self.inner.lock();
@@ -248,6 +258,17 @@ impl Tracking {
 }
 
 impl Inner {
+    /// Past `tracking-table-max-keys`, keys are dropped with an invalidation.
+    fn limit(&mut self, srv: &Server) {
+        let max = srv.config.get_num("tracking-table-max-keys");
+        if max > 0 {
+            while self.table.len() as i64 > max {
+                let Some(k) = self.table.keys().next().cloned() else { break };
+                self.invalidate(srv, &k, 0, false);
+            }
+        }
+    }
+
     fn invalidate(&mut self, srv: &Server, key: &[u8], by: u64, bcast: bool) {
         if bcast {
             for p in self.prefixes.keys() {

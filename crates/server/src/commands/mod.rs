@@ -22,6 +22,7 @@ pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
@@ -69,6 +70,7 @@ fn families() -> Vec<&'static [Cmd]> {
         connection::COMMANDS,
         generic::COMMANDS,
         server::COMMANDS,
+        memory::COMMANDS,
         string::COMMANDS,
         pubsub::COMMANDS,
         tracking::COMMANDS,

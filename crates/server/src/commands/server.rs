@@ -115,8 +115,14 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         for s in ctx.locked.shards_mut() {
             s.dbs.swap(a, b);
         }
-        // Hook: clients blocked on keys of either database are re-checked
-        // by the blocking work; WATCHed keys of both are touched there too.
+        // Clients blocked on keys of either database may now find them.
+        if ctx.srv.blocking.has_waiters() {
+            for db in [a, b] {
+                for k in ctx.srv.blocking.keys_in_db(db) {
+                    ctx.signal_ready_in(db, &k);
+                }
+            }
+        }
         ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
     }
     ctx.out.ok();
@@ -348,6 +354,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("maxmemory")) {
         crate::evict::maxmemory_changed(ctx.srv, &mut ctx.locked);
     }
+    if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case("tracking-table-max-keys")) {
+        ctx.srv.tracking.enforce_limit(ctx.srv);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -544,7 +553,9 @@ fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
 
 fn clients_section(srv: &Server, s: &mut String) {
     let all = srv.clients.all();
-    let blocked = srv.blocking.blocked_clients();
+    // Clients held back by CLIENT PAUSE count as blocked, as in Redis.
+    let paused = all.iter().filter(|c| c.paused.load(Ordering::Relaxed)).count();
+    let blocked = srv.blocking.blocked_clients() + paused;
     let tracking = all.iter().filter(|c| c.flags.lock().contains('t')).count();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
     let max_out = all.iter().map(|c| c.omem.load(Ordering::Relaxed)).max().unwrap_or(0);

@@ -148,8 +148,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
             None => return Err(CmdError::WrongType),
         },
     };
-    // Sets have no order of their own: a stored result is sorted instead.
-    if dontsort && kind == Kind::Set && store.is_some() {
+    // Sets have no order of their own: a stored result, or one a script
+    // sees, is sorted instead.
+    if dontsort && kind == Kind::Set && (store.is_some() || ctx.in_script) {
         dontsort = false;
         alpha = true;
         sortby = None;

@@ -515,7 +515,11 @@ fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> Result<Vec<Option<StreamI
     let serving = r.block.is_some() && ctx.srv.blocking.is_blocked(ctx.client.id);
     let mut v = Vec::with_capacity(r.keys.len());
     for (key, raw) in r.keys.iter().zip(r.ids) {
-        let s = read_stream(ctx, key)?;
+        let s = match read_stream(ctx, key) {
+            // Overwritten by another type while the client waited: gone.
+            Err(CmdError::WrongType) if serving && r.group.is_some() => None,
+            s => s?,
+        };
         if let (Some((g, _)), true) = (r.group, serving) {
             match s.as_ref().map(|s| s.groups.contains_key(g)) {
                 None => return Err(CmdError::msg("UNBLOCKED the stream key no longer exists")),

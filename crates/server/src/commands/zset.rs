@@ -1150,7 +1150,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 fn block_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: Option<i64>) {
     if ctx.may_block() {
         let keys = keys.iter().map(|k| Key::from(*k)).collect();
-        ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array));
+        ctx.block(BlockRequest::new(keys, deadline, blocking::reply_null_array).for_type("zset"));
     } else {
         ctx.out.null_array();
     }

@@ -2,7 +2,8 @@
 //! called with FCALL / FCALL_RO.
 //!
 //! Libraries live in their own Lua state (separate from EVAL's), keyed by
-//! name in sorted order; `owner` maps every function name to its library, so
+//! name in sorted order; `owner` maps every function name (lowercased: FCALL
+//! ignores case, as Redis does) to its library, so
 //! names are unique across libraries. A library is compiled and its top level
 //! run into a fresh `Library` first and linked only when everything checks,
 //! so a failed LOAD or RESTORE changes nothing.
@@ -58,8 +59,11 @@ fn metadata(code: &[u8]) -> Result<String, String> {
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
         return Err("Invalid library metadata".into());
     };
-    let line = String::from_utf8_lossy(&code[..end]).into_owned();
-    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    // Redis splits the line as redis-cli does, so `name="x"` names `x`.
+    let Some(parts) = resp::split_args(&code[..end]) else {
+        return Err("Invalid library metadata".into());
+    };
+    let parts: Vec<String> = parts.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
     if parts.is_empty() {
         return Err("Invalid library metadata".into());
     }
@@ -172,7 +176,7 @@ impl Functions {
                 return Err(format!("Library '{name}' already exists"));
             }
             for f in lib.functions.keys() {
-                if let Some(owner) = self.owner.get(f) {
+                if let Some(owner) = self.owner.get(&f.to_ascii_lowercase()) {
                     if owner != name {
                         return Err(format!("Function {f} already exists"));
                     }
@@ -182,7 +186,7 @@ impl Functions {
         for (name, lib) in new {
             self.unlink(&name);
             for f in lib.functions.keys() {
-                self.owner.insert(f.clone(), name.clone());
+                self.owner.insert(f.to_ascii_lowercase(), name.clone());
             }
             self.libs.insert(name, lib);
         }
@@ -192,7 +196,7 @@ impl Functions {
     fn unlink(&mut self, name: &str) -> bool {
         let Some(old) = self.libs.remove(name) else { return false };
         for f in old.functions.keys() {
-            self.owner.remove(f);
+            self.owner.remove(&f.to_ascii_lowercase());
         }
         true
     }
@@ -263,7 +267,10 @@ pub fn delete(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// FUNCTION FLUSH [ASYNC | SYNC]
 pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    if !args.is_empty() && (args.remaining() != 1 || !(args.eat("SYNC") || args.eat("ASYNC"))) {
+    if args.remaining() > 1 {
+        return Err(CmdError::subcommand_syntax(args.all()));
+    }
+    if !args.is_empty() && !(args.eat("SYNC") || args.eat("ASYNC")) {
         return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }
     with_functions(ctx, |fs| {
@@ -524,7 +531,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 ));
             }
         }
-        Some(_) => return Err(CmdError::Syntax),
+        Some(_) => return Err(CmdError::subcommand_syntax(args.all())),
     };
     let codes = parse_payload(payload)?;
     with_functions(ctx, |fs| {
@@ -535,6 +542,12 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if policy == Policy::Flush {
             fs.libs.clear();
             fs.owner.clear();
+        }
+        // RESTORE words this clash without the quotes FUNCTION LOAD uses.
+        if policy == Policy::Append {
+            if let Some((n, _)) = libs.iter().find(|(n, _)| fs.libs.contains_key(n)) {
+                return Err(CmdError::err(format!("Library {n} already exists")));
+            }
         }
         fs.link(libs, policy == Policy::Replace).map_err(CmdError::err)
     })?;
@@ -641,8 +654,10 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let srv = ctx.srv;
     let mut g = lock_state(srv, &srv.scripting.functions, ctx.spec)?;
     let Some(fs) = g.as_mut() else { return Err(CmdError::err("Function not found")) };
-    let Some(lib) = fs.owner.get(&name) else { return Err(CmdError::err("Function not found")) };
-    let f = &fs.libs[lib].functions[&name];
+    // Function names are case-insensitive (within a library they are not).
+    let Some(lib) = fs.owner.get(&name.to_ascii_lowercase()) else { return Err(CmdError::err("Function not found")) };
+    let found = fs.libs[lib].functions.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name));
+    let Some((_, f)) = found else { return Err(CmdError::err("Function not found")) };
     let n = args.next_bytes()?;
     if types::num::parse_i64(n).is_none() {
         return Err(CmdError::err("Bad number of keys provided"));

@@ -93,7 +93,16 @@ rawset(G, "rawset", function(t, k, v)
     end
     return rawset(t, k, v)
 end)
+-- Precompiled (binary) chunks are refused, as Redis's Lua refuses them:
+-- crafted bytecode can escape the sandbox.
+local byte, concat = string.byte, table.concat
+local function binary(s)
+    return type(s) == "string" and byte(s, 1) == 27
+end
 rawset(G, "loadstring", function(s, name)
+    if binary(s) then
+        return nil, "attempt to load a binary chunk"
+    end
     local f, e = loadstring(s, name)
     if f then
         setfenv(f, env)
@@ -101,7 +110,28 @@ rawset(G, "loadstring", function(s, name)
     return f, e
 end)
 rawset(G, "load", function(fn, name)
-    local f, e = load(fn, name)
+    -- The pieces are gathered first, so the first byte can be checked.
+    if type(fn) ~= "function" then
+        local f, e = load(fn, name)
+        return f, e
+    end
+    local parts = {}
+    while true do
+        local p = fn()
+        if p == nil or p == "" then
+            break
+        end
+        parts[#parts + 1] = p
+    end
+    local code = concat(parts)
+    if binary(code) then
+        return nil, "attempt to load a binary chunk"
+    end
+    local f, e = load(function()
+        local c = code
+        code = nil
+        return c
+    end, name)
     if f then
         setfenv(f, env)
     end

@@ -6,7 +6,7 @@ use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// Waits until exactly `n` clients are blocked (bounded).
-fn wait_blocked(t: &TestServer, n: usize) {
+pub fn wait_blocked(t: &TestServer, n: usize) {
     let t0 = Instant::now();
     while t.srv.blocking.blocked_clients() != n {
         assert!(t0.elapsed() < Duration::from_secs(10), "expected {n} blocked clients");
@@ -14,13 +14,13 @@ fn wait_blocked(t: &TestServer, n: usize) {
     }
 }
 
-fn send(r: &mut Raw, line: &str) {
+pub fn send(r: &mut Raw, line: &str) {
     let args = split(line);
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     r.send_cmd(&refs);
 }
 
-fn reply(r: &mut Raw) -> String {
+pub fn reply(r: &mut Raw) -> String {
     String::from_utf8_lossy(&r.read_reply()).into_owned()
 }
 

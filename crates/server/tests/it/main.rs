@@ -6,6 +6,7 @@ mod bitmap;
 mod blocking;
 mod common;
 mod config;
+mod conform;
 mod connection;
 mod diff;
 mod eviction;

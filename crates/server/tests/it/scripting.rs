@@ -286,7 +286,7 @@ fn function_dump_restore() {
     assert_eq!(v, "x");
     // APPEND (the default) refuses an existing library; REPLACE takes it.
     let r: redis::RedisResult<()> = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).query(&mut c);
-    assert_eq!(r.unwrap_err().detail(), Some("Library 'lib' already exists"));
+    assert_eq!(r.unwrap_err().detail(), Some("Library lib already exists"));
     let _: () = redis::cmd("FUNCTION").arg("RESTORE").arg(&dump).arg("REPLACE").query(&mut c).unwrap();
     // A payload made by redis-server 7.0.15 (its code LZF-compressed).
     let theirs = hex("f5c3408440d91f23216c7561206e616d653d6269670a6c6f63616c2066756e6374696f6e206865166c706572286b6579732c2061726773292072657475726e2006036469732e202c086c2827676574272c204024085b315d2920656e640a801e0872656769737465725fc0500128272064005f802f805b0029e0182a0032205be01f2b0033c02b0172290a00b4f3c65c7f2d91c0");
