@@ -105,6 +105,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Out::new(Protocol::Resp2);
     let mut ranges = Vec::new();
+    let mut look = crate::prefetch::Lookahead::default();
     let info = client.info.clone();
     let mut settings = Settings::load(srv);
     loop {
@@ -152,22 +153,35 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         let mut close = false;
         loop {
             if pos >= looked && client.authenticated {
-                looked = pos + crate::prefetch::batch(srv, client, &inbuf[pos..], limits, &mut ranges).max(1);
+                looked = pos + crate::prefetch::batch(srv, client, &inbuf[pos..], pos, limits, &mut look).max(1);
             }
-            let parsed = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
-                Err(e) => {
-                    out.error(e.message());
-                    close = true;
-                    break;
-                }
-            };
             let base = pos;
-            pos += parsed.consumed;
-            let argv: SmallVec<[&[u8]; 8]> = match &parsed.inline {
-                Some(v) => v.iter().map(|a| a.as_slice()).collect(),
-                None => ranges.iter().map(|r| &inbuf[base + r.start..base + r.end]).collect(),
+            let parsed;
+            // (Parse limits are stricter before authentication: a client
+            // that lost it, by RESET, parses anew.)
+            let seen = if client.authenticated { look.take(pos) } else { None };
+            let argv: SmallVec<[&[u8]; 8]> = match seen {
+                // Parsed already by the look ahead.
+                Some((len, args)) => {
+                    pos += len;
+                    args.iter().map(|r| &inbuf[base + r.start..base + r.end]).collect()
+                }
+                None => {
+                    parsed = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
+                        Ok(Some(p)) => p,
+                        Ok(None) => break,
+                        Err(e) => {
+                            out.error(e.message());
+                            close = true;
+                            break;
+                        }
+                    };
+                    pos += parsed.consumed;
+                    match &parsed.inline {
+                        Some(v) => v.iter().map(|a| a.as_slice()).collect(),
+                        None => ranges.iter().map(|r| &inbuf[base + r.start..base + r.end]).collect(),
+                    }
+                }
             };
             if argv.is_empty() {
                 continue;
@@ -212,6 +226,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         }
         client.batch_clock = None;
         client.key_hints.clear();
+        look.clear();
         srv.tracking.flush_bcast(srv);
         info.take_mail(&mut out.buf);
         flush_stats(srv, client);

@@ -31,7 +31,40 @@ const MAX_KEYS: usize = 64;
 /// Looks over the complete multibulk commands at the start of `buf` and
 /// prefetches their keys' data. Returns how many bytes were looked over
 /// (0 when there is nothing to gain: fewer than two commands).
-pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], limits: Limits, scratch: &mut Vec<Range<usize>>) -> usize {
+/// The commands `batch` parsed, kept so the connection loop need not parse
+/// them again: for each, where it starts in the input buffer (relative to
+/// the connection loop's batch), its length, and its argument ranges
+/// (relative to its start) in `args`.
+#[derive(Default)]
+pub struct Lookahead {
+    cmds: Vec<(usize, usize, Range<usize>)>,
+    args: Vec<Range<usize>>,
+    next: usize,
+    scratch: Vec<Range<usize>>,
+}
+
+impl Lookahead {
+    pub fn clear(&mut self) {
+        self.cmds.clear();
+        self.args.clear();
+        self.next = 0;
+    }
+
+    /// The parsed command starting at `pos`, if the look saw it: its length
+    /// and its argument ranges relative to `pos`.
+    pub fn take(&mut self, pos: usize) -> Option<(usize, &[Range<usize>])> {
+        let (start, len, args) = self.cmds.get(self.next)?.clone();
+        if start != pos {
+            return None;
+        }
+        self.next += 1;
+        Some((len, &self.args[args]))
+    }
+}
+
+pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: Limits, look: &mut Lookahead) -> usize {
+    look.clear();
+    let mut scratch = std::mem::take(&mut look.scratch);
     // The commands of the previous look have all run.
     client.key_hints.clear();
     let ks = &srv.keyspace;
@@ -43,17 +76,16 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], limits: Limits, scra
     let mut commands = 0;
     let mut kp = KeyPositions::new();
     while commands < MAX_COMMANDS && keys.len() < MAX_KEYS {
-        let parsed = match resp::parse(&buf[pos..], limits, scratch) {
+        let parsed = match resp::parse(&buf[pos..], limits, &mut scratch) {
             Ok(Some(p)) if p.inline.is_none() => p,
             _ => break,
         };
-        if commands == 0 && parsed.consumed == buf.len() {
-            // A single command: nothing to overlap.
-            return 0;
-        }
         let base = pos;
         pos += parsed.consumed;
         commands += 1;
+        let first_arg = look.args.len();
+        look.args.extend_from_slice(&scratch);
+        look.cmds.push((at + base, parsed.consumed, first_arg..look.args.len()));
         let argv: SmallVec<[&[u8]; 8]> = scratch.iter().map(|r| &buf[base + r.start..base + r.end]).collect();
         let Some(first) = argv.first() else { continue };
         let entry = match client.last_entry {
@@ -74,6 +106,10 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], limits: Limits, scra
             let k = argv[i];
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
+            if commands == 1 && pos == buf.len() {
+                // A single command: nothing to overlap.
+                continue;
+            }
             let g = match guards.iter().position(|(s, _)| *s == shard) {
                 Some(g) => g,
                 None => {
@@ -88,6 +124,7 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], limits: Limits, scra
             keys.push((shard, hash, base + scratch[i].start..base + scratch[i].end, g));
         }
     }
+    look.scratch = scratch;
     if commands < 2 {
         return pos;
     }
