@@ -87,26 +87,55 @@ pub struct Slot<'a> {
     ttl: i64,
 }
 
+/// The block of a pack: a header (pair count as u32 LE, then 1 if the
+/// entries carry TTLs) and the entries. Exactly sized; an empty pack that
+/// never had the TTL column holds no block at all.
+const HDR: usize = 5;
+
 #[derive(Clone, Debug, Default)]
 pub struct Pack {
-    buf: Vec<u8>,
-    n: u32,
-    ex: bool,
+    buf: Box<[u8]>,
 }
 
 impl Pack {
     fn len(&self) -> usize {
-        self.n as usize
+        if self.buf.is_empty() {
+            0
+        } else {
+            u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize
+        }
     }
 
-    fn slot_at(&self, start: usize) -> Slot<'_> {
+    fn ex(&self) -> bool {
+        self.buf.len() >= HDR && self.buf[4] != 0
+    }
+
+    /// Offset just past the last entry.
+    fn end(&self) -> usize {
+        self.buf.len().max(HDR)
+    }
+
+    /// Edits the block as a vector (header present), adding `dn` to the
+    /// pair count; the block is stored back exactly sized.
+    fn edit(&mut self, dn: i64, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if v.is_empty() {
+            v.extend_from_slice(&[0; HDR]);
+        }
+        f(&mut v);
+        let n = u32::from_le_bytes(v[..4].try_into().expect("4 bytes")) as i64 + dn;
+        v[..4].copy_from_slice(&(n as u32).to_le_bytes());
+        self.buf = v.into_boxed_slice();
+    }
+
+    fn slot_at(&self, start: usize, ex: bool) -> Slot<'_> {
         let (fl, p) = get_varint(&self.buf, start);
         let field = &self.buf[p..p + fl];
         let (vl, p) = get_varint(&self.buf, p + fl);
         let value = &self.buf[p..p + vl];
         let mut end = p + vl;
         let mut ttl = NO_TTL;
-        if self.ex {
+        if ex {
             ttl = i64::from_le_bytes(self.buf[end..end + 8].try_into().expect("8 bytes"));
             end += 8;
         }
@@ -114,19 +143,19 @@ impl Pack {
     }
 
     fn slots(&self) -> PackIter<'_> {
-        PackIter { pack: self, at: 0 }
+        PackIter { pack: self, at: HDR.min(self.buf.len()), ex: self.ex() }
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot<'_>> {
         self.slots().find(|s| s.field == field)
     }
 
-    fn encode(&self, field: &[u8], value: &[u8], ttl: i64, out: &mut Vec<u8>) {
+    fn encode(ex: bool, field: &[u8], value: &[u8], ttl: i64, out: &mut Vec<u8>) {
         put_varint(out, field.len());
         out.extend_from_slice(field);
         put_varint(out, value.len());
         out.extend_from_slice(value);
-        if self.ex {
+        if ex {
             out.extend_from_slice(&ttl.to_le_bytes());
         }
     }
@@ -135,47 +164,63 @@ impl Pack {
     /// otherwise before the first entry with no TTL or a TTL >= this one.
     fn insert(&mut self, field: &[u8], value: &[u8], ttl: i64) {
         let at = if ttl == NO_TTL {
-            self.buf.len()
+            self.end()
         } else {
-            self.slots().find(|s| s.ttl == NO_TTL || s.ttl >= ttl).map(|s| s.start).unwrap_or(self.buf.len())
+            self.slots().find(|s| s.ttl == NO_TTL || s.ttl >= ttl).map(|s| s.start).unwrap_or(self.end())
         };
-        let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-        self.encode(field, value, ttl, &mut e);
-        self.buf.splice(at..at, e);
-        self.n += 1;
+        let ex = self.ex();
+        self.edit(1, |v| {
+            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
+            Pack::encode(ex, field, value, ttl, &mut e);
+            v.splice(at..at, e);
+        });
     }
 
     fn remove_range(&mut self, start: usize, end: usize) {
-        self.buf.drain(start..end);
-        self.n -= 1;
+        self.edit(-1, |v| {
+            v.drain(start..end);
+        });
+    }
+
+    /// Removes the first `n` entries, which end at `end`.
+    fn remove_first(&mut self, n: usize, end: usize) {
+        if n > 0 {
+            self.edit(-(n as i64), |v| {
+                v.drain(HDR..end);
+            });
+        }
     }
 
     /// Replaces the value in place, keeping position and TTL.
     fn replace_value(&mut self, s_start: usize, field: &[u8], value: &[u8], ttl: i64, s_end: usize) {
-        let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-        self.encode(field, value, ttl, &mut e);
-        self.buf.splice(s_start..s_end, e);
+        let ex = self.ex();
+        self.edit(0, |v| {
+            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
+            Pack::encode(ex, field, value, ttl, &mut e);
+            v.splice(s_start..s_end, e);
+        });
     }
 
     /// Adds the TTL column (listpack -> listpackex).
     fn make_ex(&mut self) {
-        if self.ex {
+        if self.ex() {
             return;
         }
-        let old = std::mem::take(&mut self.buf);
-        let src = Pack { buf: old, n: self.n, ex: false };
-        self.ex = true;
-        let mut buf = Vec::with_capacity(src.buf.len() + 8 * self.len());
-        for s in src.slots() {
-            self.encode(s.field, s.value, NO_TTL, &mut buf);
+        let n = self.len();
+        let mut buf = Vec::with_capacity(self.end() + 8 * n);
+        buf.extend_from_slice(&(n as u32).to_le_bytes());
+        buf.push(1);
+        for s in self.slots() {
+            Pack::encode(true, s.field, s.value, NO_TTL, &mut buf);
         }
-        self.buf = buf;
+        self.buf = buf.into_boxed_slice();
     }
 }
 
 pub struct PackIter<'a> {
     pack: &'a Pack,
     at: usize,
+    ex: bool,
 }
 
 impl<'a> Iterator for PackIter<'a> {
@@ -185,7 +230,7 @@ impl<'a> Iterator for PackIter<'a> {
         if self.at >= self.pack.buf.len() {
             return None;
         }
-        let s = self.pack.slot_at(self.at);
+        let s = self.pack.slot_at(self.at, self.ex);
         self.at = s.end;
         Some(s)
     }
@@ -280,7 +325,7 @@ impl Table {
 #[derive(Clone, Debug)]
 pub enum Hash {
     Pack(Pack),
-    Table(Table),
+    Table(Box<Table>),
 }
 
 impl Default for Hash {
@@ -315,7 +360,7 @@ impl Hash {
 
     pub fn encoding(&self) -> &'static str {
         match self {
-            Hash::Pack(p) if p.ex => "listpackex",
+            Hash::Pack(p) if p.ex() => "listpackex",
             Hash::Pack(_) => "listpack",
             Hash::Table(_) => "hashtable",
         }
@@ -341,7 +386,7 @@ impl Hash {
                     t.ttl.get_or_insert_with(Default::default).set(s.field, s.ttl);
                 }
             }
-            *self = Hash::Table(t);
+            *self = Hash::Table(Box::new(t));
         }
     }
 
@@ -547,7 +592,7 @@ impl Hash {
     /// The nearest field expiry, if any field has one.
     pub fn min_ttl(&self) -> Option<i64> {
         match self {
-            Hash::Pack(p) if p.ex => p.slots().next().map(|s| s.ttl).filter(|&t| t != NO_TTL),
+            Hash::Pack(p) if p.ex() => p.slots().next().map(|s| s.ttl).filter(|&t| t != NO_TTL),
             Hash::Pack(_) => None,
             Hash::Table(t) => t.ttl.as_ref().and_then(|x| x.order.first().map(|(at, _)| *at)),
         }
@@ -558,7 +603,7 @@ impl Hash {
     pub fn purge_expired(&mut self, now: i64, max: usize) -> usize {
         match self {
             Hash::Pack(p) => {
-                if !p.ex {
+                if !p.ex() {
                     return 0;
                 }
                 let (mut n, mut end) = (0, 0);
@@ -569,8 +614,7 @@ impl Hash {
                     n += 1;
                     end = s.end;
                 }
-                p.buf.drain(..end);
-                p.n -= n as u32;
+                p.remove_first(n, end);
                 n
             }
             Hash::Table(t) => {
@@ -597,7 +641,7 @@ impl Hash {
     /// Approximate heap bytes used.
     pub fn mem_usage(&self) -> usize {
         match self {
-            Hash::Pack(p) => p.buf.capacity(),
+            Hash::Pack(p) => p.buf.len(),
             Hash::Table(t) => t.map.capacity() * 32 + t.map.iter().map(|p| p.0.len()).sum::<usize>(),
         }
     }
@@ -629,6 +673,18 @@ mod tests {
 
     fn fields(h: &Hash) -> Vec<String> {
         h.iter().map(|(f, _)| String::from_utf8(f.to_vec()).unwrap()).collect()
+    }
+
+    #[test]
+    fn pack_is_one_exact_block() {
+        // A hash is held unboxed in the keyspace's 24-byte value.
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        let mut h = Hash::new();
+        assert_eq!(h.mem_usage(), 0);
+        h.set(b"f", b"v", LIM);
+        assert_eq!(h.mem_usage(), HDR + 4);
+        h.remove(b"f");
+        assert!(h.is_empty());
     }
 
     #[test]
