@@ -132,19 +132,62 @@ impl Tree {
         self.nodes.get(t).filter(|n| n.size != 0)
     }
 
-    /// Links node `k` (allocated, detached) into the order.
-    fn link(&mut self, k: u32) {
-        let (l, r) = self.split_before_node(self.root, k);
-        let l = self.merge(l, k);
-        self.root = self.merge(l, r);
+    /// True if node `a` is ordered before node `b`.
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        cmp_entry(x.score, &x.member, y.score, &y.member) == Ordering::Less
     }
 
-    /// Takes node `k` out of the order, leaving it allocated and detached.
+    /// Points the link below `parent` (the root if NIL) on side `left` at `t`.
+    #[inline]
+    fn set_link(&mut self, parent: u32, left: bool, t: u32) {
+        if parent == NIL {
+            self.root = t;
+        } else if left {
+            self.nodes[parent as usize].left = t;
+        } else {
+            self.nodes[parent as usize].right = t;
+        }
+    }
+
+    /// Links node `k` (allocated, detached) into the order: descends while
+    /// the path's priorities outrank `k` (counting `k` into each subtree
+    /// passed), then splits the subtree found around `k`, which takes its
+    /// place. Expected O(log n), with one short split.
+    fn link(&mut self, k: u32) {
+        let prio = self.nodes[k as usize].prio;
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != NIL && self.nodes[t as usize].prio >= prio {
+            self.nodes[t as usize].size += 1;
+            parent = t;
+            left = self.before(k, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        let (l, r) = self.split_before_node(t, k);
+        let n = &mut self.nodes[k as usize];
+        (n.left, n.right) = (l, r);
+        self.update(k);
+        self.set_link(parent, left, k);
+    }
+
+    /// Takes node `k` out of the order, leaving it allocated and detached:
+    /// descends to it (uncounting it from each subtree passed) and puts the
+    /// merge of its children in its place.
     fn unlink(&mut self, k: u32) {
-        let (l, r) = self.split_before_node(self.root, k);
-        let (m, r2) = self.split_at(r, 1);
-        debug_assert_eq!(m, k);
-        self.root = self.merge(l, r2);
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            self.nodes[t as usize].size -= 1;
+            parent = t;
+            left = self.before(k, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        let (l, r) = (self.nodes[k as usize].left, self.nodes[k as usize].right);
+        let m = self.merge(l, r);
+        self.set_link(parent, left, m);
         let n = &mut self.nodes[k as usize];
         (n.left, n.right, n.size) = (NIL, NIL, 1);
     }
@@ -583,8 +626,15 @@ impl ZSet {
             }
         }
         let Repr::Skip { tree, index } = &mut self.repr else { unreachable!("converted above") };
-        match index.find(tree, member) {
-            Some(k) => {
+        let (nodes, hasher) = (&tree.nodes, &index.hasher);
+        let entry = index.table.entry(
+            hasher.hash_one(member),
+            |&j| &*nodes[j as usize].member == member,
+            |&j| hasher.hash_one(&*nodes[j as usize].member),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let k = *e.get();
                 let prev = tree.nodes[k as usize].score;
                 // Same score (IEEE equal): the position cannot change.
                 if prev != score {
@@ -594,9 +644,8 @@ impl ZSet {
                 }
                 Some(prev)
             }
-            None => {
-                let k = tree.insert(score, Bytes16::new(member));
-                index.add(tree, k);
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(tree.insert(score, Bytes16::new(member)));
                 None
             }
         }
