@@ -172,6 +172,8 @@ impl Pack {
         self.edit(1, |v| {
             let mut e = Vec::with_capacity(field.len() + value.len() + 12);
             Pack::encode(ex, field, value, ttl, &mut e);
+            // Grow exactly: the block is stored back at its length anyway.
+            v.reserve_exact(e.len());
             v.splice(at..at, e);
         });
     }
@@ -197,6 +199,7 @@ impl Pack {
         self.edit(0, |v| {
             let mut e = Vec::with_capacity(field.len() + value.len() + 12);
             Pack::encode(ex, field, value, ttl, &mut e);
+            v.reserve_exact(e.len().saturating_sub(s_end - s_start));
             v.splice(s_start..s_end, e);
         });
     }
