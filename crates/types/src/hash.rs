@@ -13,22 +13,24 @@
 //!   the first field expiring at the same time or later), then the fields
 //!   without one, in insertion order. The nearest expiry is then the first
 //!   entry.
-//! * `Table` ("hashtable"): an insertion-ordered hash set of `Pair`s, each
-//!   a field and its value in one allocation, looked up by the field (O(1)
-//!   random fields, a scan cursor that walks positions downward so a field
+//! * `Table` ("hashtable"): a `Dense` map of (field, value) pairs, each
+//!   string a `Bytes16` (inline up to 15 bytes, so a short pair costs 32
+//!   bytes and no allocation), indexed by the field (O(1) random fields, a scan cursor that walks positions downward so a field
 //!   present for the whole HSCAN is never missed). Fields with a TTL are also in a
 //!   side index (`Ttls`): a map to their time and an ordered set of
 //!   (time, field), so the nearest expiry is the first element. A hash that
 //!   never used field expiry pays one null pointer for it.
+//! * The pack is one exact-size block (header: pair count, TTL flag) held
+//!   unboxed in the keyspace's value, so a small hash costs one allocation.
 //!
 //! Conversions follow Redis: a pack becomes a table when a string longer
 //! than the value limit is stored or the pair count passes the entry limit,
 //! and never converts back. Time is not read here: callers pass `now` and
 //! decide when expired fields are purged.
 
-use indexmap::IndexSet;
+use crate::bytes16::Bytes16;
+use crate::dense::Dense;
 use rand::Rng;
-use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 type Rs = ahash::RandomState;
@@ -260,54 +262,10 @@ impl Ttls {
     }
 }
 
-/// A field and its value in one allocation: varint(field length), field,
-/// value. Hashed and compared by the field alone, so the table is a set of
-/// pairs looked up by field bytes (one allocation per entry, not two).
-#[derive(Clone, Debug)]
-pub struct Pair(Box<[u8]>);
-
-impl Pair {
-    fn new(field: &[u8], value: &[u8]) -> Pair {
-        let mut b = Vec::with_capacity(field.len() + value.len() + 5);
-        put_varint(&mut b, field.len());
-        b.extend_from_slice(field);
-        b.extend_from_slice(value);
-        Pair(b.into_boxed_slice())
-    }
-
-    fn split(&self) -> (&[u8], &[u8]) {
-        let (fl, p) = get_varint(&self.0, 0);
-        (&self.0[p..p + fl], &self.0[p + fl..])
-    }
-
-    fn field(&self) -> &[u8] {
-        self.split().0
-    }
-}
-
-impl PartialEq for Pair {
-    fn eq(&self, o: &Pair) -> bool {
-        self.field() == o.field()
-    }
-}
-
-impl Eq for Pair {}
-
-impl std::hash::Hash for Pair {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.field().hash(h)
-    }
-}
-
-impl Borrow<[u8]> for Pair {
-    fn borrow(&self) -> &[u8] {
-        self.field()
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    map: IndexSet<Pair, Rs>,
+    /// (field, value) pairs; short strings inline.
+    map: Dense<(Bytes16, Bytes16)>,
     ttl: Option<Box<Ttls>>,
 }
 
@@ -372,7 +330,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack(p) => p.find(field).map(|s| s.value),
-            Hash::Table(t) => t.map.get(field).map(|p| p.split().1),
+            Hash::Table(t) => t.map.find(field).map(|i| &*t.map.get(i).expect("found").1),
         }
     }
 
@@ -382,9 +340,9 @@ impl Hash {
 
     fn convert_to_table(&mut self) {
         if let Hash::Pack(p) = self {
-            let mut t = Table { map: IndexSet::with_capacity_and_hasher(p.len() + 1, Rs::default()), ttl: None };
+            let mut t = Table { map: Dense::with_capacity(p.len() + 1), ttl: None };
             for s in p.slots() {
-                t.map.insert(Pair::new(s.field, s.value));
+                t.map.push_new((Bytes16::new(s.field), Bytes16::new(s.value)));
                 if s.ttl != NO_TTL {
                     t.ttl.get_or_insert_with(Default::default).set(s.field, s.ttl);
                 }
@@ -425,8 +383,17 @@ impl Hash {
                 }
             }
             Hash::Table(t) => {
-                // `replace` keeps the entry's position.
-                let created = t.map.replace(Pair::new(field, value)).is_none();
+                // A replaced value keeps the entry's position.
+                let created = match t.map.find(field) {
+                    Some(i) => {
+                        t.map.get_mut(i).expect("found").1 = Bytes16::new(value);
+                        false
+                    }
+                    None => {
+                        t.map.push_new((Bytes16::new(field), Bytes16::new(value)));
+                        true
+                    }
+                };
                 if !created && keep == Keep::Nothing {
                     t.clear_ttl(field);
                 }
@@ -460,7 +427,7 @@ impl Hash {
                 None => false,
             },
             Hash::Table(t) => {
-                if t.map.swap_remove(field) {
+                if t.map.swap_remove_key(field).is_some() {
                     t.clear_ttl(field);
                     true
                 } else {
@@ -474,7 +441,7 @@ impl Hash {
     pub fn iter(&self) -> HashIter<'_> {
         match self {
             Hash::Pack(p) => HashIter::Pack(p.slots()),
-            Hash::Table(t) => HashIter::Table(t.map.iter()),
+            Hash::Table(t) => HashIter::Table(t.map.items()),
         }
     }
 
@@ -485,7 +452,10 @@ impl Hash {
                 let s = p.slots().nth(i).expect("index below len");
                 (s.field, s.value)
             }
-            Hash::Table(t) => t.map.get_index(i).expect("index below len").split(),
+            Hash::Table(t) => {
+                let (f, v) = t.map.get(i).expect("index below len");
+                (f, v)
+            }
         }
     }
 
@@ -517,7 +487,7 @@ impl Hash {
                 let mut n = 0;
                 while b > 0 && n < count {
                     b -= 1;
-                    let (k, v) = t.map.get_index(b).expect("below len").split();
+                    let (k, v) = t.map.get(b).expect("below len");
                     f(k, v);
                     n += 1;
                 }
@@ -630,7 +600,7 @@ impl Hash {
                     }
                     let (_, field) = ttls.order.pop_first().expect("non-empty");
                     ttls.of.remove(&field);
-                    t.map.swap_remove(&field[..]);
+                    t.map.swap_remove_key(&field[..]);
                     n += 1;
                     if ttls.of.is_empty() {
                         t.ttl = None;
@@ -645,14 +615,14 @@ impl Hash {
     pub fn mem_usage(&self) -> usize {
         match self {
             Hash::Pack(p) => p.buf.len(),
-            Hash::Table(t) => t.map.capacity() * 32 + t.map.iter().map(|p| p.0.len()).sum::<usize>(),
+            Hash::Table(t) => t.map.mem_usage(),
         }
     }
 }
 
 pub enum HashIter<'a> {
     Pack(PackIter<'a>),
-    Table(indexmap::set::Iter<'a, Pair>),
+    Table(std::slice::Iter<'a, (Bytes16, Bytes16)>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -661,7 +631,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Pack(it) => it.next().map(|s| (s.field, s.value)),
-            HashIter::Table(it) => it.next().map(|p| p.split()),
+            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
         }
     }
 }
