@@ -120,8 +120,9 @@ impl<T: Keyed> Dense<T> {
     /// Removes and returns the item at position `i`.
     pub fn swap_remove_index(&mut self, i: usize) -> Option<T> {
         let h = self.hash(self.items.get(i)?.key());
-        let found = self.index.find_entry(h, |&j| j as usize == i).ok().expect("every position is indexed");
-        found.remove();
+        if let Ok(found) = self.index.find_entry(h, |&j| j as usize == i) {
+            found.remove();
+        }
         Some(self.fill_hole(i))
     }
 

@@ -491,7 +491,7 @@ impl<'a> Iterator for SetIter<'a> {
                 *at = p + l;
                 Some(Member::Bytes(&s.buf[p..p + l]))
             }
-            SetIter::Table(it) => it.next().map(|m| Member::Bytes(m)),
+            SetIter::Table(it) => it.next().map(Member::Bytes),
         }
     }
 }

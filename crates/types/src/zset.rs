@@ -478,9 +478,11 @@ pub struct Limits {
     pub max_value: usize,
 }
 
+type PackItems<'a> = std::slice::Iter<'a, (f64, Bytes16)>;
+
 pub enum RangeIter<'a> {
-    Pack(std::iter::Take<std::iter::Skip<std::slice::Iter<'a, (f64, Bytes16)>>>),
-    PackRev(std::iter::Take<std::iter::Skip<std::iter::Rev<std::slice::Iter<'a, (f64, Bytes16)>>>>),
+    Pack(std::iter::Take<std::iter::Skip<PackItems<'a>>>),
+    PackRev(std::iter::Take<std::iter::Skip<std::iter::Rev<PackItems<'a>>>>),
     Tree(std::iter::Take<TreeIter<'a>>),
 }
 
