@@ -151,6 +151,19 @@ impl Tree {
         }
     }
 
+    /// Moves live node `p` into free slot `q`, relinking its parent.
+    fn move_node(&mut self, p: u32, q: u32) {
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != p {
+            parent = t;
+            left = self.before(p, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        self.nodes.swap(p as usize, q as usize);
+        self.set_link(parent, left, q);
+    }
+
     /// Links node `k` (allocated, detached) into the order: descends while
     /// the path's priorities outrank `k` (counting `k` into each subtree
     /// passed), then splits the subtree found around `k`, which takes its
@@ -438,6 +451,51 @@ impl Index {
             e.remove();
         }
     }
+
+    /// Points the entry of `member` at node `to` instead of `from`.
+    fn moved(&mut self, member: &[u8], from: u32, to: u32) {
+        let h = self.hasher.hash_one(member);
+        if let Some(j) = self.table.find_mut(h, |&j| j == from) {
+            *j = to;
+        }
+    }
+
+    /// Gives back the arena space of removed members once more than half of
+    /// it is free: the highest live nodes move down into the lowest holes and
+    /// the arena is truncated. Nodes only ever move to lower slots, so a
+    /// ZSCAN (which walks slots downward) may see a member twice but never
+    /// misses one present for the whole scan.
+    fn compact_if_sparse(&mut self, tree: &mut Tree) {
+        let free = tree.free.len();
+        // Tests compact tiny arenas too, so the property tests exercise it.
+        let min_free = if cfg!(test) { 4 } else { 64 };
+        if free < min_free || free * 2 <= tree.nodes.len() {
+            return;
+        }
+        let mut holes = std::mem::take(&mut tree.free);
+        holes.sort_unstable();
+        let mut hi = tree.nodes.len();
+        let mut used = 0;
+        for &q in &holes {
+            while hi > 0 && tree.nodes[hi - 1].size == 0 {
+                hi -= 1;
+            }
+            if q as usize >= hi {
+                break;
+            }
+            let p = (hi - 1) as u32;
+            tree.move_node(p, q);
+            self.moved(&tree.nodes[q as usize].member, p, q);
+            hi -= 1;
+            used += 1;
+        }
+        while hi > 0 && tree.nodes[hi - 1].size == 0 {
+            hi -= 1;
+        }
+        tree.nodes.truncate(hi);
+        tree.nodes.shrink_to_fit();
+        tree.free = holes.into_iter().skip(used).filter(|&q| (q as usize) < hi).collect();
+    }
 }
 
 enum Repr {
@@ -664,7 +722,9 @@ impl ZSet {
                 let k = index.find(tree, member)?;
                 index.forget(member, k);
                 tree.unlink(k);
-                Some(tree.release(k).0)
+                let score = tree.release(k).0;
+                index.compact_if_sparse(tree);
+                Some(score)
             }
         }
     }
@@ -735,18 +795,21 @@ impl ZSet {
                     f(&m, s);
                 }
             }
-            Repr::Skip { tree, index } => tree.remove_ranks(start, n, |k, s, m| {
-                index.forget(&m, k);
-                f(&m, s);
-            }),
+            Repr::Skip { tree, index } => {
+                tree.remove_ranks(start, n, |k, s, m| {
+                    index.forget(&m, k);
+                    f(&m, s);
+                });
+                index.compact_if_sparse(tree);
+            }
         }
     }
 
     /// One ZSCAN step. Compact sets are returned whole (cursor 0 after); tree
     /// sets walk their arena's node slots from `cursor` (0 = start) downward
-    /// and return the next cursor (0 = done). A node keeps its slot for as
-    /// long as its member is in the set, so a member present for the whole
-    /// scan is returned.
+    /// and return the next cursor (0 = done). A node keeps its slot, or moves
+    /// to a lower one (`compact_if_sparse`), while its member is in the set,
+    /// so a member present for the whole scan is returned.
     pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut f: impl FnMut(&'s [u8], f64)) -> u64 {
         match &self.repr {
             Repr::Pack(v) => {
@@ -883,6 +946,48 @@ mod tests {
         assert_eq!(z.encoding(), "listpack");
         z.insert(&[b'x'; 65], 1.0, SMALL);
         assert_eq!(z.encoding(), "skiplist");
+    }
+
+    #[test]
+    fn sparse_arena_compacts_without_hiding_members_from_scan() {
+        let lim = Limits { max_entries: 0, max_value: 0 };
+        let mut z = ZSet::new_pack();
+        let mut model = Model::default();
+        for i in 0..5000u32 {
+            let m = format!("m{i}").into_bytes();
+            z.insert(&m, (i % 97) as f64, lim);
+            model.scores.insert(m, (i % 97) as f64);
+        }
+        let mut seen = BTreeSet::new();
+        let mut c = z.scan(0, 100, |m, _| {
+            seen.insert(m.to_vec());
+        });
+        for i in (0..5000u32).filter(|i| i % 10 != 0) {
+            let m = format!("m{i}").into_bytes();
+            assert_eq!(z.remove(&m), model.scores.remove(&m));
+        }
+        z.remove_ranks(0, 3, |m, _| {
+            model.scores.remove(m);
+        });
+        while c != 0 {
+            c = z.scan(c, 100, |m, _| {
+                seen.insert(m.to_vec());
+            });
+        }
+        let Repr::Skip { tree, index } = &z.repr else { panic!("tree expected") };
+        assert!(tree.nodes.len() < 1000, "arena of {} slots", tree.nodes.len());
+        assert_eq!(index.table.len(), 497);
+        for m in model.scores.keys() {
+            assert!(seen.contains(m));
+        }
+        check(&z, &model);
+        // The arena keeps working after compaction.
+        for i in 0..300u32 {
+            let m = format!("n{i}").into_bytes();
+            z.insert(&m, i as f64, lim);
+            model.scores.insert(m, i as f64);
+        }
+        check(&z, &model);
     }
 
     #[test]
