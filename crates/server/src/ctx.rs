@@ -513,7 +513,7 @@ impl<'a> Ctx<'a> {
     pub fn write_hash_or_create(&mut self, key: &[u8]) -> Result<&mut Hash, CmdError> {
         if self.write_hash(key)?.is_none() {
             let lru = self.srv.lru_clock();
-            self.raw_db(key)?.set(key, Value::Hash(Box::default()), false, lru);
+            self.raw_db(key)?.set(key, Value::Hash(Default::default()), false, lru);
         }
         match self.raw_db(key)?.get_mut(key).map(|e| &mut e.value) {
             Some(Value::Hash(h)) => Ok(h),

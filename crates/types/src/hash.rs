@@ -13,22 +13,24 @@
 //!   the first field expiring at the same time or later), then the fields
 //!   without one, in insertion order. The nearest expiry is then the first
 //!   entry.
-//! * `Table` ("hashtable"): an insertion-ordered hash set of `Pair`s, each
-//!   a field and its value in one allocation, looked up by the field (O(1)
-//!   random fields, a scan cursor that walks positions downward so a field
+//! * `Table` ("hashtable"): a `Dense` map of (field, value) pairs, each
+//!   string a `Bytes16` (inline up to 15 bytes, so a short pair costs 32
+//!   bytes and no allocation), indexed by the field (O(1) random fields, a scan cursor that walks positions downward so a field
 //!   present for the whole HSCAN is never missed). Fields with a TTL are also in a
 //!   side index (`Ttls`): a map to their time and an ordered set of
 //!   (time, field), so the nearest expiry is the first element. A hash that
 //!   never used field expiry pays one null pointer for it.
+//! * The pack is one exact-size block (header: pair count, TTL flag) held
+//!   unboxed in the keyspace's value, so a small hash costs one allocation.
 //!
 //! Conversions follow Redis: a pack becomes a table when a string longer
 //! than the value limit is stored or the pair count passes the entry limit,
 //! and never converts back. Time is not read here: callers pass `now` and
 //! decide when expired fields are purged.
 
-use indexmap::IndexSet;
+use crate::bytes16::Bytes16;
+use crate::dense::Dense;
 use rand::Rng;
-use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 type Rs = ahash::RandomState;
@@ -87,26 +89,55 @@ pub struct Slot<'a> {
     ttl: i64,
 }
 
+/// The block of a pack: a header (pair count as u32 LE, then 1 if the
+/// entries carry TTLs) and the entries. Exactly sized; an empty pack that
+/// never had the TTL column holds no block at all.
+const HDR: usize = 5;
+
 #[derive(Clone, Debug, Default)]
 pub struct Pack {
-    buf: Vec<u8>,
-    n: u32,
-    ex: bool,
+    buf: Box<[u8]>,
 }
 
 impl Pack {
     fn len(&self) -> usize {
-        self.n as usize
+        if self.buf.is_empty() {
+            0
+        } else {
+            u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize
+        }
     }
 
-    fn slot_at(&self, start: usize) -> Slot<'_> {
+    fn ex(&self) -> bool {
+        self.buf.len() >= HDR && self.buf[4] != 0
+    }
+
+    /// Offset just past the last entry.
+    fn end(&self) -> usize {
+        self.buf.len().max(HDR)
+    }
+
+    /// Edits the block as a vector (header present), adding `dn` to the
+    /// pair count; the block is stored back exactly sized.
+    fn edit(&mut self, dn: i64, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if v.is_empty() {
+            v.extend_from_slice(&[0; HDR]);
+        }
+        f(&mut v);
+        let n = u32::from_le_bytes(v[..4].try_into().expect("4 bytes")) as i64 + dn;
+        v[..4].copy_from_slice(&(n as u32).to_le_bytes());
+        self.buf = v.into_boxed_slice();
+    }
+
+    fn slot_at(&self, start: usize, ex: bool) -> Slot<'_> {
         let (fl, p) = get_varint(&self.buf, start);
         let field = &self.buf[p..p + fl];
         let (vl, p) = get_varint(&self.buf, p + fl);
         let value = &self.buf[p..p + vl];
         let mut end = p + vl;
         let mut ttl = NO_TTL;
-        if self.ex {
+        if ex {
             ttl = i64::from_le_bytes(self.buf[end..end + 8].try_into().expect("8 bytes"));
             end += 8;
         }
@@ -114,19 +145,19 @@ impl Pack {
     }
 
     fn slots(&self) -> PackIter<'_> {
-        PackIter { pack: self, at: 0 }
+        PackIter { pack: self, at: HDR.min(self.buf.len()), ex: self.ex() }
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot<'_>> {
         self.slots().find(|s| s.field == field)
     }
 
-    fn encode(&self, field: &[u8], value: &[u8], ttl: i64, out: &mut Vec<u8>) {
+    fn encode(ex: bool, field: &[u8], value: &[u8], ttl: i64, out: &mut Vec<u8>) {
         put_varint(out, field.len());
         out.extend_from_slice(field);
         put_varint(out, value.len());
         out.extend_from_slice(value);
-        if self.ex {
+        if ex {
             out.extend_from_slice(&ttl.to_le_bytes());
         }
     }
@@ -135,47 +166,66 @@ impl Pack {
     /// otherwise before the first entry with no TTL or a TTL >= this one.
     fn insert(&mut self, field: &[u8], value: &[u8], ttl: i64) {
         let at = if ttl == NO_TTL {
-            self.buf.len()
+            self.end()
         } else {
-            self.slots().find(|s| s.ttl == NO_TTL || s.ttl >= ttl).map(|s| s.start).unwrap_or(self.buf.len())
+            self.slots().find(|s| s.ttl == NO_TTL || s.ttl >= ttl).map(|s| s.start).unwrap_or(self.end())
         };
-        let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-        self.encode(field, value, ttl, &mut e);
-        self.buf.splice(at..at, e);
-        self.n += 1;
+        let ex = self.ex();
+        self.edit(1, |v| {
+            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
+            Pack::encode(ex, field, value, ttl, &mut e);
+            // Grow exactly: the block is stored back at its length anyway.
+            v.reserve_exact(e.len());
+            v.splice(at..at, e);
+        });
     }
 
     fn remove_range(&mut self, start: usize, end: usize) {
-        self.buf.drain(start..end);
-        self.n -= 1;
+        self.edit(-1, |v| {
+            v.drain(start..end);
+        });
+    }
+
+    /// Removes the first `n` entries, which end at `end`.
+    fn remove_first(&mut self, n: usize, end: usize) {
+        if n > 0 {
+            self.edit(-(n as i64), |v| {
+                v.drain(HDR..end);
+            });
+        }
     }
 
     /// Replaces the value in place, keeping position and TTL.
     fn replace_value(&mut self, s_start: usize, field: &[u8], value: &[u8], ttl: i64, s_end: usize) {
-        let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-        self.encode(field, value, ttl, &mut e);
-        self.buf.splice(s_start..s_end, e);
+        let ex = self.ex();
+        self.edit(0, |v| {
+            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
+            Pack::encode(ex, field, value, ttl, &mut e);
+            v.reserve_exact(e.len().saturating_sub(s_end - s_start));
+            v.splice(s_start..s_end, e);
+        });
     }
 
     /// Adds the TTL column (listpack -> listpackex).
     fn make_ex(&mut self) {
-        if self.ex {
+        if self.ex() {
             return;
         }
-        let old = std::mem::take(&mut self.buf);
-        let src = Pack { buf: old, n: self.n, ex: false };
-        self.ex = true;
-        let mut buf = Vec::with_capacity(src.buf.len() + 8 * self.len());
-        for s in src.slots() {
-            self.encode(s.field, s.value, NO_TTL, &mut buf);
+        let n = self.len();
+        let mut buf = Vec::with_capacity(self.end() + 8 * n);
+        buf.extend_from_slice(&(n as u32).to_le_bytes());
+        buf.push(1);
+        for s in self.slots() {
+            Pack::encode(true, s.field, s.value, NO_TTL, &mut buf);
         }
-        self.buf = buf;
+        self.buf = buf.into_boxed_slice();
     }
 }
 
 pub struct PackIter<'a> {
     pack: &'a Pack,
     at: usize,
+    ex: bool,
 }
 
 impl<'a> Iterator for PackIter<'a> {
@@ -185,7 +235,7 @@ impl<'a> Iterator for PackIter<'a> {
         if self.at >= self.pack.buf.len() {
             return None;
         }
-        let s = self.pack.slot_at(self.at);
+        let s = self.pack.slot_at(self.at, self.ex);
         self.at = s.end;
         Some(s)
     }
@@ -212,54 +262,10 @@ impl Ttls {
     }
 }
 
-/// A field and its value in one allocation: varint(field length), field,
-/// value. Hashed and compared by the field alone, so the table is a set of
-/// pairs looked up by field bytes (one allocation per entry, not two).
-#[derive(Clone, Debug)]
-pub struct Pair(Box<[u8]>);
-
-impl Pair {
-    fn new(field: &[u8], value: &[u8]) -> Pair {
-        let mut b = Vec::with_capacity(field.len() + value.len() + 5);
-        put_varint(&mut b, field.len());
-        b.extend_from_slice(field);
-        b.extend_from_slice(value);
-        Pair(b.into_boxed_slice())
-    }
-
-    fn split(&self) -> (&[u8], &[u8]) {
-        let (fl, p) = get_varint(&self.0, 0);
-        (&self.0[p..p + fl], &self.0[p + fl..])
-    }
-
-    fn field(&self) -> &[u8] {
-        self.split().0
-    }
-}
-
-impl PartialEq for Pair {
-    fn eq(&self, o: &Pair) -> bool {
-        self.field() == o.field()
-    }
-}
-
-impl Eq for Pair {}
-
-impl std::hash::Hash for Pair {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.field().hash(h)
-    }
-}
-
-impl Borrow<[u8]> for Pair {
-    fn borrow(&self) -> &[u8] {
-        self.field()
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    map: IndexSet<Pair, Rs>,
+    /// (field, value) pairs; short strings inline.
+    map: Dense<(Bytes16, Bytes16)>,
     ttl: Option<Box<Ttls>>,
 }
 
@@ -280,7 +286,7 @@ impl Table {
 #[derive(Clone, Debug)]
 pub enum Hash {
     Pack(Pack),
-    Table(Table),
+    Table(Box<Table>),
 }
 
 impl Default for Hash {
@@ -315,7 +321,7 @@ impl Hash {
 
     pub fn encoding(&self) -> &'static str {
         match self {
-            Hash::Pack(p) if p.ex => "listpackex",
+            Hash::Pack(p) if p.ex() => "listpackex",
             Hash::Pack(_) => "listpack",
             Hash::Table(_) => "hashtable",
         }
@@ -324,7 +330,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack(p) => p.find(field).map(|s| s.value),
-            Hash::Table(t) => t.map.get(field).map(|p| p.split().1),
+            Hash::Table(t) => t.map.find(field).map(|i| &*t.map.get(i).expect("found").1),
         }
     }
 
@@ -334,14 +340,14 @@ impl Hash {
 
     fn convert_to_table(&mut self) {
         if let Hash::Pack(p) = self {
-            let mut t = Table { map: IndexSet::with_capacity_and_hasher(p.len() + 1, Rs::default()), ttl: None };
+            let mut t = Table { map: Dense::with_capacity(p.len() + 1), ttl: None };
             for s in p.slots() {
-                t.map.insert(Pair::new(s.field, s.value));
+                t.map.push_new((Bytes16::new(s.field), Bytes16::new(s.value)));
                 if s.ttl != NO_TTL {
                     t.ttl.get_or_insert_with(Default::default).set(s.field, s.ttl);
                 }
             }
-            *self = Hash::Table(t);
+            *self = Hash::Table(Box::new(t));
         }
     }
 
@@ -377,8 +383,17 @@ impl Hash {
                 }
             }
             Hash::Table(t) => {
-                // `replace` keeps the entry's position.
-                let created = t.map.replace(Pair::new(field, value)).is_none();
+                // A replaced value keeps the entry's position.
+                let created = match t.map.find(field) {
+                    Some(i) => {
+                        t.map.get_mut(i).expect("found").1 = Bytes16::new(value);
+                        false
+                    }
+                    None => {
+                        t.map.push_new((Bytes16::new(field), Bytes16::new(value)));
+                        true
+                    }
+                };
                 if !created && keep == Keep::Nothing {
                     t.clear_ttl(field);
                 }
@@ -412,7 +427,7 @@ impl Hash {
                 None => false,
             },
             Hash::Table(t) => {
-                if t.map.swap_remove(field) {
+                if t.map.swap_remove_key(field).is_some() {
                     t.clear_ttl(field);
                     true
                 } else {
@@ -426,7 +441,7 @@ impl Hash {
     pub fn iter(&self) -> HashIter<'_> {
         match self {
             Hash::Pack(p) => HashIter::Pack(p.slots()),
-            Hash::Table(t) => HashIter::Table(t.map.iter()),
+            Hash::Table(t) => HashIter::Table(t.map.items()),
         }
     }
 
@@ -437,7 +452,10 @@ impl Hash {
                 let s = p.slots().nth(i).expect("index below len");
                 (s.field, s.value)
             }
-            Hash::Table(t) => t.map.get_index(i).expect("index below len").split(),
+            Hash::Table(t) => {
+                let (f, v) = t.map.get(i).expect("index below len");
+                (f, v)
+            }
         }
     }
 
@@ -469,7 +487,7 @@ impl Hash {
                 let mut n = 0;
                 while b > 0 && n < count {
                     b -= 1;
-                    let (k, v) = t.map.get_index(b).expect("below len").split();
+                    let (k, v) = t.map.get(b).expect("below len");
                     f(k, v);
                     n += 1;
                 }
@@ -547,7 +565,7 @@ impl Hash {
     /// The nearest field expiry, if any field has one.
     pub fn min_ttl(&self) -> Option<i64> {
         match self {
-            Hash::Pack(p) if p.ex => p.slots().next().map(|s| s.ttl).filter(|&t| t != NO_TTL),
+            Hash::Pack(p) if p.ex() => p.slots().next().map(|s| s.ttl).filter(|&t| t != NO_TTL),
             Hash::Pack(_) => None,
             Hash::Table(t) => t.ttl.as_ref().and_then(|x| x.order.first().map(|(at, _)| *at)),
         }
@@ -558,7 +576,7 @@ impl Hash {
     pub fn purge_expired(&mut self, now: i64, max: usize) -> usize {
         match self {
             Hash::Pack(p) => {
-                if !p.ex {
+                if !p.ex() {
                     return 0;
                 }
                 let (mut n, mut end) = (0, 0);
@@ -569,8 +587,7 @@ impl Hash {
                     n += 1;
                     end = s.end;
                 }
-                p.buf.drain(..end);
-                p.n -= n as u32;
+                p.remove_first(n, end);
                 n
             }
             Hash::Table(t) => {
@@ -583,7 +600,7 @@ impl Hash {
                     }
                     let (_, field) = ttls.order.pop_first().expect("non-empty");
                     ttls.of.remove(&field);
-                    t.map.swap_remove(&field[..]);
+                    t.map.swap_remove_key(&field[..]);
                     n += 1;
                     if ttls.of.is_empty() {
                         t.ttl = None;
@@ -597,15 +614,15 @@ impl Hash {
     /// Approximate heap bytes used.
     pub fn mem_usage(&self) -> usize {
         match self {
-            Hash::Pack(p) => p.buf.capacity(),
-            Hash::Table(t) => t.map.capacity() * 32 + t.map.iter().map(|p| p.0.len()).sum::<usize>(),
+            Hash::Pack(p) => p.buf.len(),
+            Hash::Table(t) => t.map.mem_usage(),
         }
     }
 }
 
 pub enum HashIter<'a> {
     Pack(PackIter<'a>),
-    Table(indexmap::set::Iter<'a, Pair>),
+    Table(std::slice::Iter<'a, (Bytes16, Bytes16)>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -614,7 +631,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Pack(it) => it.next().map(|s| (s.field, s.value)),
-            HashIter::Table(it) => it.next().map(|p| p.split()),
+            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
         }
     }
 }
@@ -629,6 +646,18 @@ mod tests {
 
     fn fields(h: &Hash) -> Vec<String> {
         h.iter().map(|(f, _)| String::from_utf8(f.to_vec()).unwrap()).collect()
+    }
+
+    #[test]
+    fn pack_is_one_exact_block() {
+        // A hash is held unboxed in the keyspace's 24-byte value.
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        let mut h = Hash::new();
+        assert_eq!(h.mem_usage(), 0);
+        h.set(b"f", b"v", LIM);
+        assert_eq!(h.mem_usage(), HDR + 4);
+        h.remove(b"f");
+        assert!(h.is_empty());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! representation and invariants at the top.
 
 pub mod bitops;
+pub mod bytes16;
+pub mod dense;
 pub mod geo;
 pub mod hash;
 pub mod hll;

@@ -67,9 +67,34 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// Fast path of `parse_f64` for `-?[0-9]{1,15}` (scores such as `0` or
+/// `1700000000`): below 10^15 the integer is exact in a double, so it is
+/// what `strtod` returns ("-0" gives -0.0 as there).
+fn small_decimal(s: &[u8]) -> Option<f64> {
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    let v = v as f64;
+    Some(if neg { -v } else { v })
+}
+
 /// A double as Redis accepts one in an argument: C `strtod` rules (hex floats,
 /// `inf`, `infinity`), no surrounding space, no NaN.
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    if let Some(v) = small_decimal(s) {
+        return Some(v);
+    }
     let mut v = 0f64;
     // SAFETY: the pointer and length describe a live slice; C copies it.
     let ok = unsafe { hm_parse_double(s.as_ptr() as *const c_char, s.len(), &mut v) };
@@ -127,6 +152,45 @@ pub fn incr_by_float(cur: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrFlo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_decimals_match_strtod() {
+        let slow = |s: &[u8]| {
+            let mut v = 0f64;
+            // SAFETY: as in parse_f64.
+            let ok = unsafe { hm_parse_double(s.as_ptr() as *const c_char, s.len(), &mut v) };
+            (ok == 1).then_some(v)
+        };
+        let cases: &[&[u8]] = &[
+            b"0",
+            b"-0",
+            b"7",
+            b"007",
+            b"-12",
+            b"999999999999999",
+            b"-999999999999999",
+            b"1000000000000000",
+            b"-",
+            b"",
+            b"1a",
+            b"+5",
+            b" 5",
+            b"5 ",
+            b"1.5",
+            b"1e3",
+            b"0x10",
+            b"--1",
+        ];
+        for c in cases {
+            let (a, b) = (parse_f64(c), slow(c));
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "{:?}", String::from_utf8_lossy(c));
+        }
+        for i in (0..2_000_000u64).step_by(997) {
+            for s in [i.to_string(), format!("-{i}")] {
+                assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), slow(s.as_bytes()).map(f64::to_bits));
+            }
+        }
+    }
 
     #[test]
     fn ints() {

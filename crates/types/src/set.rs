@@ -21,11 +21,11 @@
 //! is added or when it grows past the limit, and never converts back. Redis
 //! 7.0 has no listpack sets (they came in 7.2), so neither do we.
 
+use crate::dense::{DenseIter, DenseSet};
 use crate::hash::{get_varint, put_varint};
-use indexmap::IndexSet;
 use rand::Rng;
 
-pub type TableSet = IndexSet<Box<[u8]>, ahash::RandomState>;
+pub type TableSet = DenseSet;
 
 /// A sorted set of integers stored in the narrowest cell width that fits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,10 +295,10 @@ impl Set {
     }
 
     fn convert_to_table(&mut self) {
-        let mut t = TableSet::with_capacity_and_hasher(self.len() + 1, Default::default());
+        let mut t = TableSet::with_capacity(self.len() + 1);
         let mut b = itoa::Buffer::new();
         for m in self.iter() {
-            t.insert(m.as_bytes(&mut b).into());
+            t.insert(m.as_bytes(&mut b));
         }
         *self = Set::Table(t);
     }
@@ -345,13 +345,7 @@ impl Set {
             self.convert_to_table();
         }
         match self {
-            Set::Table(t) => {
-                if t.contains(m) {
-                    false
-                } else {
-                    t.insert(m.into())
-                }
-            }
+            Set::Table(t) => t.insert(m),
             _ => unreachable!("converted above"),
         }
     }
@@ -434,7 +428,7 @@ impl Set {
                 s.remove_range(a, b);
                 m
             }
-            Set::Table(t) => t.swap_remove_index(i).expect("index below len").into_vec(),
+            Set::Table(t) => t.swap_remove_index(i).expect("index below len").to_vec(),
         })
     }
 
@@ -466,7 +460,7 @@ impl Set {
         match self {
             Set::Ints(s) => s.mem_usage(),
             Set::Small(s) => s.buf.capacity(),
-            Set::Table(t) => t.capacity() * 32 + t.iter().map(|m| m.len()).sum::<usize>(),
+            Set::Table(t) => t.mem_usage(),
         }
     }
 }
@@ -474,7 +468,7 @@ impl Set {
 pub enum SetIter<'a> {
     Ints(&'a IntSet, usize),
     Small(&'a SmallSet, usize),
-    Table(indexmap::set::Iter<'a, Box<[u8]>>),
+    Table(DenseIter<'a>),
 }
 
 impl<'a> Iterator for SetIter<'a> {
@@ -497,7 +491,7 @@ impl<'a> Iterator for SetIter<'a> {
                 *at = p + l;
                 Some(Member::Bytes(&s.buf[p..p + l]))
             }
-            SetIter::Table(it) => it.next().map(|m| Member::Bytes(m)),
+            SetIter::Table(it) => it.next().map(Member::Bytes),
         }
     }
 }

@@ -21,7 +21,8 @@
 //! Scores compare with IEEE `<`/`==`, so -0 and 0 are the same score and the
 //! member decides the order.
 
-use indexmap::IndexMap;
+use crate::bytes16::Bytes16;
+use hashbrown::HashTable;
 use std::cmp::Ordering;
 
 /// Order of two (score, member) pairs.
@@ -38,9 +39,10 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 
 const NIL: u32 = u32::MAX;
 
+/// A tree node; `size == 0` marks a free slot of the arena.
 struct Node {
+    member: Bytes16,
     score: f64,
-    member: Box<[u8]>,
     left: u32,
     right: u32,
     size: u32,
@@ -100,9 +102,9 @@ impl Tree {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
     }
 
-    fn alloc(&mut self, score: f64, member: Box<[u8]>) -> u32 {
+    fn alloc(&mut self, score: f64, member: Bytes16) -> u32 {
         let prio = self.next_prio();
-        let node = Node { score, member, left: NIL, right: NIL, size: 1, prio };
+        let node = Node { member, score, left: NIL, right: NIL, size: 1, prio };
         match self.free.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
@@ -115,13 +117,92 @@ impl Tree {
         }
     }
 
-    fn release(&mut self, t: u32) -> (f64, Box<[u8]>) {
+    fn release(&mut self, t: u32) -> (f64, Bytes16) {
         let n = &mut self.nodes[t as usize];
         let member = std::mem::take(&mut n.member);
         n.left = NIL;
         n.right = NIL;
+        n.size = 0;
         self.free.push(t);
         (n.score, member)
+    }
+
+    /// The node `t` of the arena, if it holds a pair.
+    fn live(&self, t: usize) -> Option<&Node> {
+        self.nodes.get(t).filter(|n| n.size != 0)
+    }
+
+    /// True if node `a` is ordered before node `b`.
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        cmp_entry(x.score, &x.member, y.score, &y.member) == Ordering::Less
+    }
+
+    /// Points the link below `parent` (the root if NIL) on side `left` at `t`.
+    #[inline]
+    fn set_link(&mut self, parent: u32, left: bool, t: u32) {
+        if parent == NIL {
+            self.root = t;
+        } else if left {
+            self.nodes[parent as usize].left = t;
+        } else {
+            self.nodes[parent as usize].right = t;
+        }
+    }
+
+    /// Moves live node `p` into free slot `q`, relinking its parent.
+    fn move_node(&mut self, p: u32, q: u32) {
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != p {
+            parent = t;
+            left = self.before(p, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        self.nodes.swap(p as usize, q as usize);
+        self.set_link(parent, left, q);
+    }
+
+    /// Links node `k` (allocated, detached) into the order: descends while
+    /// the path's priorities outrank `k` (counting `k` into each subtree
+    /// passed), then splits the subtree found around `k`, which takes its
+    /// place. Expected O(log n), with one short split.
+    fn link(&mut self, k: u32) {
+        let prio = self.nodes[k as usize].prio;
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != NIL && self.nodes[t as usize].prio >= prio {
+            self.nodes[t as usize].size += 1;
+            parent = t;
+            left = self.before(k, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        let (l, r) = self.split_before_node(t, k);
+        let n = &mut self.nodes[k as usize];
+        (n.left, n.right) = (l, r);
+        self.update(k);
+        self.set_link(parent, left, k);
+    }
+
+    /// Takes node `k` out of the order, leaving it allocated and detached:
+    /// descends to it (uncounting it from each subtree passed) and puts the
+    /// merge of its children in its place.
+    fn unlink(&mut self, k: u32) {
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            self.nodes[t as usize].size -= 1;
+            parent = t;
+            left = self.before(k, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
+        let (l, r) = (self.nodes[k as usize].left, self.nodes[k as usize].right);
+        let m = self.merge(l, r);
+        self.set_link(parent, left, m);
+        let n = &mut self.nodes[k as usize];
+        (n.left, n.right, n.size) = (NIL, NIL, 1);
     }
 
     /// Splits `t` into the nodes for which `before` holds (a prefix) and the rest.
@@ -202,16 +283,15 @@ impl Tree {
         }
     }
 
-    /// Inserts a pair that is not present.
-    pub fn insert(&mut self, score: f64, member: Box<[u8]>) {
+    /// Inserts a pair that is not present; returns its node.
+    pub fn insert(&mut self, score: f64, member: Bytes16) -> u32 {
         let n = self.alloc(score, member);
-        let (l, r) = self.split_before_node(self.root, n);
-        let l = self.merge(l, n);
-        self.root = self.merge(l, r);
+        self.link(n);
+        n
     }
 
     /// Removes the pair; returns its member bytes if it was present.
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Box<[u8]>> {
+    pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Bytes16> {
         let before = |s: f64, x: &[u8]| cmp_entry(s, x, score, member) == Ordering::Less;
         let (l, r) = self.split_by(self.root, &before);
         let (m, r2) = self.split_at(r, 1);
@@ -270,7 +350,7 @@ impl Tree {
     }
 
     /// Removes the pairs of ranks `start..start + n`, calling `f` on each (in order).
-    pub fn remove_ranks(&mut self, start: usize, n: usize, mut f: impl FnMut(f64, Box<[u8]>)) {
+    pub fn remove_ranks(&mut self, start: usize, n: usize, mut f: impl FnMut(u32, f64, Bytes16)) {
         let (l, r) = self.split_at(self.root, start);
         let (m, r2) = self.split_at(r, n);
         self.root = self.merge(l, r2);
@@ -285,7 +365,7 @@ impl Tree {
             let Some(x) = stack.pop() else { break };
             t = self.nodes[x as usize].right;
             let (s, mem) = self.release(x);
-            f(s, mem);
+            f(x, s, mem);
         }
     }
 
@@ -344,9 +424,83 @@ impl<'a> Iterator for TreeIter<'a> {
     }
 }
 
+/// The member index of a tree-encoded set: node ids hashed by member bytes
+/// (4 bytes and a control byte per bucket; the member is stored once, in
+/// its tree node).
+#[derive(Default)]
+struct Index {
+    table: HashTable<u32>,
+    hasher: ahash::RandomState,
+}
+
+impl Index {
+    fn find(&self, tree: &Tree, member: &[u8]) -> Option<u32> {
+        let h = self.hasher.hash_one(member);
+        self.table.find(h, |&k| &*tree.nodes[k as usize].member == member).copied()
+    }
+
+    fn add(&mut self, tree: &Tree, k: u32) {
+        let hasher = &self.hasher;
+        let h = hasher.hash_one(&*tree.nodes[k as usize].member);
+        self.table.insert_unique(h, k, |&j| hasher.hash_one(&*tree.nodes[j as usize].member));
+    }
+
+    fn forget(&mut self, member: &[u8], k: u32) {
+        let h = self.hasher.hash_one(member);
+        if let Ok(e) = self.table.find_entry(h, |&j| j == k) {
+            e.remove();
+        }
+    }
+
+    /// Points the entry of `member` at node `to` instead of `from`.
+    fn moved(&mut self, member: &[u8], from: u32, to: u32) {
+        let h = self.hasher.hash_one(member);
+        if let Some(j) = self.table.find_mut(h, |&j| j == from) {
+            *j = to;
+        }
+    }
+
+    /// Gives back the arena space of removed members once more than half of
+    /// it is free: the highest live nodes move down into the lowest holes and
+    /// the arena is truncated. Nodes only ever move to lower slots, so a
+    /// ZSCAN (which walks slots downward) may see a member twice but never
+    /// misses one present for the whole scan.
+    fn compact_if_sparse(&mut self, tree: &mut Tree) {
+        let free = tree.free.len();
+        // Tests compact tiny arenas too, so the property tests exercise it.
+        let min_free = if cfg!(test) { 4 } else { 64 };
+        if free < min_free || free * 2 <= tree.nodes.len() {
+            return;
+        }
+        let mut holes = std::mem::take(&mut tree.free);
+        holes.sort_unstable();
+        let mut hi = tree.nodes.len();
+        let mut used = 0;
+        for &q in &holes {
+            while hi > 0 && tree.nodes[hi - 1].size == 0 {
+                hi -= 1;
+            }
+            if q as usize >= hi {
+                break;
+            }
+            let p = (hi - 1) as u32;
+            tree.move_node(p, q);
+            self.moved(&tree.nodes[q as usize].member, p, q);
+            hi -= 1;
+            used += 1;
+        }
+        while hi > 0 && tree.nodes[hi - 1].size == 0 {
+            hi -= 1;
+        }
+        tree.nodes.truncate(hi);
+        tree.nodes.shrink_to_fit();
+        tree.free = holes.into_iter().skip(used).filter(|&q| (q as usize) < hi).collect();
+    }
+}
+
 enum Repr {
-    Pack(Vec<(f64, Box<[u8]>)>),
-    Skip { tree: Tree, map: IndexMap<Box<[u8]>, f64, ahash::RandomState> },
+    Pack(Vec<(f64, Bytes16)>),
+    Skip { tree: Tree, index: Index },
 }
 
 /// A sorted set (see the module header).
@@ -382,9 +536,11 @@ pub struct Limits {
     pub max_value: usize,
 }
 
+type PackItems<'a> = std::slice::Iter<'a, (f64, Bytes16)>;
+
 pub enum RangeIter<'a> {
-    Pack(std::iter::Take<std::iter::Skip<std::slice::Iter<'a, (f64, Box<[u8]>)>>>),
-    PackRev(std::iter::Take<std::iter::Skip<std::iter::Rev<std::slice::Iter<'a, (f64, Box<[u8]>)>>>>),
+    Pack(std::iter::Take<std::iter::Skip<PackItems<'a>>>),
+    PackRev(std::iter::Take<std::iter::Skip<std::iter::Rev<PackItems<'a>>>>),
     Tree(std::iter::Take<TreeIter<'a>>),
 }
 
@@ -412,7 +568,7 @@ impl ZSet {
     }
 
     pub fn new_skip() -> ZSet {
-        ZSet { repr: Repr::Skip { tree: Tree::new(), map: IndexMap::default() } }
+        ZSet { repr: Repr::Skip { tree: Tree::new(), index: Index::default() } }
     }
 
     /// A new empty set in the encoding Redis picks for a set expected to hold
@@ -428,7 +584,7 @@ impl ZSet {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Pack(v) => v.len(),
-            Repr::Skip { map, .. } => map.len(),
+            Repr::Skip { index, .. } => index.table.len(),
         }
     }
 
@@ -451,7 +607,7 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
             Repr::Pack(v) => v.iter().find(|(_, m)| &**m == member).map(|(s, _)| *s),
-            Repr::Skip { map, .. } => map.get(member).copied(),
+            Repr::Skip { tree, index } => index.find(tree, member).map(|k| tree.nodes[k as usize].score),
         }
     }
 
@@ -480,28 +636,28 @@ impl ZSet {
         if self.iter().any(|(m, _)| m.len() > lim.max_value) {
             return;
         }
-        let v: Vec<(f64, Box<[u8]>)> = self.iter().map(|(m, s)| (s + 0.0, m.into())).collect();
+        let v: Vec<(f64, Bytes16)> = self.iter().map(|(m, s)| (s + 0.0, Bytes16::new(m))).collect();
         self.repr = Repr::Pack(v);
     }
 
     /// A set from pairs already in order (distinct members), in the
     /// encoding Redis gives a computed result: compact if it fits `lim`.
     pub fn from_sorted<'m>(items: impl Iterator<Item = (&'m [u8], f64)>, lim: Limits) -> ZSet {
-        let v: Vec<(f64, Box<[u8]>)> = items.map(|(m, s)| (s, m.into())).collect();
-        if v.len() <= lim.max_entries && v.iter().all(|(_, m)| m.len() <= lim.max_value) {
-            return ZSet { repr: Repr::Pack(v.into_iter().map(|(s, m)| (s + 0.0, m)).collect()) };
+        let v: Vec<(&[u8], f64)> = items.collect();
+        if v.len() <= lim.max_entries && v.iter().all(|(m, _)| m.len() <= lim.max_value) {
+            return ZSet { repr: Repr::Pack(v.into_iter().map(|(m, s)| (s + 0.0, Bytes16::new(m))).collect()) };
         }
         let mut z = ZSet::new_skip();
-        for (s, m) in v {
-            z.insert_new_skip(&m, s);
+        for (m, s) in v {
+            z.insert_new_skip(m, s);
         }
         z
     }
 
     fn insert_new_skip(&mut self, member: &[u8], score: f64) {
-        if let Repr::Skip { tree, map } = &mut self.repr {
-            tree.insert(score, member.into());
-            map.insert(member.into(), score);
+        if let Repr::Skip { tree, index } = &mut self.repr {
+            let k = tree.insert(score, Bytes16::new(member));
+            index.add(tree, k);
         }
     }
 
@@ -525,25 +681,31 @@ impl ZSet {
                 self.convert_to_skip();
             } else {
                 let at = v.partition_point(|(s, x)| cmp_entry(*s, x, score, member) == Ordering::Less);
-                v.insert(at, (score, member.into()));
+                v.insert(at, (score, Bytes16::new(member)));
                 return None;
             }
         }
-        let Repr::Skip { tree, map } = &mut self.repr else { unreachable!("converted above") };
-        match map.get_mut(member) {
-            Some(old) => {
-                let prev = *old;
+        let Repr::Skip { tree, index } = &mut self.repr else { unreachable!("converted above") };
+        let (nodes, hasher) = (&tree.nodes, &index.hasher);
+        let entry = index.table.entry(
+            hasher.hash_one(member),
+            |&j| &*nodes[j as usize].member == member,
+            |&j| hasher.hash_one(&*nodes[j as usize].member),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let k = *e.get();
+                let prev = tree.nodes[k as usize].score;
                 // Same score (IEEE equal): the position cannot change.
                 if prev != score {
-                    *old = score;
-                    let m = tree.remove(prev, member).expect("tree and map agree");
-                    tree.insert(score, m);
+                    tree.unlink(k);
+                    tree.nodes[k as usize].score = score;
+                    tree.link(k);
                 }
                 Some(prev)
             }
-            None => {
-                tree.insert(score, member.into());
-                map.insert(member.into(), score);
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(tree.insert(score, Bytes16::new(member)));
                 None
             }
         }
@@ -556,10 +718,13 @@ impl ZSet {
                 let i = v.iter().position(|(_, m)| &**m == member)?;
                 Some(v.remove(i).0)
             }
-            Repr::Skip { tree, map } => {
-                let s = map.swap_remove(member)?;
-                tree.remove(s, member);
-                Some(s)
+            Repr::Skip { tree, index } => {
+                let k = index.find(tree, member)?;
+                index.forget(member, k);
+                tree.unlink(k);
+                let score = tree.release(k).0;
+                index.compact_if_sparse(tree);
+                Some(score)
             }
         }
     }
@@ -568,7 +733,9 @@ impl ZSet {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
             Repr::Pack(v) => v.iter().position(|(_, m)| &**m == member),
-            Repr::Skip { tree, map } => map.get(member).map(|&s| tree.rank(s, member)),
+            Repr::Skip { tree, index } => {
+                index.find(tree, member).map(|k| tree.rank(tree.nodes[k as usize].score, member))
+            }
         }
     }
 
@@ -628,16 +795,21 @@ impl ZSet {
                     f(&m, s);
                 }
             }
-            Repr::Skip { tree, map } => tree.remove_ranks(start, n, |s, m| {
-                map.swap_remove(&m);
-                f(&m, s);
-            }),
+            Repr::Skip { tree, index } => {
+                tree.remove_ranks(start, n, |k, s, m| {
+                    index.forget(&m, k);
+                    f(&m, s);
+                });
+                index.compact_if_sparse(tree);
+            }
         }
     }
 
     /// One ZSCAN step. Compact sets are returned whole (cursor 0 after); tree
-    /// sets walk their map's positions from `cursor` (0 = start) downward,
-    /// like the keyspace SCAN, and return the next cursor (0 = done).
+    /// sets walk their arena's node slots from `cursor` (0 = start) downward
+    /// and return the next cursor (0 = done). A node keeps its slot, or moves
+    /// to a lower one (`compact_if_sparse`), while its member is in the set,
+    /// so a member present for the whole scan is returned.
     pub fn scan<'s>(&'s self, cursor: u64, count: usize, mut f: impl FnMut(&'s [u8], f64)) -> u64 {
         match &self.repr {
             Repr::Pack(v) => {
@@ -646,15 +818,16 @@ impl ZSet {
                 }
                 0
             }
-            Repr::Skip { map, .. } => {
-                let len = map.len();
+            Repr::Skip { tree, .. } => {
+                let len = tree.nodes.len();
                 let mut b = if cursor == 0 { len } else { (cursor as usize).min(len) };
                 let mut n = 0;
                 while b > 0 && n < count {
                     b -= 1;
-                    let (m, s) = map.get_index(b).expect("index below len");
-                    f(m, *s);
-                    n += 1;
+                    if let Some(node) = tree.live(b) {
+                        f(&node.member, node.score);
+                        n += 1;
+                    }
                 }
                 b as u64
             }
@@ -776,11 +949,53 @@ mod tests {
     }
 
     #[test]
+    fn sparse_arena_compacts_without_hiding_members_from_scan() {
+        let lim = Limits { max_entries: 0, max_value: 0 };
+        let mut z = ZSet::new_pack();
+        let mut model = Model::default();
+        for i in 0..5000u32 {
+            let m = format!("m{i}").into_bytes();
+            z.insert(&m, (i % 97) as f64, lim);
+            model.scores.insert(m, (i % 97) as f64);
+        }
+        let mut seen = BTreeSet::new();
+        let mut c = z.scan(0, 100, |m, _| {
+            seen.insert(m.to_vec());
+        });
+        for i in (0..5000u32).filter(|i| i % 10 != 0) {
+            let m = format!("m{i}").into_bytes();
+            assert_eq!(z.remove(&m), model.scores.remove(&m));
+        }
+        z.remove_ranks(0, 3, |m, _| {
+            model.scores.remove(m);
+        });
+        while c != 0 {
+            c = z.scan(c, 100, |m, _| {
+                seen.insert(m.to_vec());
+            });
+        }
+        let Repr::Skip { tree, index } = &z.repr else { panic!("tree expected") };
+        assert!(tree.nodes.len() < 1000, "arena of {} slots", tree.nodes.len());
+        assert_eq!(index.table.len(), 497);
+        for m in model.scores.keys() {
+            assert!(seen.contains(m));
+        }
+        check(&z, &model);
+        // The arena keeps working after compaction.
+        for i in 0..300u32 {
+            let m = format!("n{i}").into_bytes();
+            z.insert(&m, i as f64, lim);
+            model.scores.insert(m, i as f64);
+        }
+        check(&z, &model);
+    }
+
+    #[test]
     fn big_tree_ranks() {
         let mut t = Tree::new();
         for i in 0..10_000u32 {
             let k = (i.wrapping_mul(7919)) % 10_000;
-            t.insert(k as f64, k.to_be_bytes().to_vec().into());
+            t.insert(k as f64, Bytes16::new(&k.to_be_bytes()));
         }
         assert_eq!(t.len(), 10_000);
         for k in (0..10_000u32).step_by(97) {

@@ -100,7 +100,7 @@ pub enum Value {
     Str(Str),
     ZSet(Box<types::zset::ZSet>),
     List(Box<types::list::List>),
-    Hash(Box<types::hash::Hash>),
+    Hash(types::hash::Hash),
     Set(Box<types::set::Set>),
     Stream(Box<types::stream::Stream>),
 }
