@@ -927,7 +927,7 @@ pub fn lookup(name: &str) -> Option<&'static Item> {
 }
 
 /// The position in `ITEMS` of a name or alias, any case.
-fn index_of(name: &str) -> Option<usize> {
+pub fn index_of(name: &str) -> Option<usize> {
     // Read on hot paths (thresholds per write): a fast non-cryptographic hash.
     static INDEX: std::sync::OnceLock<HashMap<&'static str, usize, ahash::RandomState>> = std::sync::OnceLock::new();
     let idx = INDEX.get_or_init(|| {
@@ -1453,6 +1453,11 @@ impl Config {
     }
 
     /// The numeric value of a numeric, boolean or flag item (0 for others).
+    /// The numeric value of the item at `index_of`'s index (see `cfg_num!`).
+    pub fn num_at(&self, i: usize) -> i64 {
+        self.nums[i].load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn get_num(&self, name: &str) -> i64 {
         index_of(name).map(|i| self.nums[i].load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0)
     }
@@ -1679,6 +1684,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cfg_num_reads_the_setting() {
+        let c = Config::default();
+        assert_eq!(crate::cfg_num!(c, "zset-max-listpack-entries"), c.get_num("zset-max-listpack-entries"));
+        c.load_set("zset-max-listpack-entries", "7").unwrap();
+        assert_eq!(crate::cfg_num!(c, "zset-max-listpack-entries"), 7);
+    }
+
+    #[test]
     fn memory() {
         assert_eq!(parse_memory("1gb"), Some(1 << 30));
         assert_eq!(parse_memory("5k"), Some(5000));
@@ -1813,4 +1826,15 @@ mod tests {
         c2.load_text(&s, "x").unwrap();
         assert_eq!(c2.get_num("hz"), 20);
     }
+}
+
+/// `Config::get_num` for a setting named by a literal, on a hot path: the
+/// name is looked up once per call site, then only the atomic is read.
+#[macro_export]
+macro_rules! cfg_num {
+    ($config:expr, $name:literal) => {{
+        static INDEX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let i = *INDEX.get_or_init(|| $crate::config::index_of($name).expect(concat!("setting ", $name)));
+        $config.num_at(i)
+    }};
 }

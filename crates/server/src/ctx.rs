@@ -564,14 +564,14 @@ impl<'a> Ctx<'a> {
     pub fn hash_limits(&self) -> Limits {
         let c = &self.srv.config;
         Limits {
-            max_entries: c.get_num("hash-max-listpack-entries").max(0) as usize,
-            max_value: c.get_num("hash-max-listpack-value").max(0) as usize,
+            max_entries: crate::cfg_num!(c, "hash-max-listpack-entries").max(0) as usize,
+            max_value: crate::cfg_num!(c, "hash-max-listpack-value").max(0) as usize,
         }
     }
 
     /// set-max-intset-entries.
     pub fn set_max_intset(&self) -> usize {
-        self.srv.config.get_num("set-max-intset-entries").max(0) as usize
+        crate::cfg_num!(self.srv.config, "set-max-intset-entries").max(0) as usize
     }
 
     /// The set at `key` for reading; WRONGTYPE for another type.

@@ -60,7 +60,7 @@ fn end_event(pop: bool, end: End) -> &'static str {
 
 /// A new empty list with the configured chunk size.
 fn new_list(ctx: &Ctx<'_>) -> List {
-    let fill = ctx.srv.config.get_num("list-max-listpack-size");
+    let fill = crate::cfg_num!(ctx.srv.config, "list-max-listpack-size");
     List::new(fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
 }
 

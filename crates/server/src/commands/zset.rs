@@ -72,8 +72,8 @@ pub const MAX_RANDOM_REPLY: u64 = 1 << 24;
 pub fn limits(ctx: &Ctx<'_>) -> Limits {
     let c = &ctx.srv.config;
     Limits {
-        max_entries: c.get_num("zset-max-listpack-entries").max(0) as usize,
-        max_value: c.get_num("zset-max-listpack-value").max(0) as usize,
+        max_entries: crate::cfg_num!(c, "zset-max-listpack-entries").max(0) as usize,
+        max_value: crate::cfg_num!(c, "zset-max-listpack-value").max(0) as usize,
     }
 }
 
