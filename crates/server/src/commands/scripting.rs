@@ -11,17 +11,17 @@ use crate::scripting::engine::Outcome;
 use crate::scripting::{self, flags, functions, sha1_hex, Script};
 
 pub static COMMANDS: &[Cmd] = &[
-    Cmd::new(&t::EVAL, eval).lock_all(),
-    Cmd::new(&t::EVALSHA, evalsha).lock_all(),
-    Cmd::new(&t::EVAL_RO, eval_ro).lock_all(),
-    Cmd::new(&t::EVALSHA_RO, evalsha_ro).lock_all(),
+    Cmd::new(&t::EVAL, eval),
+    Cmd::new(&t::EVALSHA, evalsha),
+    Cmd::new(&t::EVAL_RO, eval_ro),
+    Cmd::new(&t::EVALSHA_RO, evalsha_ro),
     Cmd::new(&t::SCRIPT_LOAD, script_load),
     Cmd::new(&t::SCRIPT_EXISTS, script_exists),
     Cmd::new(&t::SCRIPT_FLUSH, script_flush),
     Cmd::new(&t::SCRIPT_KILL, script_kill),
     Cmd::new(&t::SCRIPT_HELP, script_help),
-    Cmd::new(&t::FCALL, fcall).lock_all(),
-    Cmd::new(&t::FCALL_RO, fcall_ro).lock_all(),
+    Cmd::new(&t::FCALL, fcall),
+    Cmd::new(&t::FCALL_RO, fcall_ro),
     Cmd::new(&t::FUNCTION_LOAD, functions::load),
     Cmd::new(&t::FUNCTION_DELETE, functions::delete),
     Cmd::new(&t::FUNCTION_FLUSH, functions::flush),
@@ -68,6 +68,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let src = args.next_bytes()?;
     let (keys, argv) = split_keys(args)?;
     let srv = ctx.srv;
+    let _run = scripting::enter(ctx, args.all())?;
     let mut st = srv.scripting.eval_state(srv, ctx.spec)?;
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(src).to_ascii_lowercase();
@@ -88,7 +89,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let func = script.func.clone();
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = scripting::run_blocking(|| st.engine.run(ctx, &func, None, RunState { read_only }, &sha));
+    let outcome = st.engine.run(ctx, &func, None, RunState { read_only }, &sha);
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),

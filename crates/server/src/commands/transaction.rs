@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::MULTI, multi),
-    Cmd::new(&t::EXEC, exec).lock_all(),
+    Cmd::new(&t::EXEC, exec),
     Cmd::new(&t::DISCARD, discard),
     Cmd::new(&t::WATCH, watch),
     Cmd::new(&t::UNWATCH, unwatch),
@@ -40,10 +40,17 @@ fn discard(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// EXEC
 fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    let Some(m) = ctx.client.multi.take() else {
+    if ctx.client.multi.is_none() {
         return Err(CmdError::err("EXEC without MULTI"));
-    };
+    }
     let srv = ctx.srv;
+    let spec = ctx.spec;
+    let give_up = || crate::scripting::busy_error(srv, spec).is_some();
+    let Some((_run, locked)) = txn::lock_for_exec(srv, ctx.client, &give_up) else {
+        return Err(crate::scripting::busy_error(srv, spec).unwrap_or_else(|| CmdError::err("busy")));
+    };
+    ctx.locked = locked;
+    let Some(m) = ctx.client.multi.take() else { return Ok(()) };
     let now = ctx.now_ms;
     let dirty = ctx.client.watch.dirty.load(Ordering::Relaxed)
         || txn::watched_key_expired(srv, ctx.client, &mut ctx.locked, now);

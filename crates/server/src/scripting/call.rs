@@ -1,7 +1,8 @@
 //! redis.call / redis.pcall: a command from a script, through the same
 //! checks Redis's scriptCall applies (lookup and arity, noscript, writes in
 //! read-only scripts), then the handler itself inside the script's context
-//! (every shard is already held). Its reply is written to a scratch buffer in
+//! (its shards are added to the held set if
+//! the script did not declare its keys). Its reply is written to a scratch buffer in
 //! the script's protocol and converted to Lua values.
 
 use super::conv;
@@ -93,6 +94,7 @@ pub fn redis_call(
     if spec.has(f::WRITE) {
         ctx.srv.scripting.busy.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+    super::cover(ctx, entry, &refs);
     let proto = if resp == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
     let mut scratch = Out::new(proto);
     std::mem::swap(ctx.out, &mut scratch);

@@ -39,6 +39,10 @@ pub struct Engine {
     /// While FUNCTION LOAD runs a library's top level: the time (ms since
     /// `epoch`) past which it fails with "FUNCTION LOAD timeout"; 0 otherwise.
     load_deadline: Arc<AtomicI64>,
+    /// While a script runs: the time (ms since `epoch`) at which the hook
+    /// hands the worker's other connections to another thread
+    /// (`super::hand_off`); 0 otherwise.
+    handoff_at: Arc<AtomicI64>,
     epoch: Instant,
 }
 
@@ -187,7 +191,17 @@ impl Engine {
         let env: Table = bridge.raw_get("env")?;
         let k = kill;
         let past = past_deadline;
+        let handoff_at = Arc::new(AtomicI64::new(0));
+        let handoff = handoff_at.clone();
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_lua, _dbg| {
+            let at = handoff.load(Ordering::Relaxed);
+            if at != 0 {
+                let now = epoch.elapsed().as_millis() as i64;
+                if now >= at {
+                    handoff.store(now + super::HANDOFF_RETRY_MS, Ordering::Relaxed);
+                    super::hand_off();
+                }
+            }
             if past() {
                 return Err(mlua::Error::runtime(LOAD_TIMEOUT));
             }
@@ -196,7 +210,7 @@ impl Engine {
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Engine { lua, env, bridge, globals: g, load_deadline, epoch })
+        Ok(Engine { lua, env, bridge, globals: g, load_deadline, handoff_at, epoch })
     }
 
     /// Limits the next library load to `ms` (0 lifts the limit).
@@ -254,6 +268,7 @@ impl Engine {
         let state = RefCell::new(state);
         self.bridge.raw_set("resp", 2).ok();
         let saved_db = ctx.client.db;
+        self.handoff_at.store(self.epoch.elapsed().as_millis() as i64 + super::HANDOFF_MS, Ordering::Relaxed);
         let ctx_cell = RefCell::new(&mut *ctx);
         let result = self.lua.scope(|scope| {
             let callf = scope.create_function(|lua, args: MultiValue| {
@@ -270,6 +285,7 @@ impl Engine {
             self.bridge.raw_set("call", Value::Nil)?;
             r
         });
+        self.handoff_at.store(0, Ordering::Relaxed);
         let ctx = ctx_cell.into_inner();
         ctx.client.db = saved_db;
         let resp = self.bridge.raw_get::<i64>("resp").unwrap_or(2);

@@ -632,6 +632,7 @@ pub fn help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let name = String::from_utf8_lossy(args.next_bytes()?).into_owned();
     let srv = ctx.srv;
+    let _run = super::enter(ctx, args.all())?;
     let mut g = lock_state(srv, &srv.scripting.functions, ctx.spec)?;
     let Some(fs) = g.as_mut() else { return Err(CmdError::err("Function not found")) };
     let Some(lib) = fs.owner.get(&name) else { return Err(CmdError::err("Function not found")) };
@@ -652,7 +653,7 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let _running = srv.scripting.busy.begin(srv, true);
     srv.scripting.busy.set_info(&name, args.all());
     let engine = &fs.engine;
-    match super::run_blocking(|| engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name)) {
+    match engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name) {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
     }
