@@ -167,14 +167,8 @@ local function failure(msg)
     return false, { err = "ERR " .. msg }
 end
 
--- bridge.call is bound to the running script's context for each run.
-impl.call = function(...)
-    local c = bridge.call
-    if not c then
-        return failure("redis.call/pcall can only be called inside a script invocation")
-    end
-    return c(...)
-end
+-- redis.call and redis.pcall are C functions of their own (they read
+-- their arguments straight from the stack).
 redis.call = bridge.c_call
 redis.pcall = bridge.c_pcall
 redis.setresp = bridge.c_setresp
@@ -195,7 +189,7 @@ impl.setresp = function(...)
     if n ~= 2 and n ~= 3 then
         return failure("RESP version must be 2 or 3.")
     end
-    bridge.resp = n
+    bridge.set_resp(n)
     return true
 end
 -- Replies built like redis.call's: an error text "-CODE msg" or "msg".
@@ -231,7 +225,7 @@ redis.status_reply = function(...)
     return { ok = s }
 end
 impl.set_repl = function(...)
-    if not bridge.call then
+    if not bridge.in_run() then
         return failure("redis.set_repl can only be called inside a script invocation")
     end
     if select("#", ...) ~= 1 then
