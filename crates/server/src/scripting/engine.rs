@@ -73,6 +73,8 @@ pub struct Engine {
     /// (`super::hand_off`); 0 otherwise.
     handoff_at: Arc<AtomicI64>,
     epoch: Instant,
+    /// `bridge.run`, the protected call every run goes through.
+    run_fn: mlua::Function,
     state: State,
     /// Runs since the last garbage-collection step.
     runs: std::cell::Cell<u32>,
@@ -221,6 +223,9 @@ impl Engine {
         )?;
         lua.load(include_str!("prelude.lua")).set_name("=hematite").call::<()>((bridge.clone(), g.clone()))?;
         g.raw_set("debug", Value::Nil)?;
+        bridge.raw_get::<mlua::Function>("seal")?.call::<()>(())?;
+        lua.set_named_registry_value(SCOPE_KEY, bridge.raw_get::<Table>("scope")?)?;
+        let run_fn: mlua::Function = bridge.raw_get("run")?;
         lua.set_named_registry_value(IMPL_KEY, bridge.raw_get::<Table>("impl")?)?;
         let env: Table = bridge.raw_get("env")?;
         let k = kill;
@@ -245,7 +250,7 @@ impl Engine {
             Ok(VmState::Continue)
         })?;
         let state = State(lua.exec_raw_lua(|raw| raw.state()));
-        Ok(Engine { lua, env, bridge, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
+        Ok(Engine { lua, env, bridge, run_fn, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
     }
 
     /// Limits the next library load to `ms` (0 lifts the limit).
@@ -281,17 +286,19 @@ impl Engine {
         // SAFETY: the main state, balanced stack; without a memory limit
         // these calls cannot raise a Lua error.
         unsafe {
-            if mlua::ffi::lua_checkstack(l, 3) == 0 {
+            if mlua::ffi::lua_checkstack(l, 4) == 0 {
                 return Err(mlua::Error::runtime("stack overflow"));
             }
+            mlua::ffi::lua_getfield(l, mlua::ffi::LUA_REGISTRYINDEX, c"hematite_scope".as_ptr());
             for (items, name) in [(keys, c"KEYS"), (argv, c"ARGV")] {
                 mlua::ffi::lua_createtable(l, items.len().min(i32::MAX as usize) as i32, 0);
                 for (i, a) in items.iter().enumerate() {
                     mlua::ffi::lua_pushlstring(l, a.as_ptr() as *const std::ffi::c_char, a.len());
                     mlua::ffi::lua_rawseti(l, -2, i as i64 + 1);
                 }
-                mlua::ffi::lua_setfield(l, mlua::ffi::LUA_GLOBALSINDEX, name.as_ptr());
+                mlua::ffi::lua_setfield(l, -2, name.as_ptr());
             }
+            mlua::ffi::lua_settop(l, -2);
         }
         Ok(())
     }
@@ -320,10 +327,10 @@ impl Engine {
         self.handoff_at.store(self.epoch.elapsed().as_millis() as i64 + super::HANDOFF_MS, Ordering::Relaxed);
         let mut slot = call::RunSlot::new(ctx, &self.lua, state);
         let published = slot.publish();
-        let result = self.bridge.raw_get::<mlua::Function>("run").and_then(|run| match &fargs {
-            Some((k, a)) => run.call::<MultiValue>((f, true, k, a)),
-            None => run.call::<MultiValue>((f, false)),
-        });
+        let result = match &fargs {
+            Some((k, a)) => self.run_fn.call::<MultiValue>((f, true, k, a)),
+            None => self.run_fn.call::<MultiValue>((f, false)),
+        };
         drop(published);
         self.handoff_at.store(0, Ordering::Relaxed);
         let resp = slot.resp;
@@ -331,6 +338,11 @@ impl Engine {
         let _u = Unlimited::new(&self.lua);
         ctx.client.db = saved_db;
         let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
+        if self.lua.used_memory() > LUA_MEMORY_LIMIT / 4 {
+            // A script left much garbage (or hit the limit): collect it now
+            // rather than fail the next script.
+            let _ = self.lua.gc_collect();
+        }
         let mut vals = match result {
             Ok(v) => v.into_iter(),
             Err(e) => {
@@ -366,6 +378,8 @@ impl Engine {
 }
 
 const IMPL_KEY: &str = "hematite_impl";
+/// Registry name of the table scripts read their globals from (KEYS, ARGV).
+const SCOPE_KEY: &str = "hematite_scope";
 
 /// Calls `impl[key](...)` from the registry's implementation table; it
 /// returns `ok, value`. When not ok and `raise`, the value (an error table)

@@ -53,16 +53,28 @@ local function lookup(k)
     return v
 end
 
-local env = {}
-protected[env] = true
-setmetatable(env, {
+-- What scripts read as globals: the views of the libraries and the other
+-- globals, copied once by bridge.seal (the globals do not change after
+-- that), plus KEYS and ARGV, which each EVAL sets here. A global read is
+-- then a plain table lookup; a name that is not there raises Redis's error.
+local scope = setmetatable({}, {
     __index = function(_, k)
-        local v = lookup(k)
-        return v
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end,
-    __newindex = readonly_error,
     __metatable = false,
 })
+bridge.scope = scope
+bridge.seal = function()
+    for k, v in pairs(G) do
+        scope[k] = v
+    end
+    for k, v in pairs(views) do
+        scope[k] = v
+    end
+end
+local env = {}
+protected[env] = true
+setmetatable(env, { __index = scope, __newindex = readonly_error, __metatable = false })
 
 -- Function libraries run in their own view: while FUNCTION LOAD runs their
 -- top level, only the load API (bridge.load_api) is visible.
