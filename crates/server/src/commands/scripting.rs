@@ -70,26 +70,33 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let srv = ctx.srv;
     let _run = scripting::enter(ctx, args.all())?;
     let mut st = srv.scripting.eval_state(srv, ctx.spec)?;
-    let sha = if by_sha {
-        let sha = String::from_utf8_lossy(src).to_ascii_lowercase();
-        if !st.scripts.contains_key(&sha) {
+    let created;
+    let mut lower = [0u8; 40];
+    let sha: &str = if by_sha {
+        // Only a 40-character ASCII name can match; lowercased on the stack.
+        if src.len() != 40 || !src.is_ascii() {
             return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
         }
-        sha
+        lower.copy_from_slice(src);
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(&lower).expect("ascii")
     } else {
-        create_script(&mut st, src)?
+        created = create_script(&mut st, src)?;
+        &created
     };
-    let script = &st.scripts[&sha];
+    let Some(script) = st.scripts.get(sha) else {
+        return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+    };
     let fl = script.flags;
     let compat = fl & flags::EVAL_COMPAT != 0;
     if !compat && fl & flags::NO_WRITES == 0 && ro {
         return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
     }
     let read_only = ro || (!compat && fl & flags::NO_WRITES != 0);
-    let func = script.func.clone();
+    let func = &script.func;
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = st.engine.run(ctx, &func, None, RunState { read_only }, &sha);
+    let outcome = st.engine.run(ctx, func, None, RunState { read_only }, sha);
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),

@@ -50,7 +50,6 @@ use crate::ctx::Ctx;
 use crate::error::CmdError;
 use crate::server::Server;
 use parking_lot::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,7 +202,7 @@ pub struct Script {
 /// The EVAL Lua state and its script cache (sha -> script).
 pub struct EvalState {
     pub engine: engine::Engine,
-    pub scripts: HashMap<String, Script>,
+    pub scripts: ahash::AHashMap<String, Script>,
 }
 
 /// The server's scripting state.
@@ -300,7 +299,7 @@ impl Scripting {
         if g.is_none() {
             let engine = engine::Engine::new(self.busy.kill.clone())
                 .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
-            *g = Some(EvalState { engine, scripts: HashMap::new() });
+            *g = Some(EvalState { engine, scripts: ahash::AHashMap::new() });
         }
         Ok(MutexGuard::map(g, |o| o.as_mut().expect("just created")))
     }
