@@ -95,8 +95,8 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let read_only = ro || (!compat && fl & flags::NO_WRITES != 0);
     let func = &script.func;
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
-    let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = st.engine.run(ctx, func, None, RunState { read_only }, sha);
+    let _running = srv.scripting.busy.begin(ctx.now_ms, false);
+    let outcome = st.engine.run(ctx, func, None, RunState::new(read_only, keys), sha);
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),

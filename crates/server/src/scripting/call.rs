@@ -18,6 +18,21 @@ use std::cell::Cell;
 pub struct RunState {
     /// EVAL_RO, FCALL_RO, or a no-writes script/function.
     pub read_only: bool,
+    /// The declared keys (their shards are held from the start), borrowed
+    /// from the command's arguments for the run.
+    keys: *const [&'static [u8]],
+}
+
+impl RunState {
+    pub fn new(read_only: bool, keys: &[&[u8]]) -> RunState {
+        RunState { read_only, keys: keys as *const [&[u8]] as *const [&'static [u8]] }
+    }
+
+    /// The declared keys.
+    fn keys(&self) -> &[&[u8]] {
+        // SAFETY: the run ends before the command's arguments are dropped.
+        unsafe { &*self.keys }
+    }
 }
 
 /// Finds the command `argv` names (descending into a container), with its
@@ -240,7 +255,7 @@ fn run_command(
     if spec.has(f::WRITE) {
         ctx.srv.scripting.busy.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    super::cover(ctx, entry, refs);
+    super::cover(ctx, entry, refs, state.keys());
     let proto = if resp == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
     buf.clear();
     let mut scratch = Out { buf, proto };

@@ -68,9 +68,9 @@ pub struct Engine {
     /// While FUNCTION LOAD runs a library's top level: the time (ms since
     /// `epoch`) past which it fails with "FUNCTION LOAD timeout"; 0 otherwise.
     load_deadline: Arc<AtomicI64>,
-    /// While a script runs: the time (ms since `epoch`) at which the hook
-    /// hands the worker's other connections to another thread
-    /// (`super::hand_off`); 0 otherwise.
+    /// While a script runs: the hook calls left before it hands the
+    /// worker's other connections to another thread (`super::hand_off`);
+    /// 0 otherwise.
     handoff_at: Arc<AtomicI64>,
     epoch: Instant,
     /// `bridge.run`, the protected call every run goes through.
@@ -233,13 +233,13 @@ impl Engine {
         let handoff_at = Arc::new(AtomicI64::new(0));
         let handoff = handoff_at.clone();
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_lua, _dbg| {
-            let at = handoff.load(Ordering::Relaxed);
-            if at != 0 {
-                let now = epoch.elapsed().as_millis() as i64;
-                if now >= at {
-                    handoff.store(now + super::HANDOFF_RETRY_MS, Ordering::Relaxed);
-                    super::hand_off();
-                }
+            // Counts down while a script runs (0: not running).
+            let left = handoff.load(Ordering::Relaxed);
+            if left == 1 {
+                handoff.store(super::HANDOFF_RETRY_HOOKS, Ordering::Relaxed);
+                super::hand_off();
+            } else if left > 1 {
+                handoff.store(left - 1, Ordering::Relaxed);
             }
             if past() {
                 return Err(mlua::Error::runtime(LOAD_TIMEOUT));
@@ -324,7 +324,7 @@ impl Engine {
         name: &str,
     ) -> Outcome {
         let saved_db = ctx.client.db;
-        self.handoff_at.store(self.epoch.elapsed().as_millis() as i64 + super::HANDOFF_MS, Ordering::Relaxed);
+        self.handoff_at.store(super::HANDOFF_HOOKS, Ordering::Relaxed);
         let mut slot = call::RunSlot::new(ctx, &self.lua, state);
         let published = slot.publish();
         let result = match &fargs {
@@ -338,10 +338,13 @@ impl Engine {
         let _u = Unlimited::new(&self.lua);
         ctx.client.db = saved_db;
         let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
-        if self.lua.used_memory() > LUA_MEMORY_LIMIT / 4 {
-            // A script left much garbage (or hit the limit): collect it now
-            // rather than fail the next script.
-            let _ = self.lua.gc_collect();
+        let failed = !matches!(&result, Ok(v) if matches!(v.front(), Some(Value::Boolean(true))));
+        if failed || self.runs.get() + 1 == GC_PERIOD {
+            if self.lua.used_memory() > LUA_MEMORY_LIMIT / 4 {
+                // A script left much garbage (or hit the limit): collect it
+                // now rather than fail the next script.
+                let _ = self.lua.gc_collect();
+            }
         }
         let mut vals = match result {
             Ok(v) => v.into_iter(),

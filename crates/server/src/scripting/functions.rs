@@ -650,10 +650,10 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let func = f.func.clone();
     let k = fs.engine.array(keys).map_err(|e| CmdError::err(e.to_string()))?;
     let a = fs.engine.array(argv).map_err(|e| CmdError::err(e.to_string()))?;
-    let _running = srv.scripting.busy.begin(srv, true);
+    let _running = srv.scripting.busy.begin(ctx.now_ms, true);
     srv.scripting.busy.set_info(&name, args.all());
     let engine = &fs.engine;
-    match engine.run(ctx, &func, Some((k, a)), RunState { read_only }, &name) {
+    match engine.run(ctx, &func, Some((k, a)), RunState::new(read_only, keys), &name) {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
     }

@@ -57,8 +57,8 @@ use std::time::Duration;
 /// What every connection may read about the script running now.
 #[derive(Default)]
 pub struct Busy {
-    /// Milliseconds since server start when the running script began, plus
-    /// one; 0 when no script runs.
+    /// The server clock (ms) when the running script began, plus one; 0
+    /// when no script runs.
     started: AtomicI64,
     /// The running script is a function (FCALL), not an EVAL script.
     is_function: AtomicBool,
@@ -72,7 +72,7 @@ pub struct Busy {
 }
 
 fn elapsed_ms(srv: &Server) -> i64 {
-    srv.started.elapsed().as_millis() as i64
+    srv.clock.now_ms()
 }
 
 /// Marks a script as running until dropped (also on unwinding).
@@ -86,11 +86,13 @@ impl Drop for Running<'_> {
 }
 
 impl Busy {
-    pub fn begin<'a>(&'a self, srv: &Server, is_function: bool) -> Running<'a> {
+    /// Marks a script as started at `now_ms` (the command's frozen clock,
+    /// so no clock is read here).
+    pub fn begin(&self, now_ms: i64, is_function: bool) -> Running<'_> {
         self.is_function.store(is_function, Ordering::SeqCst);
         self.wrote.store(false, Ordering::SeqCst);
         self.kill.store(false, Ordering::SeqCst);
-        self.started.store(elapsed_ms(srv) + 1, Ordering::SeqCst);
+        self.started.store(now_ms.max(0) + 1, Ordering::SeqCst);
         Running(self)
     }
 
@@ -254,7 +256,8 @@ pub fn enter<'a>(ctx: &mut Ctx<'a>, argv: &[&[u8]]) -> Result<ReentrantMutexGuar
 /// `entry`) needs are held: the shards of its keys, or all of them for a
 /// keyspace-wide command (INFO reads every shard too). The caller holds the
 /// run lock.
-pub fn cover(ctx: &mut Ctx<'_>, entry: &crate::commands::Entry, argv: &[&[u8]]) {
+/// `declared` are the script's KEYS, whose shards are held already.
+pub fn cover(ctx: &mut Ctx<'_>, entry: &crate::commands::Entry, argv: &[&[u8]], declared: &[&[u8]]) {
     if ctx.locked.holds_all() {
         return;
     }
@@ -265,7 +268,9 @@ pub fn cover(ctx: &mut Ctx<'_>, entry: &crate::commands::Entry, argv: &[&[u8]]) 
     let mut pos = KeyPositions::new();
     entry.spec.key_positions(argv, &mut pos);
     for &i in pos.iter() {
-        ctx.locked.acquire_key(argv[i]);
+        if !declared.contains(&argv[i]) {
+            ctx.locked.acquire_key(argv[i]);
+        }
     }
 }
 
@@ -305,13 +310,15 @@ impl Scripting {
     }
 }
 
-/// A script that has run this long hands its worker's other connections to
-/// another thread (`hand_off`); shorter ones never pay for it.
-pub const HANDOFF_MS: i64 = 2;
+/// A script that has run this many calls of the Lua hook (one per 1000
+/// instructions, a few milliseconds in all) hands its worker's other
+/// connections to another thread (`hand_off`); shorter ones never pay for
+/// it, nor read a clock.
+pub const HANDOFF_HOOKS: i64 = 1000;
 
-/// How often a long script tries the hand-off again (it may not have
-/// happened: see `hand_off`).
-pub const HANDOFF_RETRY_MS: i64 = 50;
+/// How often (in hook calls) a long script tries the hand-off again (it
+/// may not have happened: see `hand_off`).
+pub const HANDOFF_RETRY_HOOKS: i64 = 20_000;
 
 /// Called from inside a long script: gives this worker thread's runtime
 /// core (its queue of connections) to a new thread with tokio's
