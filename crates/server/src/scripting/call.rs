@@ -146,13 +146,30 @@ pub unsafe fn redis_call_raw(l: *mut ffi::lua_State) -> bool {
         return false;
     }
     let slot = &mut *p;
-    let lua = &*slot.lua;
-    let _ = lua.set_memory_limit(0);
     slot.in_call = true;
     let ok = call_in(l, slot);
     slot.in_call = false;
-    let _ = lua.set_memory_limit(LUA_MEMORY_LIMIT);
     ok
+}
+
+/// Runs `f`, which allocates about `bytes` in the Lua state with the C API,
+/// so that no allocation can fail (and raise a Lua error through Rust
+/// frames): if the state is far enough from its limit, as it nearly always
+/// is, nothing needs doing; otherwise the limit is lifted meanwhile.
+///
+/// # Safety
+/// `l` is the state of `lua`.
+pub unsafe fn with_room<R>(l: *mut ffi::lua_State, lua: &Lua, bytes: usize, f: impl FnOnce() -> R) -> R {
+    let used = ffi::lua_gc(l, ffi::LUA_GCCOUNT, 0).max(0) as usize * 1024;
+    // Lua's own structures (string table, tables) cost a few times the
+    // bytes they hold; a step of the collector may also resize its tables.
+    if used.saturating_add(bytes.saturating_mul(8)).saturating_add(1 << 20) < LUA_MEMORY_LIMIT {
+        return f();
+    }
+    let _ = lua.set_memory_limit(0);
+    let r = f();
+    let _ = lua.set_memory_limit(LUA_MEMORY_LIMIT);
+    r
 }
 
 /// One argument of redis.call: a Lua string (borrowed from the stack) or a
@@ -165,7 +182,9 @@ enum Arg<'s> {
 unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
     let n = ffi::lua_gettop(l);
     if n == 0 {
-        push_err(l, "Please specify at least one argument for this redis lib call", false);
+        with_room(l, &*slot.lua, 256, || {
+            push_err(l, "Please specify at least one argument for this redis lib call", false)
+        });
         return false;
     }
     let mut args: SmallVec<[Arg<'_>; 8]> = SmallVec::new();
@@ -179,7 +198,9 @@ unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
             ffi::LUA_TNUMBER => args.push(Arg::Num(resp::fmt_g17(ffi::lua_tonumber(l, i)))),
             _ => {
                 ffi::lua_settop(l, 0);
-                push_err(l, "Lua redis lib command arguments must be strings or integers", false);
+                with_room(l, &*slot.lua, 256, || {
+                    push_err(l, "Lua redis lib command arguments must be strings or integers", false)
+                });
                 return false;
             }
         }
@@ -197,14 +218,14 @@ unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
         Ok(r) => r,
         Err(msg) => {
             ffi::lua_settop(l, 0);
-            push_err(l, msg, true);
+            with_room(l, &*slot.lua, 256, || push_err(l, msg, true));
             return false;
         }
     };
     drop(refs);
     drop(args);
     // The arguments stay on the stack until the reply is converted.
-    conv::push_reply(l, &reply);
+    with_room(l, &*slot.lua, reply.len() + 64, || conv::push_reply(l, &reply));
     ffi::lua_replace(l, 1);
     ffi::lua_settop(l, 1);
     let is_err = reply.first() == Some(&b'-');

@@ -281,7 +281,13 @@ impl Engine {
 
     /// Sets KEYS and ARGV (EVAL mode).
     pub fn set_keys_argv(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-        let _u = Unlimited::new(&self.lua);
+        let l = self.state.0;
+        let bytes = keys.iter().chain(argv).map(|a| a.len() + 32).sum::<usize>() + 256;
+        // SAFETY: `l` is this engine's state.
+        unsafe { call::with_room(l, &self.lua, bytes, || self.set_keys_argv_raw(keys, argv)) }
+    }
+
+    fn set_keys_argv_raw(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
         let l = self.state.0;
         // SAFETY: the main state, balanced stack; without a memory limit
         // these calls cannot raise a Lua error.
