@@ -33,10 +33,38 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A queued command: its resolved entry and its arguments.
+/// A queued command: its resolved entry and its arguments, copied into one
+/// buffer (one allocation per command, whatever its argument count).
 pub struct Queued {
     pub entry: &'static Entry,
-    pub argv: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// End offset of each argument in `bytes`.
+    ends: smallvec::SmallVec<[u32; 6]>,
+}
+
+impl Queued {
+    pub fn new(entry: &'static Entry, argv: &[&[u8]]) -> Queued {
+        let mut bytes = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
+        let mut ends = smallvec::SmallVec::with_capacity(argv.len());
+        for a in argv {
+            bytes.extend_from_slice(a);
+            ends.push(bytes.len() as u32);
+        }
+        Queued { entry, bytes, ends }
+    }
+
+    /// The arguments, borrowed.
+    pub fn argv(&self) -> smallvec::SmallVec<[&[u8]; 8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&e| {
+                let a = &self.bytes[start..e as usize];
+                start = e as usize;
+                a
+            })
+            .collect()
+    }
 }
 
 /// The state of a client between MULTI and EXEC/DISCARD.
@@ -91,7 +119,7 @@ pub fn publish_multi_len(client: &Client) {
 /// Queues a command (the caller replies +QUEUED).
 pub fn queue(client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
     if let Some(m) = client.multi.as_mut() {
-        m.queue.push(Queued { entry, argv: argv.iter().map(|a| a.to_vec()).collect() });
+        m.queue.push(Queued::new(entry, argv));
     }
     publish_multi_len(client);
 }
@@ -116,7 +144,7 @@ pub fn lock_for_exec<'a>(
             all = true;
             continue;
         }
-        let argv: smallvec::SmallVec<[&[u8]; 8]> = q.argv.iter().map(|a| a.as_slice()).collect();
+        let argv = q.argv();
         pos.clear();
         q.entry.spec.key_positions(&argv, &mut pos);
         idx.extend(pos.iter().map(|&i| ks.shard_of(argv[i])));

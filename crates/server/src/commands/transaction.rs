@@ -6,7 +6,6 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::txn;
-use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -66,7 +65,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     ctx.nested = true;
     ctx.out.array(m.queue.len());
     for q in &m.queue {
-        let argv: SmallVec<[&[u8]; 8]> = q.argv.iter().map(|a| a.as_slice()).collect();
+        let argv = q.argv();
         srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
         crate::dispatch::execute_locked(ctx, q.entry, &argv);
     }
