@@ -3,7 +3,7 @@
 //! A client in MULTI keeps its commands in `Multi::queue` (each already
 //! resolved to its table entry, arity checked); a rejection while queuing
 //! (unknown command, arity, NOAUTH, no_multi, BUSY) sets `Multi::aborted`, and
-//! EXEC then answers EXECABORT. EXEC is bound with `.lock_all()`: it holds
+//! EXEC then answers EXECABORT. EXEC locks in its handler: it holds
 //! the shards of every key its queued commands name (and of the watched keys)
 //! while it replays the queue through `dispatch::execute_locked` with one
 //! frozen clock, so no command touching those keys can interleave, and the

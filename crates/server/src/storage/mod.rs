@@ -8,10 +8,13 @@
 //! take every shard in index order.
 //!
 //! Locking rule: a command locks the shards of its keys in ascending index
-//! order (see `Locked::acquire`), so two commands can never wait on each other
-//! in a cycle; commands on keys of different shards run in parallel on
-//! different cores. MULTI/EXEC, scripts and keyspace-wide commands take every
-//! shard. No I/O is ever done while a shard is held.
+//! order (see `Keyspace::acquire`), so two commands can never wait on each
+//! other in a cycle; commands on keys of different shards run in parallel on
+//! different cores. Keyspace-wide commands take every shard; MULTI/EXEC and
+//! scripts take the shards of their keys, and a script may add shards while
+//! it runs (`Locked::acquire_more`, with the escalation rule that keeps it
+//! deadlock-free; docs/architecture.md). No I/O is ever done while a shard
+//! is held.
 //!
 //! Within a database, keys live in an insertion-ordered hash map (`KeyMap`,
 //! an `IndexMap` laid out for memory).
