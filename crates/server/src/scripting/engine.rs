@@ -341,7 +341,6 @@ impl Engine {
         self.handoff_at.store(0, Ordering::Relaxed);
         let resp = slot.resp;
         drop(slot);
-        let _u = Unlimited::new(&self.lua);
         ctx.client.db = saved_db;
         let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
         let failed = !matches!(&result, Ok(v) if matches!(v.front(), Some(Value::Boolean(true))));
@@ -363,13 +362,16 @@ impl Engine {
         };
         let ok = matches!(vals.next(), Some(Value::Boolean(true)));
         let v = vals.next().unwrap_or(Value::Nil);
+        // Reading a table's fields through mlua needs no protection once the
+        // limit is lifted; plain values need no Lua call at all.
+        let u = matches!(v, Value::Table(_)).then(|| Unlimited::new(&self.lua));
         if ok {
             conv::lua_to_reply(ctx.out, &v, resp == 3, 0);
+            drop(u);
             // Collect garbage a little from time to time, as Redis does.
             let runs = self.runs.get() + 1;
             self.runs.set(runs % GC_PERIOD);
             if runs == GC_PERIOD {
-                drop(_u);
                 let _ = self.lua.gc_step();
             }
             return Outcome::Done;

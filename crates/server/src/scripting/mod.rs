@@ -80,8 +80,8 @@ pub struct Running<'a>(&'a Busy);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.started.store(0, Ordering::SeqCst);
-        self.0.kill.store(false, Ordering::SeqCst);
+        self.0.started.store(0, Ordering::Release);
+        self.0.kill.store(false, Ordering::Relaxed);
     }
 }
 
@@ -89,10 +89,12 @@ impl Busy {
     /// Marks a script as started at `now_ms` (the command's frozen clock,
     /// so no clock is read here).
     pub fn begin(&self, now_ms: i64, is_function: bool) -> Running<'_> {
-        self.is_function.store(is_function, Ordering::SeqCst);
-        self.wrote.store(false, Ordering::SeqCst);
-        self.kill.store(false, Ordering::SeqCst);
-        self.started.store(now_ms.max(0) + 1, Ordering::SeqCst);
+        // The flags are published by the Release store of `started`, which
+        // readers load first.
+        self.is_function.store(is_function, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.kill.store(false, Ordering::Relaxed);
+        self.started.store(now_ms.max(0) + 1, Ordering::Release);
         Running(self)
     }
 
