@@ -18,9 +18,10 @@
 //! again (`enter`).
 //!
 //! Threads. A script runs on its connection's worker like any command. If
-//! it is still running after `HANDOFF_MS`, the Lua hook hands the worker's
-//! other connections to a fresh thread (tokio's block_in_place, see
-//! `hand_off`), so they keep being served (BUSY replies, SCRIPT KILL).
+//! it is still running after `HANDOFF_HOOKS` calls of the Lua hook, the hook
+//! hands the worker's other connections to a fresh thread (tokio's
+//! block_in_place, see `hand_off`), so they keep being served (BUSY
+//! replies, SCRIPT KILL).
 //!
 //! While one runs, `Busy` records its start; once it has run past
 //! `busy-reply-threshold`, the dispatcher answers other clients BUSY (before
