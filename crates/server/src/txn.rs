@@ -10,9 +10,9 @@
 //! ready keys its commands signal are served only after it returns. All the
 //! keys are known at EXEC time, so they are locked at once, in ascending
 //! order (`lock_for_exec`); a queued keyspace-wide command (FLUSHALL, KEYS,
-//! INFO ...) makes it take every shard, and a queued script makes it take
-//! the script run lock first (the script may add shards while it runs, see
-//! `scripting`).
+//! INFO ...) makes it take every shard, and a queued script (or SCRIPT /
+//! FUNCTION command) makes it take the script run lock first (a script may
+//! add shards while it runs, see `scripting`).
 //!
 //! WATCH: `Watches` maps (db, key) to the watchers of that key. A watcher is
 //! the watching client's shared dirty flag plus Redis's "was already expired
@@ -139,7 +139,10 @@ pub fn lock_for_exec<'a>(
     let mut idx: smallvec::SmallVec<[usize; 8]> = client.watch.keys.iter().map(|(_, k)| ks.shard_of(k)).collect();
     let mut pos = crate::cmdspec::KeyPositions::new();
     for q in &m.queue {
-        scripts |= q.entry.spec.name.starts_with("eval") || q.entry.spec.name.starts_with("fcall");
+        // Scripts, and the commands that take a Lua state's mutex (which a
+        // running script holds while it may wait for one of our shards).
+        let name = q.entry.spec.name;
+        scripts |= ["eval", "fcall", "script|", "function|"].iter().any(|p| name.starts_with(p));
         if crate::scripting::needs_all(q.entry) {
             all = true;
             continue;
