@@ -3,10 +3,16 @@
 //! A client in MULTI keeps its commands in `Multi::queue` (each already
 //! resolved to its table entry, arity checked); a rejection while queuing
 //! (unknown command, arity, NOAUTH, no_multi, BUSY) sets `Multi::aborted`, and
-//! EXEC then answers EXECABORT. EXEC is bound with `.lock_all()`: it holds
-//! every shard while it replays the queue through `dispatch::execute_locked`
-//! with one frozen clock, so no command of any other core can interleave, and
-//! the ready keys its commands signal are served only after it returns.
+//! EXEC then answers EXECABORT. EXEC locks in its handler: it holds
+//! the shards of every key its queued commands name (and of the watched keys)
+//! while it replays the queue through `dispatch::execute_locked` with one
+//! frozen clock, so no command touching those keys can interleave, and the
+//! ready keys its commands signal are served only after it returns. All the
+//! keys are known at EXEC time, so they are locked at once, in ascending
+//! order (`lock_for_exec`); a queued keyspace-wide command (FLUSHALL, KEYS,
+//! INFO ...) makes it take every shard, and a queued script (or SCRIPT /
+//! FUNCTION command) makes it take the script run lock first (a script may
+//! add shards while it runs, see `scripting`).
 //!
 //! WATCH: `Watches` maps (db, key) to the watchers of that key. A watcher is
 //! the watching client's shared dirty flag plus Redis's "was already expired
@@ -27,10 +33,38 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A queued command: its resolved entry and its arguments.
+/// A queued command: its resolved entry and its arguments, copied into one
+/// buffer (one allocation per command, whatever its argument count).
 pub struct Queued {
     pub entry: &'static Entry,
-    pub argv: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// End offset of each argument in `bytes`.
+    ends: smallvec::SmallVec<[u32; 6]>,
+}
+
+impl Queued {
+    pub fn new(entry: &'static Entry, argv: &[&[u8]]) -> Queued {
+        let mut bytes = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
+        let mut ends = smallvec::SmallVec::with_capacity(argv.len());
+        for a in argv {
+            bytes.extend_from_slice(a);
+            ends.push(bytes.len() as u32);
+        }
+        Queued { entry, bytes, ends }
+    }
+
+    /// The arguments, borrowed.
+    pub fn argv(&self) -> smallvec::SmallVec<[&[u8]; 8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&e| {
+                let a = &self.bytes[start..e as usize];
+                start = e as usize;
+                a
+            })
+            .collect()
+    }
 }
 
 /// The state of a client between MULTI and EXEC/DISCARD.
@@ -85,9 +119,59 @@ pub fn publish_multi_len(client: &Client) {
 /// Queues a command (the caller replies +QUEUED).
 pub fn queue(client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
     if let Some(m) = client.multi.as_mut() {
-        m.queue.push(Queued { entry, argv: argv.iter().map(|a| a.to_vec()).collect() });
+        m.queue.push(Queued::new(entry, argv));
     }
     publish_multi_len(client);
+}
+
+/// What EXEC holds while it runs the queue of `client` (see the module
+/// docs): the script run lock if a script is queued, then the shards. `None`
+/// if `give_up` said so while waiting (a busy script).
+pub fn lock_for_exec<'a>(
+    srv: &'a Server,
+    client: &Client,
+    give_up: &dyn Fn() -> bool,
+) -> Option<(Option<parking_lot::ReentrantMutexGuard<'a, ()>>, Locked<'a>)> {
+    let Some(m) = client.multi.as_ref() else { return Some((None, srv.keyspace.lock_none())) };
+    let ks = &srv.keyspace;
+    let mut all = false;
+    let mut scripts = false;
+    let mut idx: smallvec::SmallVec<[usize; 8]> = client.watch.keys.iter().map(|(_, k)| ks.shard_of(k)).collect();
+    let mut pos = crate::cmdspec::KeyPositions::new();
+    for q in &m.queue {
+        // Scripts, and the commands that take a Lua state's mutex (which a
+        // running script holds while it may wait for one of our shards).
+        let name = q.entry.spec.name;
+        scripts |= ["eval", "fcall", "script|", "function|"].iter().any(|p| name.starts_with(p));
+        if crate::scripting::needs_all(q.entry) {
+            all = true;
+            continue;
+        }
+        let argv = q.argv();
+        pos.clear();
+        q.entry.spec.key_positions(&argv, &mut pos);
+        idx.extend(pos.iter().map(|&i| ks.shard_of(argv[i])));
+    }
+    let run = if scripts && !m.aborted {
+        Some(loop {
+            if let Some(g) = srv.scripting.run_lock.try_lock_for(std::time::Duration::from_millis(5)) {
+                break g;
+            }
+            if give_up() {
+                return None;
+            }
+        })
+    } else {
+        None
+    };
+    let locked = if all {
+        ks.lock_all_unless(give_up)?
+    } else {
+        idx.sort_unstable();
+        idx.dedup();
+        ks.lock_indices_unless(&idx, give_up)?
+    };
+    Some((run, locked))
 }
 
 /// Adds `key` of `db` to the client's watched keys. `expired` says whether

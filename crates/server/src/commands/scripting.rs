@@ -11,17 +11,17 @@ use crate::scripting::engine::Outcome;
 use crate::scripting::{self, flags, functions, sha1_hex, Script};
 
 pub static COMMANDS: &[Cmd] = &[
-    Cmd::new(&t::EVAL, eval).lock_all(),
-    Cmd::new(&t::EVALSHA, evalsha).lock_all(),
-    Cmd::new(&t::EVAL_RO, eval_ro).lock_all(),
-    Cmd::new(&t::EVALSHA_RO, evalsha_ro).lock_all(),
+    Cmd::new(&t::EVAL, eval),
+    Cmd::new(&t::EVALSHA, evalsha),
+    Cmd::new(&t::EVAL_RO, eval_ro),
+    Cmd::new(&t::EVALSHA_RO, evalsha_ro),
     Cmd::new(&t::SCRIPT_LOAD, script_load),
     Cmd::new(&t::SCRIPT_EXISTS, script_exists),
     Cmd::new(&t::SCRIPT_FLUSH, script_flush),
     Cmd::new(&t::SCRIPT_KILL, script_kill),
     Cmd::new(&t::SCRIPT_HELP, script_help),
-    Cmd::new(&t::FCALL, fcall).lock_all(),
-    Cmd::new(&t::FCALL_RO, fcall_ro).lock_all(),
+    Cmd::new(&t::FCALL, fcall),
+    Cmd::new(&t::FCALL_RO, fcall_ro),
     Cmd::new(&t::FUNCTION_LOAD, functions::load),
     Cmd::new(&t::FUNCTION_DELETE, functions::delete),
     Cmd::new(&t::FUNCTION_FLUSH, functions::flush),
@@ -68,17 +68,25 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let src = args.next_bytes()?;
     let (keys, argv) = split_keys(args)?;
     let srv = ctx.srv;
+    let _run = scripting::enter(ctx, args.all())?;
     let mut st = srv.scripting.eval_state(srv, ctx.spec)?;
-    let sha = if by_sha {
-        let sha = String::from_utf8_lossy(src).to_ascii_lowercase();
-        if !st.scripts.contains_key(&sha) {
+    let created;
+    let mut lower = [0u8; 40];
+    let sha: &str = if by_sha {
+        // Only a 40-character ASCII name can match; lowercased on the stack.
+        if src.len() != 40 || !src.is_ascii() {
             return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
         }
-        sha
+        lower.copy_from_slice(src);
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(&lower).expect("ascii")
     } else {
-        create_script(&mut st, src)?
+        created = create_script(&mut st, src)?;
+        &created
     };
-    let script = &st.scripts[&sha];
+    let Some(script) = st.scripts.get(sha) else {
+        return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+    };
     let fl = script.flags;
     let compat = fl & flags::EVAL_COMPAT != 0;
     if !compat && fl & flags::NO_WRITES == 0 && ro {
@@ -87,10 +95,10 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     crate::evict::script_start(srv, ctx.client, fl)?;
     let read_only = ro || (!compat && fl & flags::NO_WRITES != 0);
     let allow_oom = !compat && fl & flags::ALLOW_OOM != 0;
-    let func = script.func.clone();
+    let func = &script.func;
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
-    let _running = srv.scripting.busy.begin(srv, false);
-    let outcome = scripting::run_blocking(|| st.engine.run(ctx, &func, None, RunState { read_only, allow_oom }, &sha));
+    let _running = srv.scripting.busy.begin(ctx.now_ms, false);
+    let outcome = st.engine.run(ctx, func, None, RunState::new(read_only, allow_oom, keys), sha);
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),

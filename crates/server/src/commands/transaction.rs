@@ -6,12 +6,11 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::txn;
-use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::MULTI, multi),
-    Cmd::new(&t::EXEC, exec).lock_all(),
+    Cmd::new(&t::EXEC, exec),
     Cmd::new(&t::DISCARD, discard),
     Cmd::new(&t::WATCH, watch),
     Cmd::new(&t::UNWATCH, unwatch),
@@ -40,10 +39,17 @@ fn discard(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// EXEC
 fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    let Some(m) = ctx.client.multi.take() else {
+    if ctx.client.multi.is_none() {
         return Err(CmdError::err("EXEC without MULTI"));
-    };
+    }
     let srv = ctx.srv;
+    let spec = ctx.spec;
+    let give_up = || crate::scripting::busy_error(srv, spec).is_some();
+    let Some((_run, locked)) = txn::lock_for_exec(srv, ctx.client, &give_up) else {
+        return Err(crate::scripting::busy_error(srv, spec).unwrap_or_else(|| CmdError::err("busy")));
+    };
+    ctx.locked = locked;
+    let Some(m) = ctx.client.multi.take() else { return Ok(()) };
     let now = ctx.now_ms;
     let dirty = ctx.client.watch.dirty.load(Ordering::Relaxed)
         || txn::watched_key_expired(srv, ctx.client, &mut ctx.locked, now);
@@ -59,7 +65,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     ctx.nested = true;
     ctx.out.array(m.queue.len());
     for q in &m.queue {
-        let argv: SmallVec<[&[u8]; 8]> = q.argv.iter().map(|a| a.as_slice()).collect();
+        let argv = q.argv();
         srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
         crate::dispatch::execute_locked(ctx, q.entry, &argv);
     }

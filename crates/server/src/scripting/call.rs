@@ -1,15 +1,18 @@
 //! redis.call / redis.pcall: a command from a script, through the same
 //! checks Redis's scriptCall applies (lookup and arity, noscript, writes in
 //! read-only scripts), then the handler itself inside the script's context
-//! (every shard is already held). Its reply is written to a scratch buffer in
+//! (its shards are added to the held set if
+//! the script did not declare its keys). Its reply is written to a scratch buffer in
 //! the script's protocol and converted to Lua values.
 
 use super::conv;
 use crate::cmdspec::f;
 use crate::commands::{registry, Entry};
 use crate::ctx::Ctx;
-use mlua::{Lua, MultiValue, Value};
+use mlua::{ffi, Lua, MultiValue, Value};
 use resp::{Out, Protocol};
+use smallvec::SmallVec;
+use std::cell::Cell;
 
 /// What a run allows and has done.
 pub struct RunState {
@@ -18,6 +21,21 @@ pub struct RunState {
     /// A script with the allow-oom flag (not an EVAL without shebang): its
     /// commands run even out of memory.
     pub allow_oom: bool,
+    /// The declared keys (their shards are held from the start), borrowed
+    /// from the command's arguments for the run.
+    keys: *const [&'static [u8]],
+}
+
+impl RunState {
+    pub fn new(read_only: bool, allow_oom: bool, keys: &[&[u8]]) -> RunState {
+        RunState { read_only, allow_oom, keys: keys as *const [&[u8]] as *const [&'static [u8]] }
+    }
+
+    /// The declared keys.
+    fn keys(&self) -> &[&[u8]] {
+        // SAFETY: the run ends before the command's arguments are dropped.
+        unsafe { &*self.keys }
+    }
 }
 
 /// Finds the command `argv` names (descending into a container), with its
@@ -56,71 +74,233 @@ pub fn args_to_argv(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
     Ok(argv)
 }
 
-fn err_table(lua: &Lua, msg: &str, ignore_stats: bool) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set("err", format!("ERR {msg}"))?;
-    if ignore_stats {
-        t.raw_set("ignore_error_stats_update", true)?;
-    }
-    Ok(Value::Table(t))
+/// What redis.call needs while a script runs, reachable from the C
+/// trampolines through `CURRENT` (a run never leaves its thread: even the
+/// hand-off of a long script keeps running it on the same thread).
+pub struct RunSlot {
+    /// The running command's `Ctx` (its lifetime erased).
+    ctx: *mut (),
+    pub state: RunState,
+    /// The script's protocol (redis.setresp).
+    pub resp: i64,
+    lua: *const Lua,
+    /// A reply buffer reused by every redis.call of the run.
+    scratch: Vec<u8>,
+    /// A redis.call is under way (commands never call back into Lua; this
+    /// only guards the `&mut Ctx`).
+    in_call: bool,
 }
 
-/// The bridge function: returns `(true, reply)` or `(false, error table)`.
-pub fn redis_call(
-    lua: &Lua,
-    ctx: &mut Ctx<'_>,
-    state: &mut RunState,
-    resp: i64,
-    args: MultiValue,
-) -> mlua::Result<(bool, Value)> {
-    let argv = match args_to_argv(&args) {
-        Ok(a) => a,
-        Err(m) => return Ok((false, err_table(lua, m, false)?)),
-    };
-    drop(args);
-    let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    let entry = match lookup_checked(&refs) {
-        Ok(e) => e,
-        Err(true) => return Ok((false, err_table(lua, "Unknown Redis command called from script", true)?)),
-        Err(false) => {
-            return Ok((false, err_table(lua, "Wrong number of args calling Redis command from script", true)?))
+thread_local! {
+    static CURRENT: Cell<*mut RunSlot> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Publishes a run's slot for the trampolines until dropped.
+pub struct Published {
+    prev: *mut RunSlot,
+}
+
+impl RunSlot {
+    pub fn new(ctx: &mut Ctx<'_>, lua: &Lua, state: RunState) -> RunSlot {
+        RunSlot { ctx: ctx as *mut Ctx<'_> as *mut (), state, resp: 2, lua, scratch: Vec::new(), in_call: false }
+    }
+
+    /// Makes `self` the slot of this thread's running script. `self` must
+    /// not move or be dropped while the returned guard lives.
+    pub fn publish(&mut self) -> Published {
+        Published { prev: CURRENT.with(|c| c.replace(self)) }
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}
+
+/// True while a script runs on this thread.
+pub fn in_run() -> bool {
+    CURRENT.with(|c| !c.get().is_null())
+}
+
+/// redis.setresp for the running script.
+pub fn set_resp(n: i64) {
+    let p = CURRENT.with(|c| c.get());
+    if !p.is_null() {
+        // SAFETY: a published slot outlives its publication.
+        unsafe { (*p).resp = n };
+    }
+}
+
+/// The memory limit of the Lua state (see engine.rs); lifted while Rust
+/// code pushes values without Lua's error protection.
+pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+/// redis.call / redis.pcall from the C trampoline: leaves one value on the
+/// Lua stack (the reply, or an error table) and returns false for an error.
+///
+/// # Safety
+/// `l` is the state of the running script, called from Lua.
+pub unsafe fn redis_call_raw(l: *mut ffi::lua_State) -> bool {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() || (*p).in_call {
+        ffi::lua_settop(l, 0);
+        push_err(l, "redis.call/pcall can only be called inside a script invocation", false);
+        return false;
+    }
+    let slot = &mut *p;
+    slot.in_call = true;
+    let ok = call_in(l, slot);
+    slot.in_call = false;
+    ok
+}
+
+/// Runs `f`, which allocates about `bytes` in the Lua state with the C API,
+/// so that no allocation can fail (and raise a Lua error through Rust
+/// frames): if the state is far enough from its limit, as it nearly always
+/// is, nothing needs doing; otherwise the limit is lifted meanwhile.
+///
+/// # Safety
+/// `l` is the state of `lua`.
+pub unsafe fn with_room<R>(l: *mut ffi::lua_State, lua: &Lua, bytes: usize, f: impl FnOnce() -> R) -> R {
+    let used = ffi::lua_gc(l, ffi::LUA_GCCOUNT, 0).max(0) as usize * 1024;
+    // Lua's own structures (string table, tables) cost a few times the
+    // bytes they hold; a step of the collector may also resize its tables.
+    if used.saturating_add(bytes.saturating_mul(8)).saturating_add(1 << 20) < LUA_MEMORY_LIMIT {
+        return f();
+    }
+    let _ = lua.set_memory_limit(0);
+    let r = f();
+    let _ = lua.set_memory_limit(LUA_MEMORY_LIMIT);
+    r
+}
+
+/// One argument of redis.call: a Lua string (borrowed from the stack) or a
+/// number formatted as Redis does.
+enum Arg<'s> {
+    Bytes(&'s [u8]),
+    Num(String),
+}
+
+unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
+    let n = ffi::lua_gettop(l);
+    if n == 0 {
+        with_room(l, &*slot.lua, 256, || {
+            push_err(l, "Please specify at least one argument for this redis lib call", false)
+        });
+        return false;
+    }
+    let mut args: SmallVec<[Arg<'_>; 8]> = SmallVec::new();
+    for i in 1..=n {
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0;
+                let p = ffi::lua_tolstring(l, i, &mut len);
+                args.push(Arg::Bytes(std::slice::from_raw_parts(p as *const u8, len)));
+            }
+            ffi::LUA_TNUMBER => args.push(Arg::Num(resp::fmt_g17(ffi::lua_tonumber(l, i)))),
+            _ => {
+                ffi::lua_settop(l, 0);
+                with_room(l, &*slot.lua, 256, || {
+                    push_err(l, "Lua redis lib command arguments must be strings or integers", false)
+                });
+                return false;
+            }
         }
+    }
+    let refs: SmallVec<[&[u8]; 8]> = args
+        .iter()
+        .map(|a| match a {
+            Arg::Bytes(b) => *b,
+            Arg::Num(s) => s.as_bytes(),
+        })
+        .collect();
+    // SAFETY: the slot's ctx is the running command's, borrowed for the run.
+    let ctx = &mut *(slot.ctx as *mut Ctx<'_>);
+    let reply = match run_command(ctx, &slot.state, slot.resp, &refs, std::mem::take(&mut slot.scratch)) {
+        Ok(r) => r,
+        Err(msg) => {
+            ffi::lua_settop(l, 0);
+            with_room(l, &*slot.lua, 256, || push_err(l, msg, true));
+            return false;
+        }
+    };
+    drop(refs);
+    drop(args);
+    // The arguments stay on the stack until the reply is converted.
+    with_room(l, &*slot.lua, reply.len() + 64, || conv::push_reply(l, &reply));
+    ffi::lua_replace(l, 1);
+    ffi::lua_settop(l, 1);
+    let is_err = reply.first() == Some(&b'-');
+    slot.scratch = reply;
+    if is_err {
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
+    }
+    !is_err
+}
+
+/// Pushes `{err = "ERR " .. msg}` (and the flag that keeps Redis from
+/// counting it twice in its error statistics).
+unsafe fn push_err(l: *mut ffi::lua_State, msg: &str, ignore_stats: bool) {
+    ffi::lua_createtable(l, 0, 2);
+    let text = format!("ERR {msg}");
+    ffi::lua_pushlstring(l, text.as_ptr() as *const std::ffi::c_char, text.len());
+    ffi::lua_setfield(l, -2, c"err".as_ptr());
+    if ignore_stats {
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
+    }
+}
+
+/// Runs one command for a script: Redis's scriptCall checks, then the
+/// handler in the script's context, its reply written in the script's
+/// protocol to `buf` (cleared first), which is returned. Err is the text of
+/// a refusal (before the command ran).
+fn run_command(
+    ctx: &mut Ctx<'_>,
+    state: &RunState,
+    resp: i64,
+    refs: &[&[u8]],
+    mut buf: Vec<u8>,
+) -> Result<Vec<u8>, &'static str> {
+    let entry = match lookup_checked(refs) {
+        Ok(e) => e,
+        Err(true) => return Err("Unknown Redis command called from script"),
+        Err(false) => return Err("Wrong number of args calling Redis command from script"),
     };
     let spec = entry.spec;
     if spec.has(f::NOSCRIPT) {
-        return Ok((false, err_table(lua, "This Redis command is not allowed from script", true)?));
+        return Err("This Redis command is not allowed from script");
     }
     if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
-        return Ok((false, err_table(lua, "Write commands are not allowed from read-only scripts.", true)?));
+        return Err("Write commands are not allowed from read-only scripts.");
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {
-        let t = lua.create_table()?;
-        t.raw_set("err", crate::evict::OOM)?;
-        t.raw_set("ignore_error_stats_update", true)?;
-        return Ok((false, Value::Table(t)));
+        // An error reply of its own words (no "ERR " prefix), converted to
+        // an error table like any command's error.
+        buf.clear();
+        buf.extend_from_slice(b"-");
+        buf.extend_from_slice(crate::evict::OOM.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        return Ok(buf);
     }
     if spec.has(f::WRITE) {
         ctx.srv.scripting.busy.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+    super::cover(ctx, entry, refs, state.keys());
     let proto = if resp == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
-    let mut scratch = Out::new(proto);
+    buf.clear();
+    let mut scratch = Out { buf, proto };
     std::mem::swap(ctx.out, &mut scratch);
     let client_proto = ctx.client.proto;
     ctx.client.proto = proto;
     let (was_nested, was_in_script) = (ctx.nested, ctx.in_script);
     (ctx.nested, ctx.in_script) = (true, true);
     ctx.srv.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    crate::dispatch::execute_locked(ctx, entry, &refs);
+    crate::dispatch::execute_locked(ctx, entry, refs);
     (ctx.nested, ctx.in_script) = (was_nested, was_in_script);
     ctx.client.proto = client_proto;
     std::mem::swap(ctx.out, &mut scratch);
-    let reply = scratch.buf;
-    let v = conv::reply_to_lua(lua, &reply)?;
-    let is_err = reply.first() == Some(&b'-');
-    if is_err {
-        if let Value::Table(t) = &v {
-            t.raw_set("ignore_error_stats_update", true)?;
-        }
-    }
-    Ok((!is_err, v))
+    Ok(scratch.buf)
 }

@@ -12,17 +12,39 @@
 //! table -> {err}/{ok}/{double}/{big_number}/{verbatim_string}/{map}/{set}
 //! or an array that stops at the first nil; anything else -> null.
 
-use mlua::{Lua, Table, Value};
+use mlua::{ffi, Lua, Table, Value};
 use resp::{Agg, Out};
 
 /// Deeper Lua tables than this are cut short with Redis's stack-limit error
 /// instead of recursing further.
 const MAX_DEPTH: usize = 1000;
 
-/// Converts one complete reply to a Lua value.
+/// Converts one complete reply to a Lua value (through `push_reply`).
 pub fn reply_to_lua(lua: &Lua, reply: &[u8]) -> mlua::Result<Value> {
+    // SAFETY: push_reply leaves exactly one value on the stack.
+    unsafe { lua.exec_raw::<Value>((), |l| push_reply(l, reply)) }
+}
+
+/// Pushes one complete reply onto the Lua stack as one value, with the
+/// C API (this is redis.call's hot path). The Lua state must have no memory
+/// limit while this runs (no allocation may raise a Lua error here).
+///
+/// # Safety
+/// `l` is a valid Lua 5.1 state.
+pub unsafe fn push_reply(l: *mut ffi::lua_State, reply: &[u8]) {
     let mut p = Parser { b: reply, pos: 0 };
-    p.value(lua)
+    p.push(l, 0);
+}
+
+unsafe fn push_bytes(l: *mut ffi::lua_State, b: &[u8]) {
+    ffi::lua_pushlstring(l, b.as_ptr() as *const std::ffi::c_char, b.len());
+}
+
+/// Pushes `{ [name] = s }`.
+unsafe fn push_field_table(l: *mut ffi::lua_State, name: &std::ffi::CStr, s: &[u8]) {
+    ffi::lua_createtable(l, 0, 1);
+    push_bytes(l, s);
+    ffi::lua_setfield(l, -2, name.as_ptr());
 }
 
 struct Parser<'a> {
@@ -54,104 +76,112 @@ impl Parser<'_> {
         Some(&self.b[start..end])
     }
 
-    fn value(&mut self, lua: &Lua) -> mlua::Result<Value> {
+    /// `value`'s C API twin: pushes exactly one value.
+    unsafe fn push(&mut self, l: *mut ffi::lua_State, depth: usize) {
+        // Two slots per level (the table and the value being set).
+        if depth > MAX_DEPTH || ffi::lua_checkstack(l, 4) == 0 {
+            ffi::lua_pushnil(l);
+            return;
+        }
         if self.pos >= self.b.len() {
-            return Ok(Value::Nil);
+            ffi::lua_pushnil(l);
+            return;
         }
         let kind = self.b[self.pos];
         self.pos += 1;
-        Ok(match kind {
-            b':' => Value::Number(self.num() as f64),
+        match kind {
+            b':' => ffi::lua_pushnumber(l, self.num() as f64),
             b'$' => match self.bulk() {
-                Some(s) => Value::String(lua.create_string(s)?),
-                None => Value::Boolean(false),
+                Some(s) => push_bytes(l, s),
+                None => ffi::lua_pushboolean(l, 0),
             },
-            b'+' => {
-                let t = lua.create_table()?;
-                t.raw_set("ok", lua.create_string(self.line())?)?;
-                Value::Table(t)
-            }
-            b'-' => {
-                let t = lua.create_table()?;
-                t.raw_set("err", lua.create_string(self.line())?)?;
-                Value::Table(t)
-            }
+            b'+' => push_field_table(l, c"ok", self.line()),
+            b'-' => push_field_table(l, c"err", self.line()),
             b'*' | b'>' => {
                 let n = self.num();
                 if n < 0 {
-                    return Ok(Value::Boolean(false));
+                    ffi::lua_pushboolean(l, 0);
+                    return;
                 }
-                let t = lua.create_table_with_capacity(n as usize, 0)?;
+                ffi::lua_createtable(l, n.min(1 << 16) as i32, 0);
                 for i in 0..n {
-                    let v = self.value(lua)?;
-                    t.raw_set(i + 1, v)?;
+                    self.push(l, depth + 1);
+                    ffi::lua_rawseti(l, -2, i + 1);
                 }
-                Value::Table(t)
             }
             b'%' => {
                 let n = self.num();
-                let m = lua.create_table()?;
+                ffi::lua_createtable(l, 0, 1);
+                ffi::lua_createtable(l, 0, n.clamp(0, 1 << 16) as i32);
                 for _ in 0..n {
-                    let k = self.value(lua)?;
-                    let v = self.value(lua)?;
-                    m.raw_set(k, v)?;
+                    self.push(l, depth + 1);
+                    self.push(l, depth + 1);
+                    set_unless_nil_key(l);
                 }
-                let t = lua.create_table()?;
-                t.raw_set("map", m)?;
-                Value::Table(t)
+                ffi::lua_setfield(l, -2, c"map".as_ptr());
             }
             b'~' => {
                 let n = self.num();
-                let s = lua.create_table()?;
+                ffi::lua_createtable(l, 0, 1);
+                ffi::lua_createtable(l, 0, n.clamp(0, 1 << 16) as i32);
                 for _ in 0..n {
-                    let k = self.value(lua)?;
-                    s.raw_set(k, true)?;
+                    self.push(l, depth + 1);
+                    ffi::lua_pushboolean(l, 1);
+                    set_unless_nil_key(l);
                 }
-                let t = lua.create_table()?;
-                t.raw_set("set", s)?;
-                Value::Table(t)
+                ffi::lua_setfield(l, -2, c"set".as_ptr());
             }
             b'_' => {
                 self.line();
-                Value::Nil
+                ffi::lua_pushnil(l);
             }
-            b'#' => Value::Boolean(self.line() == b"t"),
+            b'#' => ffi::lua_pushboolean(l, (self.line() == b"t") as i32),
             b',' => {
-                let l = self.line();
-                let d = match l {
+                let line = self.line();
+                let d = match line {
                     b"inf" => f64::INFINITY,
                     b"-inf" => f64::NEG_INFINITY,
-                    _ => std::str::from_utf8(l).ok().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN),
+                    _ => std::str::from_utf8(line).ok().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN),
                 };
-                let t = lua.create_table()?;
-                t.raw_set("double", d)?;
-                Value::Table(t)
+                ffi::lua_createtable(l, 0, 1);
+                ffi::lua_pushnumber(l, d);
+                ffi::lua_setfield(l, -2, c"double".as_ptr());
             }
-            b'(' => {
-                let t = lua.create_table()?;
-                t.raw_set("big_number", lua.create_string(self.line())?)?;
-                Value::Table(t)
-            }
+            b'(' => push_field_table(l, c"big_number", self.line()),
             b'=' => {
-                let body = self.bulk().unwrap_or_default().to_vec();
-                let (fmt, s) = if body.len() >= 4 { (&body[..3], &body[4..]) } else { (&b"txt"[..], &body[..]) };
-                let inner = lua.create_table()?;
-                inner.raw_set("string", lua.create_string(s)?)?;
-                inner.raw_set("format", lua.create_string(fmt)?)?;
-                let t = lua.create_table()?;
-                t.raw_set("verbatim_string", inner)?;
-                Value::Table(t)
+                let body = self.bulk().unwrap_or_default();
+                let (fmt, s) = if body.len() >= 4 { (&body[..3], &body[4..]) } else { (&b"txt"[..], body) };
+                ffi::lua_createtable(l, 0, 1);
+                ffi::lua_createtable(l, 0, 2);
+                push_bytes(l, s);
+                ffi::lua_setfield(l, -2, c"string".as_ptr());
+                push_bytes(l, fmt);
+                ffi::lua_setfield(l, -2, c"format".as_ptr());
+                ffi::lua_setfield(l, -2, c"verbatim_string".as_ptr());
             }
             b'|' => {
                 // An attribute: skip it, keep the value it decorates.
                 let n = self.num();
-                for _ in 0..n * 2 {
-                    self.value(lua)?;
+                for _ in 0..n.saturating_mul(2) {
+                    self.push(l, depth + 1);
+                    ffi::lua_settop(l, -2);
                 }
-                return self.value(lua);
+                self.push(l, depth);
             }
-            _ => Value::Nil,
-        })
+            _ => ffi::lua_pushnil(l),
+        }
+    }
+}
+
+/// `t[k] = v` with the key and value on top of the table; a nil (or NaN)
+/// key is dropped, as mlua's raw_set would refuse it.
+unsafe fn set_unless_nil_key(l: *mut ffi::lua_State) {
+    let nil_key = ffi::lua_type(l, -2) == ffi::LUA_TNIL
+        || (ffi::lua_type(l, -2) == ffi::LUA_TNUMBER && ffi::lua_tonumber(l, -2).is_nan());
+    if nil_key {
+        ffi::lua_settop(l, -3);
+    } else {
+        ffi::lua_rawset(l, -3);
     }
 }
 

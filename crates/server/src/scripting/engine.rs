@@ -3,10 +3,14 @@
 //! The state loads base, table, string, math and debug (debug is only kept
 //! privately by the prelude for the error handler), the bundled libraries
 //! (cjson, cmsgpack, bit, struct), and Redis's `redis` table; `prelude.lua`
-//! then builds the read-only view scripts use as their globals. A run binds
-//! `bridge.call` to the command context for the duration of a `Lua::scope`,
-//! so nothing of a finished run can be reached afterwards; the locks are held
-//! by the caller and released by their guards whatever the script does.
+//! then builds the read-only view scripts use as their globals. A run
+//! publishes its command context in a thread-local slot (`call::RunSlot`)
+//! that redis.call's C function reads, and withdraws it when the run ends,
+//! so nothing of a finished run can be reached afterwards; the locks are
+//! held by the caller and released by their guards whatever the script does.
+//!
+//! Cost: the hot path (KEYS/ARGV, redis.call's arguments and reply) uses
+//! Lua's C API directly, with the memory limit lifted (see `Unlimited`).
 //!
 //! An instruction-count hook checks the kill flag (SCRIPT KILL / FUNCTION
 //! KILL); once set it keeps failing every 1000 instructions, so a script
@@ -17,14 +21,40 @@ use super::conv;
 use crate::ctx::Ctx;
 use crate::error::CmdError;
 use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Memory a Lua state may use; past it allocations fail with a Lua error
-/// instead of exhausting the machine.
-const LUA_MEMORY_LIMIT: usize = 1 << 30;
+/// Memory a Lua state may use while Lua code runs; past it allocations
+/// fail with a Lua error instead of exhausting the machine. Rust code that
+/// builds values for a script lifts it for its duration (`Unlimited`):
+/// with a limit, mlua guards every API call with a protected call of its
+/// own, which costs more than the script.
+use super::call::LUA_MEMORY_LIMIT;
+
+/// Lifts the memory limit until dropped.
+struct Unlimited<'a>(&'a Lua);
+
+impl<'a> Unlimited<'a> {
+    fn new(lua: &'a Lua) -> Self {
+        let _ = lua.set_memory_limit(0);
+        Unlimited(lua)
+    }
+}
+
+impl Drop for Unlimited<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set_memory_limit(LUA_MEMORY_LIMIT);
+    }
+}
+
+/// A Lua state's main thread, for the C API.
+struct State(*mut mlua::lua_State);
+// SAFETY: only used by whoever holds the Engine (behind its mutex).
+unsafe impl Send for State {}
+
+/// Redis runs a garbage-collection step every this many scripts.
+const GC_PERIOD: u32 = 50;
 
 /// Redis 7.0.15 as REDIS_VERSION_NUM (0x07000f).
 const VERSION_NUM: i64 = 0x07000f;
@@ -35,11 +65,19 @@ pub struct Engine {
     pub env: Table,
     /// Internal table shared with the prelude (call, resp, run).
     bridge: Table,
-    globals: Table,
     /// While FUNCTION LOAD runs a library's top level: the time (ms since
     /// `epoch`) past which it fails with "FUNCTION LOAD timeout"; 0 otherwise.
     load_deadline: Arc<AtomicI64>,
+    /// While a script runs: the hook calls left before it hands the
+    /// worker's other connections to another thread (`super::hand_off`);
+    /// 0 otherwise.
+    handoff_at: Arc<AtomicI64>,
     epoch: Instant,
+    /// `bridge.run`, the protected call every run goes through.
+    run_fn: mlua::Function,
+    state: State,
+    /// Runs since the last garbage-collection step.
+    runs: std::cell::Cell<u32>,
 }
 
 /// How a run ended.
@@ -170,6 +208,8 @@ impl Engine {
             bridge.raw_set("c_log", lua.create_c_function(tramp_log)?)?;
             bridge.raw_set("c_register", lua.create_c_function(tramp_register)?)?;
         }
+        bridge.raw_set("set_resp", lua.create_function(|_, n: i64| Ok(call::set_resp(n)))?)?;
+        bridge.raw_set("in_run", lua.create_function(|_, ()| Ok(call::in_run()))?)?;
         bridge.raw_set(
             "log",
             lua.create_function(|_, (level, msg): (i64, String)| {
@@ -183,11 +223,24 @@ impl Engine {
         )?;
         lua.load(include_str!("prelude.lua")).set_name("=hematite").call::<()>((bridge.clone(), g.clone()))?;
         g.raw_set("debug", Value::Nil)?;
+        bridge.raw_get::<mlua::Function>("seal")?.call::<()>(())?;
+        lua.set_named_registry_value(SCOPE_KEY, bridge.raw_get::<Table>("scope")?)?;
+        let run_fn: mlua::Function = bridge.raw_get("run")?;
         lua.set_named_registry_value(IMPL_KEY, bridge.raw_get::<Table>("impl")?)?;
         let env: Table = bridge.raw_get("env")?;
         let k = kill;
         let past = past_deadline;
+        let handoff_at = Arc::new(AtomicI64::new(0));
+        let handoff = handoff_at.clone();
         lua.set_hook(HookTriggers::new().every_nth_instruction(1000), move |_lua, _dbg| {
+            // Counts down while a script runs (0: not running).
+            let left = handoff.load(Ordering::Relaxed);
+            if left == 1 {
+                handoff.store(super::HANDOFF_RETRY_HOOKS, Ordering::Relaxed);
+                super::hand_off();
+            } else if left > 1 {
+                handoff.store(left - 1, Ordering::Relaxed);
+            }
             if past() {
                 return Err(mlua::Error::runtime(LOAD_TIMEOUT));
             }
@@ -196,7 +249,8 @@ impl Engine {
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Engine { lua, env, bridge, globals: g, load_deadline, epoch })
+        let state = State(lua.exec_raw_lua(|raw| raw.state()));
+        Ok(Engine { lua, env, bridge, run_fn, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
     }
 
     /// Limits the next library load to `ms` (0 lifts the limit).
@@ -227,12 +281,36 @@ impl Engine {
 
     /// Sets KEYS and ARGV (EVAL mode).
     pub fn set_keys_argv(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-        self.globals.raw_set("KEYS", self.array(keys)?)?;
-        self.globals.raw_set("ARGV", self.array(argv)?)?;
+        let l = self.state.0;
+        let bytes = keys.iter().chain(argv).map(|a| a.len() + 32).sum::<usize>() + 256;
+        // SAFETY: `l` is this engine's state.
+        unsafe { call::with_room(l, &self.lua, bytes, || self.set_keys_argv_raw(keys, argv)) }
+    }
+
+    fn set_keys_argv_raw(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+        let l = self.state.0;
+        // SAFETY: the main state, balanced stack; without a memory limit
+        // these calls cannot raise a Lua error.
+        unsafe {
+            if mlua::ffi::lua_checkstack(l, 4) == 0 {
+                return Err(mlua::Error::runtime("stack overflow"));
+            }
+            mlua::ffi::lua_getfield(l, mlua::ffi::LUA_REGISTRYINDEX, c"hematite_scope".as_ptr());
+            for (items, name) in [(keys, c"KEYS"), (argv, c"ARGV")] {
+                mlua::ffi::lua_createtable(l, items.len().min(i32::MAX as usize) as i32, 0);
+                for (i, a) in items.iter().enumerate() {
+                    mlua::ffi::lua_pushlstring(l, a.as_ptr() as *const std::ffi::c_char, a.len());
+                    mlua::ffi::lua_rawseti(l, -2, i as i64 + 1);
+                }
+                mlua::ffi::lua_setfield(l, -2, name.as_ptr());
+            }
+            mlua::ffi::lua_settop(l, -2);
+        }
         Ok(())
     }
 
     pub fn array(&self, items: &[&[u8]]) -> mlua::Result<Table> {
+        let _u = Unlimited::new(&self.lua);
         let t = self.lua.create_table_with_capacity(items.len(), 0)?;
         for (i, a) in items.iter().enumerate() {
             t.raw_set(i + 1, self.lua.create_string(a)?)?;
@@ -251,29 +329,28 @@ impl Engine {
         state: RunState,
         name: &str,
     ) -> Outcome {
-        let state = RefCell::new(state);
-        self.bridge.raw_set("resp", 2).ok();
         let saved_db = ctx.client.db;
-        let ctx_cell = RefCell::new(&mut *ctx);
-        let result = self.lua.scope(|scope| {
-            let callf = scope.create_function(|lua, args: MultiValue| {
-                let mut guard = ctx_cell.try_borrow_mut().map_err(|_| mlua::Error::runtime("recursive call"))?;
-                let resp = self.bridge.raw_get::<i64>("resp").unwrap_or(2);
-                call::redis_call(lua, &mut guard, &mut state.borrow_mut(), resp, args)
-            })?;
-            self.bridge.raw_set("call", callf)?;
-            let run: mlua::Function = self.bridge.raw_get("run")?;
-            let r = match &fargs {
-                Some((k, a)) => run.call::<MultiValue>((f.clone(), true, k.clone(), a.clone())),
-                None => run.call::<MultiValue>((f.clone(), false)),
-            };
-            self.bridge.raw_set("call", Value::Nil)?;
-            r
-        });
-        let ctx = ctx_cell.into_inner();
+        self.handoff_at.store(super::HANDOFF_HOOKS, Ordering::Relaxed);
+        let mut slot = call::RunSlot::new(ctx, &self.lua, state);
+        let published = slot.publish();
+        let result = match &fargs {
+            Some((k, a)) => self.run_fn.call::<MultiValue>((f, true, k, a)),
+            None => self.run_fn.call::<MultiValue>((f, false)),
+        };
+        drop(published);
+        self.handoff_at.store(0, Ordering::Relaxed);
+        let resp = slot.resp;
+        drop(slot);
         ctx.client.db = saved_db;
-        let resp = self.bridge.raw_get::<i64>("resp").unwrap_or(2);
         let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
+        let failed = !matches!(&result, Ok(v) if matches!(v.front(), Some(Value::Boolean(true))));
+        if failed || self.runs.get() + 1 == GC_PERIOD {
+            if self.lua.used_memory() > LUA_MEMORY_LIMIT / 4 {
+                // A script left much garbage (or hit the limit): collect it
+                // now rather than fail the next script.
+                let _ = self.lua.gc_collect();
+            }
+        }
         let mut vals = match result {
             Ok(v) => v.into_iter(),
             Err(e) => {
@@ -285,10 +362,18 @@ impl Engine {
         };
         let ok = matches!(vals.next(), Some(Value::Boolean(true)));
         let v = vals.next().unwrap_or(Value::Nil);
+        // Reading a table's fields through mlua needs no protection once the
+        // limit is lifted; plain values need no Lua call at all.
+        let u = matches!(v, Value::Table(_)).then(|| Unlimited::new(&self.lua));
         if ok {
             conv::lua_to_reply(ctx.out, &v, resp == 3, 0);
+            drop(u);
             // Collect garbage a little from time to time, as Redis does.
-            let _ = self.lua.gc_step();
+            let runs = self.runs.get() + 1;
+            self.runs.set(runs % GC_PERIOD);
+            if runs == GC_PERIOD {
+                let _ = self.lua.gc_step();
+            }
             return Outcome::Done;
         }
         if kill {
@@ -304,6 +389,8 @@ impl Engine {
 }
 
 const IMPL_KEY: &str = "hematite_impl";
+/// Registry name of the table scripts read their globals from (KEYS, ARGV).
+const SCOPE_KEY: &str = "hematite_scope";
 
 /// Calls `impl[key](...)` from the registry's implementation table; it
 /// returns `ok, value`. When not ok and `raise`, the value (an error table)
@@ -335,9 +422,19 @@ macro_rules! trampolines {
     )*};
 }
 
+unsafe extern "C-unwind" fn tramp_call(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    if !call::redis_call_raw(l) {
+        mlua::ffi::lua_error(l);
+    }
+    1
+}
+
+unsafe extern "C-unwind" fn tramp_pcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    call::redis_call_raw(l);
+    1
+}
+
 trampolines! {
-    tramp_call => c"call", true;
-    tramp_pcall => c"call", false;
     tramp_setresp => c"setresp", true;
     tramp_sha1hex => c"sha1hex", true;
     tramp_set_repl => c"set_repl", true;

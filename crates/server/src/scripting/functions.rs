@@ -10,9 +10,9 @@
 //!
 //! FUNCTION DUMP writes Redis's payload: per library an RDB_OPCODE_FUNCTION2
 //! byte and the code as an RDB string, then the RDB version (10) and a CRC64.
-//! Strings are written uncompressed (Redis may LZF-compress them, so the
-//! bytes can differ from Redis's, but Redis restores ours); RESTORE reads
-//! both forms.
+//! Strings over 20 bytes are LZF-compressed as Redis's RDB writer does
+//! (`lzf_compress` makes the same choices as Redis's compressor, so the
+//! bytes are Redis's); RESTORE reads both forms.
 
 use super::call::RunState;
 use super::engine::{Engine, Outcome};
@@ -380,6 +380,157 @@ fn rdb_len(out: &mut Vec<u8>, n: usize) {
     }
 }
 
+/// An RDB string as Redis writes it with rdbcompression on: strings over
+/// 20 bytes are LZF-compressed when that saves at least 4 bytes
+/// (0xC3, compressed length, original length, data), others are raw.
+fn rdb_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.len() > 20 {
+        if let Some(c) = lzf_compress(s, s.len() - 4) {
+            out.push(0xC3);
+            rdb_len(out, c.len());
+            rdb_len(out, s.len());
+            out.extend_from_slice(&c);
+            return;
+        }
+    }
+    rdb_len(out, s.len());
+    out.extend_from_slice(s);
+}
+
+/// LZF compression with the choices of the reference compressor as Redis
+/// builds it (16-bit hash of the next three bytes, back references up to
+/// 8 KiB away and 264 bytes long, literal runs of up to 32 bytes, two hash
+/// updates after each match), so the output is byte for byte what Redis
+/// writes. `None` if the result would not fit in `max` bytes.
+fn lzf_compress(input: &[u8], max: usize) -> Option<Vec<u8>> {
+    const HLOG: u32 = 16;
+    const HSIZE: usize = 1 << HLOG;
+    const MAX_OFF: usize = 1 << 13;
+    const MAX_REF: usize = (1 << 8) + (1 << 3);
+    let n = input.len();
+    if n == 0 || max == 0 {
+        return None;
+    }
+    let idx = |h: u32| ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
+    let first = |i: usize| ((input[i] as u32) << 8) | input[i + 1] as u32;
+    let next = |h: u32, i: usize| (h << 8) | input[i + 2] as u32;
+    // Positions are stored plus one; 0 means empty (never a match, as in
+    // the reference, where a reference to the first byte is refused).
+    let mut table = vec![0u32; HSIZE];
+    let mut out: Vec<u8> = Vec::with_capacity(max);
+    // `run` is the index of the current literal run's length byte.
+    let mut run = 0usize;
+    out.push(0);
+    let mut lit = 0usize;
+    let mut ip = 0usize;
+    let mut h = if n >= 2 { first(0) } else { 0 };
+    while n >= 3 && ip < n - 2 {
+        h = next(h, ip);
+        let slot = idx(h);
+        let cand = table[slot] as usize;
+        table[slot] = ip as u32 + 1;
+        let found = cand > 1 && {
+            let r = cand - 1;
+            let off = ip - r - 1;
+            off < MAX_OFF && input[r + 2] == input[ip + 2] && input[r] == input[ip] && input[r + 1] == input[ip + 1]
+        };
+        if !found {
+            push_literal(&mut out, input[ip], &mut lit, &mut run, max)?;
+            ip += 1;
+            continue;
+        }
+        let r = cand - 1;
+        let off = ip - r - 1;
+        let maxlen = (n - ip - 2).min(MAX_REF);
+        // Room for the reference (3 bytes) and the next run's length byte.
+        let base = if lit == 0 { out.len() - 1 } else { out.len() };
+        if base + 3 + 1 >= max {
+            return None;
+        }
+        if lit == 0 {
+            out.pop();
+        } else {
+            out[run] = (lit - 1) as u8;
+        }
+        // The reference compares 16 bytes unchecked when more than 16 may
+        // match (the input is long enough for that), then byte by byte.
+        let mut len = 2usize;
+        let mut done = false;
+        if maxlen > 16 {
+            for _ in 0..16 {
+                len += 1;
+                if input[r + len] != input[ip + len] {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        if !done {
+            loop {
+                len += 1;
+                if !(len < maxlen && input[r + len] == input[ip + len]) {
+                    break;
+                }
+            }
+        }
+        len -= 2;
+        ip += 1;
+        if len < 7 {
+            out.push(((off >> 8) + (len << 5)) as u8);
+        } else {
+            out.push(((off >> 8) + (7 << 5)) as u8);
+            out.push((len - 7) as u8);
+        }
+        out.push(off as u8);
+        lit = 0;
+        run = out.len();
+        out.push(0);
+        ip += len + 1;
+        if ip >= n - 2 {
+            break;
+        }
+        // Hash the two positions before the new one.
+        ip -= 2;
+        h = first(ip);
+        h = next(h, ip);
+        table[idx(h)] = ip as u32 + 1;
+        ip += 1;
+        h = next(h, ip);
+        table[idx(h)] = ip as u32 + 1;
+        ip += 1;
+        h = first(ip);
+    }
+    while ip < n {
+        push_literal(&mut out, input[ip], &mut lit, &mut run, max)?;
+        ip += 1;
+    }
+    if lit == 0 {
+        out.pop();
+    } else {
+        out[run] = (lit - 1) as u8;
+    }
+    Some(out)
+}
+
+/// Appends one literal byte to the current run of `lzf_compress` (runs
+/// hold up to 32 bytes; a full run gets its length byte and a new run
+/// starts). `None` if the output would pass `max` bytes.
+fn push_literal(out: &mut Vec<u8>, b: u8, lit: &mut usize, run: &mut usize, max: usize) -> Option<()> {
+    const MAX_LIT: usize = 1 << 5;
+    if out.len() >= max {
+        return None;
+    }
+    *lit += 1;
+    out.push(b);
+    if *lit == MAX_LIT {
+        out[*run] = (*lit - 1) as u8;
+        *lit = 0;
+        *run = out.len();
+        out.push(0);
+    }
+    Some(())
+}
+
 struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
@@ -471,8 +622,7 @@ pub fn dump(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     let mut p = Vec::new();
     for c in codes {
         p.push(RDB_OPCODE_FUNCTION2);
-        rdb_len(&mut p, c.len());
-        p.extend_from_slice(&c);
+        rdb_string(&mut p, &c);
     }
     p.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &p);
@@ -652,6 +802,7 @@ pub fn help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let name = String::from_utf8_lossy(args.next_bytes()?).into_owned();
     let srv = ctx.srv;
+    let _run = super::enter(ctx, args.all())?;
     let mut g = lock_state(srv, &srv.scripting.functions, ctx.spec)?;
     let Some(fs) = g.as_mut() else { return Err(CmdError::err("Function not found")) };
     // Function names are case-insensitive (within a library they are not).
@@ -673,10 +824,10 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let func = f.func.clone();
     let k = fs.engine.array(keys).map_err(|e| CmdError::err(e.to_string()))?;
     let a = fs.engine.array(argv).map_err(|e| CmdError::err(e.to_string()))?;
-    let _running = srv.scripting.busy.begin(srv, true);
+    let _running = srv.scripting.busy.begin(ctx.now_ms, true);
     srv.scripting.busy.set_info(&name, args.all());
     let engine = &fs.engine;
-    match super::run_blocking(|| engine.run(ctx, &func, Some((k, a)), RunState { read_only, allow_oom }, &name)) {
+    match engine.run(ctx, &func, Some((k, a)), RunState::new(read_only, allow_oom, keys), &name) {
         Outcome::Done => Ok(()),
         Outcome::Failed(e) => Err(e),
     }
@@ -704,6 +855,21 @@ mod tests {
         let n = p.len();
         p[n - 1] ^= 1;
         assert!(parse_payload(&p).is_err());
+    }
+
+    #[test]
+    fn lzf_round_trip() {
+        let text =
+            b"redis.register_function('a', function() return redis.call('get', 'aaaaaaaaaaaaaaaa') end)".repeat(9);
+        let c = lzf_compress(&text, text.len() - 4).unwrap();
+        assert!(c.len() < text.len() / 3);
+        assert_eq!(lzf_decompress(&c, text.len()).unwrap(), text);
+        // Incompressible input does not fit.
+        let noise: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert!(lzf_compress(&noise, noise.len() - 4).is_none());
+        let mut p = Vec::new();
+        rdb_string(&mut p, b"short");
+        assert_eq!(p, b"\x05short");
     }
 
     #[test]

@@ -1,12 +1,34 @@
 //! Lua scripting (EVAL family, SCRIPT) and Functions.
 //!
-//! A script runs with every shard locked (EVAL & co are bound with
-//! `.lock_all()`), so it is atomic across cores. While one runs, `Busy`
-//! records its start; once it has run past `busy-reply-threshold`, the
-//! dispatcher answers other clients BUSY (before trying to lock anything,
-//! and instead of waiting for a shard) unless their command is flagged
-//! allow_busy (SCRIPT KILL, FUNCTION KILL, ...). SCRIPT KILL sets a flag that
-//! the Lua instruction-count hook turns into an error inside the script.
+//! Locking. One script runs at a time: EVAL, EVALSHA, FCALL (and EXEC of a
+//! queue holding one of them) take `Scripting::run_lock` first. The
+//! dispatcher locks the shards of the script's declared KEYS (the key specs
+//! of EVAL and FCALL name them), so scripts on different keys no longer stop
+//! the rest of the keyspace. When a command inside the script reaches a key
+//! whose shard is not held, `redis.call` adds that shard to the held set
+//! (`Locked::acquire_more`; a keyspace-wide command takes the rest of them):
+//! shards are only ever added until the script ends (strict two-phase
+//! locking), so the script stays atomic. Adding a shard out of index order
+//! could deadlock against a command that locks in ascending order; the
+//! keyspace's escalation flag makes such lockers release what they hold and
+//! start over, and holding the run lock guarantees that only one thread
+//! escalates at a time (docs/architecture.md, "Scripts and transactions").
+//! A script waiting for the run lock holds no shard: if the lock is taken,
+//! it releases the shards the dispatcher gave it, waits, then locks them
+//! again (`enter`).
+//!
+//! Threads. A script runs on its connection's worker like any command. If
+//! it is still running after `HANDOFF_HOOKS` calls of the Lua hook, the hook
+//! hands the worker's other connections to a fresh thread (tokio's
+//! block_in_place, see `hand_off`), so they keep being served (BUSY
+//! replies, SCRIPT KILL).
+//!
+//! While one runs, `Busy` records its start; once it has run past
+//! `busy-reply-threshold`, the dispatcher answers other clients BUSY (before
+//! trying to lock anything, and instead of waiting for a shard) unless their
+//! command is flagged allow_busy (SCRIPT KILL, FUNCTION KILL, ...). SCRIPT
+//! KILL sets a flag that the Lua instruction-count hook turns into an error
+//! inside the script.
 //!
 //! EVAL scripts and function libraries live in two separate Lua states
 //! (`engine::Engine`), each behind its own mutex: a script's state is locked
@@ -24,11 +46,11 @@ pub mod functions;
 pub mod libfn;
 pub mod structlib;
 
-use crate::cmdspec::{f, CommandSpec};
+use crate::cmdspec::{f, CommandSpec, KeyPositions};
+use crate::ctx::Ctx;
 use crate::error::CmdError;
 use crate::server::Server;
-use parking_lot::{Mutex, MutexGuard};
-use std::collections::HashMap;
+use parking_lot::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +58,8 @@ use std::time::Duration;
 /// What every connection may read about the script running now.
 #[derive(Default)]
 pub struct Busy {
-    /// Milliseconds since server start when the running script began, plus
-    /// one; 0 when no script runs.
+    /// The server clock (ms) when the running script began, plus one; 0
+    /// when no script runs.
     started: AtomicI64,
     /// The running script is a function (FCALL), not an EVAL script.
     is_function: AtomicBool,
@@ -51,7 +73,7 @@ pub struct Busy {
 }
 
 fn elapsed_ms(srv: &Server) -> i64 {
-    srv.started.elapsed().as_millis() as i64
+    srv.clock.now_ms()
 }
 
 /// Marks a script as running until dropped (also on unwinding).
@@ -59,17 +81,21 @@ pub struct Running<'a>(&'a Busy);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.started.store(0, Ordering::SeqCst);
-        self.0.kill.store(false, Ordering::SeqCst);
+        self.0.started.store(0, Ordering::Release);
+        self.0.kill.store(false, Ordering::Relaxed);
     }
 }
 
 impl Busy {
-    pub fn begin<'a>(&'a self, srv: &Server, is_function: bool) -> Running<'a> {
-        self.is_function.store(is_function, Ordering::SeqCst);
-        self.wrote.store(false, Ordering::SeqCst);
-        self.kill.store(false, Ordering::SeqCst);
-        self.started.store(elapsed_ms(srv) + 1, Ordering::SeqCst);
+    /// Marks a script as started at `now_ms` (the command's frozen clock,
+    /// so no clock is read here).
+    pub fn begin(&self, now_ms: i64, is_function: bool) -> Running<'_> {
+        // The flags are published by the Release store of `started`, which
+        // readers load first.
+        self.is_function.store(is_function, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.kill.store(false, Ordering::Relaxed);
+        self.started.store(now_ms.max(0) + 1, Ordering::Release);
         Running(self)
     }
 
@@ -181,7 +207,7 @@ pub struct Script {
 /// The EVAL Lua state and its script cache (sha -> script).
 pub struct EvalState {
     pub engine: engine::Engine,
-    pub scripts: HashMap<String, Script>,
+    pub scripts: ahash::AHashMap<String, Script>,
 }
 
 /// The server's scripting state.
@@ -194,6 +220,67 @@ pub struct Scripting {
     /// Libraries (high half) and functions (low half), for FUNCTION STATS
     /// while a function holds the functions state.
     pub counts: std::sync::atomic::AtomicU64,
+    /// Held by the running script (and by EXEC when its queue has one):
+    /// scripts run one at a time. Reentrant, for a script run by EXEC.
+    pub run_lock: ReentrantMutex<()>,
+}
+
+/// Takes the run lock for a script command whose declared keys the
+/// dispatcher has locked (`argv` is the whole command). If another script
+/// holds it, the shards are released while waiting (a running script may
+/// need one of them) and locked again afterwards; a script that passes
+/// busy-reply-threshold meanwhile turns the wait into a BUSY reply.
+pub fn enter<'a>(ctx: &mut Ctx<'a>, argv: &[&[u8]]) -> Result<ReentrantMutexGuard<'a, ()>, CmdError> {
+    let srv: &'a Server = ctx.srv;
+    if let Some(g) = srv.scripting.run_lock.try_lock() {
+        return Ok(g);
+    }
+    let spec = ctx.spec;
+    ctx.locked = srv.keyspace.lock_none();
+    let g = loop {
+        if let Some(g) = srv.scripting.run_lock.try_lock_for(Duration::from_millis(5)) {
+            break g;
+        }
+        if let Some(e) = busy_error(srv, spec) {
+            return Err(e);
+        }
+    };
+    let mut pos = KeyPositions::new();
+    spec.key_positions(argv, &mut pos);
+    let give_up = || busy_error(srv, spec).is_some();
+    match srv.keyspace.lock_keys_unless(pos.iter().map(|&i| argv[i]), &give_up) {
+        Some(l) => ctx.locked = l,
+        None => return Err(busy_error(srv, spec).unwrap_or_else(|| CmdError::err("busy"))),
+    }
+    Ok(g)
+}
+
+/// Makes sure the shards `argv` (a command from a script, resolved to
+/// `entry`) needs are held: the shards of its keys, or all of them for a
+/// keyspace-wide command (INFO reads every shard too). The caller holds the
+/// run lock.
+/// `declared` are the script's KEYS, whose shards are held already.
+pub fn cover(ctx: &mut Ctx<'_>, entry: &crate::commands::Entry, argv: &[&[u8]], declared: &[&[u8]]) {
+    if ctx.locked.holds_all() {
+        return;
+    }
+    if needs_all(entry) {
+        ctx.locked.acquire_rest();
+        return;
+    }
+    let mut pos = KeyPositions::new();
+    entry.spec.key_positions(argv, &mut pos);
+    for &i in pos.iter() {
+        if !declared.contains(&argv[i]) {
+            ctx.locked.acquire_key(argv[i]);
+        }
+    }
+}
+
+/// True if `entry` reads or writes the whole keyspace rather than the keys
+/// its key specs name.
+pub fn needs_all(entry: &crate::commands::Entry) -> bool {
+    entry.lock == crate::commands::Lock::All || entry.spec.name == "info"
 }
 
 /// Takes a Lua state's mutex, answering BUSY instead of waiting behind a
@@ -220,15 +307,48 @@ impl Scripting {
         if g.is_none() {
             let engine = engine::Engine::new(self.busy.kill.clone())
                 .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
-            *g = Some(EvalState { engine, scripts: HashMap::new() });
+            *g = Some(EvalState { engine, scripts: ahash::AHashMap::new() });
         }
         Ok(MutexGuard::map(g, |o| o.as_mut().expect("just created")))
     }
 }
 
-/// Runs a script. A script may run for long, so its worker thread hands its
-/// other tasks to a new worker first (tokio's block_in_place): connections
-/// keep being served, and SCRIPT KILL can reach the server.
+/// A script that has run this many calls of the Lua hook (one per 1000
+/// instructions, a few milliseconds in all) hands its worker's other
+/// connections to another thread (`hand_off`); shorter ones never pay for
+/// it, nor read a clock.
+pub const HANDOFF_HOOKS: i64 = 1000;
+
+/// How often (in hook calls) a long script tries the hand-off again (it
+/// may not have happened: see `hand_off`).
+pub const HANDOFF_RETRY_HOOKS: i64 = 20_000;
+
+/// Called from inside a long script: gives this worker thread's runtime
+/// core (its queue of connections) to a new thread with tokio's
+/// block_in_place, and carries on running the script without it. The new
+/// thread must take the core before block_in_place returns, or the core
+/// comes back: a probe task queued on this worker tells when the core is
+/// being run elsewhere (or it was stolen by another worker, which then
+/// serves the queue anyway); the hook calls this again from time to time in
+/// case it came back. Once the core is gone, later calls cost a spawn.
+pub fn hand_off() {
+    let Ok(h) = tokio::runtime::Handle::try_current() else { return };
+    if h.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
+    let moved = Arc::new(AtomicBool::new(false));
+    let m = moved.clone();
+    h.spawn(async move { m.store(true, Ordering::SeqCst) });
+    tokio::task::block_in_place(|| {
+        let t0 = std::time::Instant::now();
+        while !moved.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_millis(20) {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    });
+}
+
+/// Runs `f` on a thread that may block: the worker's other tasks go to
+/// another thread first (tokio's block_in_place). For waits, not scripts.
 pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),

@@ -53,16 +53,28 @@ local function lookup(k)
     return v
 end
 
-local env = {}
-protected[env] = true
-setmetatable(env, {
+-- What scripts read as globals: the views of the libraries and the other
+-- globals, copied once by bridge.seal (the globals do not change after
+-- that), plus KEYS and ARGV, which each EVAL sets here. A global read is
+-- then a plain table lookup; a name that is not there raises Redis's error.
+local scope = setmetatable({}, {
     __index = function(_, k)
-        local v = lookup(k)
-        return v
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end,
-    __newindex = readonly_error,
     __metatable = false,
 })
+bridge.scope = scope
+bridge.seal = function()
+    for k, v in pairs(G) do
+        scope[k] = v
+    end
+    for k, v in pairs(views) do
+        scope[k] = v
+    end
+end
+local env = {}
+protected[env] = true
+setmetatable(env, { __index = scope, __newindex = readonly_error, __metatable = false })
 
 -- Function libraries run in their own view: while FUNCTION LOAD runs their
 -- top level, only the load API (bridge.load_api) is visible.
@@ -197,14 +209,8 @@ local function failure(msg)
     return false, { err = "ERR " .. msg }
 end
 
--- bridge.call is bound to the running script's context for each run.
-impl.call = function(...)
-    local c = bridge.call
-    if not c then
-        return failure("redis.call/pcall can only be called inside a script invocation")
-    end
-    return c(...)
-end
+-- redis.call and redis.pcall are C functions of their own (they read
+-- their arguments straight from the stack).
 redis.call = bridge.c_call
 redis.pcall = bridge.c_pcall
 redis.setresp = bridge.c_setresp
@@ -225,7 +231,7 @@ impl.setresp = function(...)
     if n ~= 2 and n ~= 3 then
         return failure("RESP version must be 2 or 3.")
     end
-    bridge.resp = n
+    bridge.set_resp(n)
     return true
 end
 -- Replies built like redis.call's: an error text "-CODE msg" or "msg".
@@ -261,7 +267,7 @@ redis.status_reply = function(...)
     return { ok = s }
 end
 impl.set_repl = function(...)
-    if not bridge.call then
+    if not bridge.in_run() then
         return failure("redis.set_repl can only be called inside a script invocation")
     end
     if select("#", ...) ~= 1 then

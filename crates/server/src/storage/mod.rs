@@ -8,10 +8,13 @@
 //! take every shard in index order.
 //!
 //! Locking rule: a command locks the shards of its keys in ascending index
-//! order (see `Locked::acquire`), so two commands can never wait on each other
-//! in a cycle; commands on keys of different shards run in parallel on
-//! different cores. MULTI/EXEC, scripts and keyspace-wide commands take every
-//! shard. No I/O is ever done while a shard is held.
+//! order (see `Keyspace::acquire`), so two commands can never wait on each
+//! other in a cycle; commands on keys of different shards run in parallel on
+//! different cores. Keyspace-wide commands take every shard; MULTI/EXEC and
+//! scripts take the shards of their keys, and a script may add shards while
+//! it runs (`Locked::acquire_more`, with the escalation rule that keeps it
+//! deadlock-free; docs/architecture.md). No I/O is ever done while a shard
+//! is held.
 //!
 //! Within a database, keys live in an insertion-ordered hash map (`KeyMap`,
 //! an `IndexMap` laid out for memory).
@@ -31,6 +34,8 @@ pub mod value;
 use indexmap::IndexSet;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 pub use crc16::{crc16, key_hash_slot};
 pub use value::{Str, Value};
@@ -226,13 +231,26 @@ pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     mask: usize,
     ndb: usize,
+    /// Non-zero while a running script waits for a shard it did not declare
+    /// (`Locked::acquire_more`): lockers that hold shards and wait for
+    /// another release what they hold and start over (see `acquire`).
+    escalating: AtomicUsize,
 }
+
+/// How long a multi-shard locker waits for one shard before it looks at
+/// the escalation flag (and its give-up condition) again.
+const SLICE: Duration = Duration::from_millis(2);
 
 impl Keyspace {
     /// `nshards` is rounded up to a power of two (at most 16384).
     pub fn new(ndb: usize, nshards: usize) -> Self {
         let n = nshards.clamp(1, 16384).next_power_of_two();
-        Keyspace { shards: (0..n).map(|_| Mutex::new(Shard::new(ndb))).collect(), mask: n - 1, ndb }
+        Keyspace {
+            shards: (0..n).map(|_| Mutex::new(Shard::new(ndb))).collect(),
+            mask: n - 1,
+            ndb,
+            escalating: AtomicUsize::new(0),
+        }
     }
 
     pub fn nshards(&self) -> usize {
@@ -247,7 +265,8 @@ impl Keyspace {
         key_hash_slot(key) as usize & self.mask
     }
 
-    /// Locks one shard (for background work such as active expiry).
+    /// Locks one shard (for background work such as active expiry). The
+    /// caller must hold no other shard.
     pub fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
         self.shards[i].lock()
     }
@@ -260,22 +279,26 @@ impl Keyspace {
 
     /// Locks the shards of `keys`, in ascending order.
     pub fn lock_keys<'a, K: AsRef<[u8]>>(&'a self, keys: impl IntoIterator<Item = K>) -> Locked<'a> {
+        let idx = self.indices(keys);
+        self.lock_indices(&idx)
+    }
+
+    /// The sorted, unique shard indices of `keys`.
+    pub fn indices<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> SmallVec<[usize; 4]> {
         let mut idx: SmallVec<[usize; 4]> = keys.into_iter().map(|k| self.shard_of(k.as_ref())).collect();
         idx.sort_unstable();
         idx.dedup();
-        self.lock_indices(&idx)
+        idx
     }
 
     /// Locks the given shard indices, which must be sorted and unique.
     pub fn lock_indices<'a>(&'a self, idx: &[usize]) -> Locked<'a> {
-        let guards = idx.iter().map(|&i| (i, self.shards[i].lock())).collect();
-        Locked { ks: self, guards, all: false, hint: KeyHint::NONE }
+        self.acquire(idx.iter().copied(), false, &|| false).expect("never gives up")
     }
 
     /// Locks every shard, in order.
     pub fn lock_all(&self) -> Locked<'_> {
-        let guards = self.shards.iter().enumerate().map(|(i, s)| (i, s.lock())).collect();
-        Locked { ks: self, guards, all: true, hint: KeyHint::NONE }
+        self.acquire(0..self.shards.len(), true, &|| false).expect("never gives up")
     }
 
     /// Like `lock_keys`, but gives up (releasing what it took) when
@@ -310,40 +333,64 @@ impl Keyspace {
             idx.sort_unstable();
             idx.dedup();
         }
-        let mut locked = self.lock_indices_unless(idx.iter().copied(), false, give_up)?;
+        let mut locked = self.acquire(idx.iter().copied(), false, give_up)?;
         if let Some((ptr, len, shard, hash)) = first {
             locked.hint = KeyHint { ptr: ptr as usize, len, shard, hash };
         }
         Some(locked)
     }
 
-    /// Like `lock_all`, but gives up as `lock_keys_unless` does.
-    pub fn lock_all_unless(&self, give_up: &dyn Fn() -> bool) -> Option<Locked<'_>> {
-        self.lock_indices_unless(0..self.shards.len(), true, give_up)
+    /// Like `lock_indices` (sorted, unique), but gives up as
+    /// `lock_keys_unless` does.
+    pub fn lock_indices_unless<'a>(&'a self, idx: &[usize], give_up: &dyn Fn() -> bool) -> Option<Locked<'a>> {
+        self.acquire(idx.iter().copied(), false, give_up)
     }
 
-    fn lock_indices_unless(
+    /// Like `lock_all`, but gives up as `lock_keys_unless` does.
+    pub fn lock_all_unless(&self, give_up: &dyn Fn() -> bool) -> Option<Locked<'_>> {
+        self.acquire(0..self.shards.len(), true, give_up)
+    }
+
+    /// Takes the shards `idx` (ascending) one by one. While a shard is
+    /// contended it waits in slices; between slices it gives up if
+    /// `give_up` says so, and if a script is escalating (see
+    /// `Locked::acquire_more`) while this locker holds shards, it releases
+    /// them, waits for the escalation to end and starts over. Nothing has
+    /// run under the shards yet, so releasing them is invisible.
+    fn acquire(
         &self,
-        idx: impl Iterator<Item = usize>,
+        idx: impl Iterator<Item = usize> + Clone,
         all: bool,
         give_up: &dyn Fn() -> bool,
     ) -> Option<Locked<'_>> {
-        let mut guards = SmallVec::new();
-        for i in idx {
-            let g = match self.shards[i].try_lock() {
-                Some(g) => g,
-                None => loop {
-                    if let Some(g) = self.shards[i].try_lock_for(std::time::Duration::from_millis(5)) {
-                        break g;
-                    }
-                    if give_up() {
-                        return None;
-                    }
-                },
-            };
-            guards.push((i, g));
+        'start: loop {
+            let mut guards = SmallVec::new();
+            for i in idx.clone() {
+                let g = match self.shards[i].try_lock() {
+                    Some(g) => g,
+                    None => loop {
+                        if let Some(g) = self.shards[i].try_lock_for(SLICE) {
+                            break g;
+                        }
+                        if give_up() {
+                            return None;
+                        }
+                        if !guards.is_empty() && self.escalating.load(Ordering::SeqCst) != 0 {
+                            guards.clear();
+                            while self.escalating.load(Ordering::SeqCst) != 0 {
+                                if give_up() {
+                                    return None;
+                                }
+                                std::thread::sleep(Duration::from_micros(50));
+                            }
+                            continue 'start;
+                        }
+                    },
+                };
+                guards.push((i, g));
+            }
+            return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE });
         }
-        Some(Locked { ks: self, guards, all, hint: KeyHint::NONE })
     }
 
     /// Locks nothing (commands without keys).
@@ -450,6 +497,51 @@ impl<'a> Locked<'a> {
         self.guards.iter_mut().map(|(_, g)| &mut **g)
     }
 
+    /// Adds shard `i` to the held set while the command runs: a script
+    /// reaching a key it did not declare. Strict two-phase locking is kept
+    /// (shards are only added), so the script stays serializable. A free
+    /// shard is simply taken; a contended one is waited for with the
+    /// keyspace's escalation flag raised, which makes every multi-shard
+    /// locker that holds shards while waiting release them and start over.
+    /// The holder is then either such a locker (it backs off) or a command
+    /// that runs to its end without waiting for anything, so the wait ends.
+    /// This is only deadlock-free if a single thread at a time may call it:
+    /// callers hold the script lock (`scripting::Scripting::run_lock`).
+    pub fn acquire_more(&mut self, i: usize) {
+        if self.all || self.find(i).is_some() {
+            return;
+        }
+        let m = &self.ks.shards[i];
+        let g = match m.try_lock() {
+            Some(g) => g,
+            None => {
+                self.ks.escalating.fetch_add(1, Ordering::SeqCst);
+                let g = m.lock();
+                self.ks.escalating.fetch_sub(1, Ordering::SeqCst);
+                g
+            }
+        };
+        let pos = self.guards.partition_point(|(j, _)| *j < i);
+        self.guards.insert(pos, (i, g));
+    }
+
+    /// `acquire_more` for the shard of `key`.
+    pub fn acquire_key(&mut self, key: &[u8]) {
+        self.acquire_more(self.shard_index(key));
+    }
+
+    /// `acquire_more` for every shard not held yet (a keyspace-wide command
+    /// from a script); afterwards `holds_all` is true.
+    pub fn acquire_rest(&mut self) {
+        if self.all {
+            return;
+        }
+        for i in 0..self.ks.nshards() {
+            self.acquire_more(i);
+        }
+        self.all = true;
+    }
+
     /// The held shard with index `i`, if held.
     pub fn shard_at(&mut self, i: usize) -> Option<&mut Shard> {
         let p = self.find(i)?;
@@ -521,5 +613,30 @@ mod tests {
         drop(l);
         let mut l = ks.lock_all();
         assert_eq!(l.shards_mut().map(|s| s.dbs[0].len()).sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn escalation_out_of_order_makes_lockers_back_off() {
+        let ks = std::sync::Arc::new(Keyspace::new(1, 64));
+        let mut x = ks.lock_indices(&[10]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let k2 = ks.clone();
+        let y = std::thread::spawn(move || {
+            // Takes 5, then waits for 10 (held by x).
+            let mut l = k2.lock_indices(&[5, 10]);
+            l.shard_at(5).unwrap().dbs[0].set(b"y", sv("1"), false, 0);
+            tx.send(()).unwrap();
+        });
+        // Give y time to take 5 and start waiting for 10.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        x.acquire_more(5);
+        assert!(x.shard_at(5).is_some() && x.shard_at(10).is_some());
+        assert!(rx.try_recv().is_err(), "y ran while x held its shards");
+        x.acquire_rest();
+        assert!(x.holds_all());
+        assert_eq!(x.shards_mut().count(), 64);
+        drop(x);
+        y.join().unwrap();
+        rx.recv().unwrap();
     }
 }

@@ -314,3 +314,81 @@ fn function_load_times_out() {
     assert_eq!(ok, "$4\r\nfine\r\n");
     assert_eq!(r.cmd("FCALL fine 0"), ":1\r\n");
 }
+
+/// Scripts that reach keys they did not declare (so the server adds shards
+/// while they run, in and out of index order), racing transactions and
+/// plain reads and writes on the same keys: every observer sees the two
+/// keys move together, and nothing is lost.
+#[test]
+fn undeclared_keys_stay_atomic_under_concurrent_writers() {
+    let t = TestServer::start();
+    let addr = t.addr;
+    // "{a}x" and "{b}y" live in different shards (slots 15495 and 3300).
+    let (a, b) = ("{a}x", "{b}y");
+    // Moves one unit from the undeclared key to the declared one.
+    const MOVE: &str = "redis.call('incr', KEYS[1]) redis.call('decr', ARGV[1]) return 1";
+    // Declares nothing; touches both, the second with a keyspace-wide read.
+    const BOTH: &str = "redis.call('incr', ARGV[1]) redis.call('decr', ARGV[2]) \
+                        return redis.call('dbsize')";
+    const ROUNDS: usize = 150;
+    let workers: Vec<_> = (0..12)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let c = redis::Client::open(format!("redis://{addr}/")).unwrap();
+                let mut con = c.get_connection().unwrap();
+                for i in 0..ROUNDS {
+                    match (w + i) % 4 {
+                        0 => {
+                            let _: i64 = redis::cmd("EVAL").arg(MOVE).arg(1).arg(a).arg(b).query(&mut con).unwrap();
+                        }
+                        1 => {
+                            // Declares b, reaches a (a lower shard index).
+                            let _: i64 = redis::cmd("EVAL").arg(MOVE).arg(1).arg(b).arg(a).query(&mut con).unwrap();
+                            let _: i64 = redis::cmd("EVAL").arg(MOVE).arg(1).arg(a).arg(b).query(&mut con).unwrap();
+                        }
+                        2 => {
+                            let _: () = redis::pipe()
+                                .atomic()
+                                .cmd("INCR")
+                                .arg(a)
+                                .ignore()
+                                .cmd("DECR")
+                                .arg(b)
+                                .ignore()
+                                .query(&mut con)
+                                .unwrap();
+                        }
+                        _ => {
+                            let _: i64 = redis::cmd("EVAL").arg(BOTH).arg(0).arg(a).arg(b).query(&mut con).unwrap();
+                            // A writer on other keys of the same shards.
+                            let _: () = redis::cmd("SET").arg(format!("{{a}}w{w}")).arg(i).query(&mut con).unwrap();
+                            let _: i64 = redis::cmd("INCR").arg(format!("{{b}}w{w}")).query(&mut con).unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let c = redis::Client::open(format!("redis://{addr}/")).unwrap();
+                let mut con = c.get_connection().unwrap();
+                for _ in 0..300 {
+                    let (x, y): (Option<i64>, Option<i64>) = redis::cmd("MGET").arg(a).arg(b).query(&mut con).unwrap();
+                    assert_eq!(x.unwrap_or(0) + y.unwrap_or(0), 0, "a partial move was seen");
+                }
+            })
+        })
+        .collect();
+    for h in workers.into_iter().chain(readers) {
+        h.join().unwrap();
+    }
+    // Every round moved one unit from b to a, except the rounds of kind 1,
+    // which moved one each way.
+    let mut con = t.client();
+    let (x, y): (i64, i64) = redis::cmd("MGET").arg(a).arg(b).query(&mut con).unwrap();
+    assert_eq!(x + y, 0);
+    let moves = (0..12).flat_map(|w| (0..ROUNDS).map(move |i| (w + i) % 4)).filter(|k| *k != 1).count();
+    assert_eq!(x, moves as i64);
+}
