@@ -183,6 +183,23 @@ fn writes_past_the_limit_evict_and_keep_usage_near_it() {
 }
 
 #[test]
+fn tenacity_bounds_one_eviction_pass() {
+    let (_t, mut r) = filled_with("allkeys-random");
+    // No time at all: a pass stops after its first 16 keys, and the
+    // command runs anyway (the next one goes on evicting).
+    r.cmd("CONFIG SET maxmemory-eviction-tenacity 0");
+    r.cmd("CONFIG SET maxmemory 1");
+    let first = evicted(&mut r);
+    assert!((16..300).contains(&first), "{first}");
+    assert_eq!(r.cmd("SET k v"), "+OK\r\n");
+    assert!(evicted(&mut r) > first);
+    r.cmd("CONFIG SET maxmemory-eviction-tenacity 100");
+    r.cmd("CONFIG SET maxmemory 1");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    assert!(r.cmd("INFO stats").contains("current_eviction_exceeded_time:"));
+}
+
+#[test]
 fn lru_keeps_recently_used_keys() {
     let (t, mut r) = filled_with("allkeys-lru");
     // Everything grows 100 s idle, then a third is used again.
