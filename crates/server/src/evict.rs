@@ -32,8 +32,8 @@
 //! client-side caches invalidated, and the `evicted` event (class `e`)
 //! published. Blocked clients are not woken (the key is gone, nothing can be
 //! served). The time spent is bounded by `maxmemory-eviction-tenacity`; when
-//! the bound is hit the command runs anyway and the next command continues
-//! the work (Redis continues in a timer; the effect for clients is the same).
+//! the bound is hit the command runs anyway and a background task goes on
+//! evicting, a pass at a time (`background`, as Redis's timer proc).
 
 use crate::client::Client;
 use crate::cmdspec::{f, CommandSpec};
@@ -67,6 +67,8 @@ pub struct Evictor {
     exceeded_since_us: AtomicU64,
     /// Total µs of past such periods (INFO total_eviction_exceeded_time).
     exceeded_total_us: AtomicU64,
+    /// Wakes `background` when a pass stopped at its time bound.
+    wake: tokio::sync::Notify,
 }
 
 impl Evictor {
@@ -255,7 +257,25 @@ pub fn perform(srv: &Server) -> Outcome {
         Outcome::Ok
     };
     srv.evictor.record(srv, outcome);
+    if outcome == Outcome::Running {
+        srv.evictor.wake.notify_one();
+    }
     outcome
+}
+
+/// Goes on evicting after a pass stopped at its time bound, one pass at a
+/// time with other tasks in between, until the limit is met or nothing is
+/// left to evict (Redis's eviction timer proc). Spawned once per server.
+pub async fn background(srv: std::sync::Arc<Server>) {
+    loop {
+        srv.evictor.wake.notified().await;
+        while !srv.shutting_down.load(Ordering::Relaxed) && !srv.scripting.busy.running() {
+            if perform(&srv) != Outcome::Running {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// `perform` for a caller holding every shard (CONFIG SET inside EXEC).
@@ -271,6 +291,9 @@ pub fn perform_held(srv: &Server, locked: &mut Locked<'_>) -> Outcome {
     let pool = guard.as_deref_mut().unwrap_or(&mut own);
     let outcome = run(srv, &mut Access::Held(locked), pool);
     srv.evictor.record(srv, outcome);
+    if outcome == Outcome::Running {
+        srv.evictor.wake.notify_one();
+    }
     outcome
 }
 
