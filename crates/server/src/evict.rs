@@ -241,6 +241,17 @@ fn time_limit_us(tenacity: i64) -> Option<u64> {
     }
 }
 
+/// Redis's isSafeToPerformEvictions: not behind a script that holds every
+/// shard (eviction would wait for it; Redis does not evict while a script
+/// runs long either), and not while clients are paused (the dataset must
+/// stay still: no expiry, no eviction).
+fn safe_to_evict(srv: &Server) -> bool {
+    if srv.scripting.busy.running() {
+        return false;
+    }
+    srv.pause.until_ms.load(Ordering::Relaxed) == 0 || !srv.pause.holds(srv.clock.now_ms(), true)
+}
+
 /// True if maxmemory is set and used memory is above it.
 fn over_limit(srv: &Server) -> bool {
     let max = srv.config.maxmemory();
@@ -249,6 +260,9 @@ fn over_limit(srv: &Server) -> bool {
 
 /// Redis's performEvictions, for a caller that holds no shard.
 pub fn perform(srv: &Server) -> Outcome {
+    if !safe_to_evict(srv) {
+        return Outcome::Ok;
+    }
     // The common case (within the limit) takes no lock.
     let outcome = if over_limit(srv) {
         let mut pool = srv.evictor.pool.lock();
@@ -269,7 +283,7 @@ pub fn perform(srv: &Server) -> Outcome {
 pub async fn background(srv: std::sync::Arc<Server>) {
     loop {
         srv.evictor.wake.notified().await;
-        while !srv.shutting_down.load(Ordering::Relaxed) && !srv.scripting.busy.running() {
+        while !srv.shutting_down.load(Ordering::Relaxed) && safe_to_evict(&srv) {
             if perform(&srv) != Outcome::Running {
                 break;
             }
@@ -281,7 +295,7 @@ pub async fn background(srv: std::sync::Arc<Server>) {
 /// `perform` for a caller holding every shard (CONFIG SET inside EXEC).
 /// Holding only some shards, it cannot evict safely and does nothing.
 pub fn perform_held(srv: &Server, locked: &mut Locked<'_>) -> Outcome {
-    if !locked.holds_all() {
+    if !locked.holds_all() || !safe_to_evict(srv) {
         return Outcome::Ok;
     }
     // Another worker may hold the shared pool while waiting for our shards:
@@ -500,11 +514,6 @@ fn denies_oom(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
 pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]], out: &mut Out) -> bool {
     if srv.config.maxmemory() == 0 {
         client.oom = false;
-        return false;
-    }
-    // Behind a script that holds every shard, eviction would wait for it;
-    // Redis does not evict then either.
-    if srv.scripting.busy.running() {
         return false;
     }
     client.oom = perform(srv) == Outcome::Fail;

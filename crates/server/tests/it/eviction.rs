@@ -287,3 +287,13 @@ fn config_set_inside_exec_evicts_with_held_locks() {
     assert_eq!(r.cmd("EXEC"), "*2\r\n+OK\r\n:0\r\n");
     r.cmd("CONFIG SET maxmemory 0");
 }
+
+#[test]
+fn no_eviction_while_clients_are_paused() {
+    let (_t, mut r) = filled_with("allkeys-lru");
+    assert_eq!(r.cmd("CLIENT PAUSE 100000 WRITE"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":300\r\n");
+    assert_eq!(r.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+}
