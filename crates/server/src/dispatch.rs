@@ -251,8 +251,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        crate::txn::flag(client);
-        reject(srv, out, e);
+        refuse(srv, client, entry, out, e);
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {
