@@ -15,7 +15,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 
 const SLOTS: usize = 64;
 
@@ -25,6 +25,8 @@ struct Slot(AtomicIsize);
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: Slot = Slot(AtomicIsize::new(0));
 static COUNTERS: [Slot; SLOTS] = [ZERO; SLOTS];
+/// Bit i set: slot i has been counted into (see `account`).
+static USED_SLOTS: AtomicU64 = AtomicU64::new(0);
 
 const DOMAINS: usize = 4096;
 #[allow(clippy::declare_interior_mutable_const)]
@@ -44,8 +46,13 @@ fn account(delta: isize) {
     // (and without allocating, which an allocator must not do).
     let (a, d) = DOMAIN.try_with(|m| (m as *const Cell<u16> as usize, m.get())).unwrap_or((0, 0));
     // Fibonacci hashing: thread blocks sit at multiples of large powers of two.
-    let slot = &COUNTERS[((a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SLOTS].0;
-    slot.fetch_add(delta, Ordering::Relaxed);
+    let i = ((a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SLOTS;
+    COUNTERS[i].0.fetch_add(delta, Ordering::Relaxed);
+    // Readers sum only the slots in use (read before every command when
+    // maxmemory is set); the mask is written once per slot.
+    if USED_SLOTS.load(Ordering::Relaxed) & (1 << i) == 0 {
+        USED_SLOTS.fetch_or(1 << i, Ordering::Relaxed);
+    }
     if d != 0 {
         DOMAIN_BYTES[d as usize].fetch_add(delta, Ordering::Relaxed);
     }
@@ -86,7 +93,14 @@ unsafe impl GlobalAlloc for Counting {
 
 /// Bytes currently allocated by the process.
 pub fn allocated() -> u64 {
-    COUNTERS.iter().map(|s| s.0.load(Ordering::Relaxed)).sum::<isize>().max(0) as u64
+    let mut mask = USED_SLOTS.load(Ordering::Relaxed);
+    let mut sum: isize = 0;
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        sum += COUNTERS[i].0.load(Ordering::Relaxed);
+        mask &= mask - 1;
+    }
+    sum.max(0) as u64
 }
 
 /// A fresh accounting domain (1..4096, reused after 4095 servers).

@@ -112,13 +112,7 @@ fn count_rejected(srv: &Server, entry: &Entry) {
 /// rejected and flags an open transaction; a refused EXEC discards it.
 pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
     count_rejected(srv, entry);
-    crate::txn::flag(client);
-    if entry.spec.name == "exec" && client.multi.is_some() {
-        crate::txn::discard(srv, client);
-        reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
-        return;
-    }
-    reject(srv, out, e);
+    reject_command(srv, client, entry, out, e);
 }
 
 /// The entry an arity error is about (top-level or subcommand).
@@ -246,8 +240,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
-        count_rejected(srv, entry);
-        reject_command(srv, client, entry, out, CmdError::NoAuth);
+        refuse(srv, client, entry, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
@@ -261,8 +254,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
     if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
-        count_rejected(srv, entry);
-        reject_command(
+        refuse(
             srv,
             client,
             entry,
@@ -275,7 +267,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        reject_command(srv, client, entry, out, e);
+        refuse(srv, client, entry, out, e);
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {

@@ -32,8 +32,8 @@
 //! client-side caches invalidated, and the `evicted` event (class `e`)
 //! published. Blocked clients are not woken (the key is gone, nothing can be
 //! served). The time spent is bounded by `maxmemory-eviction-tenacity`; when
-//! the bound is hit the command runs anyway and the next command continues
-//! the work (Redis continues in a timer; the effect for clients is the same).
+//! the bound is hit the command runs anyway and a background task goes on
+//! evicting, a pass at a time (`background`, as Redis's timer proc).
 
 use crate::client::Client;
 use crate::cmdspec::{f, CommandSpec};
@@ -67,6 +67,8 @@ pub struct Evictor {
     exceeded_since_us: AtomicU64,
     /// Total µs of past such periods (INFO total_eviction_exceeded_time).
     exceeded_total_us: AtomicU64,
+    /// Wakes `background` when a pass stopped at its time bound.
+    wake: tokio::sync::Notify,
 }
 
 impl Evictor {
@@ -239,6 +241,17 @@ fn time_limit_us(tenacity: i64) -> Option<u64> {
     }
 }
 
+/// Redis's isSafeToPerformEvictions: not behind a script that holds every
+/// shard (eviction would wait for it; Redis does not evict while a script
+/// runs long either), and not while clients are paused (the dataset must
+/// stay still: no expiry, no eviction).
+fn safe_to_evict(srv: &Server) -> bool {
+    if srv.scripting.busy.running() {
+        return false;
+    }
+    srv.pause.until_ms.load(Ordering::Relaxed) == 0 || !srv.pause.holds(srv.clock.now_ms(), true)
+}
+
 /// True if maxmemory is set and used memory is above it.
 fn over_limit(srv: &Server) -> bool {
     let max = srv.config.maxmemory();
@@ -247,6 +260,9 @@ fn over_limit(srv: &Server) -> bool {
 
 /// Redis's performEvictions, for a caller that holds no shard.
 pub fn perform(srv: &Server) -> Outcome {
+    if !safe_to_evict(srv) {
+        return Outcome::Ok;
+    }
     // The common case (within the limit) takes no lock.
     let outcome = if over_limit(srv) {
         let mut pool = srv.evictor.pool.lock();
@@ -255,13 +271,31 @@ pub fn perform(srv: &Server) -> Outcome {
         Outcome::Ok
     };
     srv.evictor.record(srv, outcome);
+    if outcome == Outcome::Running {
+        srv.evictor.wake.notify_one();
+    }
     outcome
+}
+
+/// Goes on evicting after a pass stopped at its time bound, one pass at a
+/// time with other tasks in between, until the limit is met or nothing is
+/// left to evict (Redis's eviction timer proc). Spawned once per server.
+pub async fn background(srv: std::sync::Arc<Server>) {
+    loop {
+        srv.evictor.wake.notified().await;
+        while !srv.shutting_down.load(Ordering::Relaxed) && safe_to_evict(&srv) {
+            if perform(&srv) != Outcome::Running {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// `perform` for a caller holding every shard (CONFIG SET inside EXEC).
 /// Holding only some shards, it cannot evict safely and does nothing.
 pub fn perform_held(srv: &Server, locked: &mut Locked<'_>) -> Outcome {
-    if !locked.holds_all() {
+    if !locked.holds_all() || !safe_to_evict(srv) {
         return Outcome::Ok;
     }
     // Another worker may hold the shared pool while waiting for our shards:
@@ -271,6 +305,9 @@ pub fn perform_held(srv: &Server, locked: &mut Locked<'_>) -> Outcome {
     let pool = guard.as_deref_mut().unwrap_or(&mut own);
     let outcome = run(srv, &mut Access::Held(locked), pool);
     srv.evictor.record(srv, outcome);
+    if outcome == Outcome::Running {
+        srv.evictor.wake.notify_one();
+    }
     outcome
 }
 
@@ -477,11 +514,6 @@ fn denies_oom(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
 pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]], out: &mut Out) -> bool {
     if srv.config.maxmemory() == 0 {
         client.oom = false;
-        return false;
-    }
-    // Behind a script that holds every shard, eviction would wait for it;
-    // Redis does not evict then either.
-    if srv.scripting.busy.running() {
         return false;
     }
     client.oom = perform(srv) == Outcome::Fail;

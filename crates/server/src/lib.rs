@@ -72,6 +72,7 @@ pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> st
         srv.port.store(a.port() as u64, Ordering::Relaxed);
     }
     tokio::spawn(expire::active_expire_loop(srv.clone()));
+    tokio::spawn(evict::background(srv.clone()));
     on_ready(addrs);
     let mut tasks = Vec::new();
     for l in listeners {

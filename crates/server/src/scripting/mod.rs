@@ -417,6 +417,11 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
     let mut fl = 0;
     for p in &parts[1..] {
         if let Some(list) = p.strip_prefix(b"flags=") {
+            // `flags=` alone declares no flags (Redis splits an empty list
+            // into nothing); an empty name inside a list is an error.
+            if list.is_empty() {
+                continue;
+            }
             for name in list.split(|&c| c == b',') {
                 match flags::by_name(name) {
                     Some(x) => fl |= x,
@@ -455,6 +460,8 @@ mod tests {
         assert_eq!(parse_shebang(b"return 1").unwrap(), (flags::EVAL_COMPAT, 0));
         assert_eq!(parse_shebang(b"#!lua\nreturn 1").unwrap(), (0, 5));
         assert_eq!(parse_shebang(b"#!lua flags=no-writes,allow-oom\n").unwrap().0, flags::NO_WRITES | flags::ALLOW_OOM);
+        assert_eq!(parse_shebang(b"#!lua flags=\n").unwrap().0, 0);
+        assert!(parse_shebang(b"#!lua flags=no-writes,\n").is_err());
         assert!(parse_shebang(b"#!lua").is_err());
         assert!(parse_shebang(b"#!py\n").is_err());
         assert!(parse_shebang(b"#!lua flags=bad\n").is_err());

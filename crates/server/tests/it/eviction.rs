@@ -183,6 +183,25 @@ fn writes_past_the_limit_evict_and_keep_usage_near_it() {
 }
 
 #[test]
+fn tenacity_bounds_a_pass_and_the_rest_goes_on_in_background() {
+    let (t, mut r) = filled_with("allkeys-random");
+    // No time at all: each pass stops after 16 keys; the command runs
+    // anyway and a background task goes on until the limit is met or, here,
+    // nothing is left. (Watched through the counter, without commands,
+    // since every command would evict too.)
+    r.cmd("CONFIG SET maxmemory-eviction-tenacity 0");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    let t0 = std::time::Instant::now();
+    while t.srv.stats.evicted_keys.load(std::sync::atomic::Ordering::Relaxed) < 300 {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(20), "background eviction stalled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    assert_eq!(r.cmd("SET k v"), OOM);
+    assert!(r.cmd("INFO stats").contains("current_eviction_exceeded_time:"));
+}
+
+#[test]
 fn lru_keeps_recently_used_keys() {
     let (t, mut r) = filled_with("allkeys-lru");
     // Everything grows 100 s idle, then a third is used again.
@@ -267,4 +286,14 @@ fn config_set_inside_exec_evicts_with_held_locks() {
     r.cmd("DBSIZE");
     assert_eq!(r.cmd("EXEC"), "*2\r\n+OK\r\n:0\r\n");
     r.cmd("CONFIG SET maxmemory 0");
+}
+
+#[test]
+fn no_eviction_while_clients_are_paused() {
+    let (_t, mut r) = filled_with("allkeys-lru");
+    assert_eq!(r.cmd("CLIENT PAUSE 100000 WRITE"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":300\r\n");
+    assert_eq!(r.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
 }
