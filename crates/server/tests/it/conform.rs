@@ -249,3 +249,29 @@ fn flushall_empties_the_tracking_table() {
     assert_eq!(c.cmd("FLUSHALL"), "+OK\r\n");
     assert_eq!(keys(&mut c), "tracking_total_keys:0");
 }
+
+/// unit/type/stream-cgroups "XGROUP DESTROY should unblock XREADGROUP with
+/// -NOGROUP": a blocked command served later is one call in commandstats.
+#[test]
+fn a_served_blocked_command_is_one_call() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    let stat = |p: &mut Raw, cmd: &str| {
+        let info = p.cmd("INFO commandstats");
+        let prefix = format!("cmdstat_{cmd}:");
+        let line = info.lines().find(|l| l.starts_with(&prefix)).unwrap_or_default().to_string();
+        line.split(',').filter(|f| !f.contains("usec")).collect::<Vec<_>>().join(",")
+    };
+    assert_eq!(p.cmd("CONFIG RESETSTAT"), "+OK\r\n");
+    send(&mut w, "BLPOP l 0");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("RPUSH l a"), ":1\r\n");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    assert_eq!(stat(&mut p, "blpop"), "cmdstat_blpop:calls=1,rejected_calls=0,failed_calls=0");
+    assert_eq!(p.cmd("XGROUP CREATE s g $ MKSTREAM"), "+OK\r\n");
+    send(&mut w, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("XGROUP DESTROY s g"), ":1\r\n");
+    assert_eq!(reply(&mut w), "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
+    assert_eq!(stat(&mut p, "xreadgroup"), "cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1");
+}
