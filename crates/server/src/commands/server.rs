@@ -208,6 +208,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                     "    Holds this connection for the given (fractional) number of seconds.",
                     "SET-ACTIVE-EXPIRE <0|1>",
                     "    Stops or restarts the background removal of expired keys.",
+                    "SET-DISABLE-DENY-SCRIPTS <0|1>",
+                    "    Lets scripts call commands that are normally denied to them.",
                     "PROTOCOL <type>",
                     "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
                     "    attrib, push, verbatim, true, false.",
@@ -227,6 +229,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         b"set-active-expire" if more == 1 => {
             let v = c_atoi(args.next_bytes()?);
             ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"set-disable-deny-scripts" if more == 1 => {
+            let v = c_atoi(args.next_bytes()?);
+            ctx.srv.deny_scripts_disabled.store(v != 0, Ordering::Relaxed);
             ctx.out.ok();
             Ok(())
         }

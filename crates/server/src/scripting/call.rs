@@ -84,7 +84,7 @@ pub fn redis_call(
         }
     };
     let spec = entry.spec;
-    if spec.has(f::NOSCRIPT) {
+    if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok((false, err_table(lua, "This Redis command is not allowed from script", true)?));
     }
     if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
