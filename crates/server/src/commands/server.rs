@@ -62,6 +62,16 @@ fn flush_mode(args: &mut Args<'_>) -> CmdResult {
     args.finish()
 }
 
+/// Marks ready every key of database `db` that clients are blocked on, so
+/// each re-checks it (after SWAPDB or a flush changed them all).
+fn signal_waiting_keys(ctx: &mut Ctx<'_>, db: usize) {
+    if ctx.srv.blocking.has_waiters() {
+        for k in ctx.srv.blocking.keys_in_db(db) {
+            ctx.signal_ready_in(db, &k);
+        }
+    }
+}
+
 /// Empties database `db` in every held shard; returns the keys removed.
 fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     let mut removed = 0;
@@ -79,6 +89,11 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     }
     // Hook: WATCH and client-side caching learn about flushes from here.
     ctx.flushed();
+    // XREADGROUP clients blocked on a flushed stream are told it is gone.
+    match db {
+        Some(d) => signal_waiting_keys(ctx, d),
+        None => (0..ctx.srv.keyspace.ndb()).for_each(|d| signal_waiting_keys(ctx, d)),
+    }
     ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
     removed
 }
@@ -116,13 +131,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             s.dbs.swap(a, b);
         }
         // Clients blocked on keys of either database may now find them.
-        if ctx.srv.blocking.has_waiters() {
-            for db in [a, b] {
-                for k in ctx.srv.blocking.keys_in_db(db) {
-                    ctx.signal_ready_in(db, &k);
-                }
-            }
-        }
+        signal_waiting_keys(ctx, a);
+        signal_waiting_keys(ctx, b);
         ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
     }
     ctx.out.ok();

@@ -185,7 +185,7 @@ fn exec_refused_while_busy_discards_the_transaction() {
 fn xreadgroup_wait_ends_when_the_stream_is_overwritten() {
     let t = TestServer::start();
     let (mut w, mut p) = (t.raw(), t.raw());
-    for change in ["SET mystream x", "DEL mystream", "MSET mystream y"] {
+    for change in ["SET mystream x", "DEL mystream", "MSET mystream y", "FLUSHDB", "FLUSHALL"] {
         p.cmd("DEL mystream");
         assert_eq!(p.cmd("XADD mystream 666 f v"), "$5\r\n666-0\r\n");
         assert_eq!(p.cmd("XGROUP CREATE mystream mygroup $"), "+OK\r\n");
