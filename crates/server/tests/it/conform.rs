@@ -275,3 +275,15 @@ fn a_served_blocked_command_is_one_call() {
     assert_eq!(reply(&mut w), "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
     assert_eq!(stat(&mut p, "xreadgroup"), "cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1");
 }
+
+/// unit/pause "Test RO scripts are not blocked by pause RO": EVAL of a
+/// script flagged no-writes runs during a WRITE pause.
+#[test]
+fn no_writes_eval_runs_during_a_write_pause() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    assert_eq!(c.cmd("CLIENT PAUSE 600000 WRITE"), "+OK\r\n");
+    assert_eq!(c.cmd("EVAL \"#!lua flags=no-writes\\nreturn 'ro'\" 0"), "$2\r\nro\r\n");
+    assert_eq!(c.cmd("EVAL_RO \"return 'ro2'\" 0"), "$3\r\nro2\r\n");
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+}
