@@ -389,6 +389,11 @@ fn execute_inner(
         in_script: false,
     };
     execute_locked(&mut ctx, entry, argv);
+    if serving.is_some() {
+        // A blocked command is one call however many times it is re-run
+        // (Redis counts it once, when it is unblocked).
+        srv.cmdstats.per[entry.index].calls.fetch_sub(1, Ordering::Relaxed);
+    }
     let Ctx { mut effects, locked, client, .. } = ctx;
     let mut after = Some(std::mem::take(&mut effects.after));
     if let Some(req) = effects.block.take() {

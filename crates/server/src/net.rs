@@ -309,6 +309,13 @@ fn must_wait(srv: &Server, argv: &[&[u8]], exec_writes: bool) -> bool {
         return false;
     }
     let writes = match crate::dispatch::resolve(argv) {
+        // EVAL of a script whose shebang says no-writes is not held back
+        // (Redis decides from the script's flags).
+        Ok(e) if e.spec.name == "eval" && argv[1].starts_with(b"#!") => {
+            let ro = crate::scripting::parse_shebang(argv[1])
+                .is_ok_and(|(fl, _)| fl & crate::scripting::flags::NO_WRITES != 0);
+            !ro
+        }
         Ok(e) => writes(e.spec) || (e.spec.name == "exec" && exec_writes),
         Err(_) => false,
     };

@@ -224,6 +224,8 @@ pub struct Server {
     pub pause: Pause,
     /// DEBUG SET-ACTIVE-EXPIRE: the background expiry cycle runs.
     pub active_expire: AtomicBool,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call no-script commands.
+    pub deny_scripts_disabled: AtomicBool,
     /// The peak of `used_memory` seen by INFO.
     pub peak_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
@@ -264,6 +266,7 @@ impl Server {
             cmdstats: CommandStats::new(),
             pause: Pause::default(),
             active_expire: AtomicBool::new(true),
+            deny_scripts_disabled: AtomicBool::new(false),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
             watches: Default::default(),

@@ -69,11 +69,7 @@ fn sampled(sizes: impl Iterator<Item = usize>, samples: usize, len: usize) -> us
         n += 1;
         sum += s;
     }
-    if n == 0 {
-        0
-    } else {
-        sum.saturating_mul(len) / n
-    }
+    sum.saturating_mul(len).checked_div(n).unwrap_or(0)
 }
 
 /// Per-element overhead of an encoding.

@@ -62,6 +62,16 @@ fn flush_mode(args: &mut Args<'_>) -> CmdResult {
     args.finish()
 }
 
+/// Marks ready every key of database `db` that clients are blocked on, so
+/// each re-checks it (after SWAPDB or a flush changed them all).
+fn signal_waiting_keys(ctx: &mut Ctx<'_>, db: usize) {
+    if ctx.srv.blocking.has_waiters() {
+        for k in ctx.srv.blocking.keys_in_db(db) {
+            ctx.signal_ready_in(db, &k);
+        }
+    }
+}
+
 /// Empties database `db` in every held shard; returns the keys removed.
 fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     let mut removed = 0;
@@ -79,6 +89,11 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
     }
     // Hook: WATCH and client-side caching learn about flushes from here.
     ctx.flushed();
+    // XREADGROUP clients blocked on a flushed stream are told it is gone.
+    match db {
+        Some(d) => signal_waiting_keys(ctx, d),
+        None => (0..ctx.srv.keyspace.ndb()).for_each(|d| signal_waiting_keys(ctx, d)),
+    }
     ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
     removed
 }
@@ -116,13 +131,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             s.dbs.swap(a, b);
         }
         // Clients blocked on keys of either database may now find them.
-        if ctx.srv.blocking.has_waiters() {
-            for db in [a, b] {
-                for k in ctx.srv.blocking.keys_in_db(db) {
-                    ctx.signal_ready_in(db, &k);
-                }
-            }
-        }
+        signal_waiting_keys(ctx, a);
+        signal_waiting_keys(ctx, b);
         ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
     }
     ctx.out.ok();
@@ -208,6 +218,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                     "    Holds this connection for the given (fractional) number of seconds.",
                     "SET-ACTIVE-EXPIRE <0|1>",
                     "    Stops or restarts the background removal of expired keys.",
+                    "SET-DISABLE-DENY-SCRIPTS <0|1>",
+                    "    Lets scripts call commands that are normally denied to them.",
                     "PROTOCOL <type>",
                     "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
                     "    attrib, push, verbatim, true, false.",
@@ -227,6 +239,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         b"set-active-expire" if more == 1 => {
             let v = c_atoi(args.next_bytes()?);
             ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"set-disable-deny-scripts" if more == 1 => {
+            let v = c_atoi(args.next_bytes()?);
+            ctx.srv.deny_scripts_disabled.store(v != 0, Ordering::Relaxed);
             ctx.out.ok();
             Ok(())
         }

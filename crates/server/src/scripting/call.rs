@@ -270,7 +270,7 @@ fn run_command(
         Err(false) => return Err("Wrong number of args calling Redis command from script"),
     };
     let spec = entry.spec;
-    if spec.has(f::NOSCRIPT) {
+    if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
         return Err("This Redis command is not allowed from script");
     }
     if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {

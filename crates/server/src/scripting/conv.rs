@@ -112,7 +112,10 @@ impl Parser<'_> {
             b'%' => {
                 let n = self.num();
                 ffi::lua_createtable(l, 0, 1);
-                ffi::lua_createtable(l, 0, n.clamp(0, 1 << 16) as i32);
+                // Grown entry by entry, as Redis's lua_newtable is: a
+                // presized table would iterate (pairs, the reply) in
+                // another order.
+                ffi::lua_createtable(l, 0, 0);
                 for _ in 0..n {
                     self.push(l, depth + 1);
                     self.push(l, depth + 1);
@@ -123,7 +126,10 @@ impl Parser<'_> {
             b'~' => {
                 let n = self.num();
                 ffi::lua_createtable(l, 0, 1);
-                ffi::lua_createtable(l, 0, n.clamp(0, 1 << 16) as i32);
+                // Grown entry by entry, as Redis's lua_newtable is: a
+                // presized table would iterate (pairs, the reply) in
+                // another order.
+                ffi::lua_createtable(l, 0, 0);
                 for _ in 0..n {
                     self.push(l, depth + 1);
                     ffi::lua_pushboolean(l, 1);

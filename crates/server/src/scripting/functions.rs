@@ -270,7 +270,7 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::subcommand_syntax(args.all()));
     }
-    if !args.is_empty() && !(args.eat("SYNC") || args.eat("ASYNC")) {
+    if !(args.is_empty() || args.eat("SYNC") || args.eat("ASYNC")) {
         return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }
     with_functions(ctx, |fs| {

@@ -185,7 +185,7 @@ fn exec_refused_while_busy_discards_the_transaction() {
 fn xreadgroup_wait_ends_when_the_stream_is_overwritten() {
     let t = TestServer::start();
     let (mut w, mut p) = (t.raw(), t.raw());
-    for change in ["SET mystream x", "DEL mystream", "MSET mystream y"] {
+    for change in ["SET mystream x", "DEL mystream", "MSET mystream y", "FLUSHDB", "FLUSHALL"] {
         p.cmd("DEL mystream");
         assert_eq!(p.cmd("XADD mystream 666 f v"), "$5\r\n666-0\r\n");
         assert_eq!(p.cmd("XGROUP CREATE mystream mygroup $"), "+OK\r\n");
@@ -248,4 +248,42 @@ fn flushall_empties_the_tracking_table() {
     assert_eq!(keys(&mut c), "tracking_total_keys:1");
     assert_eq!(c.cmd("FLUSHALL"), "+OK\r\n");
     assert_eq!(keys(&mut c), "tracking_total_keys:0");
+}
+
+/// unit/type/stream-cgroups "XGROUP DESTROY should unblock XREADGROUP with
+/// -NOGROUP": a blocked command served later is one call in commandstats.
+#[test]
+fn a_served_blocked_command_is_one_call() {
+    let t = TestServer::start();
+    let (mut w, mut p) = (t.raw(), t.raw());
+    let stat = |p: &mut Raw, cmd: &str| {
+        let info = p.cmd("INFO commandstats");
+        let prefix = format!("cmdstat_{cmd}:");
+        let line = info.lines().find(|l| l.starts_with(&prefix)).unwrap_or_default().to_string();
+        line.split(',').filter(|f| !f.contains("usec")).collect::<Vec<_>>().join(",")
+    };
+    assert_eq!(p.cmd("CONFIG RESETSTAT"), "+OK\r\n");
+    send(&mut w, "BLPOP l 0");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("RPUSH l a"), ":1\r\n");
+    assert_eq!(reply(&mut w), "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    assert_eq!(stat(&mut p, "blpop"), "cmdstat_blpop:calls=1,rejected_calls=0,failed_calls=0");
+    assert_eq!(p.cmd("XGROUP CREATE s g $ MKSTREAM"), "+OK\r\n");
+    send(&mut w, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >");
+    wait_blocked(&t, 1);
+    assert_eq!(p.cmd("XGROUP DESTROY s g"), ":1\r\n");
+    assert_eq!(reply(&mut w), "-NOGROUP the consumer group this client was blocked on no longer exists\r\n");
+    assert_eq!(stat(&mut p, "xreadgroup"), "cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1");
+}
+
+/// unit/pause "Test RO scripts are not blocked by pause RO": EVAL of a
+/// script flagged no-writes runs during a WRITE pause.
+#[test]
+fn no_writes_eval_runs_during_a_write_pause() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    assert_eq!(c.cmd("CLIENT PAUSE 600000 WRITE"), "+OK\r\n");
+    assert_eq!(c.cmd("EVAL \"#!lua flags=no-writes\\nreturn 'ro'\" 0"), "$2\r\nro\r\n");
+    assert_eq!(c.cmd("EVAL_RO \"return 'ro2'\" 0"), "$3\r\nro2\r\n");
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
 }
