@@ -55,4 +55,9 @@ fn main() {
             std::process::exit(1);
         }
     });
+    // The listeners are closed and every client was told to go: exit now,
+    // rather than wait (as dropping the runtime would) for a connection
+    // task or a blocking thread that may be stuck behind a long script,
+    // DEBUG SLEEP or a client that never reads.
+    std::process::exit(0);
 }

@@ -27,9 +27,17 @@ const FLUSH_AT: usize = 64 * 1024;
 
 pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
     loop {
+        // Registered before the flag is read, so a shutdown requested
+        // between the two is not missed.
+        let stop = srv.shutdown_notify.notified();
+        tokio::pin!(stop);
+        stop.as_mut().enable();
+        if srv.shutting_down.load(Ordering::SeqCst) {
+            return;
+        }
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            _ = srv.shutdown_notify.notified() => return,
+            _ = &mut stop => return,
         };
         let (stream, _) = match accepted {
             Ok(x) => x,
@@ -150,6 +158,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         let limits = Limits { max_bulk: settings.max_bulk, authenticated: client.authenticated };
         let mut pos = 0;
         let mut looked = 0;
+        let mut ran = 0usize;
         let mut close = false;
         loop {
             if pos >= looked && client.authenticated {
@@ -198,6 +207,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             out.proto = client.proto;
             let after = dispatch(srv, client, &argv, &mut out);
+            ran += 1;
             // What the command sent this connection (its own invalidations)
             // goes right after its reply, before the next command's.
             info.take_mail(&mut out.buf);
@@ -232,12 +242,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         flush_stats(srv, client);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        if srv.clients.live() > 1 && !close {
-            // Let the other connections with input run first, then write:
-            // the replies of one scheduling round go out together, as
-            // Redis writes them all before it sleeps, so a peer serving
-            // many connections (a load generator, a proxy) is woken once
-            // per round rather than once per reply.
+        if ran > 1 && srv.clients.live() > 1 && !close {
+            // A pipeline: let the other connections with input run first,
+            // then write: the replies of one scheduling round go out
+            // together, as Redis writes them all before it sleeps, so a
+            // peer serving many connections (a load generator, a proxy) is
+            // woken once per round rather than once per reply. (For a
+            // single command the wait costs more latency than it saves.)
             tokio::task::yield_now().await;
         }
         flush(srv, stream, &mut out, &info).await?;

@@ -28,9 +28,6 @@ const MAX_COMMANDS: usize = 32;
 /// At most this many keys are prefetched at once.
 const MAX_KEYS: usize = 64;
 
-/// Looks over the complete multibulk commands at the start of `buf` and
-/// prefetches their keys' data. Returns how many bytes were looked over
-/// (0 when there is nothing to gain: fewer than two commands).
 /// The commands `batch` parsed, kept so the connection loop need not parse
 /// them again: for each, where it starts in the input buffer (relative to
 /// the connection loop's batch), its length, and its argument ranges
@@ -62,6 +59,10 @@ impl Lookahead {
     }
 }
 
+/// Looks over the complete multibulk commands at the start of `buf` (which
+/// starts at offset `at` of the connection's batch), remembers their parses
+/// in `look`, and prefetches their keys' data when there are at least two
+/// keys. Returns how many bytes were looked over.
 pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: Limits, look: &mut Lookahead) -> usize {
     look.clear();
     let mut scratch = std::mem::take(&mut look.scratch);
@@ -106,8 +107,8 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             let k = argv[i];
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
-            if commands == 1 && pos == buf.len() {
-                // A single command: nothing to overlap.
+            if commands == 1 && pos == buf.len() && kp.len() == 1 {
+                // A single command of one key: nothing to overlap.
                 continue;
             }
             let g = match guards.iter().position(|(s, _)| *s == shard) {
@@ -125,7 +126,7 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
         }
     }
     look.scratch = scratch;
-    if commands < 2 {
+    if keys.len() < 2 {
         return pos;
     }
     let map = |g: usize| guards[g].1.as_ref().and_then(|s| s.dbs.get(db)).map(|d| &d.map);
