@@ -417,8 +417,7 @@ fn execute_inner(
 /// Runs the handler inside an existing context (locks already held).
 pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) {
     let Some(handler) = entry.handler else { return };
-    let skip = if entry.spec.name.contains('|') { 2 } else { 1 };
-    let mut args = Args::new(argv, skip);
+    let mut args = Args::new(argv, entry.skip);
     let saved = ctx.spec;
     ctx.spec = entry.spec;
     if !batches(entry.spec) {

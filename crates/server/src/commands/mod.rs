@@ -97,6 +97,8 @@ pub struct Entry {
     pub index: usize,
     /// Subcommands by lowercase name (containers only).
     pub subs: HashMap<Vec<u8>, usize>,
+    /// Arguments before the command's own: 2 for a subcommand, else 1.
+    pub skip: usize,
 }
 
 pub struct Registry {
@@ -115,7 +117,15 @@ impl Registry {
             for c in fam {
                 let index = r.entries.len();
                 let lock = if c.spec.has_unknown_keys() { Lock::All } else { c.lock };
-                r.entries.push(Entry { spec: c.spec, handler: Some(c.handler), lock, index, subs: HashMap::new() });
+                let skip = if c.spec.name.contains('|') { 2 } else { 1 };
+                r.entries.push(Entry {
+                    spec: c.spec,
+                    handler: Some(c.handler),
+                    lock,
+                    index,
+                    subs: HashMap::new(),
+                    skip,
+                });
                 if let Some((parent, sub)) = c.spec.name.split_once('|') {
                     let pidx = match r.by_name.get(parent.as_bytes()) {
                         Some(&p) => p,
@@ -130,6 +140,7 @@ impl Registry {
                                 lock: Lock::Keys,
                                 index: p,
                                 subs: HashMap::new(),
+                                skip: 1,
                             });
                             r.by_name.insert(parent.as_bytes().to_vec(), p);
                             p
