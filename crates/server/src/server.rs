@@ -154,9 +154,14 @@ impl CommandStats {
         CommandStats { per: (0..n).map(|_| CmdStat::default()).collect(), errors: Default::default() }
     }
 
-    /// Counts one error reply by its code.
+    /// Counts one error reply by its code: the text before the first space
+    /// when one comes within 32 bytes, else "ERR" (Redis's afterErrorReply).
     pub fn error(&self, msg: &str) {
-        let code = msg.split(' ').next().unwrap_or("ERR");
+        let head = &msg.as_bytes()[..msg.len().min(32)];
+        let code = match head.iter().position(|&c| c == b' ') {
+            Some(i) => &msg[..i],
+            None => "ERR",
+        };
         let mut m = self.errors.lock();
         if let Some(n) = m.get_mut(code) {
             *n += 1;

@@ -219,9 +219,9 @@ unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
     let ctx = &mut *(slot.ctx as *mut Ctx<'_>);
     let reply = match run_command(ctx, &slot.state, slot.resp, &refs, std::mem::take(&mut slot.scratch)) {
         Ok(r) => r,
-        Err(msg) => {
+        Err((msg, counted)) => {
             ffi::lua_settop(l, 0);
-            with_room(l, &*slot.lua, 256, || push_err(l, msg, true));
+            with_room(l, &*slot.lua, 256, || push_err(l, msg, counted));
             return false;
         }
     };
@@ -263,18 +263,28 @@ fn run_command(
     resp: i64,
     refs: &[&[u8]],
     mut buf: Vec<u8>,
-) -> Result<Vec<u8>, &'static str> {
+) -> Result<Vec<u8>, (&'static str, bool)> {
+    // Err: the message, and whether it was counted here already (a command
+    // refused by the script rules counts as a rejected call and an error
+    // reply at once, as Redis's scriptCall does; a failed lookup is counted
+    // only if the script returns the error).
     let entry = match lookup_checked(refs) {
         Ok(e) => e,
-        Err(true) => return Err("Unknown Redis command called from script"),
-        Err(false) => return Err("Wrong number of args calling Redis command from script"),
+        Err(true) => return Err(("Unknown Redis command called from script", false)),
+        Err(false) => return Err(("Wrong number of args calling Redis command from script", false)),
     };
     let spec = entry.spec;
+    let refuse = |msg: &'static str| {
+        ctx.srv.cmdstats.per[entry.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.cmdstats.error(&format!("ERR {msg}"));
+        Err((msg, true))
+    };
     if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err("This Redis command is not allowed from script");
+        return refuse("This Redis command is not allowed from script");
     }
     if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
-        return Err("Write commands are not allowed from read-only scripts.");
+        return refuse("Write commands are not allowed from read-only scripts.");
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {
         // An error reply of its own words (no "ERR " prefix), converted to

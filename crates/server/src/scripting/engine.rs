@@ -366,6 +366,24 @@ impl Engine {
         // limit is lifted; plain values need no Lua call at all.
         let u = matches!(v, Value::Table(_)).then(|| Unlimited::new(&self.lua));
         if ok {
+            // A returned error table is an error reply of EVAL/FCALL itself,
+            // counted as one (errorstats, failed_calls) unless it carries
+            // ignore_error_stats_update (an error already counted when a
+            // redis.call inside made it).
+            if let Value::Table(t) = &v {
+                if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+                    if !t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
+                        let msg = e.to_string_lossy().to_string();
+                        drop(u);
+                        return Outcome::Failed(CmdError::msg(msg));
+                    }
+                    // Counted already, but EVAL/FCALL itself still failed.
+                    if let Some(entry) = crate::commands::registry().get(ctx.spec.name.as_bytes()) {
+                        let stat = &ctx.srv.cmdstats.per[entry.index];
+                        stat.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
             conv::lua_to_reply(ctx.out, &v, resp == 3, 0);
             drop(u);
             // Collect garbage a little from time to time, as Redis does.
@@ -384,7 +402,19 @@ impl Engine {
                 _ => return Outcome::Failed(killed_error(name)),
             }
         }
-        Outcome::Failed(CmdError::msg(format_error(&v, name)))
+        let counted = matches!(&v, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
+        let msg = format_error(&v, name);
+        if counted && !kill {
+            // An error a redis.call inside made and counted: the script
+            // fails with it without counting it twice (the command itself
+            // still failed).
+            ctx.out.error(msg.as_bytes());
+            if let Some(entry) = crate::commands::registry().get(ctx.spec.name.as_bytes()) {
+                ctx.srv.cmdstats.per[entry.index].failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return Outcome::Done;
+        }
+        Outcome::Failed(CmdError::msg(msg))
     }
 }
 

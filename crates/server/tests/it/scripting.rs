@@ -392,3 +392,32 @@ fn undeclared_keys_stay_atomic_under_concurrent_writers() {
     let moves = (0..12).flat_map(|w| (0..ROUNDS).map(move |i| (w + i) % 4)).filter(|k| *k != 1).count();
     assert_eq!(x, moves as i64);
 }
+
+/// Errors a script returns or raises are counted as Redis counts them: a
+/// returned error table once (by its code, "ERR" when it has none); an
+/// error made by a refused or failing redis.call once, where it happened,
+/// and the script's command as failed (redis.pcall'd or raised).
+#[test]
+fn script_errors_in_errorstats() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    c.cmd("CONFIG RESETSTAT");
+    assert_eq!(c.cmd("EVAL \"return redis.error_reply('MY_CODE custom msg')\" 0"), "-MY_CODE custom msg\r\n");
+    assert_eq!(c.cmd("EVAL \"return {err='plain'}\" 0"), "-plain\r\n");
+    assert!(c
+        .cmd("EVAL_RO \"return redis.call('set','x','y')\" 1 x")
+        .starts_with("-ERR Write commands are not allowed"));
+    c.cmd("SET s 1");
+    assert_eq!(
+        c.cmd("EVAL \"return redis.pcall('lpush','s','y')\" 0"),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    let info = c.cmd("INFO errorstats");
+    assert!(info.contains("errorstat_MY_CODE:count=1\r\n"), "{info}");
+    assert!(info.contains("errorstat_ERR:count=2\r\n"), "{info}");
+    assert!(info.contains("errorstat_WRONGTYPE:count=1\r\n"), "{info}");
+    let stats = c.cmd("INFO commandstats");
+    assert!(stats.contains("cmdstat_eval:calls=3,") && stats.contains("failed_calls=3\r\n"), "{stats}");
+    assert!(stats.contains("cmdstat_set:calls=1,") && stats.contains("rejected_calls=1,failed_calls=0"), "{stats}");
+    assert!(c.cmd("INFO stats").contains("total_error_replies:4\r\n"));
+}
