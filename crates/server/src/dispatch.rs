@@ -244,8 +244,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
-        crate::txn::flag(client);
-        reject(srv, out, CmdError::err("Command not allowed inside a transaction"));
+        refuse(srv, client, entry, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
     }
     if crate::evict::refuse_oom(srv, client, entry, argv, out) {

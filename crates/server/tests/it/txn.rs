@@ -133,3 +133,20 @@ fn concurrent_watch_increments_lose_nothing() {
     let mut r = t.raw();
     assert_eq!(r.cmd("GET counter"), format!("$3\r\n{}\r\n", CLIENTS * EACH));
 }
+
+/// A command refused inside MULTI (no-multi flag) counts as a rejected
+/// call, as Redis's rejectCommand counts it.
+#[test]
+fn no_multi_refusal_counts_as_rejected() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    c.cmd("CONFIG RESETSTAT");
+    c.cmd("MULTI");
+    assert_eq!(c.cmd("SHUTDOWN NOSAVE"), "-ERR Command not allowed inside a transaction\r\n");
+    c.cmd("DISCARD");
+    let stats = c.cmd("INFO commandstats");
+    assert!(
+        stats.contains("cmdstat_shutdown:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"),
+        "{stats}"
+    );
+}
