@@ -113,24 +113,59 @@ fn parse_ll(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// The common case of a length line, `<digits>\r\n` at `from` with no
+/// leading zero: the number and the position of its `\r`, read in one pass.
+/// `None` for anything else (a sign, an empty or long number, a leading
+/// zero, another byte, an incomplete line); the caller then takes the
+/// general path, which answers those exactly as before.
+#[inline]
+fn digits_line(buf: &[u8], from: usize) -> Option<(i64, usize)> {
+    let rest = buf.get(from..)?;
+    let first = *rest.first()?;
+    if !(b'1'..=b'9').contains(&first) {
+        return None;
+    }
+    let mut v = (first - b'0') as i64;
+    // At most 17 digits: no overflow possible.
+    let end = rest.len().min(18);
+    let mut i = 1;
+    while i < end {
+        let c = rest[i];
+        if c.is_ascii_digit() {
+            v = v * 10 + (c - b'0') as i64;
+        } else if c == b'\r' && i + 1 < rest.len() {
+            return Some((v, from + i));
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    None
+}
+
 fn find(buf: &[u8], from: usize, c: u8) -> Option<usize> {
     buf[from..].iter().position(|&b| b == c).map(|p| p + from)
 }
 
 fn parse_multibulk(buf: &[u8], limits: Limits, args: &mut Vec<Range<usize>>) -> Result<Option<Parsed>, ParseError> {
-    let Some(nl) = find(buf, 0, b'\r') else {
-        if buf.len() > INLINE_MAX {
-            return Err(ParseError::TooBigMbulkCount);
+    let (count, nl) = match digits_line(buf, 1) {
+        Some(x) => x,
+        None => {
+            let Some(nl) = find(buf, 0, b'\r') else {
+                if buf.len() > INLINE_MAX {
+                    return Err(ParseError::TooBigMbulkCount);
+                }
+                return Ok(None);
+            };
+            if nl + 2 > buf.len() {
+                return Ok(None);
+            }
+            (parse_ll(&buf[1..nl]).ok_or(ParseError::InvalidMultibulkLength)?, nl)
         }
-        return Ok(None);
     };
-    if nl + 2 > buf.len() {
-        return Ok(None);
+    if count > i32::MAX as i64 {
+        return Err(ParseError::InvalidMultibulkLength);
     }
-    let count = match parse_ll(&buf[1..nl]) {
-        Some(n) if n <= i32::MAX as i64 => n,
-        _ => return Err(ParseError::InvalidMultibulkLength),
-    };
     if count > 10 && !limits.authenticated {
         return Err(ParseError::UnauthenticatedMultibulkLength);
     }
@@ -141,20 +176,30 @@ fn parse_multibulk(buf: &[u8], limits: Limits, args: &mut Vec<Range<usize>>) -> 
     // Reserve only what could possibly be present, never the claimed count.
     args.reserve((count as usize).min(1024));
     for _ in 0..count {
-        let Some(nl) = find(buf, pos, b'\r') else {
-            if buf.len() - pos > INLINE_MAX {
-                return Err(ParseError::TooBigBulkCount);
-            }
-            return Ok(None);
+        let fast = match buf.get(pos) {
+            Some(b'$') => digits_line(buf, pos + 1),
+            _ => None,
         };
-        if nl + 2 > buf.len() {
-            return Ok(None);
-        }
-        if buf[pos] != b'$' {
-            return Err(ParseError::ExpectedDollar(buf[pos]));
-        }
-        let len = match parse_ll(&buf[pos + 1..nl]) {
-            Some(n) if n >= 0 && n <= limits.max_bulk => n as usize,
+        let (n, nl) = match fast {
+            Some(x) => x,
+            None => {
+                let Some(nl) = find(buf, pos, b'\r') else {
+                    if buf.len() - pos > INLINE_MAX {
+                        return Err(ParseError::TooBigBulkCount);
+                    }
+                    return Ok(None);
+                };
+                if nl + 2 > buf.len() {
+                    return Ok(None);
+                }
+                if buf[pos] != b'$' {
+                    return Err(ParseError::ExpectedDollar(buf[pos]));
+                }
+                (parse_ll(&buf[pos + 1..nl]).ok_or(ParseError::InvalidBulkLength)?, nl)
+            }
+        };
+        let len = match n {
+            n if n >= 0 && n <= limits.max_bulk => n as usize,
             _ => return Err(ParseError::InvalidBulkLength),
         };
         if len > 16384 && !limits.authenticated {
@@ -285,6 +330,34 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass length reader agrees with the general path (first `\r`,
+    /// then `parse_ll`) on every line it accepts, over all short strings of
+    /// the bytes that matter.
+    #[test]
+    fn digits_line_agrees_with_general_path() {
+        let alphabet = b"0159-+\r\na ";
+        let mut line = Vec::new();
+        for len in 1..=6u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                line.clear();
+                for _ in 0..len {
+                    line.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                if let Some((v, nl)) = digits_line(&line, 0) {
+                    let general = find(&line, 0, b'\r').expect("a line");
+                    assert_eq!(nl, general, "{line:?}");
+                    assert!(nl + 2 <= line.len(), "{line:?}");
+                    assert_eq!(parse_ll(&line[..nl]), Some(v), "{line:?}");
+                }
+            }
+        }
+        assert_eq!(digits_line(b"12345678901234567\r\n", 0), Some((12345678901234567, 17)));
+        assert_eq!(digits_line(b"123456789012345678\r\n", 0), None);
+        assert_eq!(digits_line(b"0\r\n", 0), None);
+        assert_eq!(digits_line(b"12\r", 0), None);
+    }
 
     fn p(buf: &[u8]) -> Result<Option<(usize, Vec<Vec<u8>>)>, ParseError> {
         let mut r = Vec::new();

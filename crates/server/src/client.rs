@@ -339,7 +339,7 @@ pub struct Client {
     /// `BatchClock`); `None` outside a batch (served waiters and the like).
     pub batch_clock: Option<BatchClock>,
     /// When the command being run started (taken by `execute_locked`).
-    pub cmd_start: Option<std::time::Instant>,
+    pub cmd_start: Option<u64>,
     /// Shards and map hashes of the keys the prefetcher saw in the batch
     /// being run (see `KeyHints`).
     pub key_hints: KeyHints,
@@ -392,15 +392,16 @@ impl KeyHints {
 /// 17 clock reads rather than 48.
 #[derive(Clone, Copy)]
 pub struct BatchClock {
-    pub base: std::time::Instant,
+    /// `server::ticks` at the batch's start.
+    pub base: u64,
     /// Unix milliseconds at `base`, without the test offset.
     pub base_ms: i64,
-    pub mark: std::time::Instant,
+    pub mark: u64,
 }
 
 impl BatchClock {
     pub fn now() -> BatchClock {
-        let base = std::time::Instant::now();
+        let base = crate::server::ticks::now();
         BatchClock { base, base_ms: crate::server::Clock::real_ms(), mark: base }
     }
 }

@@ -423,13 +423,13 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         // INFO, CLIENT LIST ... inside a transaction or script see all counts.
         flush_stats(ctx.srv, ctx.client);
     }
-    let t0 = ctx.client.cmd_start.take().unwrap_or_else(std::time::Instant::now);
+    let t0 = ctx.client.cmd_start.take().unwrap_or_else(crate::server::ticks::now);
     let result = handler(ctx, &mut args);
-    let t1 = std::time::Instant::now();
+    let t1 = crate::server::ticks::now();
     if let Some(b) = ctx.client.batch_clock.as_mut() {
         b.mark = t1;
     }
-    let ns = t1.saturating_duration_since(t0).as_nanos() as u64;
+    let ns = crate::server::ticks::nanos(t0, t1);
     count_call(ctx.srv, ctx.client, entry, ns / 1000);
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.record(ns);

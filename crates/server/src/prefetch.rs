@@ -105,6 +105,14 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
                 break;
             }
             let k = argv[i];
+            // A pipeline on one key (a queue, a counter, a bitmap) names the
+            // same key again and again: its hash is known, its data prefetched.
+            if let Some((s, h, r, _)) = keys.last() {
+                if buf[r.clone()] == *k {
+                    client.key_hints.push(k, *s, *h);
+                    continue;
+                }
+            }
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
             if commands == 1 && pos == buf.len() && kp.len() == 1 {

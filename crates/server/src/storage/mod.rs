@@ -34,6 +34,7 @@ pub mod value;
 use indexmap::IndexSet;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -389,13 +390,13 @@ impl Keyspace {
                 };
                 guards.push((i, g));
             }
-            return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE });
+            return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE, memo: Cell::new(Memo::NONE) });
         }
     }
 
     /// Locks nothing (commands without keys).
     pub fn lock_none(&self) -> Locked<'_> {
-        Locked { ks: self, guards: SmallVec::new(), all: false, hint: KeyHint::NONE }
+        Locked { ks: self, guards: SmallVec::new(), all: false, hint: KeyHint::NONE, memo: Cell::new(Memo::NONE) }
     }
 }
 
@@ -405,6 +406,33 @@ pub struct Locked<'a> {
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
     all: bool,
     hint: KeyHint,
+    /// The last other key whose shard (and hash) was computed, so the
+    /// lookups of one command on the same key compute them once. Compared
+    /// by content, not address (a handler may build keys in buffers that are
+    /// freed and reused, and a script's strings come and go), so it never
+    /// goes stale.
+    memo: Cell<Memo>,
+}
+
+/// A short key with its shard and map hash (see `Locked::memo`).
+#[derive(Clone, Copy)]
+struct Memo {
+    /// Key length, or `usize::MAX` when empty.
+    len: usize,
+    bytes: [u8; Memo::MAX],
+    shard: usize,
+    /// The key's `keymap::hash_key`, or 0 if not known.
+    hash: u64,
+}
+
+impl Memo {
+    const MAX: usize = 32;
+    const NONE: Memo = Memo { len: usize::MAX, bytes: [0; Memo::MAX], shard: 0, hash: 0 };
+
+    #[inline]
+    fn is(&self, key: &[u8]) -> bool {
+        self.len == key.len() && self.bytes[..key.len().min(Memo::MAX)] == *key
+    }
 }
 
 /// The shard of the first key a command was locked for, remembered by the
@@ -448,10 +476,19 @@ impl<'a> Locked<'a> {
     #[inline]
     fn shard_index(&self, key: &[u8]) -> usize {
         if self.hint.is(key) {
-            self.hint.shard
-        } else {
-            self.ks.shard_of(key)
+            return self.hint.shard;
         }
+        let m = self.memo.get();
+        if m.is(key) {
+            return m.shard;
+        }
+        let shard = self.ks.shard_of(key);
+        if key.len() <= Memo::MAX {
+            let mut m = Memo { len: key.len(), bytes: [0; Memo::MAX], shard, hash: 0 };
+            m.bytes[..key.len()].copy_from_slice(key);
+            self.memo.set(m);
+        }
+        shard
     }
 
     /// `keymap::hash_key(key)`, known already for the command's first key
@@ -459,10 +496,17 @@ impl<'a> Locked<'a> {
     #[inline]
     pub fn hash_of(&self, key: &[u8]) -> u64 {
         if self.hint.is(key) && self.hint.hash != 0 {
-            self.hint.hash
-        } else {
-            keymap::hash_key(key)
+            return self.hint.hash;
         }
+        let mut m = self.memo.get();
+        if m.is(key) {
+            if m.hash == 0 {
+                m.hash = keymap::hash_key(key);
+                self.memo.set(m);
+            }
+            return m.hash;
+        }
+        keymap::hash_key(key)
     }
 
     fn find(&self, shard: usize) -> Option<usize> {
