@@ -127,7 +127,7 @@ impl ClientInfo {
         }
         self.omem.store(used, Ordering::Relaxed);
         drop(m);
-        self.mailbox.ready.notify_one();
+        self.mailbox.signal.raise(SIG_MAIL);
         true
     }
 
@@ -171,15 +171,47 @@ impl ClientInfo {
     pub fn request_kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill.notify_one();
+        self.mailbox.signal.raise(SIG_KILL);
     }
 }
 
 /// A connection's queue of output written by other tasks, in the order they
-/// wrote it. The connection task waits on `ready` besides its socket.
+/// wrote it. The connection task waits on `signal` besides its socket.
 #[derive(Default)]
 pub struct Mailbox {
     inner: Mutex<MailInner>,
-    pub ready: Notify,
+    pub signal: Signal,
+}
+
+/// `Signal` bits: mail arrived; the connection is to close.
+pub const SIG_MAIL: u8 = 1;
+pub const SIG_KILL: u8 = 2;
+
+/// What other tasks tell a waiting connection task (mail, kill), in one
+/// waker slot and one word: the connection loop polls it together with its
+/// socket, which costs an atomic load when nothing is pending (tokio's
+/// `Notify` would register and unregister a waiter per wait, under a lock).
+/// Bits raised while the task is busy stay set until it next polls.
+#[derive(Default)]
+pub struct Signal {
+    waker: atomic_waker::AtomicWaker,
+    pending: std::sync::atomic::AtomicU8,
+}
+
+impl Signal {
+    pub fn raise(&self, bits: u8) {
+        self.pending.fetch_or(bits, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    /// Registers the polling task, then takes the pending bits (0: none).
+    pub fn poll_take(&self, cx: &mut std::task::Context<'_>) -> u8 {
+        self.waker.register(cx.waker());
+        if self.pending.load(Ordering::SeqCst) == 0 {
+            return 0;
+        }
+        self.pending.swap(0, Ordering::SeqCst)
+    }
 }
 
 #[derive(Default)]

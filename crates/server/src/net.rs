@@ -129,22 +129,24 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             Some(left) => {
                 let nap = std::time::Duration::from_millis(left.min(100) as u64);
                 tokio::select! {
-                    r = stream.read_buf(&mut inbuf) => r?,
-                    _ = info.mailbox.ready.notified() => {
-                        deliver_mail(srv, stream, &mut out, &info).await?;
-                        continue;
-                    }
-                    _ = info.kill.notified() => return Ok(()),
+                    w = wake(&info, stream, &mut inbuf) => match w {
+                        Wake::Read(r) => r?,
+                        Wake::Mail => {
+                            deliver_mail(srv, stream, &mut out, &info).await?;
+                            continue;
+                        }
+                        Wake::Kill => return Ok(()),
+                    },
                     _ = tokio::time::sleep(nap) => continue,
                 }
             }
-            None => tokio::select! {
-                r = stream.read_buf(&mut inbuf) => r?,
-                _ = info.mailbox.ready.notified() => {
+            None => match wake(&info, stream, &mut inbuf).await {
+                Wake::Read(r) => r?,
+                Wake::Mail => {
                     deliver_mail(srv, stream, &mut out, &info).await?;
                     continue;
                 }
-                _ = info.kill.notified() => return Ok(()),
+                Wake::Kill => return Ok(()),
             },
         };
         if n == 0 {
@@ -278,6 +280,29 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
 /// then join this write), as Redis writes a subscriber's buffer once per
 /// event-loop pass rather than once per message. Order is unaffected: the
 /// mailbox is a FIFO taken whole.
+/// Why an idle connection task woke up.
+enum Wake {
+    Read(std::io::Result<usize>),
+    Mail,
+    Kill,
+}
+
+/// Waits for input on the socket (read into `inbuf`) or a signal from
+/// another task (`client::Signal`), whichever comes first; signals first.
+async fn wake(info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Wake {
+    std::future::poll_fn(|cx| {
+        let bits = info.mailbox.signal.poll_take(cx);
+        if bits & crate::client::SIG_KILL != 0 {
+            return std::task::Poll::Ready(Wake::Kill);
+        }
+        if bits & crate::client::SIG_MAIL != 0 {
+            return std::task::Poll::Ready(Wake::Mail);
+        }
+        tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *stream), cx, inbuf).map(Wake::Read)
+    })
+    .await
+}
+
 async fn deliver_mail(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
     tokio::task::yield_now().await;
     info.take_mail(&mut out.buf);
