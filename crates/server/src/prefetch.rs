@@ -87,6 +87,11 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
         let first_arg = look.args.len();
         look.args.extend_from_slice(&scratch);
         look.cmds.push((at + base, parsed.consumed, first_arg..look.args.len()));
+        if commands == 1 && pos == buf.len() {
+            // A single command (no pipeline): nothing to overlap, and its
+            // key's slot and hash are computed where they are needed.
+            break;
+        }
         let argv: SmallVec<[&[u8]; 8]> = scratch.iter().map(|r| &buf[base + r.start..base + r.end]).collect();
         let Some(first) = argv.first() else { continue };
         let entry = match client.last_entry {
@@ -115,10 +120,6 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             }
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
-            if commands == 1 && pos == buf.len() && kp.len() == 1 {
-                // A single command of one key: nothing to overlap.
-                continue;
-            }
             let g = match guards.iter().position(|(s, _)| *s == shard) {
                 Some(g) => g,
                 None => {
