@@ -284,7 +284,11 @@ impl Chunk {
             }
             match compress(buf) {
                 Some(data) => self.body = Body::Packed { raw: buf.len(), data },
-                None => *stay = true,
+                None => {
+                    // It stays plain where it is: no spare capacity.
+                    *stay = true;
+                    buf.shrink_to_fit();
+                }
             }
         }
     }
@@ -636,9 +640,13 @@ impl List {
             }
         }
         let k = new.len();
-        self.chunks.remove(ci);
-        for (j, c) in new.into_iter().enumerate() {
-            self.chunks.insert(ci + j, c);
+        let mut new = new.into_iter();
+        match new.next() {
+            Some(first) => self.chunks[ci] = first,
+            None => drop(self.chunks.remove(ci)),
+        }
+        for (j, c) in new.enumerate() {
+            self.chunks.insert(ci + 1 + j, c);
         }
         for j in ci..ci + k {
             self.settle(j);
