@@ -7,8 +7,9 @@
 //! trailing (byte-reversed) copy lets it be walked backward from its end, so
 //! both ends of every chunk are reachable without an index. An element
 //! therefore costs its bytes plus two to ten bytes, not a separate allocation.
-//! A chunk is either *plain* (those bytes in a `Vec`) or *packed* (the same
-//! bytes LZ4-compressed into an exactly sized `Box<[u8]>`, beside their raw
+//! A chunk is either *plain* (those bytes in a `Vec`, possibly after some
+//! free room at its start, see `Plain`) or *packed* (the same bytes
+//! LZ4-compressed into an exactly sized `Box<[u8]>`, beside their raw
 //! length); it always knows its element count.
 //!
 //! Chunk size follows `list-max-listpack-size` as captured when the list is
@@ -37,10 +38,11 @@
 //! more. LZ4 costs little CPU (a few microseconds per 8 KiB chunk) and an
 //! element like `element:123456` shrinks from 16 bytes to about 4.
 //!
-//! Costs: push and pop at either end touch one plain chunk (a pop at the
-//! front moves the rest of that chunk's bytes, bounded by the fill); a new
-//! end chunk packs at most one other chunk and an emptied one unpacks at most
-//! one. Indexed access walks chunk counts from the nearer end, O(N / chunk),
+//! Costs: push and pop at either end touch one plain chunk, amortised O(1)
+//! at both ends (the room kept at the front of a plain buffer takes pushes
+//! at the front without moving the other entries, and pops there only move
+//! the start); a new end chunk packs at most one other chunk and an emptied
+//! one unpacks at most one. Indexed access walks chunk counts from the nearer end, O(N / chunk),
 //! then decodes one chunk (decompressed into a scratch buffer when packed; the
 //! list is not changed by reads). Reads therefore hand elements to callbacks
 //! or through a `Cursor` that owns its scratch buffer, never as a slice
@@ -199,13 +201,98 @@ fn decompress_into(data: &[u8], raw: usize, out: &mut Vec<u8>) {
     debug_assert_eq!(n, raw);
 }
 
+/// A plain chunk's bytes: the entries are `buf[start..]`. The room before
+/// `start` takes pushes at the front and is left by pops at the front, so
+/// neither moves the other entries (amortised O(1), like the back).
+#[derive(Clone, Debug, Default)]
+struct Plain {
+    buf: Vec<u8>,
+    start: usize,
+    /// Compression was tried on exactly these bytes and did not pay
+    /// (cleared by any change).
+    stay: bool,
+}
+
+impl Plain {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    fn push_back(&mut self, v: &[u8]) {
+        let n = entry_size(v.len());
+        // Reclaim the room at the front before the buffer would grow, when
+        // it is at least as large as the entries (amortised O(1)).
+        if self.start > 0 && self.buf.len() + n > self.buf.capacity() && self.start >= self.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        encode_into(&mut self.buf, v);
+    }
+
+    fn push_front(&mut self, v: &[u8]) {
+        let mut hdr = [0u8; 10];
+        let k = put_leb(v.len(), &mut hdr);
+        let n = v.len() + 2 * k;
+        if self.start < n {
+            // Move the entries into a new buffer with room in front as large
+            // as they are (doubling, as a Vec grows at the back).
+            let live = self.len();
+            let room = n.max(live).max(16);
+            let mut buf = Vec::with_capacity(room + live);
+            buf.resize(room, 0);
+            buf.extend_from_slice(self.bytes());
+            self.buf = buf;
+            self.start = room;
+        }
+        let s = self.start - n;
+        self.buf[s..s + k].copy_from_slice(&hdr[..k]);
+        self.buf[s + k..s + k + v.len()].copy_from_slice(v);
+        hdr[..k].reverse();
+        self.buf[s + k + v.len()..self.start].copy_from_slice(&hdr[..k]);
+        self.start = s;
+    }
+
+    fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (ds, de, next) = entry_at(&self.buf, self.start);
+        let r = f(&self.buf[ds..de]);
+        self.start = next;
+        r
+    }
+
+    fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (s, ds, de) = entry_before(&self.buf, self.buf.len());
+        let r = f(&self.buf[ds..de]);
+        self.buf.truncate(s);
+        r
+    }
+
+    fn drop_front(&mut self, n: usize) {
+        for _ in 0..n {
+            self.start = entry_at(&self.buf, self.start).2;
+        }
+    }
+
+    fn drop_back(&mut self, n: usize) {
+        let mut e = self.buf.len();
+        for _ in 0..n {
+            e = entry_before(&self.buf, e).0;
+        }
+        self.buf.truncate(e);
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Body {
-    /// The entries as they are. `stay`: compression was tried on exactly
-    /// these bytes and did not pay (cleared by any push).
-    Plain { buf: Vec<u8>, stay: bool },
+    Plain(Plain),
     /// The entries LZ4-compressed; `raw` is their plain length.
-    Packed { raw: usize, data: Box<[u8]> },
+    Packed {
+        raw: usize,
+        data: Box<[u8]>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -218,13 +305,13 @@ impl Chunk {
     fn with(v: &[u8]) -> Chunk {
         let mut buf = Vec::with_capacity(entry_size(v.len()));
         encode_into(&mut buf, v);
-        Chunk { count: 1, body: Body::Plain { buf, stay: false } }
+        Chunk { count: 1, body: Body::Plain(Plain { buf, start: 0, stay: false }) }
     }
 
     /// Length of the entries' bytes (uncompressed).
     fn raw_len(&self) -> usize {
         match &self.body {
-            Body::Plain { buf, .. } => buf.len(),
+            Body::Plain(p) => p.len(),
             Body::Packed { raw, .. } => *raw,
         }
     }
@@ -235,7 +322,7 @@ impl Chunk {
 
     fn heap_bytes(&self) -> usize {
         match &self.body {
-            Body::Plain { buf, .. } => buf.capacity(),
+            Body::Plain(p) => p.buf.capacity(),
             Body::Packed { data, .. } => data.len(),
         }
     }
@@ -244,7 +331,7 @@ impl Chunk {
     /// when packed.
     fn bytes<'s>(&'s self, scratch: &'s mut Vec<u8>) -> &'s [u8] {
         match &self.body {
-            Body::Plain { buf, .. } => buf,
+            Body::Plain(p) => p.bytes(),
             Body::Packed { raw, data } => {
                 decompress_into(data, *raw, scratch);
                 scratch
@@ -254,14 +341,14 @@ impl Chunk {
 
     /// The plain bytes for editing (unpacking first if needed); the chunk is
     /// about to change, so a failed compression no longer applies.
-    fn plain_mut(&mut self) -> &mut Vec<u8> {
+    fn plain_mut(&mut self) -> &mut Plain {
         if self.is_packed() {
             self.unpack();
         }
         match &mut self.body {
-            Body::Plain { buf, stay } => {
-                *stay = false;
-                buf
+            Body::Plain(p) => {
+                p.stay = false;
+                p
             }
             Body::Packed { .. } => unreachable!("unpacked above"),
         }
@@ -271,88 +358,63 @@ impl Chunk {
         if let Body::Packed { raw, data } = &self.body {
             let mut buf = Vec::new();
             decompress_into(data, *raw, &mut buf);
-            self.body = Body::Plain { buf, stay: false };
+            self.body = Body::Plain(Plain { buf, start: 0, stay: false });
         }
     }
 
     /// Compresses a plain chunk, unless that was tried already on these
     /// bytes or does not pay.
     fn pack(&mut self) {
-        if let Body::Plain { buf, stay } = &mut self.body {
-            if *stay {
+        if let Body::Plain(p) = &mut self.body {
+            if p.stay {
                 return;
             }
-            match compress(buf) {
-                Some(data) => self.body = Body::Packed { raw: buf.len(), data },
+            match compress(p.bytes()) {
+                Some(data) => self.body = Body::Packed { raw: p.len(), data },
                 None => {
-                    // It stays plain where it is: no spare capacity.
-                    *stay = true;
-                    buf.shrink_to_fit();
+                    // It stays plain where it is: no spare room.
+                    p.buf.drain(..p.start);
+                    p.buf.shrink_to_fit();
+                    p.start = 0;
+                    p.stay = true;
                 }
             }
         }
     }
 
     fn push_back(&mut self, v: &[u8]) {
-        encode_into(self.plain_mut(), v);
+        self.plain_mut().push_back(v);
         self.count += 1;
     }
 
     fn push_front(&mut self, v: &[u8]) {
-        // Shift the chunk right in place and write the entry in front.
-        let buf = self.plain_mut();
-        let mut hdr = [0u8; 10];
-        let k = put_leb(v.len(), &mut hdr);
-        let n = v.len() + 2 * k;
-        let old = buf.len();
-        buf.resize(old + n, 0);
-        buf.copy_within(0..old, n);
-        buf[..k].copy_from_slice(&hdr[..k]);
-        buf[k..k + v.len()].copy_from_slice(v);
-        hdr[..k].reverse();
-        buf[k + v.len()..n].copy_from_slice(&hdr[..k]);
+        self.plain_mut().push_front(v);
         self.count += 1;
     }
 
     /// Removes the first entry, handing its bytes to `f` first.
     fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
-        let buf = self.plain_mut();
-        let (ds, de, next) = entry_at(buf, 0);
-        let r = f(&buf[ds..de]);
-        buf.drain(..next);
+        let r = self.plain_mut().pop_front_with(f);
         self.count -= 1;
         r
     }
 
     /// Removes the last entry, handing its bytes to `f` first.
     fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
-        let buf = self.plain_mut();
-        let (start, ds, de) = entry_before(buf, buf.len());
-        let r = f(&buf[ds..de]);
-        buf.truncate(start);
+        let r = self.plain_mut().pop_back_with(f);
         self.count -= 1;
         r
     }
 
     /// Drops the first `n` entries.
     fn drop_front(&mut self, n: usize) {
-        let buf = self.plain_mut();
-        let mut p = 0;
-        for _ in 0..n {
-            p = entry_at(buf, p).2;
-        }
-        buf.drain(..p);
+        self.plain_mut().drop_front(n);
         self.count -= n;
     }
 
     /// Drops the last `n` entries.
     fn drop_back(&mut self, n: usize) {
-        let buf = self.plain_mut();
-        let mut e = buf.len();
-        for _ in 0..n {
-            e = entry_before(buf, e).0;
-        }
-        buf.truncate(e);
+        self.plain_mut().drop_back(n);
         self.count -= n;
     }
 }
@@ -862,8 +924,8 @@ impl<'a> Cursor<'a> {
     fn load(&mut self) {
         let chunk = &self.chunks[self.ci];
         match &chunk.body {
-            Body::Plain { buf, .. } => {
-                self.plain = buf;
+            Body::Plain(p) => {
+                self.plain = p.bytes();
                 self.in_scratch = false;
             }
             Body::Packed { raw, data } => {
@@ -960,11 +1022,12 @@ mod tests {
                     assert!(depth >= 2, "packed end chunk {i} of {n}");
                     assert!(data.len() <= raw - raw / 8);
                 }
-                (Body::Plain { stay, buf }, 3..) => {
-                    assert!(*stay, "plain deep chunk {i} of {n} not flagged");
-                    assert!(compress(buf).is_none(), "deep chunk {i} would compress");
+                (Body::Plain(p), 3..) => {
+                    assert!(p.stay, "plain deep chunk {i} of {n} not flagged");
+                    assert!(compress(p.bytes()).is_none(), "deep chunk {i} would compress");
+                    assert_eq!(p.start, 0, "deep chunk {i} keeps room in front");
                 }
-                _ => {}
+                (Body::Plain(p), _) => assert!(p.start <= p.buf.len()),
             }
         }
         assert_eq!(total, l.len());
@@ -1086,6 +1149,38 @@ mod tests {
         }
         check(&l);
         assert_eq!(l.packed_count(), packed);
+    }
+
+    #[test]
+    fn room_in_front_stays_bounded() {
+        // A queue inside one chunk: pushes at the back, pops at the front.
+        let mut l = List::new(-2);
+        for i in 0..100 {
+            l.push_back(format!("element:{i}").as_bytes());
+        }
+        for i in 100..100_000 {
+            l.push_back(format!("element:{i}").as_bytes());
+            assert_eq!(l.pop_front().unwrap(), format!("element:{}", i - 100).into_bytes());
+        }
+        assert_eq!(l.chunk_count(), 1);
+        assert!(l.heap_bytes() < 8192, "{}", l.heap_bytes());
+        // The other way round.
+        for i in 0..100_000 {
+            l.push_front(format!("element:{i}").as_bytes());
+            l.pop_back().unwrap();
+        }
+        assert_eq!(l.chunk_count(), 1);
+        assert!(l.heap_bytes() < 8192, "{}", l.heap_bytes());
+        assert_eq!(l.len(), 100);
+        // Pushes at the front grow the room by doubling, within the fill.
+        let mut l = List::new(-2);
+        for i in 0..10_000 {
+            l.push_front(format!("element:{i}").as_bytes());
+        }
+        assert!(l.chunks.iter().all(|c| c.heap_bytes() <= 2 * 8192 + 64));
+        check(&l);
+        assert_eq!(l.get(0).unwrap(), b"element:9999");
+        assert_eq!(l.get(9999).unwrap(), b"element:0");
     }
 
     #[test]
