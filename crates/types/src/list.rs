@@ -1,12 +1,16 @@
-//! The list type: a deque of packed chunks (Redis's quicklist, in our words).
+//! The list type: a deque of packed chunks, the interior ones compressed
+//! (Redis's quicklist, in our words). Depends on nothing of ours.
 //!
-//! Representation. A `List` is a `VecDeque` of `Chunk`s; a chunk is one
-//! contiguous byte buffer holding a run of entries, each laid out as
-//! `[len][bytes][len reversed]`, where `len` is a LEB128 varint. The leading
-//! length lets a chunk be walked forward, the trailing (byte-reversed) copy
-//! lets it be walked backward from its end, so both ends of every chunk are
-//! reachable without an index. An element therefore costs its bytes plus two
-//! to ten bytes, not a separate allocation.
+//! Representation. A `List` is a `VecDeque` of `Chunk`s; a chunk holds a run
+//! of entries, each laid out as `[len][bytes][len reversed]`, where `len` is a
+//! LEB128 varint. The leading length lets a chunk be walked forward, the
+//! trailing (byte-reversed) copy lets it be walked backward from its end, so
+//! both ends of every chunk are reachable without an index. An element
+//! therefore costs its bytes plus two to ten bytes, not a separate allocation.
+//! A chunk is either *plain* (those bytes in a `Vec`, possibly after some
+//! free room at its start, see `Plain`) or *packed* (the same bytes
+//! LZ4-compressed into an exactly sized `Box<[u8]>`, beside their raw
+//! length); it always knows its element count.
 //!
 //! Chunk size follows `list-max-listpack-size` as captured when the list is
 //! created (Redis fixes a quicklist's fill at creation too): a positive fill
@@ -14,16 +18,51 @@
 //! negative fill -1..-5 caps its bytes at 4, 8, 16, 32 or 64 KiB. An empty
 //! chunk accepts any element, so an oversized element gets a chunk of its own.
 //!
-//! Costs: push and pop at either end touch one chunk (a pop at the front moves
-//! the rest of that chunk's bytes, bounded by the fill); indexed access walks
-//! chunks from the nearer end, O(N / chunk) plus a walk inside one chunk.
-//! Edits in the middle (LSET, LINSERT) re-pack the one chunk they touch, and
-//! split it if it grew past the fill. Bulk edits (LREM, LTRIM) are O(N) or
-//! better. Invariants: no chunk is empty; `len` is the sum of chunk counts.
+//! Compression rules. A chunk's *depth* is its distance from the nearer end
+//! of the deque, 1 for the first and the last chunk.
+//! - Depth 1 (the end chunks) is always plain: pushes and pops only ever
+//!   touch plain bytes.
+//! - Depth 2 may be either. This slack is the hysteresis that keeps the work
+//!   amortised: a chunk is packed when it reaches depth 3 and unpacked when it
+//!   becomes an end, so pushes and pops alternating across a chunk boundary
+//!   never pack or unpack anything; each pack or unpack needs a chunk-full of
+//!   pushes or pops since the previous one at that end.
+//! - Depth 3 and more is packed, unless compression did not pay: chunks under
+//!   `MIN_PACK_BYTES`, or whose compressed form would not save an eighth of
+//!   the bytes (random data), stay plain, flagged `stay` so that the attempt
+//!   is not repeated until the bytes change.
+//!
+//! Unlike Redis, this is on by default and not configurable:
+//! `list-compress-depth` is accepted by CONFIG (and reported back) but does
+//! not change the representation, which always compresses at depth 3 and
+//! more. LZ4 costs little CPU (a few microseconds per 8 KiB chunk).
+//!
+//! Costs: push and pop at either end touch one plain chunk, amortised O(1)
+//! at both ends (the room kept at the front of a plain buffer takes pushes
+//! at the front without moving the other entries, and pops there only move
+//! the start); a new end chunk packs at most one other chunk and an emptied
+//! one unpacks at most one. Indexed access walks chunk counts from the
+//! nearer end, O(N / chunk), then decodes one chunk (decompressed into a
+//! scratch buffer when packed; reads never change the list). Reads therefore
+//! hand elements to callbacks or through a `Cursor` that owns its scratch
+//! buffer, never as a slice borrowed from the list. Edits in the middle
+//! (LSET, LINSERT, remove) decode the one chunk they touch, re-pack it
+//! (splitting it if it grew past the fill) and compress the result again if
+//! it is still deep. Bulk edits (LREM, LTRIM) are O(N) or better; LREM
+//! rebuilds only the chunks that lose elements.
+//!
+//! Memory: one million elements `element:0..999999` take about 4.3 bytes
+//! each (16 plain); only the two or four chunks near the ends are plain, and
+//! a plain buffer's room in front and spare capacity stay within a few times
+//! its fill, except in a deep chunk left plain, which is trimmed to its bytes.
+//!
+//! Invariants: no chunk is empty; `len` is the sum of chunk counts; a chunk's
+//! count is the number of entries in its bytes; the rules above on depth.
 //!
 //! Redis 7.0 reports every list as "quicklist" (the listpack list encoding
 //! arrived in 7.2), so the encoding is not modelled beyond the chunks.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// Byte caps of the negative fill levels -1..-5.
@@ -32,6 +71,12 @@ const BYTE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const SAFETY_BYTES: usize = 8192;
 /// Redis's default `list-max-listpack-size`.
 pub const DEFAULT_FILL: i32 = -2;
+/// Chunks smaller than this are never compressed (Redis's threshold too).
+const MIN_PACK_BYTES: usize = 48;
+/// Compressed output up to this size goes through a per-thread scratch
+/// buffer; a bigger chunk (one huge element) uses a temporary one, so the
+/// scratch never keeps a huge allocation alive.
+const SCRATCH_MAX: usize = 1 << 17;
 
 fn leb_len(mut n: usize) -> usize {
     let mut k = 1;
@@ -105,116 +150,295 @@ fn entry_before(buf: &[u8], e: usize) -> (usize, usize, usize) {
     (data_start - k, data_start, data_end)
 }
 
-#[derive(Clone, Debug, Default)]
-struct Chunk {
-    buf: Vec<u8>,
-    count: usize,
+/// Byte range (entry start, data start, data end, entry end) of entry `i`
+/// of the `count` entries in `buf`, walked from the nearer end.
+fn locate(buf: &[u8], count: usize, i: usize) -> (usize, usize, usize, usize) {
+    if i <= count / 2 {
+        let mut p = 0;
+        for _ in 0..i {
+            p = entry_at(buf, p).2;
+        }
+        let (ds, de, next) = entry_at(buf, p);
+        (p, ds, de, next)
+    } else {
+        let mut e = buf.len();
+        for _ in 0..count - 1 - i {
+            e = entry_before(buf, e).0;
+        }
+        let (s, ds, de) = entry_before(buf, e);
+        (s, ds, de, e)
+    }
 }
 
-impl Chunk {
-    fn with(v: &[u8]) -> Chunk {
-        let mut c = Chunk { buf: Vec::with_capacity(entry_size(v.len())), count: 0 };
-        c.push_back(v);
-        c
+/// LZ4-compresses `raw`, if that saves at least an eighth of its bytes.
+fn compress(raw: &[u8]) -> Option<Box<[u8]>> {
+    if raw.len() < MIN_PACK_BYTES {
+        return None;
+    }
+    let budget = raw.len() - raw.len() / 8;
+    let need = lz4_flex::block::get_maximum_output_size(raw.len());
+    let run = |out: &mut Vec<u8>| {
+        if out.len() < need {
+            out.resize(need, 0);
+        }
+        let n = lz4_flex::block::compress_into(raw, out).ok()?;
+        (n <= budget).then(|| Box::from(&out[..n]))
+    };
+    if need <= SCRATCH_MAX {
+        thread_local! {
+            static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        // `run` calls nothing that could reach this buffer again.
+        OUT.with(|o| run(&mut o.borrow_mut()))
+    } else {
+        run(&mut Vec::new())
+    }
+}
+
+/// Decompresses a packed chunk's `data` (of `raw` bytes) into `out`.
+fn decompress_into(data: &[u8], raw: usize, out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(raw, 0);
+    // The bytes were produced by `compress` from exactly `raw` bytes and
+    // never change afterwards, so decoding cannot fail.
+    let n = lz4_flex::block::decompress_into(data, out).expect("a chunk compressed by this module");
+    debug_assert_eq!(n, raw);
+}
+
+/// A plain chunk's bytes: the entries are `buf[start..]`. The room before
+/// `start` takes pushes at the front and is left by pops at the front, so
+/// neither moves the other entries (amortised O(1), like the back).
+#[derive(Clone, Debug, Default)]
+struct Plain {
+    buf: Vec<u8>,
+    start: usize,
+    /// Compression was tried on exactly these bytes and did not pay
+    /// (cleared by any change).
+    stay: bool,
+}
+
+impl Plain {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() - self.start
     }
 
     fn push_back(&mut self, v: &[u8]) {
+        let n = entry_size(v.len());
+        // Reclaim the room at the front before the buffer would grow, when
+        // it is at least as large as the entries (amortised O(1)).
+        if self.start > 0 && self.buf.len() + n > self.buf.capacity() && self.start >= self.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         encode_into(&mut self.buf, v);
-        self.count += 1;
     }
 
     fn push_front(&mut self, v: &[u8]) {
-        // Shift the chunk right in place and write the entry in front.
         let mut hdr = [0u8; 10];
         let k = put_leb(v.len(), &mut hdr);
         let n = v.len() + 2 * k;
-        let old = self.buf.len();
-        self.buf.resize(old + n, 0);
-        self.buf.copy_within(0..old, n);
-        self.buf[..k].copy_from_slice(&hdr[..k]);
-        self.buf[k..k + v.len()].copy_from_slice(v);
+        if self.start < n {
+            // Move the entries into a new buffer with room in front as large
+            // as they are (doubling, as a Vec grows at the back).
+            let live = self.len();
+            let room = n.max(live).max(16);
+            let mut buf = Vec::with_capacity(room + live);
+            buf.resize(room, 0);
+            buf.extend_from_slice(self.bytes());
+            self.buf = buf;
+            self.start = room;
+        }
+        let s = self.start - n;
+        self.buf[s..s + k].copy_from_slice(&hdr[..k]);
+        self.buf[s + k..s + k + v.len()].copy_from_slice(v);
         hdr[..k].reverse();
-        self.buf[k + v.len()..n].copy_from_slice(&hdr[..k]);
-        self.count += 1;
+        self.buf[s + k + v.len()..self.start].copy_from_slice(&hdr[..k]);
+        self.start = s;
     }
 
-    /// Removes the first entry, handing its bytes to `f` first.
     fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
-        let (ds, de, next) = entry_at(&self.buf, 0);
+        let (ds, de, next) = entry_at(&self.buf, self.start);
         let r = f(&self.buf[ds..de]);
-        self.buf.drain(..next);
-        self.count -= 1;
+        self.start = next;
         r
     }
 
-    /// Removes the last entry, handing its bytes to `f` first.
     fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
-        let (start, ds, de) = entry_before(&self.buf, self.buf.len());
+        let (s, ds, de) = entry_before(&self.buf, self.buf.len());
         let r = f(&self.buf[ds..de]);
-        self.buf.truncate(start);
-        self.count -= 1;
+        self.buf.truncate(s);
         r
     }
 
-    /// Byte range (entry start, data start, data end, entry end) of entry `i`.
-    fn locate(&self, i: usize) -> (usize, usize, usize, usize) {
-        if i <= self.count / 2 {
-            let mut p = 0;
-            for _ in 0..i {
-                p = entry_at(&self.buf, p).2;
-            }
-            let (ds, de, next) = entry_at(&self.buf, p);
-            (p, ds, de, next)
-        } else {
-            let mut e = self.buf.len();
-            for _ in 0..self.count - 1 - i {
-                e = entry_before(&self.buf, e).0;
-            }
-            let (s, ds, de) = entry_before(&self.buf, e);
-            (s, ds, de, e)
-        }
-    }
-
-    fn get(&self, i: usize) -> &[u8] {
-        let (_, ds, de, _) = self.locate(i);
-        &self.buf[ds..de]
-    }
-
-    /// Drops the first `n` entries.
     fn drop_front(&mut self, n: usize) {
-        let mut p = 0;
         for _ in 0..n {
-            p = entry_at(&self.buf, p).2;
+            self.start = entry_at(&self.buf, self.start).2;
         }
-        self.buf.drain(..p);
-        self.count -= n;
     }
 
-    /// Drops the last `n` entries.
     fn drop_back(&mut self, n: usize) {
         let mut e = self.buf.len();
         for _ in 0..n {
             e = entry_before(&self.buf, e).0;
         }
         self.buf.truncate(e);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    Plain(Plain),
+    /// The entries LZ4-compressed; `raw` is their plain length.
+    Packed {
+        raw: usize,
+        data: Box<[u8]>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Chunk {
+    count: usize,
+    body: Body,
+}
+
+impl Chunk {
+    fn with(v: &[u8]) -> Chunk {
+        let mut buf = Vec::with_capacity(entry_size(v.len()));
+        encode_into(&mut buf, v);
+        Chunk { count: 1, body: Body::Plain(Plain { buf, start: 0, stay: false }) }
+    }
+
+    /// Length of the entries' bytes (uncompressed).
+    fn raw_len(&self) -> usize {
+        match &self.body {
+            Body::Plain(p) => p.len(),
+            Body::Packed { raw, .. } => *raw,
+        }
+    }
+
+    fn is_packed(&self) -> bool {
+        matches!(self.body, Body::Packed { .. })
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match &self.body {
+            Body::Plain(p) => p.buf.capacity(),
+            Body::Packed { data, .. } => data.len(),
+        }
+    }
+
+    /// The entries' bytes: borrowed when plain, decompressed into `scratch`
+    /// when packed.
+    fn bytes<'s>(&'s self, scratch: &'s mut Vec<u8>) -> &'s [u8] {
+        match &self.body {
+            Body::Plain(p) => p.bytes(),
+            Body::Packed { raw, data } => {
+                decompress_into(data, *raw, scratch);
+                scratch
+            }
+        }
+    }
+
+    /// The plain bytes for editing (unpacking first if needed); the chunk is
+    /// about to change, so a failed compression no longer applies.
+    fn plain_mut(&mut self) -> &mut Plain {
+        if self.is_packed() {
+            self.unpack();
+        }
+        match &mut self.body {
+            Body::Plain(p) => {
+                p.stay = false;
+                p
+            }
+            Body::Packed { .. } => unreachable!("unpacked above"),
+        }
+    }
+
+    fn unpack(&mut self) {
+        if let Body::Packed { raw, data } = &self.body {
+            let mut buf = Vec::new();
+            decompress_into(data, *raw, &mut buf);
+            self.body = Body::Plain(Plain { buf, start: 0, stay: false });
+        }
+    }
+
+    /// Compresses a plain chunk, unless that was tried already on these
+    /// bytes or does not pay.
+    fn pack(&mut self) {
+        if let Body::Plain(p) = &mut self.body {
+            if p.stay {
+                return;
+            }
+            match compress(p.bytes()) {
+                Some(data) => self.body = Body::Packed { raw: p.len(), data },
+                None => {
+                    // It stays plain where it is: no spare room.
+                    p.buf.drain(..p.start);
+                    p.buf.shrink_to_fit();
+                    p.start = 0;
+                    p.stay = true;
+                }
+            }
+        }
+    }
+
+    fn push_back(&mut self, v: &[u8]) {
+        self.plain_mut().push_back(v);
+        self.count += 1;
+    }
+
+    fn push_front(&mut self, v: &[u8]) {
+        self.plain_mut().push_front(v);
+        self.count += 1;
+    }
+
+    /// Removes the first entry, handing its bytes to `f` first.
+    fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let r = self.plain_mut().pop_front_with(f);
+        self.count -= 1;
+        r
+    }
+
+    /// Removes the last entry, handing its bytes to `f` first.
+    fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let r = self.plain_mut().pop_back_with(f);
+        self.count -= 1;
+        r
+    }
+
+    /// Drops the first `n` entries.
+    fn drop_front(&mut self, n: usize) {
+        self.plain_mut().drop_front(n);
         self.count -= n;
     }
 
-    fn iter(&self) -> ChunkIter<'_> {
-        ChunkIter { buf: &self.buf, front: 0, back: self.buf.len() }
+    /// Drops the last `n` entries.
+    fn drop_back(&mut self, n: usize) {
+        self.plain_mut().drop_back(n);
+        self.count -= n;
     }
 }
 
-struct ChunkIter<'a> {
+/// The entries of one chunk's bytes, front to back.
+struct Entries<'a> {
     buf: &'a [u8],
     front: usize,
-    back: usize,
 }
 
-impl<'a> Iterator for ChunkIter<'a> {
+impl<'a> Entries<'a> {
+    fn new(buf: &'a [u8]) -> Entries<'a> {
+        Entries { buf, front: 0 }
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.front >= self.back {
+        if self.front >= self.buf.len() {
             return None;
         }
         let (ds, de, next) = entry_at(self.buf, self.front);
@@ -223,14 +447,15 @@ impl<'a> Iterator for ChunkIter<'a> {
     }
 }
 
-impl<'a> DoubleEndedIterator for ChunkIter<'a> {
-    fn next_back(&mut self) -> Option<&'a [u8]> {
-        if self.front >= self.back {
-            return None;
-        }
-        let (s, ds, de) = entry_before(self.buf, self.back);
-        self.back = s;
-        Some(&self.buf[ds..de])
+/// True if a chunk holding `count` entries in `bytes` may take one more
+/// element of `len` bytes, under `fill`.
+fn fits(fill: i32, count: usize, bytes: usize, len: usize) -> bool {
+    let new = bytes + entry_size(len);
+    if fill < 0 {
+        let level = (-fill - 1) as usize;
+        new <= BYTE_LEVELS[level]
+    } else {
+        new <= SAFETY_BYTES && count < fill as usize
     }
 }
 
@@ -265,7 +490,17 @@ impl Default for List {
 
 impl PartialEq for List {
     fn eq(&self, other: &List) -> bool {
-        self.len == other.len && self.iter().eq(other.iter())
+        if self.len != other.len {
+            return false;
+        }
+        let (mut a, mut b) = (self.iter(), other.iter());
+        loop {
+            match (a.next(), b.next()) {
+                (Some(x), Some(y)) if x == y => {}
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
     }
 }
 
@@ -289,20 +524,43 @@ impl List {
         self.chunks.len()
     }
 
-    /// Approximate heap bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(|c| c.buf.capacity() + std::mem::size_of::<Chunk>()).sum()
+    /// Number of compressed chunks.
+    pub fn packed_count(&self) -> usize {
+        self.chunks.iter().filter(|c| c.is_packed()).count()
     }
 
-    /// True if a chunk holding `count` entries in `bytes` may take one more
-    /// element of `len` bytes.
-    fn fits(&self, count: usize, bytes: usize, len: usize) -> bool {
-        let new = bytes + entry_size(len);
-        if self.fill < 0 {
-            let level = (-self.fill - 1) as usize;
-            new <= BYTE_LEVELS[level]
-        } else {
-            new <= SAFETY_BYTES && count < self.fill as usize
+    /// Heap bytes held: the chunk table and every chunk's bytes, compressed
+    /// ones at their compressed size (O(chunks)).
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
+    }
+
+    /// Brings chunk `i` in line with its depth (see the module doc): an end
+    /// chunk is unpacked, a chunk at depth 3 or more is packed, depth 2 is
+    /// left as it is. Out of range: nothing.
+    fn settle(&mut self, i: usize) {
+        let n = self.chunks.len();
+        if i >= n {
+            return;
+        }
+        let depth = (i + 1).min(n - i);
+        let c = &mut self.chunks[i];
+        match depth {
+            1 => c.unpack(),
+            2 => {}
+            _ => c.pack(),
+        }
+    }
+
+    /// Settles the chunks whose depth class can change when one chunk in the
+    /// middle is replaced by `k` others: chunks move by up to `k - 1`
+    /// places, so the first and last `k + 2` are looked at (a look is a
+    /// match when nothing is to do).
+    fn settle_edges(&mut self, k: usize) {
+        let n = self.chunks.len();
+        for j in 0..(k + 2).min(n) {
+            self.settle(j);
+            self.settle(n - 1 - j);
         }
     }
 
@@ -321,21 +579,27 @@ impl List {
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
-        match self.chunks.back() {
-            Some(c) if self.fits(c.count, c.buf.len(), v.len()) => {
-                self.chunks.back_mut().expect("checked").push_back(v);
+        let fill = self.fill;
+        match self.chunks.back_mut() {
+            Some(c) if fits(fill, c.count, c.raw_len(), v.len()) => c.push_back(v),
+            _ => {
+                self.chunks.push_back(Chunk::with(v));
+                // The old tail stays plain at depth 2; the one before it
+                // reaches depth 3.
+                self.settle(self.chunks.len().wrapping_sub(3));
             }
-            _ => self.chunks.push_back(Chunk::with(v)),
         }
         self.len += 1;
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
-        match self.chunks.front() {
-            Some(c) if self.fits(c.count, c.buf.len(), v.len()) => {
-                self.chunks.front_mut().expect("checked").push_front(v);
+        let fill = self.fill;
+        match self.chunks.front_mut() {
+            Some(c) if fits(fill, c.count, c.raw_len(), v.len()) => c.push_front(v),
+            _ => {
+                self.chunks.push_front(Chunk::with(v));
+                self.settle(2);
             }
-            _ => self.chunks.push_front(Chunk::with(v)),
         }
         self.len += 1;
     }
@@ -357,6 +621,7 @@ impl List {
                 let r = c.pop_front_with(f);
                 if c.count == 0 {
                     self.chunks.pop_front();
+                    self.settle(0);
                 }
                 r
             }
@@ -365,6 +630,7 @@ impl List {
                 let r = c.pop_back_with(f);
                 if c.count == 0 {
                     self.chunks.pop_back();
+                    self.settle(self.chunks.len().wrapping_sub(1));
                 }
                 r
             }
@@ -381,7 +647,7 @@ impl List {
         (0..len).contains(&i).then_some(i as usize)
     }
 
-    /// The chunk holding position `i` and the offset inside it.
+    /// The chunk holding position `i` (< len) and the offset inside it.
     fn seek(&self, i: usize) -> (usize, usize) {
         if i < self.len / 2 {
             let mut rem = i;
@@ -403,34 +669,55 @@ impl List {
         unreachable!("seek past the end of a list")
     }
 
-    /// The element at position `i` (0-based from the head).
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
+    /// Hands the element at position `i` (0-based from the head) to `f`;
+    /// None if out of range. An element of a compressed chunk is read from a
+    /// decompressed copy; the list itself is not changed.
+    pub fn get_with<R>(&self, i: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         if i >= self.len {
             return None;
         }
         let (ci, off) = self.seek(i);
-        Some(self.chunks[ci].get(off))
+        let c = &self.chunks[ci];
+        let mut scratch = Vec::new();
+        let buf = c.bytes(&mut scratch);
+        let (_, ds, de, _) = locate(buf, c.count, off);
+        Some(f(&buf[ds..de]))
+    }
+
+    /// A copy of the element at position `i`.
+    pub fn get(&self, i: usize) -> Option<Vec<u8>> {
+        self.get_with(i, <[u8]>::to_vec)
     }
 
     /// Rewrites chunk `ci` through `f` on its decoded elements, re-packing
-    /// the result into as many chunks as the fill needs.
+    /// the result into as many chunks as the fill needs (none if it left no
+    /// element), compressed where deep.
     fn repack(&mut self, ci: usize, f: impl FnOnce(&mut Vec<Vec<u8>>)) {
-        let old = &self.chunks[ci];
-        let mut items: Vec<Vec<u8>> = old.iter().map(|s| s.to_vec()).collect();
+        let mut scratch = Vec::new();
+        let mut items: Vec<Vec<u8>> = Entries::new(self.chunks[ci].bytes(&mut scratch)).map(<[u8]>::to_vec).collect();
         let before = items.len();
         f(&mut items);
         self.len = self.len - before + items.len();
         let mut new: Vec<Chunk> = Vec::new();
         for it in &items {
             match new.last_mut() {
-                Some(c) if self.fits(c.count, c.buf.len(), it.len()) => c.push_back(it),
+                Some(c) if fits(self.fill, c.count, c.raw_len(), it.len()) => c.push_back(it),
                 _ => new.push(Chunk::with(it)),
             }
         }
-        self.chunks.remove(ci);
-        for (k, c) in new.into_iter().enumerate() {
-            self.chunks.insert(ci + k, c);
+        let k = new.len();
+        let mut new = new.into_iter();
+        match new.next() {
+            Some(first) => self.chunks[ci] = first,
+            None => drop(self.chunks.remove(ci)),
         }
+        for (j, c) in new.enumerate() {
+            self.chunks.insert(ci + 1 + j, c);
+        }
+        for j in ci..ci + k {
+            self.settle(j);
+        }
+        self.settle_edges(k);
     }
 
     /// Replaces the element at position `i`. False if out of range.
@@ -468,7 +755,15 @@ impl List {
 
     /// Position of the first element equal to `v`, from the head.
     pub fn position(&self, v: &[u8]) -> Option<usize> {
-        self.iter().position(|e| e == v)
+        let mut it = self.iter();
+        let mut i = 0;
+        while let Some(e) = it.next() {
+            if e == v {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// Removes elements equal to `v`: `count > 0` the first `count` from the
@@ -477,39 +772,55 @@ impl List {
     pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
         let limit = if count == 0 { usize::MAX } else { count.unsigned_abs().min(usize::MAX as u64) as usize };
         let mut drop_at: Vec<usize> = Vec::new();
-        if count >= 0 {
-            for (i, e) in self.iter().enumerate() {
-                if drop_at.len() == limit {
-                    break;
-                }
-                if e == v {
-                    drop_at.push(i);
-                }
+        let back = count < 0;
+        let mut it = if back { self.iter_rev() } else { self.iter() };
+        let mut k = 0;
+        while drop_at.len() < limit {
+            let Some(e) = it.next() else { break };
+            if e == v {
+                drop_at.push(if back { self.len - 1 - k } else { k });
             }
-        } else {
-            for (k, e) in self.iter().rev().enumerate() {
-                if drop_at.len() == limit {
-                    break;
-                }
-                if e == v {
-                    drop_at.push(self.len - 1 - k);
-                }
-            }
-            drop_at.reverse();
+            k += 1;
         }
+        drop(it);
         if drop_at.is_empty() {
             return 0;
         }
-        let mut rebuilt = List::new(self.fill);
-        let mut next = drop_at.iter().copied().peekable();
-        for (i, e) in self.iter().enumerate() {
-            if next.peek() == Some(&i) {
-                next.next();
-            } else {
-                rebuilt.push_back(e);
-            }
+        if back {
+            drop_at.reverse();
         }
-        *self = rebuilt;
+        // Chunks that lose nothing are kept as they are (compressed or not);
+        // the survivors of the others are packed anew, runs of neighbouring
+        // touched chunks together.
+        let old = std::mem::take(&mut self.chunks);
+        let mut drops = drop_at.iter().copied().peekable();
+        let mut open: Option<Chunk> = None;
+        let mut scratch = Vec::new();
+        let mut base = 0;
+        for c in old {
+            let end = base + c.count;
+            if drops.peek().is_none_or(|&d| d >= end) {
+                self.chunks.extend(open.take());
+                self.chunks.push_back(c);
+            } else {
+                for (j, e) in Entries::new(c.bytes(&mut scratch)).enumerate() {
+                    if drops.peek() == Some(&(base + j)) {
+                        drops.next();
+                        continue;
+                    }
+                    match &mut open {
+                        Some(o) if fits(self.fill, o.count, o.raw_len(), e.len()) => o.push_back(e),
+                        _ => self.chunks.extend(open.replace(Chunk::with(e))),
+                    }
+                }
+            }
+            base = end;
+        }
+        self.chunks.extend(open);
+        self.len -= drop_at.len();
+        for i in 0..self.chunks.len() {
+            self.settle(i);
+        }
         drop_at.len()
     }
 
@@ -527,6 +838,7 @@ impl List {
                 n = 0;
             }
         }
+        self.settle(0);
     }
 
     /// Drops `n` elements from the tail.
@@ -543,112 +855,186 @@ impl List {
                 n = 0;
             }
         }
+        self.settle(self.chunks.len().wrapping_sub(1));
     }
 
-    /// Every element, head to tail (reversible).
-    pub fn iter(&self) -> Iter<'_> {
-        let mut chunks = self.chunks.iter();
-        let front = chunks.next().map(|c| c.iter());
-        let back = chunks.next_back().map(|c| c.iter());
-        Iter { chunks, front, back, remaining: self.len }
+    /// Every element, head to tail.
+    pub fn iter(&self) -> Cursor<'_> {
+        self.iter_from(0)
     }
 
-    /// Elements from position `i` toward the tail.
-    pub fn iter_from(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
-        let (ci, off) = if i < self.len { self.seek(i) } else { (self.chunks.len(), 0) };
-        self.chunks.range(ci..).enumerate().flat_map(move |(k, c)| c.iter().skip(if k == 0 { off } else { 0 }))
+    /// Every element, tail to head.
+    pub fn iter_rev(&self) -> Cursor<'_> {
+        self.iter_rev_from(self.len.wrapping_sub(1))
     }
 
-    /// Elements from position `i` toward the head.
-    pub fn iter_rev_from(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
-        let (end, skip) = if i < self.len {
-            let (ci, off) = self.seek(i);
-            (ci + 1, self.chunks[ci].count - 1 - off)
-        } else {
-            (0, 0)
+    /// Elements from position `i` toward the tail (none if `i >= len`).
+    pub fn iter_from(&self, i: usize) -> Cursor<'_> {
+        Cursor::new(self, i, false)
+    }
+
+    /// Elements from position `i` toward the head (none if `i >= len`).
+    pub fn iter_rev_from(&self, i: usize) -> Cursor<'_> {
+        Cursor::new(self, i, true)
+    }
+}
+
+/// A walk over a list's elements in one direction. Not an `Iterator`: an
+/// element of a compressed chunk lives in the cursor's own scratch buffer,
+/// so each one is borrowed from the cursor until the next call:
+/// `while let Some(v) = cur.next() { ... }`.
+pub struct Cursor<'a> {
+    chunks: &'a VecDeque<Chunk>,
+    /// Current chunk.
+    ci: usize,
+    /// Byte offset in the current chunk: the next entry's start (forward) or
+    /// the end of the next entry (backward).
+    pos: usize,
+    /// Elements still to hand out.
+    left: usize,
+    back: bool,
+    /// The current chunk's bytes when it is plain.
+    plain: &'a [u8],
+    /// The current chunk's bytes when it is packed (`in_scratch`).
+    scratch: Vec<u8>,
+    in_scratch: bool,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(list: &'a List, i: usize, back: bool) -> Cursor<'a> {
+        let mut c = Cursor {
+            chunks: &list.chunks,
+            ci: 0,
+            pos: 0,
+            left: 0,
+            back,
+            plain: &[],
+            scratch: Vec::new(),
+            in_scratch: false,
         };
-        self.chunks
-            .range(..end)
-            .rev()
-            .enumerate()
-            .flat_map(move |(k, c)| c.iter().rev().skip(if k == 0 { skip } else { 0 }))
+        if i >= list.len {
+            return c;
+        }
+        let (ci, off) = list.seek(i);
+        c.ci = ci;
+        c.load();
+        let (s, _, _, e) = locate(c.bytes(), list.chunks[ci].count, off);
+        c.pos = if back { e } else { s };
+        c.left = if back { i + 1 } else { list.len - i };
+        c
     }
-}
 
-/// Iterator over a whole list.
-pub struct Iter<'a> {
-    chunks: std::collections::vec_deque::Iter<'a, Chunk>,
-    front: Option<ChunkIter<'a>>,
-    back: Option<ChunkIter<'a>>,
-    remaining: usize,
-}
+    /// Makes chunk `ci` the current one.
+    fn load(&mut self) {
+        let chunk = &self.chunks[self.ci];
+        match &chunk.body {
+            Body::Plain(p) => {
+                self.plain = p.bytes();
+                self.in_scratch = false;
+            }
+            Body::Packed { raw, data } => {
+                decompress_into(data, *raw, &mut self.scratch);
+                self.in_scratch = true;
+            }
+        }
+    }
 
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.remaining == 0 {
+    fn bytes(&self) -> &[u8] {
+        if self.in_scratch {
+            &self.scratch
+        } else {
+            self.plain
+        }
+    }
+
+    /// Elements still to come.
+    pub fn remaining(&self) -> usize {
+        self.left
+    }
+
+    /// The next element, or None at the end of the list.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<&[u8]> {
+        if self.left == 0 {
             return None;
         }
-        loop {
-            if let Some(f) = &mut self.front {
-                if let Some(v) = f.next() {
-                    self.remaining -= 1;
-                    return Some(v);
-                }
+        self.left -= 1;
+        // Chunks are never empty, so one step reaches the next element.
+        if self.back {
+            if self.pos == 0 {
+                self.ci -= 1;
+                self.load();
+                self.pos = self.bytes().len();
             }
-            match self.chunks.next() {
-                Some(c) => self.front = Some(c.iter()),
-                None => {
-                    let v = self.back.as_mut()?.next();
-                    if v.is_some() {
-                        self.remaining -= 1;
-                    }
-                    return v;
-                }
-            }
+        } else if self.pos == self.bytes().len() {
+            self.ci += 1;
+            self.load();
+            self.pos = 0;
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl<'a> DoubleEndedIterator for Iter<'a> {
-    fn next_back(&mut self) -> Option<&'a [u8]> {
-        if self.remaining == 0 {
-            return None;
-        }
-        loop {
-            if let Some(b) = &mut self.back {
-                if let Some(v) = b.next_back() {
-                    self.remaining -= 1;
-                    return Some(v);
-                }
-            }
-            match self.chunks.next_back() {
-                Some(c) => self.back = Some(c.iter()),
-                None => {
-                    let v = self.front.as_mut()?.next_back();
-                    if v.is_some() {
-                        self.remaining -= 1;
-                    }
-                    return v;
-                }
-            }
+        let buf: &[u8] = if self.in_scratch { &self.scratch } else { self.plain };
+        if self.back {
+            let (s, ds, de) = entry_before(buf, self.pos);
+            self.pos = s;
+            Some(&buf[ds..de])
+        } else {
+            let (ds, de, next) = entry_at(buf, self.pos);
+            self.pos = next;
+            Some(&buf[ds..de])
         }
     }
 }
-
-impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     fn model(l: &List) -> Vec<Vec<u8>> {
-        l.iter().map(|s| s.to_vec()).collect()
+        let mut out = Vec::new();
+        let mut it = l.iter();
+        while let Some(v) = it.next() {
+            out.push(v.to_vec());
+        }
+        out
+    }
+
+    fn model_rev(l: &List) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut it = l.iter_rev();
+        while let Some(v) = it.next() {
+            out.push(v.to_vec());
+        }
+        out
+    }
+
+    /// Every invariant of the module doc.
+    fn check(l: &List) {
+        let n = l.chunks.len();
+        let mut total = 0;
+        let mut scratch = Vec::new();
+        for (i, c) in l.chunks.iter().enumerate() {
+            assert!(c.count > 0, "empty chunk {i}");
+            let buf = c.bytes(&mut scratch);
+            assert_eq!(buf.len(), c.raw_len());
+            assert_eq!(Entries::new(buf).count(), c.count, "count of chunk {i}");
+            total += c.count;
+            let depth = (i + 1).min(n - i);
+            match (&c.body, depth) {
+                (Body::Packed { data, raw }, _) => {
+                    assert!(depth >= 2, "packed end chunk {i} of {n}");
+                    assert!(data.len() <= raw - raw / 8);
+                }
+                (Body::Plain(p), 3..) => {
+                    assert!(p.stay, "plain deep chunk {i} of {n} not flagged");
+                    assert!(compress(p.bytes()).is_none(), "deep chunk {i} would compress");
+                    assert_eq!(p.start, 0, "deep chunk {i} keeps room in front");
+                }
+                (Body::Plain(p), _) => assert!(p.start <= p.buf.len()),
+            }
+        }
+        assert_eq!(total, l.len());
     }
 
     #[test]
@@ -670,6 +1056,25 @@ mod tests {
     }
 
     #[test]
+    fn compression_pays_or_is_skipped() {
+        let text: Vec<u8> = (0..4000).flat_map(|i| format!("element:{i}").into_bytes()).collect();
+        let packed = compress(&text).expect("text compresses");
+        assert!(packed.len() < text.len() / 2);
+        let mut out = Vec::new();
+        decompress_into(&packed, text.len(), &mut out);
+        assert_eq!(out, text);
+        let mut rng = StdRng::seed_from_u64(1);
+        let noise: Vec<u8> = (0..8000).map(|_| rng.gen()).collect();
+        assert!(compress(&noise).is_none());
+        assert!(compress(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").is_none(), "under MIN_PACK_BYTES");
+        // Over the scratch cap: a temporary buffer.
+        let big = vec![b'z'; SCRATCH_MAX * 2];
+        let packed = compress(&big).expect("compresses");
+        decompress_into(&packed, big.len(), &mut out);
+        assert_eq!(out, big);
+    }
+
+    #[test]
     fn chunks_follow_fill() {
         let mut l = List::new(4);
         for i in 0..10 {
@@ -681,12 +1086,105 @@ mod tests {
             l.push_front(&[b'a'; 100]);
         }
         assert!(l.chunk_count() >= 3);
-        assert!(l.chunks.iter().all(|c| c.buf.len() <= 4096));
+        assert!(l.chunks.iter().all(|c| c.raw_len() <= 4096));
         let mut l = List::new(-2);
         l.push_back(&vec![1u8; 100_000]);
         l.push_back(b"a");
         assert_eq!(l.chunk_count(), 2);
         assert_eq!(l.get(0).unwrap().len(), 100_000);
+    }
+
+    #[test]
+    fn interior_chunks_are_compressed() {
+        let mut l = List::default();
+        for i in 0..100_000 {
+            l.push_back(format!("element:{i}").as_bytes());
+        }
+        check(&l);
+        let n = l.chunk_count();
+        assert!(n > 100);
+        // All but the two ends and (at most) their neighbours.
+        assert!(l.packed_count() >= n - 4);
+        let raw: usize = l.chunks.iter().map(Chunk::raw_len).sum();
+        assert!(l.heap_bytes() < raw / 2, "heap {} raw {raw}", l.heap_bytes());
+        assert_eq!(l.get(50_000).unwrap(), b"element:50000");
+        assert_eq!(l.get_with(99_999, |v| v.len()), Some(13));
+        assert_eq!(l.position(b"element:77777"), Some(77_777));
+        let mut it = l.iter_from(40_000);
+        assert_eq!(it.next(), Some(&b"element:40000"[..]));
+        assert_eq!(it.remaining(), 59_999);
+        let mut it = l.iter_rev_from(40_000);
+        assert_eq!(it.next(), Some(&b"element:40000"[..]));
+        assert_eq!(it.next(), Some(&b"element:39999"[..]));
+        assert_eq!(it.remaining(), 39_999);
+        // Draining from both ends unpacks one chunk per chunk-full.
+        while l.len() > 10 {
+            l.pop_front();
+            l.pop_back();
+            assert!(l.chunks.front().is_none_or(|c| !c.is_packed()));
+            assert!(l.chunks.back().is_none_or(|c| !c.is_packed()));
+        }
+        check(&l);
+    }
+
+    #[test]
+    fn push_pop_across_a_boundary_does_not_thrash() {
+        let mut l = List::new(8);
+        for i in 0..64 {
+            l.push_back(format!("element:{i:06}").as_bytes());
+        }
+        check(&l);
+        // The tail chunk is full: each push makes a new one, each pop drops
+        // it; after the first round trip nothing is packed or unpacked.
+        l.push_back(b"element:xxxxxx");
+        l.pop_back();
+        let packed = l.packed_count();
+        for _ in 0..100 {
+            l.push_back(b"element:xxxxxx");
+            check(&l);
+            let before = l.packed_count();
+            l.pop_back();
+            assert_eq!(l.packed_count(), before);
+        }
+        assert_eq!(l.packed_count(), packed);
+        for _ in 0..100 {
+            l.pop_front();
+            l.push_front(b"element:yyyyyy");
+        }
+        check(&l);
+        assert_eq!(l.packed_count(), packed);
+    }
+
+    #[test]
+    fn room_in_front_stays_bounded() {
+        // A queue inside one chunk: pushes at the back, pops at the front.
+        let mut l = List::new(-2);
+        for i in 0..100 {
+            l.push_back(format!("element:{i}").as_bytes());
+        }
+        for i in 100..100_000 {
+            l.push_back(format!("element:{i}").as_bytes());
+            assert_eq!(l.pop_front().unwrap(), format!("element:{}", i - 100).into_bytes());
+        }
+        assert_eq!(l.chunk_count(), 1);
+        assert!(l.heap_bytes() < 8192, "{}", l.heap_bytes());
+        // The other way round.
+        for i in 0..100_000 {
+            l.push_front(format!("element:{i}").as_bytes());
+            l.pop_back().unwrap();
+        }
+        assert_eq!(l.chunk_count(), 1);
+        assert!(l.heap_bytes() < 8192, "{}", l.heap_bytes());
+        assert_eq!(l.len(), 100);
+        // Pushes at the front grow the room by doubling, within the fill.
+        let mut l = List::new(-2);
+        for i in 0..10_000 {
+            l.push_front(format!("element:{i}").as_bytes());
+        }
+        assert!(l.chunks.iter().all(|c| c.heap_bytes() <= 2 * 8192 + 64));
+        check(&l);
+        assert_eq!(l.get(0).unwrap(), b"element:9999");
+        assert_eq!(l.get(9999).unwrap(), b"element:0");
     }
 
     #[test]
@@ -701,14 +1199,15 @@ mod tests {
         assert_eq!(l.resolve(i64::MAX), None);
         for i in 0..10 {
             assert_eq!(l.get(i).unwrap(), format!("{i}").as_bytes());
-            let fwd: Vec<_> = l.iter_from(i).map(|s| s.to_vec()).collect();
-            assert_eq!(fwd.len(), 10 - i);
-            let back: Vec<_> = l.iter_rev_from(i).map(|s| s.to_vec()).collect();
-            assert_eq!(back.len(), i + 1);
-            assert_eq!(back[0], format!("{i}").into_bytes());
+            assert_eq!(l.iter_from(i).remaining(), 10 - i);
+            let mut back = l.iter_rev_from(i);
+            assert_eq!(back.remaining(), i + 1);
+            assert_eq!(back.next().unwrap(), format!("{i}").as_bytes());
         }
-        assert_eq!(l.iter_from(10).count(), 0);
-        assert_eq!(l.iter_rev_from(10).count(), 0);
+        assert!(l.iter_from(10).next().is_none());
+        assert!(l.iter_rev_from(10).next().is_none());
+        assert!(l.get(10).is_none());
+        assert!(List::default().iter_rev().next().is_none());
     }
 
     #[derive(Debug, Clone)]
@@ -723,9 +1222,170 @@ mod tests {
         DropBack(usize),
     }
 
+    /// Applies `o` to both the list and the model, comparing results.
+    fn apply(l: &mut List, m: &mut VecDeque<Vec<u8>>, o: Op) {
+        match o {
+            Op::Push(true, v) => {
+                l.push_front(&v);
+                m.push_front(v);
+            }
+            Op::Push(false, v) => {
+                l.push_back(&v);
+                m.push_back(v);
+            }
+            Op::Pop(true) => assert_eq!(l.pop_front(), m.pop_front()),
+            Op::Pop(false) => assert_eq!(l.pop_back(), m.pop_back()),
+            Op::Set(i, v) => {
+                let ok = i < m.len();
+                assert_eq!(l.set(i, &v), ok);
+                if ok {
+                    m[i] = v;
+                }
+            }
+            Op::Insert(i, v) => {
+                let i = i.min(m.len());
+                l.insert(i, &v);
+                m.insert(i, v);
+            }
+            Op::Remove(i) => assert_eq!(l.remove(i), m.remove(i)),
+            Op::RemoveMatching(v, c) => {
+                let mut idx: Vec<usize> = (0..m.len()).filter(|&i| m[i] == v).collect();
+                if c < 0 {
+                    idx.reverse();
+                }
+                if c != 0 {
+                    idx.truncate(c.unsigned_abs() as usize);
+                }
+                idx.sort_unstable();
+                for &i in idx.iter().rev() {
+                    m.remove(i);
+                }
+                assert_eq!(l.remove_matching(&v, c), idx.len());
+            }
+            Op::DropFront(n) => {
+                l.drop_front(n);
+                for _ in 0..n {
+                    m.pop_front();
+                }
+            }
+            Op::DropBack(n) => {
+                l.drop_back(n);
+                for _ in 0..n {
+                    m.pop_back();
+                }
+            }
+        }
+    }
+
+    /// Compares every read path against the model.
+    fn compare(l: &List, m: &VecDeque<Vec<u8>>) {
+        check(l);
+        let want: Vec<Vec<u8>> = m.iter().cloned().collect();
+        assert_eq!(model(l), want);
+        let mut rev = want.clone();
+        rev.reverse();
+        assert_eq!(model_rev(l), rev);
+        for (i, v) in m.iter().enumerate() {
+            assert_eq!(l.get(i).as_ref(), Some(v));
+        }
+        let step = (m.len() / 7).max(1);
+        for i in (0..m.len()).step_by(step) {
+            let mut f = l.iter_from(i);
+            let mut k = i;
+            while let Some(v) = f.next() {
+                assert_eq!(v, &m[k][..]);
+                k += 1;
+            }
+            assert_eq!(k, m.len());
+            let mut b = l.iter_rev_from(i);
+            let mut k = i + 1;
+            while let Some(v) = b.next() {
+                k -= 1;
+                assert_eq!(v, &m[k][..]);
+            }
+            assert_eq!(k, 0);
+        }
+        if let Some(v) = m.get(m.len() / 2) {
+            assert_eq!(l.position(v), m.iter().position(|e| e == v));
+        }
+    }
+
+    /// Element data of a random kind: short compressible text, longer text,
+    /// random bytes (incompressible), empty, or bigger than a chunk.
+    fn random_value(rng: &mut StdRng, big: bool) -> Vec<u8> {
+        // Lists with big elements get random bytes often, the others rarely
+        // (a random element in a chunk of text can make it incompressible).
+        let noise = if big { 4 } else { 1 };
+        match rng.gen_range(0..16 + noise) {
+            0..=9 => format!("element:{}", rng.gen_range(0..40)).into_bytes(),
+            10..=12 => format!("{:0>60}", rng.gen_range(0..1000)).into_bytes(),
+            13 => Vec::new(),
+            14 => vec![b'a' + rng.gen_range(0..3); rng.gen_range(1..4)],
+            15 => b"element:7".to_vec(),
+            _ if big && rng.gen_bool(0.2) => {
+                let n = rng.gen_range(8000..20000);
+                if rng.gen() {
+                    vec![b'q'; n]
+                } else {
+                    (0..n).map(|_| rng.gen()).collect()
+                }
+            }
+            _ => (0..rng.gen_range(0..200)).map(|_| rng.gen()).collect(),
+        }
+    }
+
+    fn random_op(rng: &mut StdRng, len: usize, big: bool) -> Op {
+        let at = rng.gen_range(0..len + 2);
+        match rng.gen_range(0..40) {
+            0..=11 => Op::Push(rng.gen(), random_value(rng, big)),
+            12..=19 => Op::Pop(rng.gen()),
+            20..=23 => Op::Set(at, random_value(rng, big)),
+            24..=28 => Op::Insert(at, random_value(rng, big)),
+            29..=31 => Op::Remove(at),
+            32..=33 => Op::RemoveMatching(random_value(rng, false), rng.gen_range(-3..4)),
+            34..=35 => Op::DropFront(rng.gen_range(0..10)),
+            36..=37 => Op::DropBack(rng.gen_range(0..10)),
+            _ => Op::Pop(rng.gen()),
+        }
+    }
+
+    /// Thousands of random operations against a `VecDeque` model, with small
+    /// fills so that many chunks exist and most of them are compressed.
+    #[test]
+    fn randomized_against_model() {
+        for (seed, fill) in [(1u64, 8i32), (2, 16), (3, 32), (4, -1), (6, -2), (5, 1), (7, 3), (8, 4)] {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut l = List::new(fill);
+            let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+            let mut packed_seen = 0;
+            let mut max_chunks = 0;
+            for step in 0..6000 {
+                // Grow in waves so lists reach hundreds of elements, then shrink.
+                let o = if (step / 500) % 2 == 0 && rng.gen_bool(0.5) {
+                    Op::Push(rng.gen(), random_value(&mut rng, seed % 2 == 0))
+                } else {
+                    random_op(&mut rng, m.len(), seed % 2 == 0)
+                };
+                apply(&mut l, &mut m, o);
+                assert_eq!(l.len(), m.len());
+                packed_seen = packed_seen.max(l.packed_count());
+                max_chunks = max_chunks.max(l.chunk_count());
+                if step % 97 == 0 {
+                    compare(&l, &m);
+                } else {
+                    check(&l);
+                }
+            }
+            compare(&l, &m);
+            eprintln!("fill {fill}: up to {max_chunks} chunks, {packed_seen} compressed");
+            assert!(packed_seen >= 4, "fill {fill}: at most {packed_seen} chunks were compressed");
+        }
+    }
+
     fn val() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             4 => prop::collection::vec(b'a'..b'd', 0..3),
+            2 => (0u32..50).prop_map(|i| format!("element:{i:04}").into_bytes()),
             1 => prop::collection::vec(any::<u8>(), 0..300),
         ]
     }
@@ -750,56 +1410,13 @@ mod tests {
             let mut l = List::new(fill);
             let mut m: VecDeque<Vec<u8>> = VecDeque::new();
             for o in ops {
-                match o {
-                    Op::Push(true, v) => { l.push_front(&v); m.push_front(v); }
-                    Op::Push(false, v) => { l.push_back(&v); m.push_back(v); }
-                    Op::Pop(true) => prop_assert_eq!(l.pop_front(), m.pop_front()),
-                    Op::Pop(false) => prop_assert_eq!(l.pop_back(), m.pop_back()),
-                    Op::Set(i, v) => {
-                        let ok = i < m.len();
-                        prop_assert_eq!(l.set(i, &v), ok);
-                        if ok { m[i] = v; }
-                    }
-                    Op::Insert(i, v) => {
-                        let i = i.min(m.len());
-                        l.insert(i, &v);
-                        m.insert(i, v);
-                    }
-                    Op::Remove(i) => prop_assert_eq!(l.remove(i), m.remove(i)),
-                    Op::RemoveMatching(v, c) => {
-                        let mut idx: Vec<usize> = (0..m.len()).filter(|&i| m[i] == v).collect();
-                        if c < 0 { idx.reverse(); }
-                        if c != 0 { idx.truncate(c.unsigned_abs() as usize); }
-                        idx.sort_unstable();
-                        for &i in idx.iter().rev() { m.remove(i); }
-                        prop_assert_eq!(l.remove_matching(&v, c), idx.len());
-                    }
-                    Op::DropFront(n) => { l.drop_front(n); for _ in 0..n { m.pop_front(); } }
-                    Op::DropBack(n) => { l.drop_back(n); for _ in 0..n { m.pop_back(); } }
-                }
+                apply(&mut l, &mut m, o);
                 prop_assert_eq!(l.len(), m.len());
-                prop_assert!(l.chunks.iter().all(|c| c.count > 0));
-                prop_assert_eq!(l.chunks.iter().map(|c| c.count).sum::<usize>(), l.len());
+                check(&l);
             }
-            let want: Vec<Vec<u8>> = m.iter().cloned().collect();
-            prop_assert_eq!(model(&l), want.clone());
-            let rev: Vec<Vec<u8>> = l.iter().rev().map(|s| s.to_vec()).collect();
-            let mut wr = want.clone(); wr.reverse();
-            prop_assert_eq!(rev, wr);
-            for i in 0..m.len() {
-                prop_assert_eq!(l.get(i), Some(&m[i][..]));
-                prop_assert_eq!(l.iter_from(i).count(), m.len() - i);
-                prop_assert_eq!(l.iter_rev_from(i).next(), Some(&m[i][..]));
-            }
-            // Mixed iteration from both ends meets in the middle exactly once.
-            let mut it = l.iter();
-            let mut seen = 0;
-            loop {
-                let a = it.next(); let b = it.next_back();
-                seen += a.is_some() as usize + b.is_some() as usize;
-                if a.is_none() || b.is_none() { break; }
-            }
-            prop_assert_eq!(seen, m.len());
+            compare(&l, &m);
+            let copy = l.clone();
+            prop_assert!(copy == l);
         }
     }
 }

@@ -185,19 +185,17 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, end: End) -> CmdResult {
 fn reply_pop_range(list: &mut List, out: &mut Out, end: End, n: i64) {
     let n = (n as u64).min(list.len() as u64) as usize;
     out.array(n);
+    let mut it = match end {
+        End::Head => list.iter(),
+        End::Tail => list.iter_rev(),
+    };
+    for _ in 0..n {
+        let Some(v) = it.next() else { break };
+        out.bulk(v);
+    }
     match end {
-        End::Head => {
-            for v in list.iter().take(n) {
-                out.bulk(v);
-            }
-            list.drop_front(n);
-        }
-        End::Tail => {
-            for v in list.iter().rev().take(n) {
-                out.bulk(v);
-            }
-            list.drop_back(n);
-        }
+        End::Head => list.drop_front(n),
+        End::Tail => list.drop_back(n),
     }
 }
 
@@ -228,9 +226,8 @@ fn lindex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     };
     let index = args::parse_i64(index)?;
-    match list.resolve(index).and_then(|i| list.get(i)) {
-        Some(v) => out.bulk(v),
-        None => out.null(),
+    if list.resolve(index).and_then(|i| list.get_with(i, |v| out.bulk(v))).is_none() {
+        out.null();
     }
     Ok(())
 }
@@ -266,7 +263,9 @@ fn lrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         None => out.empty_array(),
         Some((s, e)) => {
             out.array(e - s + 1);
-            for v in list.iter_from(s).take(e - s + 1) {
+            let mut it = list.iter_from(s);
+            for _ in s..=e {
+                let Some(v) = it.next() else { break };
                 out.bulk(v);
             }
         }
@@ -393,22 +392,31 @@ fn lpos(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     };
     let scan = if maxlen == 0 { list.len() } else { (maxlen as u64).min(list.len() as u64) as usize };
     let len = list.len();
-    let hits = |(i, v): (usize, &[u8])| (v == elem).then_some(if from_tail { len - 1 - i } else { i });
-    let matches: Box<dyn Iterator<Item = usize>> = if from_tail {
-        Box::new(list.iter().rev().take(scan).enumerate().filter_map(hits))
-    } else {
-        Box::new(list.iter().take(scan).enumerate().filter_map(hits))
-    };
-    let mut found = matches.skip(skip.min(usize::MAX as u64) as usize).take(limit.min(usize::MAX as u64) as usize);
+    let mut it = if from_tail { list.iter_rev() } else { list.iter() };
+    // Positions of the matches after the first `skip`, at most `limit`.
+    let (mut skip, mut found) = (skip, Vec::new());
+    for k in 0..scan {
+        if found.len() as u64 >= limit {
+            break;
+        }
+        let Some(v) = it.next() else { break };
+        if v != elem {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+        } else {
+            found.push(if from_tail { len - 1 - k } else { k });
+        }
+    }
     match count {
-        None => match found.next() {
-            Some(i) => out.int(i as i64),
+        None => match found.first() {
+            Some(&i) => out.int(i as i64),
             None => out.null(),
         },
         Some(_) => {
-            let all: Vec<usize> = found.collect();
-            out.array(all.len());
-            for i in all {
+            out.array(found.len());
+            for i in found {
                 out.int(i as i64);
             }
         }

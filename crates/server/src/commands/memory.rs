@@ -85,10 +85,10 @@ fn value_size(v: &Value, samples: usize) -> usize {
     let body = match v {
         Value::Str(Str::Int(_)) => 0,
         Value::Str(s) => s.len() + STR_HDR,
-        Value::List(l) => {
-            let each = sampled(l.iter().map(|e| e.len()), samples, l.len());
-            each + l.len() * PACKED + l.chunk_count() * 32
-        }
+        // The chunks' real bytes (compressed ones at their compressed
+        // size) and an allocator header each: sampling elements would miss
+        // the compression.
+        Value::List(l) => l.heap_bytes() + l.chunk_count() * 16,
         Value::Hash(h) => {
             let over = per_element(h.encoding(), 2 * (OBJ + STR_HDR));
             sampled(h.iter().map(|(f, v)| f.len() + v.len()), samples, h.len()) + h.len() * over

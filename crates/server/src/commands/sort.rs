@@ -45,7 +45,13 @@ fn kind_of(v: &Value) -> Option<Kind> {
 fn elements_of(v: &Value) -> Vec<Box<[u8]>> {
     match v {
         Value::ZSet(z) => z.iter().map(|(m, _)| m.into()).collect(),
-        Value::List(l) => l.iter().map(|e| e.into()).collect(),
+        Value::List(l) => {
+            let (mut it, mut all) = (l.iter(), Vec::with_capacity(l.len()));
+            while let Some(e) = it.next() {
+                all.push(e.into());
+            }
+            all
+        }
         Value::Set(s) => s.iter().map(|m| m.to_vec().into()).collect(),
         _ => Vec::new(),
     }
