@@ -1,17 +1,19 @@
 //! The allocator, counted: INFO's `used_memory` and maxmemory (evict.rs)
 //! read how many bytes the process has allocated.
 //!
-//! Every allocation and free adds to one of 64 cache-line-padded counters
-//! picked by the calling thread, so threads on different cores do not fight
-//! over one cache line; reading sums them. The system allocator does the real
-//! work.
+//! Every allocation and free adds to a thread-local sum; once that sum
+//! reaches 8 KiB either way it goes to one of 64 cache-line-padded counters
+//! picked by the thread, so allocating costs no atomic operation most of the
+//! time and threads on different cores do not fight over one cache line;
+//! reading sums the counters (lagging by under 8 KiB per thread). The system
+//! allocator does the real work.
 //!
 //! Accounting domains: a thread may be tagged with a domain (1..4096); what
 //! it allocates and frees is also counted there. A server started for tests
 //! runs on its own threads tagged with its own domain, so several servers in
 //! one test process each see their own usage (the whole process's total
 //! would move with every other test). Domain 0 (untagged, the real server)
-//! costs one branch.
+//! costs one branch when a sum is published.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -34,27 +36,70 @@ const NONE: AtomicIsize = AtomicIsize::new(0);
 static DOMAIN_BYTES: [AtomicIsize; DOMAINS] = [NONE; DOMAINS];
 static NEXT_DOMAIN: AtomicUsize = AtomicUsize::new(1);
 
-thread_local! {
-    /// The thread's accounting domain; its address also picks the slot.
-    static DOMAIN: Cell<u16> = const { Cell::new(0) };
+/// A thread's accounting state: its domain and the bytes it allocated
+/// (net) since it last published them.
+struct Local {
+    domain: Cell<u16>,
+    pending: Cell<isize>,
 }
 
-/// Adds `delta` bytes to the calling thread's counters.
+thread_local! {
+    /// Its address also picks the thread's counter slot.
+    static LOCAL: Local = const { Local { domain: Cell::new(0), pending: Cell::new(0) } };
+}
+
+/// A thread publishes its allocations to the shared counters once their net
+/// sum reaches this many bytes either way (or it stops, or changes domain),
+/// so most allocations cost a thread-local add rather than an atomic one.
+/// Readers therefore lag by less than this per thread.
+const BATCH: isize = 8 * 1024;
+
+/// Adds `delta` bytes to the calling thread's pending sum, publishing it
+/// when it has grown past `BATCH`.
 #[inline]
 fn account(delta: isize) {
-    // The address of a thread-local tells threads apart without any setup
-    // (and without allocating, which an allocator must not do).
-    let (a, d) = DOMAIN.try_with(|m| (m as *const Cell<u16> as usize, m.get())).unwrap_or((0, 0));
+    // A thread-local needs no setup (and no allocation, which an allocator
+    // must not do); `try_with` fails only while the thread is exiting.
+    let due = LOCAL.try_with(|l| {
+        let p = l.pending.get() + delta;
+        if p > -BATCH && p < BATCH {
+            l.pending.set(p);
+            return None;
+        }
+        l.pending.set(0);
+        Some((l as *const Local as usize, l.domain.get(), p))
+    });
+    match due {
+        Ok(None) => {}
+        Ok(Some((a, d, p))) => publish(a, d, p),
+        Err(_) => publish(0, 0, delta),
+    }
+}
+
+/// Adds `delta` bytes to the counter slot of the thread at address `a` and
+/// to domain `d`.
+#[cold]
+fn publish(a: usize, d: u16, delta: isize) {
     // Fibonacci hashing: thread blocks sit at multiples of large powers of two.
     let i = ((a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SLOTS;
     COUNTERS[i].0.fetch_add(delta, Ordering::Relaxed);
-    // Readers sum only the slots in use (read before every command when
-    // maxmemory is set); the mask is written once per slot.
+    // Readers sum only the slots in use; the mask is written once per slot.
     if USED_SLOTS.load(Ordering::Relaxed) & (1 << i) == 0 {
         USED_SLOTS.fetch_or(1 << i, Ordering::Relaxed);
     }
     if d != 0 {
         DOMAIN_BYTES[d as usize].fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+/// Publishes the calling thread's pending bytes (a thread calls this before
+/// it ends; the runtimes do it from `on_thread_stop`).
+pub fn flush_thread() {
+    let due = LOCAL.try_with(|l| (l as *const Local as usize, l.domain.get(), l.pending.replace(0)));
+    if let Ok((a, d, p)) = due {
+        if p != 0 {
+            publish(a, d, p);
+        }
     }
 }
 
@@ -112,7 +157,8 @@ pub fn new_domain() -> u16 {
 
 /// Tags the calling thread with domain `d` (0: none).
 pub fn enter_domain(d: u16) {
-    let _ = DOMAIN.try_with(|m| m.set(d));
+    flush_thread();
+    let _ = LOCAL.try_with(|l| l.domain.set(d));
 }
 
 /// Bytes allocated (and not freed) by the threads of domain `d`; for 0, by

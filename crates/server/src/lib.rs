@@ -106,6 +106,7 @@ pub fn spawn_for_tests(settings: &[(&str, &str)]) -> (SocketAddr, Arc<Server>) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .on_thread_start(move || alloc::enter_domain(domain))
+            .on_thread_stop(alloc::flush_thread)
             .enable_all()
             .build()
             .expect("runtime");

@@ -30,7 +30,11 @@ fn main() {
     }
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let srv = Arc::new(Server::new(cfg));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .on_thread_stop(hematite::alloc::flush_thread)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let s2 = srv.clone();
     rt.block_on(async move {
         let s3 = s2.clone();
