@@ -1,9 +1,8 @@
 //! Hashes, in Redis's encodings, with per-field expiry (Redis 7.4).
 //!
-//! * `Pack` ("listpack"): every field and value in one byte buffer, each
-//!   string prefixed by its length as a LEB128 varint, in insertion order.
-//!   Lookups are linear scans; the form is used while the hash is small
-//!   (`hash-max-listpack-entries` pairs, no string longer than
+//! * `Pack` ("listpack"): every field and value in one byte buffer, in
+//!   insertion order. Lookups are linear scans; the form is used while the
+//!   hash is small (`hash-max-listpack-entries` pairs, no string longer than
 //!   `hash-max-listpack-value`), exactly like Redis's listpack, so replies
 //!   list fields in the same order as Redis.
 //! * `Pack` with `ex` set ("listpackex", Redis 7.4): once any field is given
@@ -20,8 +19,47 @@
 //!   side index (`Ttls`): a map to their time and an ordered set of
 //!   (time, field), so the nearest expiry is the first element. A hash that
 //!   never used field expiry pays one null pointer for it.
-//! * The pack is one exact-size block (header: pair count, TTL flag) held
-//!   unboxed in the keyspace's value, so a small hash costs one allocation.
+//!
+//! ## The pack block
+//!
+//! One exact-size block held unboxed in the keyspace's value, so a small
+//! hash costs one allocation (none while empty):
+//!
+//! ```text
+//! varint(count * 2 + ttl column?)  entry*
+//! entry = code(field against the previous field)
+//!         code(value against the previous value)  [ttl: i64 LE, listpackex]
+//! code  = byte (keep << 4 | tail)  [varint keep-15]  [varint tail-15]  tail bytes
+//! ```
+//!
+//! Front coding: each string is stored as the length of the prefix it
+//! shares with the same column of the previous entry (`keep`) and the
+//! bytes after it (`tail`); the first entry codes against "". A nibble of 15
+//! means 15 plus a varint that follows, so any length fits. Typical small
+//! hashes have numbered fields and similar values: `field0..field9` with
+//! `value123..value132` take 54 bytes (16 for the first pair, then 4 per
+//! pair: two code bytes and a one-byte tail each) against 165 with plain
+//! length-prefixed strings.
+//!
+//! A string can only be read by walking from the first entry (`Walk`),
+//! rebuilding the current field and value in two inline 64-byte buffers
+//! (`Buf`; longer strings, possible with a raised hash-max-listpack-value,
+//! move to the heap). So reads from a pack hand out owned strings: `get`
+//! and `get_index` return a `Val` (borrowed from a table, inline for a
+//! pack: no allocation), iteration lends each pair to a callback or through
+//! a `Cursor`, and `pairs` decodes a pack once for random access. A field
+//! is compared before its entry is applied (`Walk::is`), so a walk that
+//! stops at a field still holds the entry before it.
+//!
+//! Costs: a lookup is one pass over the block copying only the tails. A new
+//! field is appended after that pass, coded against the last entry the pass
+//! rebuilt, growing the block in place (one `realloc`). Every other edit
+//! (a replaced value, a removal, a TTL that moves an entry, purging expired
+//! entries) is a splice: the entries before the edit are copied as they
+//! are, the new entry is coded against its predecessor, the one entry after
+//! it is coded again against its new predecessor, and the rest is copied;
+//! O(block) with one new block. Adding the TTL column copies every entry's
+//! codes unchanged.
 //!
 //! Conversions follow Redis: a pack becomes a table when a string longer
 //! than the value limit is stored or the pair count passes the entry limit,
@@ -79,165 +117,401 @@ pub(crate) fn get_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
     }
 }
 
-/// One decoded pack entry: byte offsets and its parts.
-#[derive(Clone, Copy, Debug)]
-pub struct Slot<'a> {
-    start: usize,
-    end: usize,
-    field: &'a [u8],
-    value: &'a [u8],
-    ttl: i64,
+fn varint_len(mut n: usize) -> usize {
+    let mut l = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        l += 1;
+    }
+    l
 }
 
-/// The block of a pack: a header (pair count as u32 LE, then 1 if the
-/// entries carry TTLs) and the entries. Exactly sized; an empty pack that
-/// never had the TTL column holds no block at all.
-const HDR: usize = 5;
+/// Length of the prefix `a` and `b` share.
+fn lcp(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
 
+/// Bytes of a string's code: `keep` bytes of the previous string, then
+/// `tail` new bytes.
+fn code_len(keep: usize, tail: usize) -> usize {
+    let ext = |n: usize| if n >= 15 { varint_len(n - 15) } else { 0 };
+    1 + ext(keep) + ext(tail) + tail
+}
+
+/// Writes `s` coded against `prev`: one byte holding the shared prefix
+/// length (high nibble) and the tail length (low nibble), 15 in a nibble
+/// meaning "15 + a varint that follows", then the tail.
+fn put_code(out: &mut Vec<u8>, prev: &[u8], s: &[u8]) {
+    let keep = lcp(prev, s);
+    let tail = &s[keep..];
+    out.push(((keep.min(15) as u8) << 4) | tail.len().min(15) as u8);
+    if keep >= 15 {
+        put_varint(out, keep - 15);
+    }
+    if tail.len() >= 15 {
+        put_varint(out, tail.len() - 15);
+    }
+    out.extend_from_slice(tail);
+}
+
+/// Reads a code at `at`: (prefix kept, tail start, tail end).
+fn get_code(buf: &[u8], at: usize) -> (usize, usize, usize) {
+    let h = buf[at];
+    let (mut keep, mut tail, mut at) = ((h >> 4) as usize, (h & 15) as usize, at + 1);
+    if keep == 15 {
+        let (x, p) = get_varint(buf, at);
+        keep += x;
+        at = p;
+    }
+    if tail == 15 {
+        let (x, p) = get_varint(buf, at);
+        tail += x;
+        at = p;
+    }
+    (keep, at, at + tail)
+}
+
+/// Bytes of an entry coded after (`pf`, `pv`).
+fn entry_len(ex: bool, pf: &[u8], pv: &[u8], f: &[u8], v: &[u8]) -> usize {
+    let (kf, kv) = (lcp(pf, f), lcp(pv, v));
+    code_len(kf, f.len() - kf) + code_len(kv, v.len() - kv) + if ex { 8 } else { 0 }
+}
+
+fn put_entry(out: &mut Vec<u8>, ex: bool, (pf, pv): (&[u8], &[u8]), f: &[u8], v: &[u8], ttl: i64) {
+    put_code(out, pf, f);
+    put_code(out, pv, v);
+    if ex {
+        out.extend_from_slice(&ttl.to_le_bytes());
+    }
+}
+
+/// The pack header: pair count times two, plus 1 with the TTL column.
+fn header_len(n: usize, ex: bool) -> usize {
+    varint_len(n << 1 | ex as usize)
+}
+
+fn put_header(out: &mut Vec<u8>, n: usize, ex: bool) {
+    put_varint(out, n << 1 | ex as usize);
+}
+
+/// Inline room of a rebuilt string: a pack's strings are at most
+/// hash-max-listpack-value bytes (64 by default), so they never allocate.
+const SMALL: usize = 64;
+
+/// A field or value rebuilt while walking a pack.
+#[derive(Clone, Debug)]
+enum Buf {
+    Small(u8, [u8; SMALL]),
+    Heap(Vec<u8>),
+}
+
+impl Buf {
+    fn new() -> Buf {
+        Buf::Small(0, [0; SMALL])
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Buf::Small(n, b) => &b[..*n as usize],
+            Buf::Heap(v) => v,
+        }
+    }
+
+    /// Keeps the first `keep` bytes and appends `tail`.
+    fn set(&mut self, keep: usize, tail: &[u8]) {
+        match self {
+            Buf::Small(n, b) => {
+                let keep = keep.min(*n as usize);
+                let len = keep + tail.len();
+                if len <= SMALL {
+                    b[keep..len].copy_from_slice(tail);
+                    *n = len as u8;
+                } else {
+                    let mut v = Vec::with_capacity(len);
+                    v.extend_from_slice(&b[..keep]);
+                    v.extend_from_slice(tail);
+                    *self = Buf::Heap(v);
+                }
+            }
+            Buf::Heap(v) => {
+                v.truncate(keep);
+                v.extend_from_slice(tail);
+            }
+        }
+    }
+}
+
+/// A field or value read from a hash: borrowed from a table, rebuilt from a
+/// pack (inline up to 64 bytes, so reading a pack does not allocate).
+#[derive(Clone, Debug)]
+pub struct Val<'a>(ValRepr<'a>);
+
+#[derive(Clone, Debug)]
+enum ValRepr<'a> {
+    Ref(&'a [u8]),
+    Own(Buf),
+}
+
+impl std::ops::Deref for Val<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            ValRepr::Ref(b) => b,
+            ValRepr::Own(b) => b.as_slice(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for Val<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// One pack entry's codes, located in the block.
+#[derive(Clone, Copy, Debug)]
+struct Codes {
+    start: usize,
+    /// Field: bytes kept from the previous field, tail range.
+    fk: usize,
+    ft: (usize, usize),
+    /// Value: likewise against the previous value.
+    vk: usize,
+    vt: (usize, usize),
+    ttl: i64,
+    end: usize,
+}
+
+impl Codes {
+    fn field_len(&self) -> usize {
+        self.fk + self.ft.1 - self.ft.0
+    }
+
+    fn value_len(&self) -> usize {
+        self.vk + self.vt.1 - self.vt.0
+    }
+}
+
+/// A walk over a pack's entries, rebuilding the current field and value.
+/// Entries are decoded (`peek`) before they are applied, so a walk stopped
+/// at an entry still holds its predecessor, which edits code against.
+#[derive(Clone, Debug)]
+struct Walk<'a> {
+    buf: &'a [u8],
+    n: usize,
+    ex: bool,
+    hdr: usize,
+    at: usize,
+    field: Buf,
+    value: Buf,
+}
+
+impl<'a> Walk<'a> {
+    fn peek(&self) -> Option<Codes> {
+        if self.at >= self.buf.len() {
+            return None;
+        }
+        let (fk, a, b) = get_code(self.buf, self.at);
+        let (vk, c, d) = get_code(self.buf, b);
+        let mut end = d;
+        let mut ttl = NO_TTL;
+        if self.ex {
+            ttl = i64::from_le_bytes(self.buf[end..end + 8].try_into().expect("8 bytes"));
+            end += 8;
+        }
+        Some(Codes { start: self.at, fk, ft: (a, b), vk, vt: (c, d), ttl, end })
+    }
+
+    fn apply(&mut self, c: &Codes) {
+        self.field.set(c.fk, &self.buf[c.ft.0..c.ft.1]);
+        self.value.set(c.vk, &self.buf[c.vt.0..c.vt.1]);
+        self.at = c.end;
+    }
+
+    fn next(&mut self) -> Option<Codes> {
+        let c = self.peek()?;
+        self.apply(&c);
+        Some(c)
+    }
+
+    /// Whether the entry `c` (not applied yet) holds `field`.
+    fn is(&self, c: &Codes, field: &[u8]) -> bool {
+        let prev = self.field.as_slice();
+        c.field_len() == field.len()
+            && c.fk <= prev.len()
+            && prev[..c.fk] == field[..c.fk]
+            && self.buf[c.ft.0..c.ft.1] == field[c.fk..]
+    }
+
+    /// The (field, value) coded against by the next entry.
+    fn prev(&self) -> (&[u8], &[u8]) {
+        (self.field.as_slice(), self.value.as_slice())
+    }
+
+    /// The block without the entry `c` the walk stands before, and that
+    /// entry's value.
+    fn take_out(self, c: &Codes) -> (Box<[u8]>, Buf) {
+        let mut at = self.clone();
+        at.apply(c);
+        (self.splice(1, None), at.value)
+    }
+
+    /// The block with `remove` entries at the walk's position replaced by
+    /// `new` (field, value, TTL), and the entry after them coded again
+    /// against its new predecessor.
+    fn splice(mut self, remove: usize, new: Option<(&[u8], &[u8], i64)>) -> Box<[u8]> {
+        let (start, ex) = (self.at, self.ex);
+        let mut mid = Vec::new();
+        // Without a new entry, the follower is coded against the current one.
+        let pred = new.is_none().then(|| (self.field.clone(), self.value.clone()));
+        if let Some((f, v, ttl)) = new {
+            mid.reserve(entry_len(ex, self.field.as_slice(), self.value.as_slice(), f, v));
+            put_entry(&mut mid, ex, self.prev(), f, v, ttl);
+        }
+        let mut removed = 0;
+        while removed < remove && self.next().is_some() {
+            removed += 1;
+        }
+        let end = match self.peek() {
+            Some(c) => {
+                self.apply(&c);
+                let before = match (&new, &pred) {
+                    (Some((f, v, _)), _) => (*f, *v),
+                    (None, Some((f, v))) => (f.as_slice(), v.as_slice()),
+                    (None, None) => (&[][..], &[][..]),
+                };
+                put_entry(&mut mid, ex, before, self.field.as_slice(), self.value.as_slice(), c.ttl);
+                c.end
+            }
+            None => self.at,
+        };
+        let n = self.n - removed + new.is_some() as usize;
+        Pack::assemble(self.buf, n, ex, start, &mid, end)
+    }
+}
+
+/// What `Pack::locate` found.
+enum Located<'a> {
+    /// The walk stands before the entry (its predecessor applied).
+    Found(Walk<'a>, Codes),
+    /// The walk has applied every entry.
+    Missing(Walk<'a>),
+}
+
+/// The block of a pack: a varint header (pair count * 2, + 1 when the
+/// entries carry TTLs), then the entries, front-coded (see the module
+/// doc). Exactly sized; an empty pack without the TTL column holds no block.
 #[derive(Clone, Debug, Default)]
 pub struct Pack {
     buf: Box<[u8]>,
 }
 
 impl Pack {
-    fn len(&self) -> usize {
+    /// (pair count, TTL column, header length).
+    fn header(&self) -> (usize, bool, usize) {
         if self.buf.is_empty() {
-            0
-        } else {
-            u32::from_le_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize
+            return (0, false, 0);
         }
+        let (h, at) = get_varint(&self.buf, 0);
+        (h >> 1, h & 1 == 1, at)
+    }
+
+    fn len(&self) -> usize {
+        self.header().0
     }
 
     fn ex(&self) -> bool {
-        self.buf.len() >= HDR && self.buf[4] != 0
+        self.buf.first().is_some_and(|b| b & 1 == 1)
     }
 
-    /// Offset just past the last entry.
-    fn end(&self) -> usize {
-        self.buf.len().max(HDR)
+    fn walk(&self) -> Walk<'_> {
+        let (n, ex, hdr) = self.header();
+        Walk { buf: &self.buf, n, ex, hdr, at: hdr, field: Buf::new(), value: Buf::new() }
     }
 
-    /// Edits the block as a vector (header present), adding `dn` to the
-    /// pair count; the block is stored back exactly sized.
-    fn edit(&mut self, dn: i64, f: impl FnOnce(&mut Vec<u8>)) {
+    fn locate(&self, field: &[u8]) -> Located<'_> {
+        let mut w = self.walk();
+        while let Some(c) = w.peek() {
+            if w.is(&c, field) {
+                return Located::Found(w, c);
+            }
+            w.apply(&c);
+        }
+        Located::Missing(w)
+    }
+
+    /// A block of `n` pairs: header, then `old`'s entries before `start`,
+    /// `mid`, and `old`'s bytes from `end`.
+    fn assemble(old: &[u8], n: usize, ex: bool, start: usize, mid: &[u8], end: usize) -> Box<[u8]> {
+        if n == 0 && !ex {
+            return Box::default();
+        }
+        let hdr = if old.is_empty() { 0 } else { get_varint(old, 0).1 };
+        let mut v = Vec::with_capacity(header_len(n, ex) + (start - hdr) + mid.len() + (old.len() - end));
+        put_header(&mut v, n, ex);
+        v.extend_from_slice(&old[hdr..start]);
+        v.extend_from_slice(mid);
+        v.extend_from_slice(&old[end..]);
+        v.into_boxed_slice()
+    }
+
+    /// Appends an entry after the last one, whose field and value are
+    /// `last`. Grows the block in place when the header keeps its size.
+    fn append(&mut self, last: (&[u8], &[u8]), field: &[u8], value: &[u8], ttl: i64) {
+        let (n, ex, hdr) = self.header();
+        let add = entry_len(ex, last.0, last.1, field, value);
+        if hdr != header_len(n + 1, ex) {
+            let mut mid = Vec::with_capacity(add);
+            put_entry(&mut mid, ex, last, field, value, ttl);
+            let end = self.buf.len();
+            self.buf = Pack::assemble(&self.buf, n + 1, ex, end, &mid, end);
+            return;
+        }
         let mut v = std::mem::take(&mut self.buf).into_vec();
-        if v.is_empty() {
-            v.extend_from_slice(&[0; HDR]);
+        // Grow exactly: the block is stored back at its length.
+        v.reserve_exact(add);
+        // Same header length: rewrite it in place.
+        let mut h = (n + 1) << 1 | ex as usize;
+        for b in &mut v[..hdr] {
+            *b = (h & 0x7f) as u8 | 0x80;
+            h >>= 7;
         }
-        f(&mut v);
-        let n = u32::from_le_bytes(v[..4].try_into().expect("4 bytes")) as i64 + dn;
-        v[..4].copy_from_slice(&(n as u32).to_le_bytes());
+        v[hdr - 1] &= 0x7f;
+        put_entry(&mut v, ex, last, field, value, ttl);
         self.buf = v.into_boxed_slice();
-    }
-
-    fn slot_at(&self, start: usize, ex: bool) -> Slot<'_> {
-        let (fl, p) = get_varint(&self.buf, start);
-        let field = &self.buf[p..p + fl];
-        let (vl, p) = get_varint(&self.buf, p + fl);
-        let value = &self.buf[p..p + vl];
-        let mut end = p + vl;
-        let mut ttl = NO_TTL;
-        if ex {
-            ttl = i64::from_le_bytes(self.buf[end..end + 8].try_into().expect("8 bytes"));
-            end += 8;
-        }
-        Slot { start, end, field, value, ttl }
-    }
-
-    fn slots(&self) -> PackIter<'_> {
-        PackIter { pack: self, at: HDR.min(self.buf.len()), ex: self.ex() }
-    }
-
-    fn find(&self, field: &[u8]) -> Option<Slot<'_>> {
-        self.slots().find(|s| s.field == field)
-    }
-
-    fn encode(ex: bool, field: &[u8], value: &[u8], ttl: i64, out: &mut Vec<u8>) {
-        put_varint(out, field.len());
-        out.extend_from_slice(field);
-        put_varint(out, value.len());
-        out.extend_from_slice(value);
-        if ex {
-            out.extend_from_slice(&ttl.to_le_bytes());
-        }
     }
 
     /// Inserts an entry where Redis's listpackex puts it: no TTL at the end,
     /// otherwise before the first entry with no TTL or a TTL >= this one.
     fn insert(&mut self, field: &[u8], value: &[u8], ttl: i64) {
-        let at = if ttl == NO_TTL {
-            self.end()
-        } else {
-            self.slots().find(|s| s.ttl == NO_TTL || s.ttl >= ttl).map(|s| s.start).unwrap_or(self.end())
-        };
-        let ex = self.ex();
-        self.edit(1, |v| {
-            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-            Pack::encode(ex, field, value, ttl, &mut e);
-            // Grow exactly: the block is stored back at its length anyway.
-            v.reserve_exact(e.len());
-            v.splice(at..at, e);
-        });
-    }
-
-    fn remove_range(&mut self, start: usize, end: usize) {
-        self.edit(-1, |v| {
-            v.drain(start..end);
-        });
-    }
-
-    /// Removes the first `n` entries, which end at `end`.
-    fn remove_first(&mut self, n: usize, end: usize) {
-        if n > 0 {
-            self.edit(-(n as i64), |v| {
-                v.drain(HDR..end);
-            });
+        let mut w = self.walk();
+        while let Some(c) = w.peek() {
+            if ttl != NO_TTL && (c.ttl == NO_TTL || c.ttl >= ttl) {
+                self.buf = w.splice(0, Some((field, value, ttl)));
+                return;
+            }
+            w.apply(&c);
         }
+        let Walk { field: lf, value: lv, .. } = w;
+        self.append((lf.as_slice(), lv.as_slice()), field, value, ttl);
     }
 
-    /// Replaces the value in place, keeping position and TTL.
-    fn replace_value(&mut self, s_start: usize, field: &[u8], value: &[u8], ttl: i64, s_end: usize) {
-        let ex = self.ex();
-        self.edit(0, |v| {
-            let mut e = Vec::with_capacity(field.len() + value.len() + 12);
-            Pack::encode(ex, field, value, ttl, &mut e);
-            v.reserve_exact(e.len().saturating_sub(s_end - s_start));
-            v.splice(s_start..s_end, e);
-        });
-    }
-
-    /// Adds the TTL column (listpack -> listpackex).
+    /// Adds the TTL column (listpack -> listpackex): entry codes do not
+    /// depend on it, so they are copied as they are.
     fn make_ex(&mut self) {
         if self.ex() {
             return;
         }
-        let n = self.len();
-        let mut buf = Vec::with_capacity(self.end() + 8 * n);
-        buf.extend_from_slice(&(n as u32).to_le_bytes());
-        buf.push(1);
-        for s in self.slots() {
-            Pack::encode(true, s.field, s.value, NO_TTL, &mut buf);
+        let mut w = self.walk();
+        let mut buf = Vec::with_capacity(header_len(w.n, true) + self.buf.len() - w.hdr + 8 * w.n);
+        put_header(&mut buf, w.n, true);
+        while let Some(c) = w.peek() {
+            buf.extend_from_slice(&self.buf[c.start..c.end]);
+            buf.extend_from_slice(&NO_TTL.to_le_bytes());
+            w.at = c.end;
         }
         self.buf = buf.into_boxed_slice();
-    }
-}
-
-pub struct PackIter<'a> {
-    pack: &'a Pack,
-    at: usize,
-    ex: bool,
-}
-
-impl<'a> Iterator for PackIter<'a> {
-    type Item = Slot<'a>;
-
-    fn next(&mut self) -> Option<Slot<'a>> {
-        if self.at >= self.pack.buf.len() {
-            return None;
-        }
-        let s = self.pack.slot_at(self.at, self.ex);
-        self.at = s.end;
-        Some(s)
     }
 }
 
@@ -327,24 +601,46 @@ impl Hash {
         }
     }
 
-    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+    pub fn get(&self, field: &[u8]) -> Option<Val<'_>> {
         match self {
-            Hash::Pack(p) => p.find(field).map(|s| s.value),
-            Hash::Table(t) => t.map.find(field).map(|i| &*t.map.get(i).expect("found").1),
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(mut w, c) => {
+                    w.apply(&c);
+                    Some(Val(ValRepr::Own(w.value)))
+                }
+                Located::Missing(_) => None,
+            },
+            Hash::Table(t) => t.map.find(field).map(|i| Val(ValRepr::Ref(&t.map.get(i).expect("found").1))),
         }
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.get(field).is_some()
+        match self {
+            Hash::Pack(p) => matches!(p.locate(field), Located::Found(..)),
+            Hash::Table(t) => t.map.contains(field),
+        }
+    }
+
+    /// The length of a field's value (HSTRLEN), without rebuilding it.
+    pub fn value_len(&self, field: &[u8]) -> Option<usize> {
+        match self {
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(_, c) => Some(c.value_len()),
+                Located::Missing(_) => None,
+            },
+            Hash::Table(t) => t.map.find(field).map(|i| t.map.get(i).expect("found").1.len()),
+        }
     }
 
     fn convert_to_table(&mut self) {
         if let Hash::Pack(p) = self {
             let mut t = Table { map: Dense::with_capacity(p.len() + 1), ttl: None };
-            for s in p.slots() {
-                t.map.push_new((Bytes16::new(s.field), Bytes16::new(s.value)));
-                if s.ttl != NO_TTL {
-                    t.ttl.get_or_insert_with(Default::default).set(s.field, s.ttl);
+            let mut w = p.walk();
+            while let Some(c) = w.next() {
+                let (f, v) = w.prev();
+                t.map.push_new((Bytes16::new(f), Bytes16::new(v)));
+                if c.ttl != NO_TTL {
+                    t.ttl.get_or_insert_with(Default::default).set(f, c.ttl);
                 }
             }
             *self = Hash::Table(Box::new(t));
@@ -364,24 +660,24 @@ impl Hash {
             self.convert_to_table();
         }
         let created = match self {
-            Hash::Pack(p) => {
-                match p.find(field).map(|s| (s.start, s.end, s.ttl)) {
-                    Some((start, end, ttl)) => {
-                        if ttl != NO_TTL && keep == Keep::Nothing {
-                            // Redis 7.4 re-inserts a field whose TTL HSET clears.
-                            p.remove_range(start, end);
-                            p.insert(field, value, NO_TTL);
-                        } else {
-                            p.replace_value(start, field, value, ttl, end);
-                        }
-                        false
-                    }
-                    None => {
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(w, c) => {
+                    if c.ttl != NO_TTL && keep == Keep::Nothing {
+                        // Redis 7.4 re-inserts a field whose TTL HSET clears.
+                        p.buf = w.splice(1, None);
                         p.insert(field, value, NO_TTL);
-                        true
+                    } else {
+                        p.buf = w.splice(1, Some((field, value, c.ttl)));
                     }
+                    false
                 }
-            }
+                Located::Missing(w) => {
+                    // Entries without a TTL go last in both pack forms.
+                    let Walk { field: lf, value: lv, .. } = w;
+                    p.append((lf.as_slice(), lv.as_slice()), field, value, NO_TTL);
+                    true
+                }
+            },
             Hash::Table(t) => {
                 // A replaced value keeps the entry's position.
                 let created = match t.map.find(field) {
@@ -419,12 +715,12 @@ impl Hash {
     /// Removes a field; true if it was present.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
-            Hash::Pack(p) => match p.find(field).map(|s| (s.start, s.end)) {
-                Some((a, b)) => {
-                    p.remove_range(a, b);
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(w, _) => {
+                    p.buf = w.splice(1, None);
                     true
                 }
-                None => false,
+                Located::Missing(_) => false,
             },
             Hash::Table(t) => {
                 if t.map.swap_remove_key(field).is_some() {
@@ -437,48 +733,80 @@ impl Hash {
         }
     }
 
-    /// Fields and values in the encoding's order.
-    pub fn iter(&self) -> HashIter<'_> {
+    /// Fields and values in the encoding's order, lent one pair at a time.
+    pub fn cursor(&self) -> Cursor<'_> {
         match self {
-            Hash::Pack(p) => HashIter::Pack(p.slots()),
-            Hash::Table(t) => HashIter::Table(t.map.items()),
+            Hash::Pack(p) => Cursor(CursorRepr::Pack(p.walk())),
+            Hash::Table(t) => Cursor(CursorRepr::Table(t.map.items())),
+        }
+    }
+
+    /// Calls `f` on every pair in the encoding's order.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8])) {
+        let mut c = self.cursor();
+        while let Some((k, v)) = c.next_pair() {
+            f(k, v);
+        }
+    }
+
+    /// The length of each field plus its value, in order, without
+    /// rebuilding the strings.
+    pub fn pair_sizes(&self) -> PairSizes<'_> {
+        match self {
+            Hash::Pack(p) => PairSizes(SizesRepr::Pack(p.walk())),
+            Hash::Table(t) => PairSizes(SizesRepr::Table(t.map.items())),
         }
     }
 
     /// The pair at position `i` (< len). O(i) for packs.
-    pub fn get_index(&self, i: usize) -> (&[u8], &[u8]) {
+    pub fn get_index(&self, i: usize) -> Option<(Val<'_>, Val<'_>)> {
         match self {
             Hash::Pack(p) => {
-                let s = p.slots().nth(i).expect("index below len");
-                (s.field, s.value)
+                let mut w = p.walk();
+                for _ in 0..=i {
+                    w.next()?;
+                }
+                Some((Val(ValRepr::Own(w.field)), Val(ValRepr::Own(w.value))))
             }
-            Hash::Table(t) => {
-                let (f, v) = t.map.get(i).expect("index below len");
-                (f, v)
-            }
+            Hash::Table(t) => t.map.get(i).map(|(f, v)| (Val(ValRepr::Ref(f)), Val(ValRepr::Ref(v)))),
         }
     }
 
-    /// All pairs, for repeated random access to a pack.
-    pub fn pairs(&self) -> Vec<(&[u8], &[u8])> {
-        self.iter().collect()
+    /// All pairs, for repeated random access (a pack is decoded once).
+    pub fn pairs(&self) -> Pairs<'_> {
+        match self {
+            Hash::Pack(p) => {
+                let mut bytes = Vec::new();
+                let mut ends = Vec::with_capacity(p.len());
+                let mut w = p.walk();
+                while w.next().is_some() {
+                    let (f, v) = w.prev();
+                    bytes.extend_from_slice(f);
+                    let fe = bytes.len();
+                    bytes.extend_from_slice(v);
+                    ends.push((fe, bytes.len()));
+                }
+                Pairs(PairsRepr::Pack { bytes, ends })
+            }
+            Hash::Table(t) => Pairs(PairsRepr::Table(&t.map)),
+        }
     }
 
     /// A uniformly random pair.
-    pub fn random(&self, rng: &mut impl Rng) -> Option<(&[u8], &[u8])> {
+    pub fn random(&self, rng: &mut impl Rng) -> Option<(Val<'_>, Val<'_>)> {
         if self.is_empty() {
             return None;
         }
-        Some(self.get_index(rng.gen_range(0..self.len())))
+        self.get_index(rng.gen_range(0..self.len()))
     }
 
     /// One HSCAN step. Packs are returned whole (cursor 0), as Redis does;
     /// tables visit up to `count` positions below the cursor. Returns the
     /// next cursor (0 = done).
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
         match self {
-            Hash::Pack(p) => {
-                p.slots().for_each(|s| f(s.field, s.value));
+            Hash::Pack(_) => {
+                self.for_each(f);
                 0
             }
             Hash::Table(t) => {
@@ -500,10 +828,10 @@ impl Hash {
 
     pub fn ttl(&self, field: &[u8]) -> FieldTtl {
         match self {
-            Hash::Pack(p) => match p.find(field) {
-                None => FieldTtl::Missing,
-                Some(s) if s.ttl == NO_TTL => FieldTtl::Persistent,
-                Some(s) => FieldTtl::At(s.ttl),
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Missing(_) => FieldTtl::Missing,
+                Located::Found(_, c) if c.ttl == NO_TTL => FieldTtl::Persistent,
+                Located::Found(_, c) => FieldTtl::At(c.ttl),
             },
             Hash::Table(t) => {
                 if !t.map.contains(field) {
@@ -527,14 +855,15 @@ impl Hash {
     pub fn set_ttl(&mut self, field: &[u8], at: i64) -> bool {
         self.enable_ttl();
         match self {
-            Hash::Pack(p) => {
-                let Some((start, end, value)) = p.find(field).map(|s| (s.start, s.end, s.value.to_vec())) else {
-                    return false;
-                };
-                p.remove_range(start, end);
-                p.insert(field, &value, at.max(1));
-                true
-            }
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(w, c) => {
+                    let (buf, value) = w.take_out(&c);
+                    p.buf = buf;
+                    p.insert(field, value.as_slice(), at.max(1));
+                    true
+                }
+                Located::Missing(_) => false,
+            },
             Hash::Table(t) => {
                 if !t.map.contains(field) {
                     return false;
@@ -548,16 +877,15 @@ impl Hash {
     /// Removes a field's TTL; true if it had one.
     pub fn persist(&mut self, field: &[u8]) -> bool {
         match self {
-            Hash::Pack(p) => {
-                let Some((start, end, value)) =
-                    p.find(field).filter(|s| s.ttl != NO_TTL).map(|s| (s.start, s.end, s.value.to_vec()))
-                else {
-                    return false;
-                };
-                p.remove_range(start, end);
-                p.insert(field, &value, NO_TTL);
-                true
-            }
+            Hash::Pack(p) => match p.locate(field) {
+                Located::Found(w, c) if c.ttl != NO_TTL => {
+                    let (buf, value) = w.take_out(&c);
+                    p.buf = buf;
+                    p.insert(field, value.as_slice(), NO_TTL);
+                    true
+                }
+                _ => false,
+            },
             Hash::Table(t) => t.clear_ttl(field),
         }
     }
@@ -565,7 +893,7 @@ impl Hash {
     /// The nearest field expiry, if any field has one.
     pub fn min_ttl(&self) -> Option<i64> {
         match self {
-            Hash::Pack(p) if p.ex() => p.slots().next().map(|s| s.ttl).filter(|&t| t != NO_TTL),
+            Hash::Pack(p) if p.ex() => p.walk().peek().map(|c| c.ttl).filter(|&t| t != NO_TTL),
             Hash::Pack(_) => None,
             Hash::Table(t) => t.ttl.as_ref().and_then(|x| x.order.first().map(|(at, _)| *at)),
         }
@@ -579,15 +907,14 @@ impl Hash {
                 if !p.ex() {
                     return 0;
                 }
-                let (mut n, mut end) = (0, 0);
-                for s in p.slots() {
-                    if n >= max || s.ttl == NO_TTL || s.ttl > now {
-                        break;
-                    }
+                let (mut w, mut n) = (p.walk(), 0);
+                while let Some(c) = w.peek().filter(|c| n < max && c.ttl != NO_TTL && c.ttl <= now) {
                     n += 1;
-                    end = s.end;
+                    w.at = c.end;
                 }
-                p.remove_first(n, end);
+                if n > 0 {
+                    p.buf = p.walk().splice(n, None);
+                }
                 n
             }
             Hash::Table(t) => {
@@ -620,18 +947,82 @@ impl Hash {
     }
 }
 
-pub enum HashIter<'a> {
-    Pack(PackIter<'a>),
+/// A lending walk over a hash's pairs (`Hash::cursor`).
+pub struct Cursor<'a>(CursorRepr<'a>);
+
+enum CursorRepr<'a> {
+    Pack(Walk<'a>),
     Table(std::slice::Iter<'a, (Bytes16, Bytes16)>),
 }
 
-impl<'a> Iterator for HashIter<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+impl Cursor<'_> {
+    /// The next (field, value), valid until the cursor moves again.
+    pub fn next_pair(&mut self) -> Option<(&[u8], &[u8])> {
+        match &mut self.0 {
+            CursorRepr::Pack(w) => {
+                w.next()?;
+                Some(w.prev())
+            }
+            CursorRepr::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
+        }
+    }
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            HashIter::Pack(it) => it.next().map(|s| (s.field, s.value)),
-            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
+/// Field + value lengths in order (`Hash::pair_sizes`).
+pub struct PairSizes<'a>(SizesRepr<'a>);
+
+enum SizesRepr<'a> {
+    Pack(Walk<'a>),
+    Table(std::slice::Iter<'a, (Bytes16, Bytes16)>),
+}
+
+impl Iterator for PairSizes<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match &mut self.0 {
+            SizesRepr::Pack(w) => {
+                let c = w.peek()?;
+                w.at = c.end;
+                Some(c.field_len() + c.value_len())
+            }
+            SizesRepr::Table(it) => it.next().map(|(f, v)| f.len() + v.len()),
+        }
+    }
+}
+
+/// Every pair of a hash, by position (`Hash::pairs`).
+pub struct Pairs<'a>(PairsRepr<'a>);
+
+enum PairsRepr<'a> {
+    Table(&'a Dense<(Bytes16, Bytes16)>),
+    /// Fields and values back to back; (field end, value end) per pair.
+    Pack {
+        bytes: Vec<u8>,
+        ends: Vec<(usize, usize)>,
+    },
+}
+
+impl Pairs<'_> {
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            PairsRepr::Table(m) => m.len(),
+            PairsRepr::Pack { ends, .. } => ends.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        match &self.0 {
+            PairsRepr::Table(m) => m.get(i).map(|(f, v)| (&**f, &**v)),
+            PairsRepr::Pack { bytes, ends } => {
+                let start = if i == 0 { 0 } else { ends.get(i - 1)?.1 };
+                let (fe, ve) = *ends.get(i)?;
+                Some((&bytes[start..fe], &bytes[fe..ve]))
+            }
         }
     }
 }
@@ -645,7 +1036,9 @@ mod tests {
     const LIM: Limits = Limits { max_entries: 4, max_value: 8 };
 
     fn fields(h: &Hash) -> Vec<String> {
-        h.iter().map(|(f, _)| String::from_utf8(f.to_vec()).unwrap()).collect()
+        let mut out = Vec::new();
+        h.for_each(|f, _| out.push(String::from_utf8(f.to_vec()).unwrap()));
+        out
     }
 
     #[test]
@@ -655,7 +1048,8 @@ mod tests {
         let mut h = Hash::new();
         assert_eq!(h.mem_usage(), 0);
         h.set(b"f", b"v", LIM);
-        assert_eq!(h.mem_usage(), HDR + 4);
+        // Header, then two codes of one byte plus the tail.
+        assert_eq!(h.mem_usage(), 5);
         h.remove(b"f");
         assert!(h.is_empty());
     }
@@ -667,7 +1061,7 @@ mod tests {
         assert!(h.set(b"a", b"2", LIM));
         assert!(!h.set(b"b", b"3", LIM));
         assert_eq!(fields(&h), ["b", "a"]);
-        assert_eq!(h.get(b"b"), Some(&b"3"[..]));
+        assert_eq!(h.get(b"b").as_deref(), Some(&b"3"[..]));
         assert_eq!(h.encoding(), "listpack");
         h.set(b"c", b"123456789", LIM);
         assert_eq!(h.encoding(), "hashtable");
@@ -681,7 +1075,7 @@ mod tests {
         let big = [b'x'; 300];
         let mut h = Hash::new();
         h.set(&big, &big, Limits { max_entries: 10, max_value: 1000 });
-        assert_eq!(h.get(&big), Some(&big[..]));
+        assert_eq!(h.get(&big).as_deref(), Some(&big[..]));
     }
 
     #[test]
@@ -774,11 +1168,305 @@ mod tests {
                 prop_assert_eq!(h.min_ttl(), min);
             }
             for (f, (v, t)) in &model {
-                prop_assert_eq!(h.get(f), Some(&v[..]));
+                prop_assert_eq!(h.get(f).map(|x| x.to_vec()), Some(v.clone()));
                 let want = t.map(FieldTtl::At).unwrap_or(FieldTtl::Persistent);
                 prop_assert_eq!(h.ttl(f), want);
             }
-            prop_assert_eq!(h.iter().count(), model.len());
+            prop_assert_eq!(h.pair_sizes().count(), model.len());
         }
+    }
+
+    /// Strings that share long prefixes, share nothing, are empty, long
+    /// (past the 4-bit and the one-byte lengths) or binary.
+    fn string() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => (0u8..6).prop_map(|i| format!("field{i}").into_bytes()),
+            3 => (0u32..40).prop_map(|i| format!("value{i}").into_bytes()),
+            1 => Just(Vec::new()),
+            1 => (0u8..4).prop_map(|i| vec![b'a'; i as usize]),
+            2 => (0usize..4, 0u8..3).prop_map(|(n, c)| {
+                let mut v = b"a-long-common-prefix:".repeat(n + 1);
+                v.push(c);
+                v
+            }),
+            2 => (0u8..3, 0usize..3).prop_map(|(c, n)| {
+                let mut v = vec![b'x'; 300 + n];
+                v.push(c);
+                v
+            }),
+            1 => (14usize..18).prop_map(|n| vec![b'y'; n]),
+            2 => proptest::collection::vec(any::<u8>(), 0..40),
+            1 => proptest::collection::vec(prop_oneof![Just(0u8), Just(0xff), Just(0x80)], 0..20),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Set(Vec<u8>, Vec<u8>),
+        SetKeep(Vec<u8>, Vec<u8>),
+        Remove(Vec<u8>),
+        Ttl(Vec<u8>, i64),
+        Persist(Vec<u8>),
+        Purge(i64, usize),
+        ConvertFor(Vec<u8>),
+        Get(Vec<u8>),
+        Index(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (string(), string()).prop_map(|(f, v)| Step::Set(f, v)),
+            2 => (string(), string()).prop_map(|(f, v)| Step::SetKeep(f, v)),
+            2 => string().prop_map(Step::Remove),
+            2 => (string(), 1i64..60).prop_map(|(f, t)| Step::Ttl(f, t)),
+            1 => string().prop_map(Step::Persist),
+            1 => (0i64..60, 1usize..4).prop_map(|(n, m)| Step::Purge(n, m)),
+            1 => string().prop_map(Step::ConvertFor),
+            2 => string().prop_map(Step::Get),
+            1 => (0usize..20).prop_map(Step::Index),
+        ]
+    }
+
+    /// Redis's listpack(ex) order, as a plain vector of (field, value, ttl).
+    #[derive(Default)]
+    struct Model {
+        pairs: Vec<(Vec<u8>, Vec<u8>, i64)>,
+        table: bool,
+    }
+
+    impl Model {
+        fn pos(&self, f: &[u8]) -> Option<usize> {
+            self.pairs.iter().position(|p| p.0 == f)
+        }
+
+        fn place(&mut self, f: Vec<u8>, v: Vec<u8>, ttl: i64) {
+            let at = if ttl == NO_TTL {
+                self.pairs.len()
+            } else {
+                self.pairs.iter().position(|p| p.2 == NO_TTL || p.2 >= ttl).unwrap_or(self.pairs.len())
+            };
+            self.pairs.insert(at, (f, v, ttl));
+        }
+
+        fn set(&mut self, f: &[u8], v: &[u8], keep: bool, lim: Limits) -> bool {
+            if f.len() > lim.max_value || v.len() > lim.max_value {
+                self.table = true;
+            }
+            let created = match self.pos(f) {
+                Some(i) if !keep && self.pairs[i].2 != NO_TTL => {
+                    self.pairs.remove(i);
+                    self.place(f.to_vec(), v.to_vec(), NO_TTL);
+                    false
+                }
+                Some(i) => {
+                    self.pairs[i].1 = v.to_vec();
+                    false
+                }
+                None => {
+                    self.pairs.push((f.to_vec(), v.to_vec(), NO_TTL));
+                    true
+                }
+            };
+            if self.pairs.len() > lim.max_entries {
+                self.table = true;
+            }
+            created
+        }
+    }
+
+    fn check(h: &Hash, m: &Model) -> Result<(), TestCaseError> {
+        prop_assert_eq!(h.len(), m.pairs.len());
+        prop_assert_eq!(matches!(h, Hash::Table(_)), m.table);
+        let mut got = Vec::new();
+        h.for_each(|f, v| got.push((f.to_vec(), v.to_vec())));
+        let mut want: Vec<_> = m.pairs.iter().map(|p| (p.0.clone(), p.1.clone())).collect();
+        if m.table {
+            got.sort();
+            want.sort();
+        }
+        prop_assert_eq!(&got, &want);
+        let sizes: Vec<usize> = h.pair_sizes().collect();
+        let mut want_sizes: Vec<usize> = got.iter().map(|p| p.0.len() + p.1.len()).collect();
+        let mut sizes_sorted = sizes.clone();
+        if m.table {
+            sizes_sorted.sort();
+            want_sizes.sort();
+        }
+        prop_assert_eq!(sizes_sorted, want_sizes);
+        // Positional access agrees with the walk order.
+        let mut walked = Vec::new();
+        h.for_each(|f, v| walked.push((f.to_vec(), v.to_vec())));
+        let pairs = h.pairs();
+        prop_assert_eq!(pairs.len(), walked.len());
+        for (i, (f, v)) in walked.iter().enumerate() {
+            let (a, b) = h.get_index(i).expect("below len");
+            prop_assert_eq!((&a[..], &b[..]), (&f[..], &v[..]));
+            prop_assert_eq!(pairs.get(i), Some((&f[..], &v[..])));
+        }
+        prop_assert!(h.get_index(walked.len()).is_none());
+        prop_assert!(pairs.get(walked.len()).is_none());
+        let mut scanned = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = h.scan(cursor, 3, |f, v| scanned.push((f.to_vec(), v.to_vec())));
+            if cursor == 0 {
+                break;
+            }
+        }
+        if m.table {
+            scanned.sort();
+        }
+        prop_assert_eq!(&scanned, &want);
+        for (f, v, t) in &m.pairs {
+            prop_assert_eq!(h.get(f).map(|x| x.to_vec()), Some(v.clone()));
+            prop_assert!(h.contains(f));
+            prop_assert_eq!(h.value_len(f), Some(v.len()));
+            prop_assert_eq!(h.ttl(f), if *t == NO_TTL { FieldTtl::Persistent } else { FieldTtl::At(*t) });
+        }
+        prop_assert_eq!(h.min_ttl(), m.pairs.iter().map(|p| p.2).filter(|&t| t != NO_TTL).min());
+        if let Hash::Pack(p) = h {
+            // The block is exactly what its entries need.
+            let mut w = p.walk();
+            let mut last = w.hdr;
+            while let Some(c) = w.next() {
+                prop_assert_eq!(c.start, last);
+                last = c.end;
+            }
+            prop_assert_eq!(last, p.buf.len());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn pack_matches_ordered_model(
+            steps in proptest::collection::vec(step(), 0..80),
+            me in 1usize..16,
+            big in any::<bool>(),
+        ) {
+            let lim = Limits { max_entries: me, max_value: if big { 400 } else { 24 } };
+            let (mut h, mut m) = (Hash::new(), Model::default());
+            for s in steps {
+                match s {
+                    Step::Set(f, v) => {
+                        let created = h.set(&f, &v, lim);
+                        prop_assert_eq!(created, m.set(&f, &v, false, lim));
+                    }
+                    Step::SetKeep(f, v) => {
+                        let created = h.set_keep_ttl(&f, &v, lim);
+                        prop_assert_eq!(created, m.set(&f, &v, true, lim));
+                    }
+                    Step::Remove(f) => {
+                        let had = m.pos(&f).map(|i| m.pairs.remove(i)).is_some();
+                        prop_assert_eq!(h.remove(&f), had);
+                    }
+                    Step::Ttl(f, t) => {
+                        h.enable_ttl();
+                        prop_assert_eq!(h.encoding() == "listpackex", !m.table);
+                        let ok = match m.pos(&f) {
+                            Some(i) => {
+                                let (f, v, _) = m.pairs.remove(i);
+                                m.place(f, v, t);
+                                true
+                            }
+                            None => false,
+                        };
+                        prop_assert_eq!(h.set_ttl(&f, t), ok);
+                    }
+                    Step::Persist(f) => {
+                        let ok = match m.pos(&f) {
+                            Some(i) if m.pairs[i].2 != NO_TTL => {
+                                let (f, v, _) = m.pairs.remove(i);
+                                m.place(f, v, NO_TTL);
+                                true
+                            }
+                            _ => false,
+                        };
+                        prop_assert_eq!(h.persist(&f), ok);
+                    }
+                    Step::Purge(now, max) => {
+                        let n = if m.table {
+                            // A table purges by time, not by position.
+                            let due = |p: &(Vec<u8>, Vec<u8>, i64)| p.2 != NO_TTL && p.2 <= now;
+                            let mut due_t: Vec<i64> = m.pairs.iter().filter(|p| due(p)).map(|p| p.2).collect();
+                            due_t.sort();
+                            let n = due_t.len().min(max);
+                            prop_assert_eq!(h.purge_expired(now, max), n);
+                            let mut gone = Vec::new();
+                            for p in &m.pairs {
+                                if due(p) && !h.contains(&p.0) {
+                                    gone.push(p.0.clone());
+                                }
+                            }
+                            prop_assert_eq!(gone.len(), n);
+                            m.pairs.retain(|p| !gone.contains(&p.0));
+                            n
+                        } else {
+                            let n = m.pairs.iter().take(max).take_while(|p| p.2 != NO_TTL && p.2 <= now).count();
+                            m.pairs.drain(..n);
+                            prop_assert_eq!(h.purge_expired(now, max), n);
+                            n
+                        };
+                        prop_assert!(n <= max);
+                    }
+                    Step::ConvertFor(s) => {
+                        h.convert_for([&s[..]], lim);
+                        if s.len() > lim.max_value {
+                            m.table = true;
+                        }
+                    }
+                    Step::Get(f) => {
+                        let want = m.pos(&f).map(|i| m.pairs[i].1.clone());
+                        prop_assert_eq!(h.get(&f).map(|v| v.to_vec()), want.clone());
+                        prop_assert_eq!(h.contains(&f), want.is_some());
+                        prop_assert_eq!(h.value_len(&f), want.map(|v| v.len()));
+                        if m.pos(&f).is_none() {
+                            prop_assert_eq!(h.ttl(&f), FieldTtl::Missing);
+                        }
+                    }
+                    Step::Index(i) => {
+                        let got = h.get_index(i).map(|(f, v)| (f.to_vec(), v.to_vec()));
+                        if !m.table {
+                            prop_assert_eq!(got, m.pairs.get(i).map(|p| (p.0.clone(), p.1.clone())));
+                        } else {
+                            prop_assert_eq!(got.is_some(), i < m.pairs.len());
+                        }
+                    }
+                }
+                check(&h, &m)?;
+            }
+            let mut rng = rand::thread_rng();
+            if let Some((f, v)) = h.random(&mut rng) {
+                let i = m.pos(&f).expect("a present field");
+                prop_assert_eq!(&m.pairs[i].1[..], &v[..]);
+            } else {
+                prop_assert!(m.pairs.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn front_coding_sizes() {
+        // The benchmark's hash: field0..field9, value123..value132.
+        let lim = Limits { max_entries: 128, max_value: 64 };
+        let mut h = Hash::new();
+        for f in 0..10 {
+            h.set(format!("field{f}").as_bytes(), format!("value{}", 123 + f).as_bytes(), lim);
+        }
+        // 1 header byte, 16 for the first pair, 4 for each next one (one
+        // more where the value's tens digit changes: value129 -> value130).
+        assert_eq!(h.mem_usage(), 1 + 16 + 9 * 4 + 1);
+        // Lengths past one nibble and past one byte.
+        let mut h = Hash::new();
+        let lim = Limits { max_entries: 128, max_value: 1000 };
+        let long = vec![b'z'; 700];
+        h.set(&long, &long, lim);
+        let mut long2 = long.clone();
+        long2.push(b'!');
+        h.set(&long2, b"", lim);
+        assert_eq!(h.get(&long2).as_deref(), Some(&b""[..]));
+        assert_eq!(h.get(&long).map(|v| v.len()), Some(700));
+        assert_eq!(fields(&h).len(), 2);
     }
 }
