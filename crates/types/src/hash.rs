@@ -138,50 +138,90 @@ fn code_len(keep: usize, tail: usize) -> usize {
     1 + ext(keep) + ext(tail) + tail
 }
 
-/// Writes `s` coded against `prev`: one byte holding the shared prefix
-/// length (high nibble) and the tail length (low nibble), 15 in a nibble
-/// meaning "15 + a varint that follows", then the tail.
-fn put_code(out: &mut Vec<u8>, prev: &[u8], s: &[u8]) {
-    let keep = lcp(prev, s);
-    let tail = &s[keep..];
-    out.push(((keep.min(15) as u8) << 4) | tail.len().min(15) as u8);
+/// Writes into `out` at `at` the code of a string keeping `keep` bytes of
+/// the previous one, then `tail`: one byte holding the kept length (high
+/// nibble) and the tail length (low nibble), 15 in a nibble meaning "15 + a
+/// varint that follows", then the tail. Returns the offset after it.
+fn write_code(out: &mut [u8], mut at: usize, keep: usize, tail: &[u8]) -> usize {
+    out[at] = ((keep.min(15) as u8) << 4) | tail.len().min(15) as u8;
+    at += 1;
     if keep >= 15 {
-        put_varint(out, keep - 15);
+        at = write_varint(out, at, keep - 15);
     }
     if tail.len() >= 15 {
-        put_varint(out, tail.len() - 15);
+        at = write_varint(out, at, tail.len() - 15);
     }
-    out.extend_from_slice(tail);
+    out[at..at + tail.len()].copy_from_slice(tail);
+    at + tail.len()
+}
+
+fn write_varint(out: &mut [u8], mut at: usize, mut n: usize) -> usize {
+    while n >= 0x80 {
+        out[at] = (n & 0x7f) as u8 | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    out[at] = n as u8;
+    at + 1
 }
 
 /// Reads a code at `at`: (prefix kept, tail start, tail end).
+#[inline(always)]
 fn get_code(buf: &[u8], at: usize) -> (usize, usize, usize) {
     let h = buf[at];
     let (mut keep, mut tail, mut at) = ((h >> 4) as usize, (h & 15) as usize, at + 1);
     if keep == 15 {
-        let (x, p) = get_varint(buf, at);
-        keep += x;
-        at = p;
+        keep += get_ext(buf, &mut at);
     }
     if tail == 15 {
-        let (x, p) = get_varint(buf, at);
-        tail += x;
-        at = p;
+        tail += get_ext(buf, &mut at);
     }
     (keep, at, at + tail)
 }
 
-/// Bytes of an entry coded after (`pf`, `pv`).
-fn entry_len(ex: bool, pf: &[u8], pv: &[u8], f: &[u8], v: &[u8]) -> usize {
-    let (kf, kv) = (lcp(pf, f), lcp(pv, v));
-    code_len(kf, f.len() - kf) + code_len(kv, v.len() - kv) + if ex { 8 } else { 0 }
+/// A length's varint extension (one byte below 143, the usual case).
+#[inline(always)]
+fn get_ext(buf: &[u8], at: &mut usize) -> usize {
+    let b = buf[*at];
+    if b < 0x80 {
+        *at += 1;
+        return b as usize;
+    }
+    let (n, p) = get_varint(buf, *at);
+    *at = p;
+    n
 }
 
-fn put_entry(out: &mut Vec<u8>, ex: bool, (pf, pv): (&[u8], &[u8]), f: &[u8], v: &[u8], ttl: i64) {
-    put_code(out, pf, f);
-    put_code(out, pv, v);
-    if ex {
-        out.extend_from_slice(&ttl.to_le_bytes());
+/// An entry to write: for the field and the value, the bytes kept from
+/// the entry before and the tail.
+#[derive(Clone, Copy)]
+struct Entry<'x> {
+    fk: usize,
+    ft: &'x [u8],
+    vk: usize,
+    vt: &'x [u8],
+    ttl: i64,
+}
+
+impl<'x> Entry<'x> {
+    /// `f`/`v` coded after the entry holding `pf`/`pv`.
+    fn after((pf, pv): (&[u8], &[u8]), f: &'x [u8], v: &'x [u8], ttl: i64) -> Entry<'x> {
+        let (fk, vk) = (lcp(pf, f), lcp(pv, v));
+        Entry { fk, ft: &f[fk..], vk, vt: &v[vk..], ttl }
+    }
+
+    fn len(&self, ex: bool) -> usize {
+        code_len(self.fk, self.ft.len()) + code_len(self.vk, self.vt.len()) + if ex { 8 } else { 0 }
+    }
+
+    fn write(&self, out: &mut [u8], at: usize, ex: bool) -> usize {
+        let at = write_code(out, at, self.fk, self.ft);
+        let at = write_code(out, at, self.vk, self.vt);
+        if !ex {
+            return at;
+        }
+        out[at..at + 8].copy_from_slice(&self.ttl.to_le_bytes());
+        at + 8
     }
 }
 
@@ -190,8 +230,8 @@ fn header_len(n: usize, ex: bool) -> usize {
     varint_len(n << 1 | ex as usize)
 }
 
-fn put_header(out: &mut Vec<u8>, n: usize, ex: bool) {
-    put_varint(out, n << 1 | ex as usize);
+fn write_header(out: &mut [u8], n: usize, ex: bool) -> usize {
+    write_varint(out, 0, n << 1 | ex as usize)
 }
 
 /// Inline room of a rebuilt string: a pack's strings are at most
@@ -218,7 +258,21 @@ impl Buf {
     }
 
     /// Keeps the first `keep` bytes and appends `tail`.
+    #[inline(always)]
     fn set(&mut self, keep: usize, tail: &[u8]) {
+        if let Buf::Small(n, b) = self {
+            let len = keep + tail.len();
+            if keep <= *n as usize && len <= SMALL {
+                copy_short(&mut b[keep..len], tail);
+                *n = len as u8;
+                return;
+            }
+        }
+        self.set_slow(keep, tail);
+    }
+
+    #[cold]
+    fn set_slow(&mut self, keep: usize, tail: &[u8]) {
         match self {
             Buf::Small(n, b) => {
                 let keep = keep.min(*n as usize);
@@ -238,6 +292,28 @@ impl Buf {
                 v.extend_from_slice(tail);
             }
         }
+    }
+}
+
+/// Copies `src` (as long as `dst`). Tails are mostly short (numbered
+/// fields and values): up to 16 bytes take two overlapping fixed-size
+/// copies instead of a `memcpy` call.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n > 16 || n != dst.len() {
+        dst.copy_from_slice(src);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else if n >= 2 {
+        dst[..2].copy_from_slice(&src[..2]);
+        dst[n - 2..].copy_from_slice(&src[n - 2..]);
+    } else if n == 1 {
+        dst[0] = src[0];
     }
 }
 
@@ -284,6 +360,23 @@ struct Codes {
 }
 
 impl Codes {
+    /// Decodes the entry at `at`, if the block goes on.
+    #[inline(always)]
+    fn at(buf: &[u8], at: usize, ex: bool) -> Option<Codes> {
+        if at >= buf.len() {
+            return None;
+        }
+        let (fk, a, b) = get_code(buf, at);
+        let (vk, c, d) = get_code(buf, b);
+        let mut end = d;
+        let mut ttl = NO_TTL;
+        if ex {
+            ttl = i64::from_le_bytes(buf[end..end + 8].try_into().expect("8 bytes"));
+            end += 8;
+        }
+        Some(Codes { start: at, fk, ft: (a, b), vk, vt: (c, d), ttl, end })
+    }
+
     fn field_len(&self) -> usize {
         self.fk + self.ft.1 - self.ft.0
     }
@@ -309,24 +402,29 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     fn peek(&self) -> Option<Codes> {
-        if self.at >= self.buf.len() {
-            return None;
-        }
-        let (fk, a, b) = get_code(self.buf, self.at);
-        let (vk, c, d) = get_code(self.buf, b);
-        let mut end = d;
-        let mut ttl = NO_TTL;
-        if self.ex {
-            ttl = i64::from_le_bytes(self.buf[end..end + 8].try_into().expect("8 bytes"));
-            end += 8;
-        }
-        Some(Codes { start: self.at, fk, ft: (a, b), vk, vt: (c, d), ttl, end })
+        Codes::at(self.buf, self.at, self.ex)
     }
 
+    #[inline(always)]
     fn apply(&mut self, c: &Codes) {
         self.field.set(c.fk, &self.buf[c.ft.0..c.ft.1]);
         self.value.set(c.vk, &self.buf[c.vt.0..c.vt.1]);
         self.at = c.end;
+    }
+
+    /// Applies the next entry, if any (`next` without building its codes:
+    /// the iteration fast path).
+    #[inline(always)]
+    fn step(&mut self) -> bool {
+        if self.at >= self.buf.len() {
+            return false;
+        }
+        let (fk, a, b) = get_code(self.buf, self.at);
+        let (vk, c, d) = get_code(self.buf, b);
+        self.field.set(fk, &self.buf[a..b]);
+        self.value.set(vk, &self.buf[c..d]);
+        self.at = d + if self.ex { 8 } else { 0 };
+        true
     }
 
     fn next(&mut self) -> Option<Codes> {
@@ -349,54 +447,57 @@ impl<'a> Walk<'a> {
         (self.field.as_slice(), self.value.as_slice())
     }
 
-    /// The block without the entry `c` the walk stands before, and that
-    /// entry's value.
-    fn take_out(self, c: &Codes) -> (Box<[u8]>, Buf) {
-        let mut at = self.clone();
-        at.apply(c);
-        (self.splice(1, None), at.value)
-    }
-
-    /// The block with `remove` entries at the walk's position replaced by
-    /// `new` (field, value, TTL), and the entry after them coded again
-    /// against its new predecessor.
-    fn splice(mut self, remove: usize, new: Option<(&[u8], &[u8], i64)>) -> Box<[u8]> {
-        let (start, ex) = (self.at, self.ex);
-        let mut mid = Vec::new();
+    /// Plans replacing `remove` entries at the walk's position by `new`
+    /// (field, value, TTL): the entry after them is then coded again
+    /// against its new predecessor. The block is edited by `Pack::splice`
+    /// once the walk (which borrows it) is over.
+    fn plan(mut self, remove: usize, new: Option<(&[u8], &[u8])>) -> Plan {
+        let start = self.at;
+        let new_keeps = new.map(|(f, v)| (lcp(self.field.as_slice(), f), lcp(self.value.as_slice(), v)));
         // Without a new entry, the follower is coded against the current one.
         let pred = new.is_none().then(|| (self.field.clone(), self.value.clone()));
-        if let Some((f, v, ttl)) = new {
-            mid.reserve(entry_len(ex, self.field.as_slice(), self.value.as_slice(), f, v));
-            put_entry(&mut mid, ex, self.prev(), f, v, ttl);
-        }
         let mut removed = 0;
         while removed < remove && self.next().is_some() {
             removed += 1;
         }
-        let end = match self.peek() {
+        let (end, follower) = match self.peek() {
             Some(c) => {
                 self.apply(&c);
-                let before = match (&new, &pred) {
-                    (Some((f, v, _)), _) => (*f, *v),
-                    (None, Some((f, v))) => (f.as_slice(), v.as_slice()),
-                    (None, None) => (&[][..], &[][..]),
-                };
-                put_entry(&mut mid, ex, before, self.field.as_slice(), self.value.as_slice(), c.ttl);
-                c.end
+                (c.end, Some((self.field, self.value, c.ttl)))
             }
-            None => self.at,
+            None => (self.at, None),
         };
         let n = self.n - removed + new.is_some() as usize;
-        Pack::assemble(self.buf, n, ex, start, &mid, end)
+        Plan { start, end, n, new_keeps, pred, follower }
     }
 }
 
-/// What `Pack::locate` found.
-enum Located<'a> {
-    /// The walk stands before the entry (its predecessor applied).
-    Found(Walk<'a>, Codes),
-    /// The walk has applied every entry.
-    Missing(Walk<'a>),
+impl Walk<'_> {
+    /// Plans removing the entry `c` the walk stands before; also returns
+    /// that entry's value.
+    fn take_out(self, c: &Codes) -> (Plan, Buf) {
+        let mut at = self.clone();
+        at.apply(c);
+        (self.plan(1, None), at.value)
+    }
+}
+
+/// An edit of a pack's block, planned by `Walk::plan`.
+struct Plan {
+    start: usize,
+    end: usize,
+    /// Pair count after the edit.
+    n: usize,
+    new_keeps: Option<(usize, usize)>,
+    pred: Option<(Buf, Buf)>,
+    follower: Option<(Buf, Buf, i64)>,
+}
+
+/// What `Pack::seek` found: the entry, and when it is missing what a new
+/// last entry keeps of the last field.
+struct Seek {
+    found: Option<Codes>,
+    keep: usize,
 }
 
 /// The block of a pack: a varint header (pair count * 2, + 1 when the
@@ -430,56 +531,138 @@ impl Pack {
         Walk { buf: &self.buf, n, ex, hdr, at: hdr, field: Buf::new(), value: Buf::new() }
     }
 
-    fn locate(&self, field: &[u8]) -> Located<'_> {
+    /// Finds `field` with a walk that stands before its entry (holding
+    /// the entry before it), for edits.
+    fn locate(&self, field: &[u8]) -> Option<(Walk<'_>, Codes)> {
         let mut w = self.walk();
         while let Some(c) = w.peek() {
             if w.is(&c, field) {
-                return Located::Found(w, c);
+                return Some((w, c));
             }
             w.apply(&c);
         }
-        Located::Missing(w)
+        None
     }
 
-    /// A block of `n` pairs: header, then `old`'s entries before `start`,
-    /// `mid`, and `old`'s bytes from `end`.
-    fn assemble(old: &[u8], n: usize, ex: bool, start: usize, mid: &[u8], end: usize) -> Box<[u8]> {
-        if n == 0 && !ex {
-            return Box::default();
+    /// Looks `field` up in one pass, comparing each field as it is decoded
+    /// through the length of the prefix the current field shares with
+    /// `field` (no field is copied), and rebuilding values only with
+    /// `VALUES` into `value`: the found entry's value, or the last value
+    /// when the field is missing. `pred` receives the value before the
+    /// found entry's. (Results go to the caller's buffers: returning them
+    /// would copy a few hundred bytes per lookup.)
+    fn seek<const VALUES: bool>(&self, field: &[u8], value: &mut Buf, pred: Option<&mut Buf>) -> Seek {
+        let (_, ex, hdr) = self.header();
+        let buf = &self.buf[..];
+        let (mut at, mut keep) = (hdr, 0);
+        while at < buf.len() {
+            let (fk, a, b) = get_code(buf, at);
+            let (vk, c, d) = get_code(buf, b);
+            let end = d + if ex { 8 } else { 0 };
+            // Keeping more than `keep` bytes keeps the mismatch at `keep`.
+            if fk <= keep {
+                let (tail, rest) = (&buf[a..b], &field[fk..]);
+                let l = lcp(tail, rest);
+                keep = fk + l;
+                if l == tail.len() && l == rest.len() {
+                    let ttl = if ex { i64::from_le_bytes(buf[d..end].try_into().expect("8 bytes")) } else { NO_TTL };
+                    let found = Codes { start: at, fk, ft: (a, b), vk, vt: (c, d), ttl, end };
+                    if let Some(p) = pred {
+                        p.clone_from(value);
+                    }
+                    if VALUES {
+                        value.set(vk, &buf[c..d]);
+                    }
+                    return Seek { found: Some(found), keep };
+                }
+            }
+            if VALUES {
+                value.set(vk, &buf[c..d]);
+            }
+            at = end;
         }
-        let hdr = if old.is_empty() { 0 } else { get_varint(old, 0).1 };
-        let mut v = Vec::with_capacity(header_len(n, ex) + (start - hdr) + mid.len() + (old.len() - end));
-        put_header(&mut v, n, ex);
-        v.extend_from_slice(&old[hdr..start]);
-        v.extend_from_slice(mid);
-        v.extend_from_slice(&old[end..]);
-        v.into_boxed_slice()
+        Seek { found: None, keep }
     }
 
-    /// Appends an entry after the last one, whose field and value are
-    /// `last`. Grows the block in place when the header keeps its size.
-    fn append(&mut self, last: (&[u8], &[u8]), field: &[u8], value: &[u8], ttl: i64) {
-        let (n, ex, hdr) = self.header();
-        let add = entry_len(ex, last.0, last.1, field, value);
-        if hdr != header_len(n + 1, ex) {
-            let mut mid = Vec::with_capacity(add);
-            put_entry(&mut mid, ex, last, field, value, ttl);
-            let end = self.buf.len();
-            self.buf = Pack::assemble(&self.buf, n + 1, ex, end, &mid, end);
+    /// Rewrites the block: `n` pairs, the entries before `start` as they
+    /// are, then `new` and `follower`, then the bytes from `end`. Edits the
+    /// block in place (grown or shrunk by one `realloc`).
+    fn splice(&mut self, n: usize, start: usize, end: usize, new: Option<Entry<'_>>, follower: Option<Entry<'_>>) {
+        let (_, ex, hdr) = self.header();
+        if n == 0 && !ex {
+            self.buf = Box::default();
             return;
         }
+        let old_len = self.buf.len();
+        let hdr2 = header_len(n, ex);
+        let mid = new.map_or(0, |e| e.len(ex)) + follower.map_or(0, |e| e.len(ex));
+        let total = hdr2 + (start - hdr) + mid + (old_len - end);
         let mut v = std::mem::take(&mut self.buf).into_vec();
-        // Grow exactly: the block is stored back at its length.
-        v.reserve_exact(add);
-        // Same header length: rewrite it in place.
-        let mut h = (n + 1) << 1 | ex as usize;
-        for b in &mut v[..hdr] {
-            *b = (h & 0x7f) as u8 | 0x80;
-            h >>= 7;
+        if total > old_len {
+            // Grow exactly: the block is stored back at its length.
+            v.reserve_exact(total - old_len);
+            v.resize(total, 0);
         }
-        v[hdr - 1] &= 0x7f;
-        put_entry(&mut v, ex, last, field, value, ttl);
+        // Entries before the edit move by the header's change, the rest by
+        // the edit's; whichever moves right goes first.
+        let t_dst = hdr2 + (start - hdr) + mid;
+        if hdr2 > hdr {
+            v.copy_within(end..old_len, t_dst);
+            v.copy_within(hdr..start, hdr2);
+        } else {
+            v.copy_within(hdr..start, hdr2);
+            v.copy_within(end..old_len, t_dst);
+        }
+        write_header(&mut v, n, ex);
+        let mut at = hdr2 + (start - hdr);
+        for e in [new, follower].into_iter().flatten() {
+            at = e.write(&mut v, at, ex);
+        }
+        v.truncate(total);
         self.buf = v.into_boxed_slice();
+    }
+
+    /// Carries out a planned edit (`new` as given to `Walk::plan`).
+    fn apply(&mut self, plan: Plan, new: Option<(&[u8], &[u8], i64)>) {
+        let new_e =
+            new.zip(plan.new_keeps).map(|((f, v, ttl), (fk, vk))| Entry { fk, ft: &f[fk..], vk, vt: &v[vk..], ttl });
+        let before = match (&new, &plan.pred) {
+            (Some((f, v, _)), _) => (*f, *v),
+            (None, Some((f, v))) => (f.as_slice(), v.as_slice()),
+            (None, None) => (&[][..], &[][..]),
+        };
+        let fol = plan.follower.as_ref().map(|(f, v, ttl)| Entry::after(before, f.as_slice(), v.as_slice(), *ttl));
+        self.splice(plan.n, plan.start, plan.end, new_e, fol);
+    }
+
+    /// Replaces the value of the entry `s` found, keeping its place and
+    /// TTL: only the value codes of that entry and of the next one change.
+    /// `cur` holds the entry's value, `pred` the one before it.
+    fn replace_value(&mut self, c: Codes, (pred, cur): (&Buf, Buf), field: &[u8], value: &[u8]) {
+        let (n, ex, _) = self.header();
+        let vk = lcp(pred.as_slice(), value);
+        let new = Entry { fk: c.fk, ft: &field[c.fk..], vk, vt: &value[vk..], ttl: c.ttl };
+        let (mut next_value, mut next_field) = (cur, Buf::new());
+        let follower = Codes::at(&self.buf, c.end, ex).inspect(|d| {
+            next_value.set(d.vk, &self.buf[d.vt.0..d.vt.1]);
+            next_field.set(0, &self.buf[d.ft.0..d.ft.1]);
+        });
+        let end = follower.map_or(c.end, |d| d.end);
+        let follower = follower.map(|d| {
+            let vk = lcp(value, next_value.as_slice());
+            Entry { fk: d.fk, ft: next_field.as_slice(), vk, vt: &next_value.as_slice()[vk..], ttl: d.ttl }
+        });
+        self.splice(n, c.start, end, Some(new), follower);
+    }
+
+    /// Appends an entry keeping `keep` bytes of the last field and coded
+    /// against the last value `last_value`.
+    fn append(&mut self, keep: usize, last_value: &[u8], field: &[u8], value: &[u8], ttl: i64) {
+        let n = self.len();
+        let vk = lcp(last_value, value);
+        let e = Entry { fk: keep, ft: &field[keep..], vk, vt: &value[vk..], ttl };
+        let end = self.buf.len();
+        self.splice(n + 1, end, end, Some(e), None);
     }
 
     /// Inserts an entry where Redis's listpackex puts it: no TTL at the end,
@@ -488,13 +671,14 @@ impl Pack {
         let mut w = self.walk();
         while let Some(c) = w.peek() {
             if ttl != NO_TTL && (c.ttl == NO_TTL || c.ttl >= ttl) {
-                self.buf = w.splice(0, Some((field, value, ttl)));
+                let plan = w.plan(0, Some((field, value)));
+                self.apply(plan, Some((field, value, ttl)));
                 return;
             }
             w.apply(&c);
         }
         let Walk { field: lf, value: lv, .. } = w;
-        self.append((lf.as_slice(), lv.as_slice()), field, value, ttl);
+        self.append(lcp(lf.as_slice(), field), lv.as_slice(), field, value, ttl);
     }
 
     /// Adds the TTL column (listpack -> listpackex): entry codes do not
@@ -504,8 +688,9 @@ impl Pack {
             return;
         }
         let mut w = self.walk();
-        let mut buf = Vec::with_capacity(header_len(w.n, true) + self.buf.len() - w.hdr + 8 * w.n);
-        put_header(&mut buf, w.n, true);
+        let mut buf = vec![0; header_len(w.n, true)];
+        buf.reserve_exact(self.buf.len() - w.hdr + 8 * w.n);
+        write_header(&mut buf, w.n, true);
         while let Some(c) = w.peek() {
             buf.extend_from_slice(&self.buf[c.start..c.end]);
             buf.extend_from_slice(&NO_TTL.to_le_bytes());
@@ -603,20 +788,18 @@ impl Hash {
 
     pub fn get(&self, field: &[u8]) -> Option<Val<'_>> {
         match self {
-            Hash::Pack(p) => match p.locate(field) {
-                Located::Found(mut w, c) => {
-                    w.apply(&c);
-                    Some(Val(ValRepr::Own(w.value)))
-                }
-                Located::Missing(_) => None,
-            },
+            Hash::Pack(p) => {
+                let mut v = Buf::new();
+                p.seek::<true>(field, &mut v, None).found?;
+                Some(Val(ValRepr::Own(v)))
+            }
             Hash::Table(t) => t.map.find(field).map(|i| Val(ValRepr::Ref(&t.map.get(i).expect("found").1))),
         }
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
         match self {
-            Hash::Pack(p) => matches!(p.locate(field), Located::Found(..)),
+            Hash::Pack(p) => p.seek::<false>(field, &mut Buf::new(), None).found.is_some(),
             Hash::Table(t) => t.map.contains(field),
         }
     }
@@ -624,10 +807,7 @@ impl Hash {
     /// The length of a field's value (HSTRLEN), without rebuilding it.
     pub fn value_len(&self, field: &[u8]) -> Option<usize> {
         match self {
-            Hash::Pack(p) => match p.locate(field) {
-                Located::Found(_, c) => Some(c.value_len()),
-                Located::Missing(_) => None,
-            },
+            Hash::Pack(p) => p.seek::<false>(field, &mut Buf::new(), None).found.map(|c| c.value_len()),
             Hash::Table(t) => t.map.find(field).map(|i| t.map.get(i).expect("found").1.len()),
         }
     }
@@ -660,24 +840,30 @@ impl Hash {
             self.convert_to_table();
         }
         let created = match self {
-            Hash::Pack(p) => match p.locate(field) {
-                Located::Found(w, c) => {
-                    if c.ttl != NO_TTL && keep == Keep::Nothing {
-                        // Redis 7.4 re-inserts a field whose TTL HSET clears.
-                        p.buf = w.splice(1, None);
-                        p.insert(field, value, NO_TTL);
-                    } else {
-                        p.buf = w.splice(1, Some((field, value, c.ttl)));
+            Hash::Pack(p) => {
+                let (mut cur, mut pred) = (Buf::new(), Buf::new());
+                let s = p.seek::<true>(field, &mut cur, Some(&mut pred));
+                match s.found {
+                    None => {
+                        // Entries without a TTL go last in both pack forms.
+                        p.append(s.keep, cur.as_slice(), field, value, NO_TTL);
+                        true
                     }
-                    false
+                    Some(c) if c.ttl != NO_TTL && keep == Keep::Nothing => {
+                        // Redis 7.4 re-inserts a field whose TTL HSET clears.
+                        if let Some((w, _)) = p.locate(field) {
+                            let plan = w.plan(1, None);
+                            p.apply(plan, None);
+                            p.insert(field, value, NO_TTL);
+                        }
+                        false
+                    }
+                    Some(c) => {
+                        p.replace_value(c, (&pred, cur), field, value);
+                        false
+                    }
                 }
-                Located::Missing(w) => {
-                    // Entries without a TTL go last in both pack forms.
-                    let Walk { field: lf, value: lv, .. } = w;
-                    p.append((lf.as_slice(), lv.as_slice()), field, value, NO_TTL);
-                    true
-                }
-            },
+            }
             Hash::Table(t) => {
                 // A replaced value keeps the entry's position.
                 let created = match t.map.find(field) {
@@ -716,11 +902,12 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
             Hash::Pack(p) => match p.locate(field) {
-                Located::Found(w, _) => {
-                    p.buf = w.splice(1, None);
+                Some((w, _)) => {
+                    let plan = w.plan(1, None);
+                    p.apply(plan, None);
                     true
                 }
-                Located::Missing(_) => false,
+                None => false,
             },
             Hash::Table(t) => {
                 if t.map.swap_remove_key(field).is_some() {
@@ -779,7 +966,7 @@ impl Hash {
                 let mut bytes = Vec::new();
                 let mut ends = Vec::with_capacity(p.len());
                 let mut w = p.walk();
-                while w.next().is_some() {
+                while w.step() {
                     let (f, v) = w.prev();
                     bytes.extend_from_slice(f);
                     let fe = bytes.len();
@@ -828,10 +1015,10 @@ impl Hash {
 
     pub fn ttl(&self, field: &[u8]) -> FieldTtl {
         match self {
-            Hash::Pack(p) => match p.locate(field) {
-                Located::Missing(_) => FieldTtl::Missing,
-                Located::Found(_, c) if c.ttl == NO_TTL => FieldTtl::Persistent,
-                Located::Found(_, c) => FieldTtl::At(c.ttl),
+            Hash::Pack(p) => match p.seek::<false>(field, &mut Buf::new(), None).found {
+                None => FieldTtl::Missing,
+                Some(c) if c.ttl == NO_TTL => FieldTtl::Persistent,
+                Some(c) => FieldTtl::At(c.ttl),
             },
             Hash::Table(t) => {
                 if !t.map.contains(field) {
@@ -856,13 +1043,13 @@ impl Hash {
         self.enable_ttl();
         match self {
             Hash::Pack(p) => match p.locate(field) {
-                Located::Found(w, c) => {
-                    let (buf, value) = w.take_out(&c);
-                    p.buf = buf;
+                Some((w, c)) => {
+                    let (plan, value) = w.take_out(&c);
+                    p.apply(plan, None);
                     p.insert(field, value.as_slice(), at.max(1));
                     true
                 }
-                Located::Missing(_) => false,
+                None => false,
             },
             Hash::Table(t) => {
                 if !t.map.contains(field) {
@@ -878,9 +1065,9 @@ impl Hash {
     pub fn persist(&mut self, field: &[u8]) -> bool {
         match self {
             Hash::Pack(p) => match p.locate(field) {
-                Located::Found(w, c) if c.ttl != NO_TTL => {
-                    let (buf, value) = w.take_out(&c);
-                    p.buf = buf;
+                Some((w, c)) if c.ttl != NO_TTL => {
+                    let (plan, value) = w.take_out(&c);
+                    p.apply(plan, None);
                     p.insert(field, value.as_slice(), NO_TTL);
                     true
                 }
@@ -913,7 +1100,8 @@ impl Hash {
                     w.at = c.end;
                 }
                 if n > 0 {
-                    p.buf = p.walk().splice(n, None);
+                    let plan = p.walk().plan(n, None);
+                    p.apply(plan, None);
                 }
                 n
             }
@@ -959,10 +1147,7 @@ impl Cursor<'_> {
     /// The next (field, value), valid until the cursor moves again.
     pub fn next_pair(&mut self) -> Option<(&[u8], &[u8])> {
         match &mut self.0 {
-            CursorRepr::Pack(w) => {
-                w.next()?;
-                Some(w.prev())
-            }
+            CursorRepr::Pack(w) => w.step().then(|| w.prev()),
             CursorRepr::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
         }
     }
@@ -1031,6 +1216,7 @@ impl Pairs<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rand::Rng;
     use std::collections::BTreeMap;
 
     const LIM: Limits = Limits { max_entries: 4, max_value: 8 };
@@ -1248,6 +1434,25 @@ mod tests {
             self.pairs.insert(at, (f, v, ttl));
         }
 
+        fn remove(&mut self, f: &[u8]) -> bool {
+            self.pos(f).map(|i| self.pairs.remove(i)).is_some()
+        }
+
+        /// Moves an existing field where its new TTL puts it.
+        fn set_ttl(&mut self, f: &[u8], t: i64) -> bool {
+            let Some(i) = self.pos(f) else { return false };
+            let (f, v, _) = self.pairs.remove(i);
+            self.place(f, v, t);
+            true
+        }
+
+        fn persist(&mut self, f: &[u8]) -> bool {
+            match self.pos(f) {
+                Some(i) if self.pairs[i].2 != NO_TTL => self.set_ttl(f, NO_TTL),
+                _ => false,
+            }
+        }
+
         fn set(&mut self, f: &[u8], v: &[u8], keep: bool, lim: Limits) -> bool {
             if f.len() > lim.max_value || v.len() > lim.max_value {
                 self.table = true;
@@ -1357,34 +1562,13 @@ mod tests {
                         let created = h.set_keep_ttl(&f, &v, lim);
                         prop_assert_eq!(created, m.set(&f, &v, true, lim));
                     }
-                    Step::Remove(f) => {
-                        let had = m.pos(&f).map(|i| m.pairs.remove(i)).is_some();
-                        prop_assert_eq!(h.remove(&f), had);
-                    }
+                    Step::Remove(f) => prop_assert_eq!(h.remove(&f), m.remove(&f)),
                     Step::Ttl(f, t) => {
                         h.enable_ttl();
                         prop_assert_eq!(h.encoding() == "listpackex", !m.table);
-                        let ok = match m.pos(&f) {
-                            Some(i) => {
-                                let (f, v, _) = m.pairs.remove(i);
-                                m.place(f, v, t);
-                                true
-                            }
-                            None => false,
-                        };
-                        prop_assert_eq!(h.set_ttl(&f, t), ok);
+                        prop_assert_eq!(h.set_ttl(&f, t), m.set_ttl(&f, t));
                     }
-                    Step::Persist(f) => {
-                        let ok = match m.pos(&f) {
-                            Some(i) if m.pairs[i].2 != NO_TTL => {
-                                let (f, v, _) = m.pairs.remove(i);
-                                m.place(f, v, NO_TTL);
-                                true
-                            }
-                            _ => false,
-                        };
-                        prop_assert_eq!(h.persist(&f), ok);
-                    }
+                    Step::Persist(f) => prop_assert_eq!(h.persist(&f), m.persist(&f)),
                     Step::Purge(now, max) => {
                         let n = if m.table {
                             // A table purges by time, not by position.
@@ -1468,5 +1652,55 @@ mod tests {
         assert_eq!(h.get(&long2).as_deref(), Some(&b""[..]));
         assert_eq!(h.get(&long).map(|v| v.len()), Some(700));
         assert_eq!(fields(&h).len(), 2);
+    }
+
+    #[test]
+    fn big_packs_across_header_sizes() {
+        // Counts around 64 change the header's length (count * 2 needs a
+        // second varint byte), in both directions and with the TTL column.
+        use rand::{rngs::StdRng, SeedableRng};
+        let lim = Limits { max_entries: 1000, max_value: 400 };
+        let mut rng = StdRng::seed_from_u64(7);
+        let (mut h, mut m) = (Hash::new(), Model::default());
+        let key = |i: u32| format!("key:{i}").into_bytes();
+        let mut crossings = 0;
+        for step in 0..4000 {
+            let before = h.len();
+            let f = key(rng.gen_range(0..100));
+            let v = format!("value:{}", rng.gen_range(0..1000)).into_bytes();
+            // Phases that mostly grow, then mostly shrink the hash.
+            let grow = (step / 100) % 2 == 0;
+            let op = match rng.gen_range(0..10) {
+                0..=4 if !grow => 5,
+                5..=6 if grow => 0,
+                op => op,
+            };
+            match op {
+                0..=3 => assert_eq!(h.set(&f, &v, lim), m.set(&f, &v, false, lim)),
+                4 => assert_eq!(h.set_keep_ttl(&f, &v, lim), m.set(&f, &v, true, lim)),
+                5..=6 => assert_eq!(h.remove(&f), m.remove(&f)),
+                7 => {
+                    let t = rng.gen_range(1..1000);
+                    assert_eq!(h.set_ttl(&f, t), m.set_ttl(&f, t));
+                }
+                8 => assert_eq!(h.persist(&f), m.persist(&f)),
+                _ => {
+                    let (now, max) = (rng.gen_range(0..200), rng.gen_range(1..5));
+                    let n = m.pairs.iter().take(max).take_while(|p| p.2 != NO_TTL && p.2 <= now).count();
+                    m.pairs.drain(..n);
+                    assert_eq!(h.purge_expired(now, max), n);
+                }
+            }
+            let mut got = Vec::new();
+            h.for_each(|f, v| got.push((f.to_vec(), v.to_vec())));
+            let want: Vec<_> = m.pairs.iter().map(|p| (p.0.clone(), p.1.clone())).collect();
+            assert_eq!(got, want, "step {step}");
+            if step % 50 == 0 {
+                check(&h, &m).unwrap();
+            }
+            crossings += ((before < 64) != (h.len() < 64)) as usize;
+        }
+        assert!(matches!(h, Hash::Pack(_)));
+        assert!(crossings >= 10, "{crossings}");
     }
 }
