@@ -41,25 +41,33 @@
 //! pair: two code bytes and a one-byte tail each) against 165 with plain
 //! length-prefixed strings.
 //!
-//! A string can only be read by walking from the first entry (`Walk`),
-//! rebuilding the current field and value in two inline 64-byte buffers
-//! (`Buf`; longer strings, possible with a raised hash-max-listpack-value,
-//! move to the heap). So reads from a pack hand out owned strings: `get`
-//! and `get_index` return a `Val` (borrowed from a table, inline for a
-//! pack: no allocation), iteration lends each pair to a callback or through
-//! a `Cursor`, and `pairs` decodes a pack once for random access. A field
-//! is compared before its entry is applied (`Walk::is`), so a walk that
-//! stops at a field still holds the entry before it.
+//! A string can only be read by walking from the first entry, rebuilding
+//! the current field and value in inline 64-byte buffers (`Buf`; longer
+//! strings, possible with a raised hash-max-listpack-value, move to the
+//! heap). So reads from a pack hand out owned strings: `get` and
+//! `get_index` return a `Val` (borrowed from a table, inline for a pack: no
+//! allocation), iteration lends each pair to a callback or through a
+//! `Cursor`, and `pairs` decodes a pack once for random access.
 //!
-//! Costs: a lookup is one pass over the block copying only the tails. A new
-//! field is appended after that pass, coded against the last entry the pass
-//! rebuilt, growing the block in place (one `realloc`). Every other edit
-//! (a replaced value, a removal, a TTL that moves an entry, purging expired
-//! entries) is a splice: the entries before the edit are copied as they
-//! are, the new entry is coded against its predecessor, the one entry after
-//! it is coded again against its new predecessor, and the rest is copied;
-//! O(block) with one new block. Adding the TTL column copies every entry's
-//! codes unchanged.
+//! Costs (n pairs, all O(block)):
+//! * Lookup (`Pack::seek`): one pass. Fields are never rebuilt: the pass
+//!   tracks how long a prefix the current field shares with the wanted
+//!   one, so each entry costs a comparison of its tail at most; values are
+//!   rebuilt (tails copied) only when the caller wants one.
+//! * New field (HSET's hot path): the same pass, then the entry is appended,
+//!   keeping the prefix the pass measured against the last field and coded
+//!   against the last value it rebuilt; the block grows by one `realloc`.
+//! * Replaced value (HSET/HINCRBY of an existing field): the same pass; the
+//!   field codes do not change, only the value codes of the entry and of
+//!   the one after it.
+//! * Other edits (removal, a TTL that moves an entry, purging expired
+//!   entries) walk to the entry (`Walk`, which compares a field before
+//!   applying its entry, so it stops holding the entry before) and splice:
+//!   earlier entries stay as they are, the new entry is coded against its
+//!   predecessor, the one after the edit is coded again against its new
+//!   predecessor, the rest moves. Every edit happens in place in the block
+//!   (one `realloc` when its size changes). Adding the TTL column copies
+//!   every entry's codes unchanged.
 //!
 //! Conversions follow Redis: a pack becomes a table when a string longer
 //! than the value limit is stored or the pair count passes the entry limit,
@@ -448,9 +456,9 @@ impl<'a> Walk<'a> {
     }
 
     /// Plans replacing `remove` entries at the walk's position by `new`
-    /// (field, value, TTL): the entry after them is then coded again
-    /// against its new predecessor. The block is edited by `Pack::splice`
-    /// once the walk (which borrows it) is over.
+    /// (field, value): the entry after them is then coded again against
+    /// its new predecessor. The block is edited by `Pack::apply` once the
+    /// walk (which borrows it) is over.
     fn plan(mut self, remove: usize, new: Option<(&[u8], &[u8])>) -> Plan {
         let start = self.at;
         let new_keeps = new.map(|(f, v)| (lcp(self.field.as_slice(), f), lcp(self.value.as_slice(), v)));
@@ -470,9 +478,7 @@ impl<'a> Walk<'a> {
         let n = self.n - removed + new.is_some() as usize;
         Plan { start, end, n, new_keeps, pred, follower }
     }
-}
 
-impl Walk<'_> {
     /// Plans removing the entry `c` the walk stands before; also returns
     /// that entry's value.
     fn take_out(self, c: &Codes) -> (Plan, Buf) {
