@@ -60,12 +60,6 @@ const HFE_MAX_ABS_TIME_MS: i64 = ((1i64 << 48) - 1) >> 2;
 /// (Redis streams them until the client is dropped; we answer in one buffer).
 pub const MAX_RANDOM_REPLY: u64 = 1 << 24;
 
-fn reply_bulks<'a>(out: &mut Out, items: impl Iterator<Item = &'a [u8]>) {
-    for b in items {
-        out.bulk(b);
-    }
-}
-
 /// The reply for fields of a missing key: `n` times the integer, or nulls.
 fn reply_absent(out: &mut Out, n: usize, each: Option<i64>) -> CmdResult {
     out.array(n);
@@ -147,7 +141,7 @@ fn hget(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let (h, out) = ctx.hash_out(key)?;
     match h.get(field) {
-        Some(v) => out.bulk(v),
+        Some(v) => out.bulk(&v),
         None => out.null(),
     }
     Ok(())
@@ -165,7 +159,7 @@ fn hmget(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     out.array(fields.len());
     for f in fields {
         match h.get(f) {
-            Some(v) => out.bulk(v),
+            Some(v) => out.bulk(&v),
             None => out.null(),
         }
     }
@@ -193,14 +187,14 @@ fn getall_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, part: Part) -> CmdResu
         Part::Both => out.map(h.len()),
         _ => out.array(h.len()),
     }
-    for (f, v) in h.iter() {
+    h.for_each(|f, v| {
         if part != Part::Values {
             out.bulk(f);
         }
         if part != Part::Keys {
             out.bulk(v);
         }
-    }
+    });
     Ok(())
 }
 
@@ -238,7 +232,7 @@ fn hlen(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// HSTRLEN key field
 fn hstrlen(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, field) = (args.next_key()?, args.next_bytes()?);
-    let n = ctx.read_hash(key)?.and_then(|h| h.get(field).map(|v| v.len() as i64)).unwrap_or(0);
+    let n = ctx.read_hash(key)?.and_then(|h| h.value_len(field)).map_or(0, |n| n as i64);
     ctx.out.int(n);
     Ok(())
 }
@@ -276,7 +270,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, field) = (args.next_key()?, args.next_bytes()?);
     let incr = args.next_i64()?;
     let cur = match ctx.write_hash(key)?.and_then(|h| h.get(field)) {
-        Some(v) => types::num::parse_i64(v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
+        Some(v) => types::num::parse_i64(&v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
         None => 0,
     };
     let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
@@ -349,7 +343,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         let (h, out) = ctx.hash_out(key)?;
         if let Some((f, _)) = h.random(&mut rand::thread_rng()) {
-            out.bulk(f);
+            out.bulk(&f);
         }
         return Ok(());
     };
@@ -395,20 +389,23 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         header(out, count);
         let pairs = h.pairs();
         for _ in 0..count {
-            let (f, v) = pairs[rand::Rng::gen_range(&mut rng, 0..pairs.len())];
-            pair(out, f, v);
+            if let Some((f, v)) = pairs.get(rand::Rng::gen_range(&mut rng, 0..pairs.len())) {
+                pair(out, f, v);
+            }
         }
         return Ok(());
     }
     if count >= size {
         header(out, size);
-        h.iter().for_each(|(f, v)| pair(out, f, v));
+        h.for_each(|f, v| pair(out, f, v));
         return Ok(());
     }
     header(out, count);
     let pairs = h.pairs();
     for i in sample_positions(pairs.len(), count as usize, &mut rng) {
-        pair(out, pairs[i].0, pairs[i].1);
+        if let Some((f, v)) = pairs.get(i) {
+            pair(out, f, v);
+        }
     }
     Ok(())
 }
@@ -490,20 +487,27 @@ fn hscan(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let opts = parse_scan_opts(args, true)?;
     let (h, out) = ctx.hash_out(key)?;
-    let mut items: Vec<&[u8]> = Vec::new();
-    let h: &Hash = h;
+    // Matched strings back to back, and where each ends (a pack lends its
+    // pairs only during the walk; the reply's length comes first).
+    let (mut bytes, mut ends) = (Vec::new(), Vec::new());
     let next = h.scan(cursor, opts.count, |f, v| {
         if opts.matches(f) {
-            items.push(f);
+            bytes.extend_from_slice(f);
+            ends.push(bytes.len());
             if !opts.no_values {
-                items.push(v);
+                bytes.extend_from_slice(v);
+                ends.push(bytes.len());
             }
         }
     });
     out.array(2);
     out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    out.array(items.len());
-    reply_bulks(out, items.into_iter());
+    out.array(ends.len());
+    let mut start = 0;
+    for end in ends {
+        out.bulk(&bytes[start..end]);
+        start = end;
+    }
     Ok(())
 }
 
@@ -730,13 +734,19 @@ fn hgetdel(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     out.array(fields.len());
     let mut deleted = 0;
     for f in fields {
-        match h.get(f) {
+        let found = match h.get(f) {
             Some(v) => {
-                out.bulk(v);
-                h.remove(f);
-                deleted += 1;
+                out.bulk(&v);
+                true
             }
-            None => out.null(),
+            None => {
+                out.null();
+                false
+            }
+        };
+        if found {
+            h.remove(f);
+            deleted += 1;
         }
     }
     if deleted > 0 {
@@ -791,7 +801,7 @@ fn hgetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (mut updated, mut deleted, mut persisted) = (0, 0, 0);
     for f in fields {
         match h.get(f) {
-            Some(v) => out.bulk(v),
+            Some(v) => out.bulk(&v),
             None => {
                 out.null();
                 continue;

@@ -91,7 +91,7 @@ fn value_size(v: &Value, samples: usize) -> usize {
         Value::List(l) => l.heap_bytes() + l.chunk_count() * 16,
         Value::Hash(h) => {
             let over = per_element(h.encoding(), 2 * (OBJ + STR_HDR));
-            sampled(h.iter().map(|(f, v)| f.len() + v.len()), samples, h.len()) + h.len() * over
+            sampled(h.pair_sizes(), samples, h.len()) + h.len() * over
         }
         Value::Set(s) => {
             let size = |m: Member<'_>| match m {
