@@ -9,6 +9,7 @@
 
 pub mod alloc;
 pub mod args;
+pub mod argv;
 pub mod blocking;
 pub mod client;
 pub mod cmdspec;

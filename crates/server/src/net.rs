@@ -8,6 +8,7 @@
 //! query buffer limit (a partial command larger than it closes the
 //! connection) and by the inline and header limits of the parser.
 
+use crate::argv::Argv;
 use crate::blocking::Waiter;
 use crate::client::{Client, ClientInfo};
 use crate::ctx::After;
@@ -15,7 +16,6 @@ use crate::dispatch::{dispatch, flush_stats};
 use crate::server::Server;
 use bytes::{Buf, BytesMut};
 use resp::{Limits, Out, Protocol};
-use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -171,11 +171,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // (Parse limits are stricter before authentication: a client
             // that lost it, by RESET, parses anew.)
             let seen = if client.authenticated { look.take(pos) } else { None };
-            let argv: SmallVec<[&[u8]; 8]> = match seen {
+            let argv = match seen {
                 // Parsed already by the look ahead.
                 Some((len, args)) => {
                     pos += len;
-                    args.iter().map(|r| &inbuf[base + r.start..base + r.end]).collect()
+                    Argv::from_ranges(&inbuf, base, args)
                 }
                 None => {
                     parsed = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
@@ -189,8 +189,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                     };
                     pos += parsed.consumed;
                     match &parsed.inline {
-                        Some(v) => v.iter().map(|a| a.as_slice()).collect(),
-                        None => ranges.iter().map(|r| &inbuf[base + r.start..base + r.end]).collect(),
+                        Some(v) => Argv::from_slices(v),
+                        None => Argv::from_ranges(&inbuf, base, &ranges),
                     }
                 }
             };

@@ -92,7 +92,7 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             // key's slot and hash are computed where they are needed.
             break;
         }
-        let argv: SmallVec<[&[u8]; 8]> = scratch.iter().map(|r| &buf[base + r.start..base + r.end]).collect();
+        let argv = crate::argv::Argv::from_ranges(buf, base, &scratch);
         let Some(first) = argv.first() else { continue };
         let entry = match client.last_entry {
             Some(e) if first.eq_ignore_ascii_case(e.spec.name.as_bytes()) => e,

@@ -184,7 +184,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         .into_iter()
         .find(|(w, _)| is(name, w))
         .map(|(_, op)| op)
-        .ok_or(CmdError::Syntax)?;
+        .ok_or_else(|| CmdError::Syntax)?;
     let dest = args.next_key()?;
     let keys = args.take_rest();
     if op == BitOp::Not && keys.len() != 1 {

@@ -183,7 +183,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, mode: RenameMode) -> C
         ctx.out.int(0);
         return Ok(());
     }
-    let entry = ctx.raw_db(src)?.remove(src).ok_or(CmdError::NoSuchKey)?;
+    let entry = ctx.raw_db(src)?.remove(src).ok_or_else(|| CmdError::NoSuchKey)?;
     ctx.raw_db(dst)?.insert_entry(dst, entry);
     ctx.modified(src);
     ctx.modified(dst);
@@ -209,7 +209,7 @@ fn move_(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let entry = ctx.raw_db(key)?.remove(key).ok_or(CmdError::NoSuchKey)?;
+    let entry = ctx.raw_db(key)?.remove(key).ok_or_else(|| CmdError::NoSuchKey)?;
     ctx.modified(key);
     ctx.notify(notify::GENERIC, "move_from", key);
     in_db(ctx, dst, |c| {

@@ -273,7 +273,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(v) => types::num::parse_i64(&v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
         None => 0,
     };
-    let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
+    let new = cur.checked_add(incr).ok_or_else(|| CmdError::Overflow)?;
     let lim = ctx.hash_limits();
     let mut buf = itoa::Buffer::new();
     ctx.write_hash_or_create(key)?.set_keep_ttl(field, buf.format(new).as_bytes(), lim);

@@ -410,7 +410,7 @@ fn xsetid(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let s = write_stream(ctx, key)?.ok_or(CmdError::NoSuchKey)?;
+    let s = write_stream(ctx, key)?.ok_or_else(|| CmdError::NoSuchKey)?;
     if s.len > 0 {
         let top = s.edge_id(true).unwrap_or(StreamId::ZERO);
         if id < top {
@@ -1128,7 +1128,7 @@ fn write_entries_read(out: &mut Out, g: &Group) {
 }
 
 fn existing(found: Option<&mut KeyEntry>) -> Result<&mut Stream, CmdError> {
-    as_stream(found)?.ok_or(CmdError::NoSuchKey)
+    as_stream(found)?.ok_or_else(|| CmdError::NoSuchKey)
 }
 
 /// XINFO STREAM key [FULL [COUNT count]]

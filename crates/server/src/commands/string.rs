@@ -502,7 +502,8 @@ fn setrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Ok(());
     }
     let max = ctx.srv.config.get_num("proto-max-bulk-len") as u64;
-    let end = offset.checked_add(value.len() as u64).filter(|&e| e <= max).ok_or(CmdError::StringTooLong)? as usize;
+    let end =
+        offset.checked_add(value.len() as u64).filter(|&e| e <= max).ok_or_else(|| CmdError::StringTooLong)? as usize;
     let offset = offset as usize;
     let n = match cur {
         None => {
@@ -557,9 +558,9 @@ fn decrby(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     let cur = match write_str_at(ctx, key)? {
         None => 0,
-        Some(s) => s.as_i64().ok_or(CmdError::NotInteger)?,
+        Some(s) => s.as_i64().ok_or_else(|| CmdError::NotInteger)?,
     };
-    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+    let new = cur.checked_add(by).ok_or_else(|| CmdError::Overflow)?;
     ctx.set_value_keep_ttl(key, Value::Str(Str::Int(new)))?;
     ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(new);
