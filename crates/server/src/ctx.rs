@@ -42,7 +42,9 @@ pub struct Effects {
     /// (db, key) pairs that may now serve blocked clients.
     pub ready_keys: Vec<(usize, Key)>,
     /// Set by a blocking command that found nothing to serve.
-    pub block: Option<BlockRequest>,
+    /// (Boxed: rare, and large next to the rest, which moves with every
+    /// command.)
+    pub block: Option<Box<BlockRequest>>,
 }
 
 /// See `Ctx::reader`.
@@ -416,7 +418,7 @@ impl<'a> Ctx<'a> {
     /// Declares that the command blocks (it must have written no reply). See
     /// blocking.rs for what follows.
     pub fn block(&mut self, req: BlockRequest) {
-        self.effects.block = Some(req);
+        self.effects.block = Some(Box::new(req));
     }
 
     /// The list at `key` for reading; WRONGTYPE for another type.

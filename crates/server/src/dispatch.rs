@@ -403,7 +403,7 @@ fn execute_inner(
             }
             None => {
                 let owned = argv.iter().map(|a| a.to_vec()).collect();
-                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, req));
+                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, *req));
                 srv.blocking.register(w.clone());
                 after = Some(After::Block(w));
             }

@@ -34,7 +34,6 @@ pub mod value;
 use indexmap::IndexSet;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -390,13 +389,13 @@ impl Keyspace {
                 };
                 guards.push((i, g));
             }
-            return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE, memo: Cell::new(Memo::NONE) });
+            return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE });
         }
     }
 
     /// Locks nothing (commands without keys).
     pub fn lock_none(&self) -> Locked<'_> {
-        Locked { ks: self, guards: SmallVec::new(), all: false, hint: KeyHint::NONE, memo: Cell::new(Memo::NONE) }
+        Locked { ks: self, guards: SmallVec::new(), all: false, hint: KeyHint::NONE }
     }
 }
 
@@ -406,32 +405,44 @@ pub struct Locked<'a> {
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 4]>,
     all: bool,
     hint: KeyHint,
-    /// The last other key whose shard (and hash) was computed, so the
-    /// lookups of one command on the same key compute them once. Compared
-    /// by content, not address (a handler may build keys in buffers that are
-    /// freed and reused, and a script's strings come and go), so it never
-    /// goes stale.
-    memo: Cell<Memo>,
 }
 
-/// A short key with its shard and map hash (see `Locked::memo`).
+/// The last key (other than a command's hinted first key) whose shard and
+/// hash this thread computed, so the lookups of one command on the same key
+/// compute them once. Compared by content, not address (a handler may build
+/// keys in buffers that are freed and reused, and a script's strings come
+/// and go), and with the keyspace's shard mask, so it never goes stale.
+/// Per thread rather than in `Locked`, which moves with every command.
 #[derive(Clone, Copy)]
 struct Memo {
     /// Key length, or `usize::MAX` when empty.
     len: usize,
     bytes: [u8; Memo::MAX],
+    mask: usize,
     shard: usize,
     /// The key's `keymap::hash_key`, or 0 if not known.
     hash: u64,
 }
 
+thread_local! {
+    static MEMO: std::cell::UnsafeCell<Memo> = const { std::cell::UnsafeCell::new(Memo::NONE) };
+}
+
+/// Runs `f` on this thread's memo. `f` must not call back into here.
+#[inline]
+fn with_memo<R>(f: impl FnOnce(&mut Memo) -> R) -> R {
+    // SAFETY: the memo is this thread's alone and `f` does not reenter, so
+    // this is the only reference to it.
+    MEMO.with(|m| f(unsafe { &mut *m.get() }))
+}
+
 impl Memo {
     const MAX: usize = 32;
-    const NONE: Memo = Memo { len: usize::MAX, bytes: [0; Memo::MAX], shard: 0, hash: 0 };
+    const NONE: Memo = Memo { len: usize::MAX, bytes: [0; Memo::MAX], mask: 0, shard: 0, hash: 0 };
 
     #[inline]
-    fn is(&self, key: &[u8]) -> bool {
-        self.len == key.len() && self.bytes[..key.len().min(Memo::MAX)] == *key
+    fn is(&self, key: &[u8], mask: usize) -> bool {
+        self.len == key.len() && self.mask == mask && self.bytes[..key.len().min(Memo::MAX)] == *key
     }
 }
 
@@ -478,17 +489,21 @@ impl<'a> Locked<'a> {
         if self.hint.is(key) {
             return self.hint.shard;
         }
-        let m = self.memo.get();
-        if m.is(key) {
-            return m.shard;
-        }
-        let shard = self.ks.shard_of(key);
-        if key.len() <= Memo::MAX {
-            let mut m = Memo { len: key.len(), bytes: [0; Memo::MAX], shard, hash: 0 };
-            m.bytes[..key.len()].copy_from_slice(key);
-            self.memo.set(m);
-        }
-        shard
+        let mask = self.ks.mask;
+        with_memo(|m| {
+            if m.is(key, mask) {
+                return m.shard;
+            }
+            let shard = self.ks.shard_of(key);
+            if key.len() <= Memo::MAX {
+                m.len = key.len();
+                m.bytes[..key.len()].copy_from_slice(key);
+                m.mask = mask;
+                m.shard = shard;
+                m.hash = 0;
+            }
+            shard
+        })
     }
 
     /// `keymap::hash_key(key)`, known already for the command's first key
@@ -498,15 +513,16 @@ impl<'a> Locked<'a> {
         if self.hint.is(key) && self.hint.hash != 0 {
             return self.hint.hash;
         }
-        let mut m = self.memo.get();
-        if m.is(key) {
-            if m.hash == 0 {
-                m.hash = keymap::hash_key(key);
-                self.memo.set(m);
+        let mask = self.ks.mask;
+        with_memo(|m| {
+            if m.is(key, mask) {
+                if m.hash == 0 {
+                    m.hash = keymap::hash_key(key);
+                }
+                return m.hash;
             }
-            return m.hash;
-        }
-        keymap::hash_key(key)
+            keymap::hash_key(key)
+        })
     }
 
     fn find(&self, shard: usize) -> Option<usize> {
