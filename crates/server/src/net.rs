@@ -387,9 +387,18 @@ async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &Clien
         return Ok(());
     }
     info.pending_out.store(out.len(), Ordering::Relaxed);
-    tokio::select! {
-        r = stream.write_all(&out.buf) => r?,
-        _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    // Most replies fit the socket's buffer: one write, no waiting (and no
+    // kill registration). What does not fit is written as the socket drains.
+    let done = match stream.try_write(&out.buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if done < out.len() {
+        tokio::select! {
+            r = stream.write_all(&out.buf[done..]) => r?,
+            _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+        }
     }
     info.pending_out.store(0, Ordering::Relaxed);
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);

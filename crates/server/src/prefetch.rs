@@ -68,6 +68,16 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
     let mut scratch = std::mem::take(&mut look.scratch);
     // The commands of the previous look have all run.
     client.key_hints.clear();
+    // A single command (no pipeline): nothing to overlap, and its key's
+    // slot and hash are computed where they are needed.
+    if let Ok(Some(p)) = resp::parse(buf, limits, &mut scratch) {
+        if p.inline.is_none() && p.consumed == buf.len() {
+            look.args.extend_from_slice(&scratch);
+            look.cmds.push((at, p.consumed, 0..look.args.len()));
+            look.scratch = scratch;
+            return p.consumed;
+        }
+    }
     let ks = &srv.keyspace;
     let db = client.db;
     // (shard, hash, key's range in buf, index in `guards`)
@@ -87,11 +97,6 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
         let first_arg = look.args.len();
         look.args.extend_from_slice(&scratch);
         look.cmds.push((at + base, parsed.consumed, first_arg..look.args.len()));
-        if commands == 1 && pos == buf.len() {
-            // A single command (no pipeline): nothing to overlap, and its
-            // key's slot and hash are computed where they are needed.
-            break;
-        }
         let argv = crate::argv::Argv::from_ranges(buf, base, &scratch);
         let Some(first) = argv.first() else { continue };
         let entry = match client.last_entry {
