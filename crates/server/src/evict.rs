@@ -336,7 +336,7 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
         return Outcome::Fail;
     }
     let to_free = (used - max) as i64;
-    let limit = time_limit_us(srv.config.get_num("maxmemory-eviction-tenacity"));
+    let limit = time_limit_us(crate::cfg_num!(srv.config, "maxmemory-eviction-tenacity"));
     let t0 = Instant::now();
     let (mut freed, mut evicted) = (0i64, 0u64);
     let mut outcome = Outcome::Ok;
@@ -408,7 +408,7 @@ fn evict_random(srv: &Server, acc: &mut Access<'_, '_>, policy: Policy) -> Optio
 fn score(srv: &Server, policy: Policy, e: &crate::storage::Entry, now_ms: i64) -> u64 {
     match policy {
         Policy::AllKeysLfu | Policy::VolatileLfu => {
-            let decay = srv.config.get_num("lfu-decay-time");
+            let decay = crate::cfg_num!(srv.config, "lfu-decay-time");
             255 - crate::storage::lfu::decayed(e.lru, now_ms, decay).min(255) as u64
         }
         Policy::VolatileTtl => u64::MAX - e.expire_at.max(0) as u64,
@@ -424,7 +424,7 @@ fn score(srv: &Server, policy: Policy, e: &crate::storage::Entry, now_ms: i64) -
 /// shard has a key the policy may evict.
 fn populate(srv: &Server, acc: &mut Access<'_, '_>, policy: Policy, pool: &mut Vec<Candidate>) -> bool {
     let n = srv.keyspace.nshards();
-    let samples = srv.config.get_num("maxmemory-samples").clamp(1, 64) as usize;
+    let samples = crate::cfg_num!(srv.config, "maxmemory-samples").clamp(1, 64) as usize;
     let now = srv.clock.now_ms();
     let start = rand::random::<usize>() % n;
     let mut taken = 0;

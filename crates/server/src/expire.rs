@@ -24,7 +24,7 @@ const FIELDS_PER_HASH: usize = 200;
 pub async fn active_expire_loop(srv: Arc<Server>) {
     let mut next_shard = 0usize;
     loop {
-        let hz = srv.config.get_num("hz").clamp(1, 500) as u64;
+        let hz = crate::cfg_num!(srv.config, "hz").clamp(1, 500) as u64;
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         if srv.shutting_down.load(Ordering::Relaxed) {

@@ -44,7 +44,7 @@ pub use server::Server;
 /// Binds the configured addresses and serves until shutdown. Returns the
 /// bound addresses once listening (through `on_ready`).
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
-    let port = srv.config.get_num("port") as u16;
+    let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
     let mut listeners = Vec::new();
     let mut addrs = Vec::new();

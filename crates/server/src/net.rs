@@ -58,7 +58,7 @@ pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
 
 async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-    let maxclients = srv.config.get_num("maxclients").max(1) as usize;
+    let maxclients = crate::cfg_num!(srv.config, "maxclients").max(1) as usize;
     if srv.clients.count() >= maxclients {
         srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
@@ -417,7 +417,7 @@ async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &Clien
 async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Option<Vec<u8>> {
     let mut rx = w.take_receiver()?;
     let mut deadline = w.deadline_ms;
-    let limit = srv.config.get_num("client-query-buffer-limit").max(1) as usize;
+    let limit = crate::cfg_num!(srv.config, "client-query-buffer-limit").max(1) as usize;
     let mut reading = true;
     loop {
         let sleep_ms = deadline.map(|d| (d - srv.clock.now_ms()).max(0) as u64);

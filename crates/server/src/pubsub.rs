@@ -151,7 +151,7 @@ impl PubSub {
         if self.cached.version.load(Ordering::Acquire) == v {
             return;
         }
-        let flags = srv.config.get_num("notify-keyspace-events") as u32;
+        let flags = crate::cfg_num!(srv.config, "notify-keyspace-events") as u32;
         let limits =
             srv.config.get_text("client-output-buffer-limit").map(|t| ObufLimits::parse(&t)).unwrap_or_default();
         self.cached.notify_flags.store(flags, Ordering::Relaxed);

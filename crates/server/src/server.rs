@@ -344,7 +344,8 @@ impl Server {
     /// update, or updateLFU).
     pub fn touched_access(&self, old: u32, now_ms: i64) -> u32 {
         if self.config.lfu() {
-            let (factor, decay) = (self.config.get_num("lfu-log-factor"), self.config.get_num("lfu-decay-time"));
+            let (factor, decay) =
+                (crate::cfg_num!(self.config, "lfu-log-factor"), crate::cfg_num!(self.config, "lfu-decay-time"));
             crate::storage::lfu::touched(old, now_ms, factor, decay)
         } else {
             self.lru_clock_at(now_ms)

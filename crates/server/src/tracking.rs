@@ -260,7 +260,7 @@ impl Tracking {
 impl Inner {
     /// Past `tracking-table-max-keys`, keys are dropped with an invalidation.
     fn limit(&mut self, srv: &Server) {
-        let max = srv.config.get_num("tracking-table-max-keys");
+        let max = crate::cfg_num!(srv.config, "tracking-table-max-keys");
         if max > 0 {
             while self.table.len() as i64 > max {
                 let Some(k) = self.table.keys().next().cloned() else { break };

@@ -33,7 +33,7 @@ fn bad_offset() -> CmdError {
 
 /// The byte limit of bit offsets: `proto-max-bulk-len`.
 fn offset_limit(ctx: &Ctx<'_>) -> i64 {
-    ctx.srv.config.get_num("proto-max-bulk-len")
+    crate::cfg_num!(ctx.srv.config, "proto-max-bulk-len")
 }
 
 /// Parses a bit offset. With `hash_bits` > 0 (BITFIELD), `#N` means the

@@ -596,7 +596,7 @@ fn shared_integer(v: &Value) -> bool {
 /// Shared integers are not used while an LRU/LFU maxmemory policy is in
 /// force (each key needs its own access data).
 fn sharing_allowed(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.get_num("maxmemory") == 0
+    crate::cfg_num!(ctx.srv.config, "maxmemory") == 0
         || !ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lru") || p.contains("lfu"))
 }
 
@@ -653,7 +653,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if !ctx.srv.config.lfu() {
         return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let decay = ctx.srv.config.get_num("lfu-decay-time");
+    let decay = crate::cfg_num!(ctx.srv.config, "lfu-decay-time");
     ctx.out.int(lfu::decayed(field, ctx.now_ms, decay) as i64);
     Ok(())
 }

@@ -51,7 +51,7 @@ fn hll_mut(s: &mut Str) -> Result<&mut Vec<u8>, CmdError> {
 }
 
 fn sparse_max(ctx: &Ctx<'_>) -> usize {
-    ctx.srv.config.get_num("hll-sparse-max-bytes").max(0) as usize
+    crate::cfg_num!(ctx.srv.config, "hll-sparse-max-bytes").max(0) as usize
 }
 
 /// Declares a write counting `n` changes (Redis adds them to its dirty count).

@@ -536,7 +536,7 @@ fn os_name() -> String {
 fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
     let srv = ctx.srv;
     let uptime = srv.started.elapsed().as_secs();
-    let hz = srv.config.get_num("hz");
+    let hz = crate::cfg_num!(srv.config, "hz");
     let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let conf = srv.config.file().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     s.push_str("# Server\r\n");
@@ -581,7 +581,7 @@ fn clients_section(srv: &Server, s: &mut String) {
     fields!(s,
         "connected_clients" => all.len(),
         "cluster_connections" => 0,
-        "maxclients" => srv.config.get_num("maxclients"),
+        "maxclients" => crate::cfg_num!(srv.config, "maxclients"),
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => max_out,
         "blocked_clients" => blocked,
@@ -618,7 +618,7 @@ fn memory_section(srv: &Server, s: &mut String) {
     let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
     let rss = crate::alloc::rss();
     let total = total_system_memory();
-    let maxmemory = srv.config.get_num("maxmemory").max(0) as u64;
+    let maxmemory = crate::cfg_num!(srv.config, "maxmemory").max(0) as u64;
     let policy = srv.config.get_text("maxmemory-policy").unwrap_or_default();
     let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
     s.push_str("# Memory\r\n");
@@ -665,7 +665,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => 0,
         "rdb_last_load_keys_loaded" => 0,
-        "aof_enabled" => srv.config.get_num("appendonly"),
+        "aof_enabled" => crate::cfg_num!(srv.config, "appendonly"),
         "aof_rewrite_in_progress" => 0,
         "aof_rewrite_scheduled" => 0,
         "aof_last_rewrite_time_sec" => -1,
@@ -749,7 +749,7 @@ fn replication_section(srv: &Server, s: &mut String) {
         "master_repl_offset" => 0,
         "second_repl_offset" => -1,
         "repl_backlog_active" => 0,
-        "repl_backlog_size" => srv.config.get_num("repl-backlog-size"),
+        "repl_backlog_size" => crate::cfg_num!(srv.config, "repl-backlog-size"),
         "repl_backlog_first_byte_offset" => 0,
         "repl_backlog_histlen" => 0,
     );

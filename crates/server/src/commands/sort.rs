@@ -264,7 +264,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
         Some(dst) => {
             let n = values.len();
             if n > 0 {
-                let fill = ctx.srv.config.get_num("list-max-listpack-size");
+                let fill = crate::cfg_num!(ctx.srv.config, "list-max-listpack-size");
                 let mut list = List::new(fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
                 for v in &values {
                     list.push_back(v.as_deref().unwrap_or_default());

@@ -142,8 +142,8 @@ fn insert_array_header(out: &mut Out, at: usize, n: usize) {
 
 fn node_limits(ctx: &Ctx<'_>) -> NodeLimits {
     NodeLimits {
-        max_bytes: ctx.srv.config.get_num("stream-node-max-bytes").max(0) as usize,
-        max_entries: ctx.srv.config.get_num("stream-node-max-entries").max(0) as usize,
+        max_bytes: crate::cfg_num!(ctx.srv.config, "stream-node-max-bytes").max(0) as usize,
+        max_entries: crate::cfg_num!(ctx.srv.config, "stream-node-max-entries").max(0) as usize,
     }
 }
 
@@ -223,7 +223,7 @@ fn parse_trim(ctx: &Ctx<'_>, argv: &[&[u8]], xadd: bool) -> Result<(TrimArgs, us
         }
         a.limit = limit as u64;
     } else if a.approx {
-        let l = 100 * ctx.srv.config.get_num("stream-node-max-entries");
+        let l = 100 * crate::cfg_num!(ctx.srv.config, "stream-node-max-entries");
         a.limit = if l <= 0 { 10000 } else { l.min(1_000_000) } as u64;
     }
     Ok((a, i))

@@ -70,7 +70,7 @@ fn plain_str(b: Vec<u8>) -> Str {
 
 /// Redis's checkStringLength: a string may not grow past proto-max-bulk-len.
 fn check_len(ctx: &Ctx<'_>, size: usize, append: usize) -> CmdResult {
-    let max = ctx.srv.config.get_num("proto-max-bulk-len");
+    let max = crate::cfg_num!(ctx.srv.config, "proto-max-bulk-len");
     match (size as u64).checked_add(append as u64) {
         Some(total) if total <= max as u64 => Ok(()),
         _ => Err(CmdError::StringTooLong),
@@ -501,7 +501,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.int(cur.unwrap_or(0) as i64);
         return Ok(());
     }
-    let max = ctx.srv.config.get_num("proto-max-bulk-len") as u64;
+    let max = crate::cfg_num!(ctx.srv.config, "proto-max-bulk-len") as u64;
     let end =
         offset.checked_add(value.len() as u64).filter(|&e| e <= max).ok_or_else(|| CmdError::StringTooLong)? as usize;
     let offset = offset as usize;
@@ -706,7 +706,7 @@ fn lcs(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::err("String too long for LCS"));
     }
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
-    let max = ctx.srv.config.get_num("proto-max-bulk-len") as u64;
+    let max = crate::cfg_num!(ctx.srv.config, "proto-max-bulk-len") as u64;
     if cells.checked_mul(4).is_none_or(|bytes| bytes > max) {
         return Err(CmdError::err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
     }

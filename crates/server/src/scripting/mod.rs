@@ -127,7 +127,7 @@ impl Busy {
         if s == 0 {
             return false;
         }
-        let threshold = srv.config.get_num("busy-reply-threshold");
+        let threshold = crate::cfg_num!(srv.config, "busy-reply-threshold");
         threshold > 0 && elapsed_ms(srv) - (s - 1) >= threshold
     }
 
