@@ -92,9 +92,11 @@ fn metadata(code: &[u8]) -> Result<String, String> {
 impl Functions {
     /// The flags of function `name`, if it exists (the OOM check before
     /// FCALL runs, see evict.rs).
+    /// Names are matched without regard to case, as FCALL does.
     pub fn flags_of(&self, name: &str) -> Option<u32> {
-        let lib = self.owner.get(name)?;
-        Some(self.libs.get(lib)?.functions.get(name)?.flags)
+        let lib = self.owner.get(&name.to_ascii_lowercase())?;
+        let lib = self.libs.get(lib)?;
+        lib.functions.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, f)| f.flags)
     }
 
     fn new(srv: &crate::server::Server) -> Result<Functions, CmdError> {
