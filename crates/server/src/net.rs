@@ -323,11 +323,6 @@ fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
     Some(secs * 1000 - idle)
 }
 
-/// Commands that may be propagated even without the write flag: a WRITE
-/// pause holds them back too (Redis's may_replicate flag, which COMMAND INFO
-/// hides and so the table lacks).
-const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish", "spublish"];
-
 /// True if the command may write, for a WRITE pause. A script command
 /// whose script (by shebang, cached sha or function name) declares its
 /// flags is judged by them, as Redis's getCommandFlags does: no-writes runs
@@ -335,7 +330,7 @@ const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish
 /// script states are only tried, never waited for (a running script holds
 /// them): then the command counts as a write, and the next check retries.
 fn writes(srv: &Server, spec: &crate::cmdspec::CommandSpec, argv: &[&[u8]]) -> bool {
-    if !(spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&spec.name)) {
+    if !(spec.has(crate::cmdspec::f::WRITE) || spec.may_replicate()) {
         return false;
     }
     if matches!(spec.name, "eval" | "evalsha" | "fcall") && argv.len() > 1 {

@@ -283,7 +283,7 @@ fn run_command(
     if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
         return refuse("This Redis command is not allowed from script");
     }
-    if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
+    if state.read_only && (spec.has(f::WRITE) || spec.may_replicate()) {
         return refuse("Write commands are not allowed from read-only scripts.");
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {

@@ -62,3 +62,29 @@ fn write_pause_judges_scripts_by_their_flags() {
     assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
     assert!(reply(&mut w).starts_with("-NOSCRIPT"));
 }
+
+/// unit/pause "Test both active and passive expires are skipped during
+/// client pause": while paused, a due key reads as missing but is neither
+/// deleted nor counted; after the pause a read expires it.
+#[test]
+fn no_expiry_while_paused() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    let expired = |c: &mut Raw| {
+        let info = c.cmd("INFO stats");
+        let line = info.lines().find(|l| l.starts_with("expired_keys:")).unwrap().to_string();
+        line["expired_keys:".len()..].parse::<u64>().unwrap()
+    };
+    assert_eq!(c.cmd("SET foo bar PX 10"), "+OK\r\n");
+    assert_eq!(c.cmd("CLIENT PAUSE 600000 WRITE"), "+OK\r\n");
+    t.advance_ms(100);
+    hematite::expire::cycle(&t.srv, 0, Duration::from_secs(5));
+    assert_eq!(c.cmd("GET foo"), "$-1\r\n");
+    assert_eq!(c.cmd("EXISTS foo"), ":0\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":1\r\n");
+    assert_eq!(expired(&mut c), 0);
+    assert_eq!(c.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(c.cmd("GET foo"), "$-1\r\n");
+    assert_eq!(expired(&mut c), 1);
+    assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
+}
