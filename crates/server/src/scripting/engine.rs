@@ -250,7 +250,15 @@ impl Engine {
             Ok(VmState::Continue)
         })?;
         let state = State(lua.exec_raw_lua(|raw| raw.state()));
+        // The set-up's garbage goes now, so INFO shows what a state holds.
+        lua.gc_collect()?;
         Ok(Engine { lua, env, bridge, run_fn, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
+    }
+
+    /// The Lua state's memory, in whole KiB as Redis reports it (its
+    /// collector's count).
+    pub fn used_memory(&self) -> u64 {
+        (self.lua.used_memory() as u64) & !1023
     }
 
     /// Limits the next library load to `ms` (0 lifts the limit).

@@ -206,6 +206,20 @@ impl Functions {
     fn counts(&self) -> (usize, usize) {
         (self.libs.len(), self.owner.len())
     }
+
+    /// The Lua state's memory, and the libraries' outside it: their code,
+    /// names, descriptions and entries (Redis's functionsMemoryOverhead).
+    pub fn memory(&self) -> (u64, u64) {
+        let entry = std::mem::size_of::<(String, Function)>() + 2 * std::mem::size_of::<String>();
+        let mut bytes = std::mem::size_of::<Functions>();
+        for (name, lib) in &self.libs {
+            bytes += name.len() + lib.code.len() + std::mem::size_of::<(String, Library)>();
+            for (f, func) in &lib.functions {
+                bytes += 2 * f.len() + func.desc.as_ref().map_or(0, |d| d.len()) + entry;
+            }
+        }
+        (self.engine.used_memory(), bytes as u64)
+    }
 }
 
 /// The text of an error raised while a library's top level ran: Redis's

@@ -88,3 +88,68 @@ fn no_expiry_while_paused() {
     assert_eq!(expired(&mut c), 1);
     assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
 }
+
+/// INFO memory carries Redis 7.0's script and function fields, in its order,
+/// with the figures of the Lua states and caches (unit/scripting "SCRIPTING
+/// FLUSH ASYNC" reads number_of_cached_scripts).
+#[test]
+fn info_memory_script_fields() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    let info = |c: &mut Raw| -> Vec<(String, String)> {
+        c.cmd("INFO memory")
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let num = |i: &[(String, String)], k: &str| -> u64 {
+        i.iter().find(|(n, _)| n == k).unwrap_or_else(|| panic!("no {k}")).1.parse().unwrap()
+    };
+    let names: Vec<String> = info(&mut c).into_iter().map(|(k, _)| k).collect();
+    let order = [
+        "total_system_memory_human",
+        "used_memory_lua",
+        "used_memory_vm_eval",
+        "used_memory_lua_human",
+        "used_memory_scripts_eval",
+        "number_of_cached_scripts",
+        "number_of_functions",
+        "number_of_libraries",
+        "used_memory_vm_functions",
+        "used_memory_vm_total",
+        "used_memory_vm_total_human",
+        "used_memory_functions",
+        "used_memory_scripts",
+        "used_memory_scripts_human",
+        "maxmemory",
+    ];
+    let at = names.iter().position(|n| n == order[0]).unwrap();
+    assert_eq!(&names[at..at + order.len()], &order[..]);
+
+    for j in 0..100 {
+        c.cmd(&format!("SCRIPT LOAD \"return {j}\""));
+    }
+    assert_eq!(c.cmd("FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f1', function() return 1 end)\\nredis.register_function('f2', function() return 2 end)\""), "$3\r\nlib\r\n");
+    let i = info(&mut c);
+    assert_eq!(num(&i, "number_of_cached_scripts"), 100);
+    assert_eq!((num(&i, "number_of_functions"), num(&i, "number_of_libraries")), (2, 1));
+    let (vm_eval, vm_fn) = (num(&i, "used_memory_vm_eval"), num(&i, "used_memory_vm_functions"));
+    assert!(vm_eval > 0 && vm_eval % 1024 == 0 && vm_eval < 1024 * 1024, "{vm_eval}");
+    assert_eq!(num(&i, "used_memory_lua"), vm_eval);
+    assert!(vm_fn > 0 && vm_fn % 1024 == 0, "{vm_fn}");
+    assert_eq!(num(&i, "used_memory_vm_total"), vm_eval + vm_fn);
+    let (scripts, funcs) = (num(&i, "used_memory_scripts_eval"), num(&i, "used_memory_functions"));
+    assert!(scripts > 100 * 48 && funcs > 0, "{scripts} {funcs}");
+    assert_eq!(num(&i, "used_memory_scripts"), scripts + funcs);
+    // Inside a script the figures are those last read.
+    let inner = c.cmd("EVAL \"return redis.call('info','memory')\" 0");
+    assert!(inner.contains("number_of_cached_scripts:10"), "{inner}");
+
+    assert_eq!(c.cmd("SCRIPT FLUSH ASYNC"), "+OK\r\n");
+    assert_eq!(c.cmd("FUNCTION FLUSH"), "+OK\r\n");
+    let i = info(&mut c);
+    assert_eq!(num(&i, "number_of_cached_scripts"), 0);
+    assert_eq!(num(&i, "used_memory_scripts_eval"), 0);
+    assert_eq!((num(&i, "number_of_functions"), num(&i, "number_of_libraries")), (0, 0));
+}
