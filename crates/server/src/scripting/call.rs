@@ -227,10 +227,10 @@ unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
     };
     drop(refs);
     drop(args);
-    // The arguments stay on the stack until the reply is converted.
+    // The arguments go first, as in Redis: a call with nearly all of Lua's
+    // 8000 C stack slots in arguments still has room for its reply.
+    ffi::lua_settop(l, 0);
     with_room(l, &*slot.lua, reply.len() + 64, || conv::push_reply(l, &reply));
-    ffi::lua_replace(l, 1);
-    ffi::lua_settop(l, 1);
     let is_err = reply.first() == Some(&b'-');
     slot.scratch = reply;
     if is_err {

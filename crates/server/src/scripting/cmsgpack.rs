@@ -5,7 +5,8 @@
 //! table a map; tables nested deeper than 16 become nil.
 
 use super::libfn::lib_fn;
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{ffi, Lua, MultiValue, Table, Value};
+use std::os::raw::c_int;
 
 const MAX_NESTING: usize = 16;
 
@@ -85,51 +86,72 @@ fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
-/// Some(n) when the keys of `t` are exactly 1..n.
-fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
+/// Some(n) when the keys of the table at `idx` are exactly 1..n.
+///
+/// # Safety
+/// `idx` is an absolute index of a table, with 2 free stack slots.
+unsafe fn array_len(l: *mut ffi::lua_State, idx: c_int) -> Option<usize> {
     let (mut count, mut max) = (0usize, 0usize);
-    for pair in t.clone().pairs::<Value, Value>() {
-        let (k, _) = pair?;
-        let n = match k {
-            Value::Number(n) => n,
-            Value::Integer(n) => n as f64,
-            _ => return Ok(None),
-        };
-        if n <= 0.0 || n.floor() != n || n > u32::MAX as f64 {
-            return Ok(None);
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, idx) != 0 {
+        ffi::lua_pop(l, 1);
+        let n = ffi::lua_tonumber(l, -1);
+        if ffi::lua_type(l, -1) != ffi::LUA_TNUMBER || n <= 0.0 || n.floor() != n || n > u32::MAX as f64 {
+            ffi::lua_pop(l, 1);
+            return None;
         }
         max = max.max(n as usize);
         count += 1;
     }
-    Ok((max == count).then_some(max))
+    (max == count).then_some(max)
 }
 
-fn encode(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
-    match v {
-        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-        Value::Number(n) => encode_number(out, *n),
-        Value::Integer(n) => encode_int(out, *n),
-        Value::String(s) => encode_str(out, &s.as_bytes()),
-        Value::Table(t) if level < MAX_NESTING => match array_len(t)? {
+/// Encodes the value at absolute index `idx`. Written against the C API,
+/// as the original library is: values held from Rust would each take a
+/// slot of a Lua stack, and a map of 100000 strings would run out of them.
+///
+/// # Safety
+/// `idx` is a valid absolute index of `l`.
+unsafe fn encode(l: *mut ffi::lua_State, idx: c_int, out: &mut Vec<u8>, level: usize) {
+    match ffi::lua_type(l, idx) {
+        ffi::LUA_TBOOLEAN => out.push(if ffi::lua_toboolean(l, idx) != 0 { 0xc3 } else { 0xc2 }),
+        ffi::LUA_TNUMBER => encode_number(out, ffi::lua_tonumber(l, idx)),
+        ffi::LUA_TSTRING => {
+            let mut len = 0;
+            let p = ffi::lua_tolstring(l, idx, &mut len);
+            encode_str(out, std::slice::from_raw_parts(p as *const u8, len));
+        }
+        // Three slots per level: a key, a value, and array_len's.
+        ffi::LUA_TTABLE if level < MAX_NESTING && ffi::lua_checkstack(l, 3) != 0 => match array_len(l, idx) {
             Some(n) => {
                 encode_len(out, n, 0x90, 16, 0xdc, 0xdd);
                 for i in 1..=n {
-                    let e: Value = t.raw_get(i)?;
-                    encode(out, &e, level + 1)?;
+                    ffi::lua_rawgeti(l, idx, i as _);
+                    encode(l, ffi::lua_gettop(l), out, level + 1);
+                    ffi::lua_pop(l, 1);
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> = t.clone().pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-                encode_len(out, pairs.len(), 0x80, 16, 0xde, 0xdf);
-                for (k, val) in &pairs {
-                    encode(out, k, level + 1)?;
-                    encode(out, val, level + 1)?;
+                let mut n = 0usize;
+                ffi::lua_pushnil(l);
+                while ffi::lua_next(l, idx) != 0 {
+                    ffi::lua_pop(l, 1);
+                    n += 1;
+                }
+                encode_len(out, n, 0x80, 16, 0xde, 0xdf);
+                ffi::lua_pushnil(l);
+                while ffi::lua_next(l, idx) != 0 {
+                    let top = ffi::lua_gettop(l);
+                    // Only strings are read with lua_tolstring, so the key
+                    // lua_next needs is left as it is.
+                    encode(l, top - 1, out, level + 1);
+                    encode(l, top, out, level + 1);
+                    ffi::lua_pop(l, 1);
                 }
             }
         },
         _ => out.push(0xc0),
     }
-    Ok(())
 }
 
 enum DecodeError {
@@ -290,8 +312,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                 return Err(err("bad argument #0 to 'pack' (MessagePack pack needs input.)"));
             }
             let mut out = Vec::new();
-            for v in args.iter() {
-                encode(&mut out, v, 0)?;
+            // SAFETY: the closure only reads the arguments on its stack.
+            unsafe {
+                lua.exec_raw::<()>(args, |l| {
+                    for i in 1..=ffi::lua_gettop(l) {
+                        encode(l, i, &mut out, 0);
+                    }
+                    ffi::lua_settop(l, 0);
+                })?;
             }
             lua.create_string(out)
         })?,
