@@ -288,7 +288,17 @@ fn unpack_full(lua: &Lua, args: MultiValue, limit: i64, offset: i64, with_offset
     }
     let mut cur = Cursor { b: &data, pos: offset };
     let mut out = Vec::new();
+    // Redis's library pushes each value on its C stack after its arguments,
+    // and fails where that stack's 8000 slots (LUAI_MAXCSTACK) run out.
+    let nargs = args.len();
     while cur.pos < data.len() && (limit == 0 || (out.len() as i64) < limit) {
+        if nargs + out.len() + 1 > 8000 {
+            return Err(err(if with_offset {
+                "stack overflow (in function mp_unpack_full)"
+            } else {
+                "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)"
+            }));
+        }
         match cur.decode(lua, 0) {
             Ok(v) => out.push(v),
             Err(DecodeError::Lua(e)) => return Err(e),

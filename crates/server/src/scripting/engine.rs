@@ -398,7 +398,14 @@ impl Engine {
             let runs = self.runs.get() + 1;
             self.runs.set(runs % GC_PERIOD);
             if runs == GC_PERIOD {
-                let _ = self.lua.gc_step();
+                // A step worth GC_PERIOD KiB of allocation, as Redis's
+                // lua_gc(LUA_GCSTEP, 50) (mlua's gc_step does the smallest).
+                // SAFETY: only the collector runs, in a protected call.
+                let _ = unsafe {
+                    self.lua.exec_raw::<()>((), |l| {
+                        mlua::ffi::lua_gc(l, mlua::ffi::LUA_GCSTEP, GC_PERIOD as _);
+                    })
+                };
             }
             return Outcome::Done;
         }
