@@ -207,6 +207,8 @@ impl Engine {
             bridge.raw_set("c_set_repl", lua.create_c_function(tramp_set_repl)?)?;
             bridge.raw_set("c_log", lua.create_c_function(tramp_log)?)?;
             bridge.raw_set("c_register", lua.create_c_function(tramp_register)?)?;
+            bridge.raw_set("base_pcall", lua.create_c_function(base_pcall)?)?;
+            bridge.raw_set("base_xpcall", lua.create_c_function(base_xpcall)?)?;
         }
         bridge.raw_set("set_resp", lua.create_function(|_, n: i64| Ok(call::set_resp(n)))?)?;
         bridge.raw_set("in_run", lua.create_function(|_, ()| Ok(call::in_run()))?)?;
@@ -472,6 +474,42 @@ unsafe extern "C-unwind" fn tramp_call(l: *mut mlua::lua_State) -> std::os::raw:
         mlua::ffi::lua_error(l);
     }
     1
+}
+
+/// Lua's pcall, with the status slot taken before the call: stock Lua 5.1
+/// pushes it after the results, one slot past what the C API allows when
+/// they fill the 8000-slot C stack (`pcall(unpack, t)` of 7999 values), which
+/// Lua's API checks (on in debug builds) abort on.
+unsafe extern "C-unwind" fn base_pcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    if n == 0 || ffi::lua_checkstack(l, 1) == 0 {
+        ffi::luaL_argerror(l, 1, c"value expected".as_ptr());
+    }
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    if ffi::lua_pcall(l, n - 1, ffi::LUA_MULTRET, 0) != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_replace(l, 1);
+    }
+    ffi::lua_gettop(l)
+}
+
+/// Lua's xpcall(f, handler), its status slot taken first (see `base_pcall`).
+unsafe extern "C-unwind" fn base_xpcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    ffi::luaL_checkany(l, 2);
+    ffi::lua_settop(l, 2);
+    // [handler, true, f]
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    ffi::lua_insert(l, 1);
+    if ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1) != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_replace(l, 2);
+    }
+    ffi::lua_remove(l, 1);
+    ffi::lua_gettop(l)
 }
 
 unsafe extern "C-unwind" fn tramp_pcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {

@@ -11,7 +11,9 @@
 local bridge, G = ...
 local error, type, tostring, rawget, rawset, setmetatable = error, type, tostring, rawget, rawset, setmetatable
 local tonumber, ipairs, pairs, math, table, string = tonumber, ipairs, pairs, math, table, string
-local xpcall, pcall, select, getfenv, setfenv, loadstring, load = xpcall, pcall, select, getfenv, setfenv, loadstring, load
+local select, getfenv, setfenv, loadstring, load = select, getfenv, setfenv, loadstring, load
+-- Stock pcall and xpcall with room for their status (see engine.rs).
+local pcall, xpcall = bridge.base_pcall, bridge.base_xpcall
 local getinfo = debug.getinfo
 
 local protected = setmetatable({}, { __mode = "k" })
