@@ -149,6 +149,16 @@ impl<'a> Ctx<'a> {
             Probe::Absent => Ok(None),
             Probe::At(i) => Ok(Some(i)),
             Probe::Due => {
+                // While clients are paused Redis expires nothing (a failover
+                // may be under way): a reader sees the key as gone, and it
+                // is deleted (and counted) after the pause. Writers, which
+                // would store over it, still delete it first.
+                if !self.spec.has(crate::cmdspec::f::WRITE) && self.srv.pause.holds(self.now_ms, true) {
+                    let now = self.now_ms;
+                    if self.raw_db(key)?.get(key).is_some_and(|e| e.is_expired(now)) {
+                        return Ok(None);
+                    }
+                }
                 self.expire_if_needed(key)?;
                 Ok(self.raw_db(key)?.map.position(key))
             }

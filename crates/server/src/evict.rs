@@ -479,7 +479,8 @@ fn evict_pooled(srv: &Server, acc: &mut Access<'_, '_>, policy: Policy, pool: &m
 
 /// The flags of the script an EVAL / EVALSHA / FCALL (or _RO) names, if it
 /// is one and they can be known without waiting (Redis's getCommandFlags).
-fn script_flags(srv: &Server, spec: &CommandSpec, arg1: &[u8]) -> Option<u32> {
+/// Also what a WRITE pause asks of a script command (net.rs).
+pub(crate) fn script_flags(srv: &Server, spec: &CommandSpec, arg1: &[u8]) -> Option<u32> {
     match spec.name {
         "eval" | "eval_ro" => crate::scripting::parse_shebang(arg1).ok().map(|(fl, _)| fl),
         "evalsha" | "evalsha_ro" => {

@@ -41,6 +41,10 @@ pub async fn active_expire_loop(srv: Arc<Server>) {
 /// One cycle starting at shard `start`; returns where the next one starts.
 pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
     let t0 = Instant::now();
+    // No key expires while clients are paused (see Ctx::live).
+    if srv.pause.holds(srv.clock.now_ms(), true) {
+        return start;
+    }
     let n = srv.keyspace.nshards();
     for step in 0..n {
         let i = (start + step) % n;

@@ -197,11 +197,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if argv.is_empty() {
                 continue;
             }
-            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(client)) {
+            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
-                if !wait_pause(srv, &info, &argv, queued_writes(client)).await {
+                if !wait_pause(srv, &info, &argv, queued_writes(srv, client)).await {
                     return Ok(());
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
@@ -323,19 +323,29 @@ fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
     Some(secs * 1000 - idle)
 }
 
-/// Commands that may be propagated even without the write flag: a WRITE
-/// pause holds them back too (Redis's may_replicate flag, which COMMAND INFO
-/// hides and so the table lacks).
-const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "pfcount", "publish", "spublish"];
-
-fn writes(spec: &crate::cmdspec::CommandSpec) -> bool {
-    spec.has(crate::cmdspec::f::WRITE) || MAY_REPLICATE.contains(&spec.name)
+/// True if the command may write, for a WRITE pause. A script command
+/// whose script (by shebang, cached sha or function name) declares its
+/// flags is judged by them, as Redis's getCommandFlags does: no-writes runs
+/// on; an unknown script, or one without a shebang, counts as a write. The
+/// script states are only tried, never waited for (a running script holds
+/// them): then the command counts as a write, and the next check retries.
+fn writes(srv: &Server, spec: &crate::cmdspec::CommandSpec, argv: &[&[u8]]) -> bool {
+    if !(spec.has(crate::cmdspec::f::WRITE) || spec.may_replicate()) {
+        return false;
+    }
+    if matches!(spec.name, "eval" | "evalsha" | "fcall") && argv.len() > 1 {
+        use crate::scripting::flags::{EVAL_COMPAT, NO_WRITES};
+        if let Some(fl) = crate::evict::script_flags(srv, spec, argv[1]) {
+            return fl & EVAL_COMPAT != 0 || fl & NO_WRITES == 0;
+        }
+    }
+    true
 }
 
 /// True if the client's open transaction has queued a command that writes
 /// (its EXEC then waits for a WRITE pause, as in Redis).
-fn queued_writes(client: &Client) -> bool {
-    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(q.entry.spec)))
+fn queued_writes(srv: &Server, client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(srv, q.entry.spec, &q.argv())))
 }
 
 /// True if a command must wait for the current CLIENT PAUSE.
@@ -345,14 +355,7 @@ fn must_wait(srv: &Server, argv: &[&[u8]], exec_writes: bool) -> bool {
         return false;
     }
     let writes = match crate::dispatch::resolve(argv) {
-        // EVAL of a script whose shebang says no-writes is not held back
-        // (Redis decides from the script's flags).
-        Ok(e) if e.spec.name == "eval" && argv[1].starts_with(b"#!") => {
-            let ro = crate::scripting::parse_shebang(argv[1])
-                .is_ok_and(|(fl, _)| fl & crate::scripting::flags::NO_WRITES != 0);
-            !ro
-        }
-        Ok(e) => writes(e.spec) || (e.spec.name == "exec" && exec_writes),
+        Ok(e) => writes(srv, e.spec, argv) || (e.spec.name == "exec" && exec_writes),
         Err(_) => false,
     };
     srv.pause.holds(now, writes)

@@ -43,6 +43,14 @@ impl CommandSpec {
         self.flags & flag != 0
     }
 
+    /// Redis's may_replicate flag: commands that may be propagated without
+    /// the write flag. COMMAND INFO hides it, so the generated table lacks
+    /// it; the list is taken from Redis's command JSON. A WRITE pause holds
+    /// them back and read-only scripts may not call them.
+    pub fn may_replicate(&self) -> bool {
+        matches!(self.name, "eval" | "evalsha" | "fcall" | "pfcount" | "publish" | "spublish")
+    }
+
     /// The name as used in error messages (`config|get`).
     pub fn full_name(&self) -> &'static str {
         self.name

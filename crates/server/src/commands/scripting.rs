@@ -60,6 +60,7 @@ fn create_script(st: &mut scripting::EvalState, body: &[u8]) -> Result<String, C
         .engine
         .compile(&body[skip..], "@user_script")
         .map_err(|m| CmdError::err(format!("Error compiling script (new function): {m}")))?;
+    st.scripts_bytes += body.len() + sha.len();
     st.scripts.insert(sha.clone(), Script { func, flags: fl, body: body.to_vec() });
     Ok(sha)
 }

@@ -621,6 +621,7 @@ fn memory_section(srv: &Server, s: &mut String) {
     let maxmemory = crate::cfg_num!(srv.config, "maxmemory").max(0) as u64;
     let policy = srv.config.get_text("maxmemory-policy").unwrap_or_default();
     let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+    let lua = srv.scripting.memory();
     s.push_str("# Memory\r\n");
     fields!(s,
         "used_memory" => used,
@@ -632,6 +633,19 @@ fn memory_section(srv: &Server, s: &mut String) {
         "used_memory_peak_perc" => format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 }),
         "total_system_memory" => total,
         "total_system_memory_human" => bytes_to_human(total),
+        "used_memory_lua" => lua.vm_eval,
+        "used_memory_vm_eval" => lua.vm_eval,
+        "used_memory_lua_human" => bytes_to_human(lua.vm_eval),
+        "used_memory_scripts_eval" => lua.scripts_eval,
+        "number_of_cached_scripts" => lua.cached_scripts,
+        "number_of_functions" => lua.num_functions,
+        "number_of_libraries" => lua.num_libraries,
+        "used_memory_vm_functions" => lua.vm_functions,
+        "used_memory_vm_total" => lua.vm_eval + lua.vm_functions,
+        "used_memory_vm_total_human" => bytes_to_human(lua.vm_eval + lua.vm_functions),
+        "used_memory_functions" => lua.functions,
+        "used_memory_scripts" => lua.scripts_eval + lua.functions,
+        "used_memory_scripts_human" => bytes_to_human(lua.scripts_eval + lua.functions),
         "maxmemory" => maxmemory,
         "maxmemory_human" => bytes_to_human(maxmemory),
         "maxmemory_policy" => policy,

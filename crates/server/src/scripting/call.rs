@@ -227,10 +227,10 @@ unsafe fn call_in(l: *mut ffi::lua_State, slot: &mut RunSlot) -> bool {
     };
     drop(refs);
     drop(args);
-    // The arguments stay on the stack until the reply is converted.
+    // The arguments go first, as in Redis: a call with nearly all of Lua's
+    // 8000 C stack slots in arguments still has room for its reply.
+    ffi::lua_settop(l, 0);
     with_room(l, &*slot.lua, reply.len() + 64, || conv::push_reply(l, &reply));
-    ffi::lua_replace(l, 1);
-    ffi::lua_settop(l, 1);
     let is_err = reply.first() == Some(&b'-');
     slot.scratch = reply;
     if is_err {
@@ -283,7 +283,7 @@ fn run_command(
     if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
         return refuse("This Redis command is not allowed from script");
     }
-    if state.read_only && spec.has(f::WRITE | f::MAY_REPLICATE) {
+    if state.read_only && (spec.has(f::WRITE) || spec.may_replicate()) {
         return refuse("Write commands are not allowed from read-only scripts.");
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {

@@ -207,6 +207,8 @@ impl Engine {
             bridge.raw_set("c_set_repl", lua.create_c_function(tramp_set_repl)?)?;
             bridge.raw_set("c_log", lua.create_c_function(tramp_log)?)?;
             bridge.raw_set("c_register", lua.create_c_function(tramp_register)?)?;
+            bridge.raw_set("base_pcall", lua.create_c_function(base_pcall)?)?;
+            bridge.raw_set("base_xpcall", lua.create_c_function(base_xpcall)?)?;
         }
         bridge.raw_set("set_resp", lua.create_function(|_, n: i64| Ok(call::set_resp(n)))?)?;
         bridge.raw_set("in_run", lua.create_function(|_, ()| Ok(call::in_run()))?)?;
@@ -250,7 +252,15 @@ impl Engine {
             Ok(VmState::Continue)
         })?;
         let state = State(lua.exec_raw_lua(|raw| raw.state()));
+        // The set-up's garbage goes now, so INFO shows what a state holds.
+        lua.gc_collect()?;
         Ok(Engine { lua, env, bridge, run_fn, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
+    }
+
+    /// The Lua state's memory, in whole KiB as Redis reports it (its
+    /// collector's count).
+    pub fn used_memory(&self) -> u64 {
+        (self.lua.used_memory() as u64) & !1023
     }
 
     /// Limits the next library load to `ms` (0 lifts the limit).
@@ -390,7 +400,14 @@ impl Engine {
             let runs = self.runs.get() + 1;
             self.runs.set(runs % GC_PERIOD);
             if runs == GC_PERIOD {
-                let _ = self.lua.gc_step();
+                // A step worth GC_PERIOD KiB of allocation, as Redis's
+                // lua_gc(LUA_GCSTEP, 50) (mlua's gc_step does the smallest).
+                // SAFETY: only the collector runs, in a protected call.
+                let _ = unsafe {
+                    self.lua.exec_raw::<()>((), |l| {
+                        mlua::ffi::lua_gc(l, mlua::ffi::LUA_GCSTEP, GC_PERIOD as _);
+                    })
+                };
             }
             return Outcome::Done;
         }
@@ -457,6 +474,42 @@ unsafe extern "C-unwind" fn tramp_call(l: *mut mlua::lua_State) -> std::os::raw:
         mlua::ffi::lua_error(l);
     }
     1
+}
+
+/// Lua's pcall, with the status slot taken before the call: stock Lua 5.1
+/// pushes it after the results, one slot past what the C API allows when
+/// they fill the 8000-slot C stack (`pcall(unpack, t)` of 7999 values), which
+/// Lua's API checks (on in debug builds) abort on.
+unsafe extern "C-unwind" fn base_pcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    if n == 0 || ffi::lua_checkstack(l, 1) == 0 {
+        ffi::luaL_argerror(l, 1, c"value expected".as_ptr());
+    }
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    if ffi::lua_pcall(l, n - 1, ffi::LUA_MULTRET, 0) != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_replace(l, 1);
+    }
+    ffi::lua_gettop(l)
+}
+
+/// Lua's xpcall(f, handler), its status slot taken first (see `base_pcall`).
+unsafe extern "C-unwind" fn base_xpcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    ffi::luaL_checkany(l, 2);
+    ffi::lua_settop(l, 2);
+    // [handler, true, f]
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    ffi::lua_insert(l, 1);
+    if ffi::lua_pcall(l, 0, ffi::LUA_MULTRET, 1) != 0 {
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_replace(l, 2);
+    }
+    ffi::lua_remove(l, 1);
+    ffi::lua_gettop(l)
 }
 
 unsafe extern "C-unwind" fn tramp_pcall(l: *mut mlua::lua_State) -> std::os::raw::c_int {

@@ -92,9 +92,11 @@ fn metadata(code: &[u8]) -> Result<String, String> {
 impl Functions {
     /// The flags of function `name`, if it exists (the OOM check before
     /// FCALL runs, see evict.rs).
+    /// Names are matched without regard to case, as FCALL does.
     pub fn flags_of(&self, name: &str) -> Option<u32> {
-        let lib = self.owner.get(name)?;
-        Some(self.libs.get(lib)?.functions.get(name)?.flags)
+        let lib = self.owner.get(&name.to_ascii_lowercase())?;
+        let lib = self.libs.get(lib)?;
+        lib.functions.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, f)| f.flags)
     }
 
     fn new(srv: &crate::server::Server) -> Result<Functions, CmdError> {
@@ -203,6 +205,20 @@ impl Functions {
 
     fn counts(&self) -> (usize, usize) {
         (self.libs.len(), self.owner.len())
+    }
+
+    /// The Lua state's memory, and the libraries' outside it: their code,
+    /// names, descriptions and entries (Redis's functionsMemoryOverhead).
+    pub fn memory(&self) -> (u64, u64) {
+        let entry = std::mem::size_of::<(String, Function)>() + 2 * std::mem::size_of::<String>();
+        let mut bytes = std::mem::size_of::<Functions>();
+        for (name, lib) in &self.libs {
+            bytes += name.len() + lib.code.len() + std::mem::size_of::<(String, Library)>();
+            for (f, func) in &lib.functions {
+                bytes += 2 * f.len() + func.desc.as_ref().map_or(0, |d| d.len()) + entry;
+            }
+        }
+        (self.engine.used_memory(), bytes as u64)
     }
 }
 

@@ -208,6 +208,34 @@ pub struct Script {
 pub struct EvalState {
     pub engine: engine::Engine,
     pub scripts: ahash::AHashMap<String, Script>,
+    /// Bytes of the cached bodies and shas (scripts are only ever dropped
+    /// all at once, with the state).
+    pub scripts_bytes: usize,
+}
+
+impl EvalState {
+    /// Memory of the script cache: bodies, shas, entries and the table's
+    /// slots (Redis's evalScriptsMemory counts the same parts).
+    fn cache_memory(&self) -> u64 {
+        let entry = std::mem::size_of::<(String, Script)>() + 8;
+        (self.scripts_bytes + self.scripts.len() * entry + self.scripts.capacity() * 8) as u64
+    }
+}
+
+/// Script and function memory for INFO memory.
+#[derive(Clone, Copy, Default)]
+pub struct MemInfo {
+    /// The EVAL Lua state (used_memory_vm_eval).
+    pub vm_eval: u64,
+    /// The script cache (used_memory_scripts_eval).
+    pub scripts_eval: u64,
+    pub cached_scripts: u64,
+    /// The functions Lua state (used_memory_vm_functions).
+    pub vm_functions: u64,
+    /// Libraries and functions outside the Lua state (used_memory_functions).
+    pub functions: u64,
+    pub num_functions: u64,
+    pub num_libraries: u64,
 }
 
 /// The server's scripting state.
@@ -220,6 +248,9 @@ pub struct Scripting {
     /// Libraries (high half) and functions (low half), for FUNCTION STATS
     /// while a function holds the functions state.
     pub counts: std::sync::atomic::AtomicU64,
+    /// The last memory figures read; INFO reuses them while a script holds
+    /// a Lua state (INFO never waits for one, and may run inside a script).
+    mem: Mutex<MemInfo>,
     /// Held by the running script (and by EXEC when its queue has one):
     /// scripts run one at a time. Reentrant, for a script run by EXEC.
     pub run_lock: ReentrantMutex<()>,
@@ -297,6 +328,25 @@ pub fn lock_state<'a, T>(srv: &Server, m: &'a Mutex<T>, spec: &CommandSpec) -> R
 }
 
 impl Scripting {
+    /// Memory of the Lua states and caches, read fresh from the states that
+    /// are free, or as last read.
+    pub fn memory(&self) -> MemInfo {
+        let mut m = self.mem.lock();
+        if let Some(g) = self.eval.try_lock() {
+            let (vm, scripts, n) = match g.as_ref() {
+                Some(st) => (st.engine.used_memory(), st.cache_memory(), st.scripts.len() as u64),
+                None => (0, 0, 0),
+            };
+            (m.vm_eval, m.scripts_eval, m.cached_scripts) = (vm, scripts, n);
+        }
+        if let Some(g) = self.functions.try_lock() {
+            (m.vm_functions, m.functions) = g.as_ref().map_or((0, 0), |f| f.memory());
+        }
+        let counts = self.counts.load(std::sync::atomic::Ordering::Relaxed);
+        (m.num_libraries, m.num_functions) = (counts >> 32, counts & 0xffff_ffff);
+        *m
+    }
+
     /// The EVAL state, created if needed.
     pub fn eval_state<'a>(
         &'a self,
@@ -307,7 +357,7 @@ impl Scripting {
         if g.is_none() {
             let engine = engine::Engine::new(self.busy.kill.clone())
                 .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
-            *g = Some(EvalState { engine, scripts: ahash::AHashMap::new() });
+            *g = Some(EvalState { engine, scripts: ahash::AHashMap::new(), scripts_bytes: 0 });
         }
         Ok(MutexGuard::map(g, |o| o.as_mut().expect("just created")))
     }

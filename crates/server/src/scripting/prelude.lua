@@ -11,7 +11,9 @@
 local bridge, G = ...
 local error, type, tostring, rawget, rawset, setmetatable = error, type, tostring, rawget, rawset, setmetatable
 local tonumber, ipairs, pairs, math, table, string = tonumber, ipairs, pairs, math, table, string
-local xpcall, pcall, select, getfenv, setfenv, loadstring, load = xpcall, pcall, select, getfenv, setfenv, loadstring, load
+local select, getfenv, setfenv, loadstring, load = select, getfenv, setfenv, loadstring, load
+-- Stock pcall and xpcall with room for their status (see engine.rs).
+local pcall, xpcall = bridge.base_pcall, bridge.base_xpcall
 local getinfo = debug.getinfo
 
 local protected = setmetatable({}, { __mode = "k" })
@@ -99,6 +101,42 @@ setmetatable(fenv, {
 bridge.fenv = fenv
 
 rawset(G, "_G", env)
+-- Redis's Lua marks the globals, their metatable and the libraries
+-- read-only: setmetatable on any of them fails (without a position), and
+-- getmetatable(_G) is a read-only table (its __index raises the
+-- nonexistent-global error) while the libraries have none. The views'
+-- real metatables stay hidden.
+local shown_meta = {}
+shown_meta[env] = view_of({
+    __index = function(_, k)
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end,
+})
+shown_meta[fenv] = shown_meta[env]
+local getmetatable = getmetatable
+-- Argument errors are raised at the script's line, naming the function,
+-- as the C functions raise them.
+rawset(G, "setmetatable", function(...)
+    if protected[(...)] then
+        error("Attempt to modify a readonly table", 0)
+    end
+    local ok, r = pcall(setmetatable, ...)
+    if not ok then
+        error((string.gsub(r, "to '%?'", "to 'setmetatable'", 1)), 2)
+    end
+    return r
+end)
+rawset(G, "getmetatable", function(...)
+    if select("#", ...) == 0 then
+        error("bad argument #1 to 'getmetatable' (value expected)", 2)
+    end
+    local t = ...
+    if protected[t] then
+        return shown_meta[t]
+    end
+    local r = getmetatable(t)
+    return r
+end)
 rawset(G, "rawset", function(t, k, v)
     if protected[t] then
         error("Attempt to modify a readonly table", 0)

@@ -19,6 +19,7 @@ mod notify;
 mod perf;
 mod protocol;
 mod pubsub;
+mod scriptconf;
 mod scripting;
 mod server;
 mod set;
