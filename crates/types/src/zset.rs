@@ -135,8 +135,18 @@ impl Tree {
     /// True if node `a` is ordered before node `b`.
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        cmp_entry(x.score, &x.member, y.score, &y.member) == Ordering::Less
+        self.key_before(self.nodes[a as usize].score, a, b)
+    }
+
+    /// True if (`score`, member of node `k`) is ordered before node `t`.
+    /// Scores decide first; member bytes are only read on a score tie.
+    #[inline]
+    fn key_before(&self, score: f64, k: u32, t: u32) -> bool {
+        let n = &self.nodes[t as usize];
+        if score != n.score {
+            return score < n.score;
+        }
+        self.nodes[k as usize].member.as_slice() < n.member.as_slice()
     }
 
     /// Points the link below `parent` (the root if NIL) on side `left` at `t`.
@@ -169,12 +179,12 @@ impl Tree {
     /// passed), then splits the subtree found around `k`, which takes its
     /// place. Expected O(log n), with one short split.
     fn link(&mut self, k: u32) {
-        let prio = self.nodes[k as usize].prio;
+        let (prio, score) = (self.nodes[k as usize].prio, self.nodes[k as usize].score);
         let (mut parent, mut left, mut t) = (NIL, false, self.root);
         while t != NIL && self.nodes[t as usize].prio >= prio {
             self.nodes[t as usize].size += 1;
             parent = t;
-            left = self.before(k, t);
+            left = self.key_before(score, k, t);
             let n = &self.nodes[t as usize];
             t = if left { n.left } else { n.right };
         }
@@ -189,20 +199,98 @@ impl Tree {
     /// descends to it (uncounting it from each subtree passed) and puts the
     /// merge of its children in its place.
     fn unlink(&mut self, k: u32) {
+        let score = self.nodes[k as usize].score;
         let (mut parent, mut left, mut t) = (NIL, false, self.root);
         while t != k {
             debug_assert!(t != NIL, "node is linked");
             self.nodes[t as usize].size -= 1;
             parent = t;
-            left = self.before(k, t);
+            left = self.key_before(score, k, t);
             let n = &self.nodes[t as usize];
             t = if left { n.left } else { n.right };
         }
+        self.detach(k, parent, left);
+    }
+
+    /// Puts the merge of `k`'s children in its place below `parent` (side
+    /// `left`) and leaves `k` detached; sizes above are the caller's.
+    #[inline]
+    fn detach(&mut self, k: u32, parent: u32, left: bool) {
         let (l, r) = (self.nodes[k as usize].left, self.nodes[k as usize].right);
         let m = self.merge(l, r);
         self.set_link(parent, left, m);
         let n = &mut self.nodes[k as usize];
         (n.left, n.right, n.size) = (NIL, NIL, 1);
+    }
+
+    /// Changes the score of linked node `k`. If its neighbours in the order
+    /// still bracket the new (score, member), only the score is written (no
+    /// node moves); otherwise the node is unlinked and linked again with its
+    /// priority, so no slot is freed or allocated.
+    fn rescore(&mut self, k: u32, score: f64) {
+        const MAX_PATH: usize = 64;
+        let old = self.nodes[k as usize].score;
+        // Descend to `k` recording the path; `lo`/`hi` are the nearest
+        // ancestors ordered before/after it.
+        let mut path = [NIL; MAX_PATH];
+        let (mut depth, mut left, mut t) = (0, false, self.root);
+        let (mut lo, mut hi) = (NIL, NIL);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            if depth == MAX_PATH {
+                // Far deeper than a treap gets in practice: the plain way.
+                self.unlink(k);
+                self.nodes[k as usize].score = score;
+                self.link(k);
+                return;
+            }
+            path[depth] = t;
+            depth += 1;
+            left = self.key_before(old, k, t);
+            let n = &self.nodes[t as usize];
+            if left {
+                hi = t;
+                t = n.left;
+            } else {
+                lo = t;
+                t = n.right;
+            }
+        }
+        if self.brackets(lo, hi, score, k) {
+            // The nearest neighbours are within `k`'s subtrees, if it has them.
+            let n = &self.nodes[k as usize];
+            let (mut p, mut q) = (n.left, n.right);
+            if p != NIL {
+                while self.nodes[p as usize].right != NIL {
+                    p = self.nodes[p as usize].right;
+                }
+                lo = p;
+            }
+            if q != NIL {
+                while self.nodes[q as usize].left != NIL {
+                    q = self.nodes[q as usize].left;
+                }
+                hi = q;
+            }
+            if self.brackets(lo, hi, score, k) {
+                self.nodes[k as usize].score = score;
+                return;
+            }
+        }
+        for &p in &path[..depth] {
+            self.nodes[p as usize].size -= 1;
+        }
+        let parent = if depth == 0 { NIL } else { path[depth - 1] };
+        self.detach(k, parent, left);
+        self.nodes[k as usize].score = score;
+        self.link(k);
+    }
+
+    /// True if (`score`, member of `k`) falls strictly between nodes `lo`
+    /// and `hi` (NIL: unbounded).
+    #[inline]
+    fn brackets(&self, lo: u32, hi: u32, score: f64, k: u32) -> bool {
+        (hi == NIL || self.key_before(score, k, hi)) && (lo == NIL || !self.key_before(score, k, lo))
     }
 
     /// Splits `t` into the nodes for which `before` holds (a prefix) and the rest.
@@ -229,14 +317,14 @@ impl Tree {
         if t == NIL {
             return (NIL, NIL);
         }
-        let (n, key) = (&self.nodes[t as usize], &self.nodes[k as usize]);
-        if cmp_entry(n.score, &n.member, key.score, &key.member) == Ordering::Less {
+        if self.before(t, k) {
+            let n = &self.nodes[t as usize];
             let (a, b) = self.split_before_node(n.right, k);
             self.nodes[t as usize].right = a;
             self.update(t);
             (t, b)
         } else {
-            let (a, b) = self.split_before_node(n.left, k);
+            let (a, b) = self.split_before_node(self.nodes[t as usize].left, k);
             self.nodes[t as usize].left = b;
             self.update(t);
             (a, t)
@@ -685,7 +773,20 @@ impl ZSet {
                 return None;
             }
         }
-        let Repr::Skip { tree, index } = &mut self.repr else { unreachable!("converted above") };
+        self.upsert(member, lim, |_| Some(score))
+    }
+
+    /// Looks `member` up once and calls `decide` with its current score
+    /// (None if absent); if `decide` returns a score, the member gets it
+    /// (added if absent, converting as `insert` does). Returns the old score.
+    pub fn upsert(&mut self, member: &[u8], lim: Limits, decide: impl FnOnce(Option<f64>) -> Option<f64>) -> Option<f64> {
+        let Repr::Skip { tree, index } = &mut self.repr else {
+            let prev = self.score(member);
+            if let Some(s) = decide(prev) {
+                self.insert(member, s, lim);
+            }
+            return prev;
+        };
         let (nodes, hasher) = (&tree.nodes, &index.hasher);
         let entry = index.table.entry(
             hasher.hash_one(member),
@@ -696,16 +797,20 @@ impl ZSet {
             hashbrown::hash_table::Entry::Occupied(e) => {
                 let k = *e.get();
                 let prev = tree.nodes[k as usize].score;
-                // Same score (IEEE equal): the position cannot change.
-                if prev != score {
-                    tree.unlink(k);
-                    tree.nodes[k as usize].score = score;
-                    tree.link(k);
+                if let Some(score) = decide(Some(prev)) {
+                    debug_assert!(!score.is_nan());
+                    // Same score (IEEE equal): the position cannot change.
+                    if prev != score {
+                        tree.rescore(k, score);
+                    }
                 }
                 Some(prev)
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(tree.insert(score, Bytes16::new(member)));
+                if let Some(score) = decide(None) {
+                    debug_assert!(!score.is_nan());
+                    v.insert(tree.insert(score, Bytes16::new(member)));
+                }
                 None
             }
         }
@@ -1009,6 +1114,116 @@ mod tests {
         assert!(t.remove(5.0, &5u32.to_be_bytes()).is_some());
         assert!(t.remove(5.0, &5u32.to_be_bytes()).is_none());
         assert_eq!(t.count_before(|s, _| s < 10.0), 9);
+    }
+
+    /// Checks the treap's invariants: in-order, heap-ordered priorities,
+    /// subtree sizes; returns the subtree size.
+    fn check_tree(t: &Tree, x: u32) -> usize {
+        if x == NIL {
+            return 0;
+        }
+        let n = &t.nodes[x as usize];
+        for c in [n.left, n.right] {
+            if c != NIL {
+                assert!(t.nodes[c as usize].prio <= n.prio, "heap order");
+            }
+        }
+        if n.left != NIL {
+            assert!(t.before(n.left, x));
+        }
+        if n.right != NIL {
+            assert!(t.before(x, n.right));
+        }
+        let size = 1 + check_tree(t, n.left) + check_tree(t, n.right);
+        assert_eq!(n.size as usize, size, "subtree size");
+        size
+    }
+
+    /// Randomized model test of a big tree-encoded set: adds, score updates
+    /// (small moves that keep the position and random ones that do not),
+    /// removals, against an ordered set of (score, member).
+    #[test]
+    fn big_tree_matches_ordered_model() {
+        #[derive(PartialEq, PartialOrd, Clone, Copy, Debug)]
+        struct Sc(f64);
+        impl Eq for Sc {}
+        impl Ord for Sc {
+            fn cmp(&self, o: &Sc) -> Ordering {
+                self.0.partial_cmp(&o.0).expect("no NaN")
+            }
+        }
+        let lim = Limits { max_entries: 0, max_value: 0 };
+        let mut rng = 0x1234_5678_9abc_def1u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut z = ZSet::new_pack();
+        let mut model: BTreeSet<(Sc, Vec<u8>)> = BTreeSet::new();
+        let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
+        for step in 0..40_000u32 {
+            // Members of 2..40 bytes: inline and heap Bytes16 both.
+            let id = next(3000);
+            let m = format!("m{id:0w$}", w = (id % 39) as usize).into_bytes();
+            let cur = scores.get(&m).copied();
+            match next(10) {
+                0..=5 => {
+                    let s = match (next(4), cur) {
+                        (0, Some(c)) => c + (next(3) as f64 - 1.0) * 1e-9,
+                        (1, _) => [0.0, -0.0, 1.0][next(3) as usize],
+                        _ => next(500) as f64 / 4.0,
+                    };
+                    let old = z.upsert(&m, lim, |c| {
+                        assert_eq!(c, cur);
+                        Some(s)
+                    });
+                    assert_eq!(old, cur);
+                    if let Some(c) = cur {
+                        if c != s {
+                            model.remove(&(Sc(c + 0.0), m.clone()));
+                            model.insert((Sc(s + 0.0), m.clone()));
+                            scores.insert(m.clone(), s);
+                        }
+                    } else {
+                        model.insert((Sc(s + 0.0), m.clone()));
+                        scores.insert(m.clone(), s);
+                    }
+                }
+                6 | 7 => {
+                    assert_eq!(z.remove(&m), cur);
+                    if let Some(c) = cur {
+                        model.remove(&(Sc(c + 0.0), m.clone()));
+                        scores.remove(&m);
+                    }
+                }
+                _ => {
+                    let want = cur.map(|c| model.range(..(Sc(c + 0.0), m.clone())).count());
+                    assert_eq!(z.rank(&m), want);
+                    let lo = next(500) as f64 / 4.0;
+                    assert_eq!(z.count_before(|s, _| s < lo), model.range(..(Sc(lo), vec![])).count());
+                    let lex = (Sc(lo), m.clone());
+                    let by_lex = z.count_before(|s, x| cmp_entry(s, x, lex.0 .0, &lex.1) == Ordering::Less);
+                    assert_eq!(by_lex, model.range(..lex.clone()).count());
+                    let start = next(model.len() as u64 + 1) as usize;
+                    let got: Vec<(Vec<u8>, f64)> =
+                        z.range(start, start + 9, false).map(|(m, s)| (m.to_vec(), s + 0.0)).collect();
+                    let exp: Vec<(Vec<u8>, f64)> =
+                        model.iter().skip(start).take(10).map(|(s, m)| (m.clone(), s.0)).collect();
+                    assert_eq!(got, exp);
+                }
+            }
+            assert_eq!(z.len(), model.len());
+            if step % 4000 == 0 || step == 39_999 {
+                if let Repr::Skip { tree, .. } = &z.repr {
+                    assert_eq!(check_tree(tree, tree.root), model.len());
+                }
+                let all: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s + 0.0)).collect();
+                let exp: Vec<(Vec<u8>, f64)> = model.iter().map(|(s, m)| (m.clone(), s.0)).collect();
+                assert_eq!(all, exp);
+            }
+        }
     }
 
     #[test]

@@ -363,39 +363,37 @@ pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) 
     let mut last = 0.0;
     let mut nan = false;
     for (p, &score) in pairs.chunks(2).zip(scores.iter()) {
-        let member = p[1];
-        match z.score(member) {
-            Some(cur) => {
-                if f.nx {
-                    continue;
-                }
-                let mut s = score;
-                if f.incr {
-                    s += cur;
+        // One lookup per member: the closure sees the current score and
+        // returns the one to store (None: leave the member as it is).
+        z.upsert(p[1], lim, |cur| {
+            let s = match cur {
+                Some(_) if f.nx => return None,
+                None if f.xx => return None,
+                Some(cur) => {
+                    let s = if f.incr { score + cur } else { score };
                     if s.is_nan() {
                         nan = true;
-                        break;
+                        return None;
                     }
+                    if (f.lt && s >= cur) || (f.gt && s <= cur) {
+                        return None;
+                    }
+                    if s != cur {
+                        updated += 1;
+                    }
+                    s
                 }
-                if (f.lt && s >= cur) || (f.gt && s <= cur) {
-                    continue;
+                None => {
+                    added += 1;
+                    score
                 }
-                if s != cur {
-                    z.insert(member, s, lim);
-                    updated += 1;
-                }
-                last = s;
-                processed += 1;
-            }
-            None => {
-                if f.xx {
-                    continue;
-                }
-                z.insert(member, score, lim);
-                added += 1;
-                last = score;
-                processed += 1;
-            }
+            };
+            last = s;
+            processed += 1;
+            Some(s)
+        });
+        if nan {
+            break;
         }
     }
     let reply = if nan {
