@@ -48,7 +48,7 @@ impl<'a> Args<'a> {
 
     /// The next argument; a syntax error when there is none.
     pub fn next_bytes(&mut self) -> Result<&'a [u8], CmdError> {
-        let a = self.argv.get(self.pos).copied().ok_or(CmdError::Syntax)?;
+        let a = self.argv.get(self.pos).copied().ok_or_else(|| CmdError::Syntax)?;
         self.pos += 1;
         Ok(a)
     }
@@ -116,11 +116,11 @@ impl<'a> Args<'a> {
 }
 
 pub fn parse_i64(b: &[u8]) -> Result<i64, CmdError> {
-    num::parse_i64(b).ok_or(CmdError::NotInteger)
+    num::parse_i64(b).ok_or_else(|| CmdError::NotInteger)
 }
 
 pub fn parse_f64(b: &[u8]) -> Result<f64, CmdError> {
-    num::parse_f64(b).ok_or(CmdError::NotFloat)
+    num::parse_f64(b).ok_or_else(|| CmdError::NotFloat)
 }
 
 /// Case-insensitive comparison of an argument with an ASCII word.

@@ -55,7 +55,7 @@ impl<'r, 'l> Reader<'r, 'l> {
     /// The value at `key` as stored (no expiry check, no statistics).
     pub fn get(&self, key: &[u8]) -> Result<Option<&'r Value>, CmdError> {
         let shard = self.locked.shard_ref(key).ok_or_else(not_locked)?;
-        let db = shard.dbs.get(self.db).ok_or(CmdError::DbIndexOutOfRange)?;
+        let db = shard.dbs.get(self.db).ok_or_else(|| CmdError::DbIndexOutOfRange)?;
         Ok(db.get(key).map(|e| &e.value))
     }
 }
@@ -104,7 +104,7 @@ impl<'a> Ctx<'a> {
 
     pub fn raw_db_at(&mut self, dbi: usize, key: &[u8]) -> Result<&mut Db, CmdError> {
         let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
-        shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)
+        shard.dbs.get_mut(dbi).ok_or_else(|| CmdError::DbIndexOutOfRange)
     }
 
     /// Deletes `key` if its TTL has passed. True if it was deleted.
@@ -168,7 +168,7 @@ impl<'a> Ctx<'a> {
         let db = {
             let dbi = self.client.db;
             let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
-            shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?
+            shard.dbs.get_mut(dbi).ok_or_else(|| CmdError::DbIndexOutOfRange)?
         };
         let found = match at.map(|i| db.map.entry_at_mut(i)) {
             Some(e) => {
@@ -244,7 +244,7 @@ impl<'a> Ctx<'a> {
         let dbi = self.client.db;
         let out = &mut *self.out;
         let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
-        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        let db = shard.dbs.get_mut(dbi).ok_or_else(|| CmdError::DbIndexOutOfRange)?;
         match db.get_mut(key).map(|e| &mut e.value) {
             None => Ok(None),
             Some(Value::ZSet(z)) => Ok(Some((z, out))),
@@ -526,7 +526,7 @@ impl<'a> Ctx<'a> {
     pub fn hash_out(&mut self, key: &[u8]) -> Result<(&mut Hash, &mut Out), CmdError> {
         let dbi = self.client.db;
         let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
-        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        let db = shard.dbs.get_mut(dbi).ok_or_else(|| CmdError::DbIndexOutOfRange)?;
         match db.get_mut(key).map(|e| &mut e.value) {
             Some(Value::Hash(h)) => Ok((h, &mut *self.out)),
             _ => Err(CmdError::WrongType),
@@ -538,7 +538,7 @@ impl<'a> Ctx<'a> {
     pub fn set_out(&mut self, key: &[u8]) -> Result<(&mut Set, &mut Out), CmdError> {
         let dbi = self.client.db;
         let shard = self.locked.shard_mut(key).ok_or_else(not_locked)?;
-        let db = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndexOutOfRange)?;
+        let db = shard.dbs.get_mut(dbi).ok_or_else(|| CmdError::DbIndexOutOfRange)?;
         match db.get_mut(key).map(|e| &mut e.value) {
             Some(Value::Set(s)) => Ok((s, &mut *self.out)),
             _ => Err(CmdError::WrongType),

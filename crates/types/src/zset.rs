@@ -140,7 +140,7 @@ impl Tree {
 
     /// True if (`score`, member of node `k`) is ordered before node `t`.
     /// Scores decide first; member bytes are only read on a score tie.
-    #[inline]
+    #[inline(always)]
     fn key_before(&self, score: f64, k: u32, t: u32) -> bool {
         let n = &self.nodes[t as usize];
         if score != n.score {
@@ -779,7 +779,12 @@ impl ZSet {
     /// Looks `member` up once and calls `decide` with its current score
     /// (None if absent); if `decide` returns a score, the member gets it
     /// (added if absent, converting as `insert` does). Returns the old score.
-    pub fn upsert(&mut self, member: &[u8], lim: Limits, decide: impl FnOnce(Option<f64>) -> Option<f64>) -> Option<f64> {
+    pub fn upsert(
+        &mut self,
+        member: &[u8],
+        lim: Limits,
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
         let Repr::Skip { tree, index } = &mut self.repr else {
             let prev = self.score(member);
             if let Some(s) = decide(prev) {
