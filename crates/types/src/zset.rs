@@ -228,24 +228,16 @@ impl Tree {
     /// node moves); otherwise the node is unlinked and linked again with its
     /// priority, so no slot is freed or allocated.
     fn rescore(&mut self, k: u32, score: f64) {
-        const MAX_PATH: usize = 64;
         let old = self.nodes[k as usize].score;
-        // Descend to `k` recording the path; `lo`/`hi` are the nearest
-        // ancestors ordered before/after it.
-        let mut path = [NIL; MAX_PATH];
-        let (mut depth, mut left, mut t) = (0, false, self.root);
+        // Descend to `k` uncounting it, as `unlink` does (moving is by far
+        // the common case); `lo`/`hi` are the nearest ancestors ordered
+        // before/after it.
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
         let (mut lo, mut hi) = (NIL, NIL);
         while t != k {
             debug_assert!(t != NIL, "node is linked");
-            if depth == MAX_PATH {
-                // Far deeper than a treap gets in practice: the plain way.
-                self.unlink(k);
-                self.nodes[k as usize].score = score;
-                self.link(k);
-                return;
-            }
-            path[depth] = t;
-            depth += 1;
+            self.nodes[t as usize].size -= 1;
+            parent = t;
             left = self.key_before(old, k, t);
             let n = &self.nodes[t as usize];
             if left {
@@ -273,14 +265,17 @@ impl Tree {
                 hi = q;
             }
             if self.brackets(lo, hi, score, k) {
+                // It stays where it is: count it back in along the path.
+                let mut t = self.root;
+                while t != k {
+                    self.nodes[t as usize].size += 1;
+                    let n = &self.nodes[t as usize];
+                    t = if self.key_before(old, k, t) { n.left } else { n.right };
+                }
                 self.nodes[k as usize].score = score;
                 return;
             }
         }
-        for &p in &path[..depth] {
-            self.nodes[p as usize].size -= 1;
-        }
-        let parent = if depth == 0 { NIL } else { path[depth - 1] };
         self.detach(k, parent, left);
         self.nodes[k as usize].score = score;
         self.link(k);

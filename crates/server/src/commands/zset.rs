@@ -347,7 +347,9 @@ pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) 
     let scores =
         pairs.chunks(2).map(|p| crate::args::parse_f64(p[0])).collect::<Result<smallvec::SmallVec<[f64; 8]>, _>>()?;
     let lim = limits(ctx);
-    if ctx.write_zset(key)?.is_none() {
+    // One lookup when the set exists; a second one only after creating it.
+    let mut found = ctx.write_zset(key)?;
+    if found.is_none() {
         if f.xx {
             if f.incr {
                 ctx.out.null();
@@ -357,8 +359,9 @@ pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) 
             return Ok(());
         }
         ctx.set_value(key, Value::ZSet(Box::new(ZSet::for_size(1, pairs[1].len(), lim))))?;
+        found = ctx.write_zset(key)?;
     }
-    let Some((z, out)) = ctx.write_zset(key)? else { return Err(CmdError::err("internal error: zset vanished")) };
+    let Some((z, out)) = found else { return Err(CmdError::err("internal error: zset vanished")) };
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0);
     let mut last = 0.0;
     let mut nan = false;
