@@ -414,6 +414,24 @@ impl Tree {
         self.count_before(|s, m| cmp_entry(s, m, score, member) == Ordering::Less)
     }
 
+    /// The rank of linked node `k`: a descent to it, member bytes compared
+    /// only on score ties.
+    fn rank_of(&self, k: u32) -> usize {
+        let score = self.nodes[k as usize].score;
+        let (mut t, mut count) = (self.root, 0);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            let n = &self.nodes[t as usize];
+            if self.key_before(score, k, t) {
+                t = n.left;
+            } else {
+                count += self.size(n.left) + 1;
+                t = n.right;
+            }
+        }
+        count + self.size(self.nodes[k as usize].left)
+    }
+
     /// The pair at rank `k`.
     pub fn nth(&self, mut k: usize) -> Option<(&[u8], f64)> {
         let mut t = self.root;
@@ -838,9 +856,7 @@ impl ZSet {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
             Repr::Pack(v) => v.iter().position(|(_, m)| &**m == member),
-            Repr::Skip { tree, index } => {
-                index.find(tree, member).map(|k| tree.rank(tree.nodes[k as usize].score, member))
-            }
+            Repr::Skip { tree, index } => index.find(tree, member).map(|k| tree.rank_of(k)),
         }
     }
 
