@@ -179,8 +179,19 @@ impl Tree {
     /// passed), then splits the subtree found around `k`, which takes its
     /// place. Expected O(log n), with one short split.
     fn link(&mut self, k: u32) {
+        self.link_below(k, NIL, false);
+    }
+
+    /// `link`, starting the descent at the link below `parent` on side
+    /// `left` (the root if NIL) instead of at the root: the caller knows `k`
+    /// belongs in that subtree and has already counted it above.
+    fn link_below(&mut self, k: u32, mut parent: u32, mut left: bool) {
         let (prio, score) = (self.nodes[k as usize].prio, self.nodes[k as usize].score);
-        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        let mut t = match parent {
+            NIL => self.root,
+            p if left => self.nodes[p as usize].left,
+            p => self.nodes[p as usize].right,
+        };
         while t != NIL && self.nodes[t as usize].prio >= prio {
             self.nodes[t as usize].size += 1;
             parent = t;
@@ -227,65 +238,58 @@ impl Tree {
     /// still bracket the new (score, member), only the score is written (no
     /// node moves); otherwise the node is unlinked and linked again with its
     /// priority, so no slot is freed or allocated.
+    ///
+    /// One descent serves both: along the prefix of the path where the old
+    /// and the new key go the same way, subtree sizes stay as they are (the
+    /// node leaves and comes back); below the point where they part, the
+    /// node is uncounted down to its place, and the new link starts there.
     fn rescore(&mut self, k: u32, score: f64) {
         let old = self.nodes[k as usize].score;
-        // Descend to `k` uncounting it, as `unlink` does (moving is by far
-        // the common case); `lo`/`hi` are the nearest ancestors ordered
-        // before/after it.
         let (mut parent, mut left, mut t) = (NIL, false, self.root);
-        let (mut lo, mut hi) = (NIL, NIL);
         while t != k {
             debug_assert!(t != NIL, "node is linked");
-            self.nodes[t as usize].size -= 1;
-            parent = t;
-            left = self.key_before(old, k, t);
-            let n = &self.nodes[t as usize];
-            if left {
-                hi = t;
-                t = n.left;
-            } else {
-                lo = t;
-                t = n.right;
+            let l = self.key_before(old, k, t);
+            if l != self.key_before(score, k, t) {
+                break;
             }
+            parent = t;
+            left = l;
+            let n = &self.nodes[t as usize];
+            t = if l { n.left } else { n.right };
         }
-        if self.brackets(lo, hi, score, k) {
-            // The nearest neighbours are within `k`'s subtrees, if it has them.
+        // The link where the paths part (or where `k` hangs).
+        let (top, top_left) = (parent, left);
+        if t == k {
+            // Every ancestor brackets the new key; the nearest neighbours
+            // are in `k`'s subtrees, if it has them.
             let n = &self.nodes[k as usize];
             let (mut p, mut q) = (n.left, n.right);
             if p != NIL {
                 while self.nodes[p as usize].right != NIL {
                     p = self.nodes[p as usize].right;
                 }
-                lo = p;
             }
             if q != NIL {
                 while self.nodes[q as usize].left != NIL {
                     q = self.nodes[q as usize].left;
                 }
-                hi = q;
             }
-            if self.brackets(lo, hi, score, k) {
-                // It stays where it is: count it back in along the path.
-                let mut t = self.root;
-                while t != k {
-                    self.nodes[t as usize].size += 1;
-                    let n = &self.nodes[t as usize];
-                    t = if self.key_before(old, k, t) { n.left } else { n.right };
-                }
+            if (p == NIL || !self.key_before(score, k, p)) && (q == NIL || self.key_before(score, k, q)) {
                 self.nodes[k as usize].score = score;
                 return;
             }
         }
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            self.nodes[t as usize].size -= 1;
+            parent = t;
+            left = self.key_before(old, k, t);
+            let n = &self.nodes[t as usize];
+            t = if left { n.left } else { n.right };
+        }
         self.detach(k, parent, left);
         self.nodes[k as usize].score = score;
-        self.link(k);
-    }
-
-    /// True if (`score`, member of `k`) falls strictly between nodes `lo`
-    /// and `hi` (NIL: unbounded).
-    #[inline]
-    fn brackets(&self, lo: u32, hi: u32, score: f64, k: u32) -> bool {
-        (hi == NIL || self.key_before(score, k, hi)) && (lo == NIL || !self.key_before(score, k, lo))
+        self.link_below(k, top, top_left);
     }
 
     /// Splits `t` into the nodes for which `before` holds (a prefix) and the rest.
