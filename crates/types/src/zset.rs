@@ -210,8 +210,14 @@ impl Tree {
     /// descends to it (uncounting it from each subtree passed) and puts the
     /// merge of its children in its place.
     fn unlink(&mut self, k: u32) {
+        self.unlink_from(k, NIL, false, self.root);
+    }
+
+    /// `unlink`, with the descent starting at node `t`, which hangs below
+    /// `parent` on side `left` (NIL: the root); the sizes of the nodes above
+    /// `t` are the caller's business.
+    fn unlink_from(&mut self, k: u32, mut parent: u32, mut left: bool, mut t: u32) {
         let score = self.nodes[k as usize].score;
-        let (mut parent, mut left, mut t) = (NIL, false, self.root);
         while t != k {
             debug_assert!(t != NIL, "node is linked");
             self.nodes[t as usize].size -= 1;
@@ -279,15 +285,7 @@ impl Tree {
                 return;
             }
         }
-        while t != k {
-            debug_assert!(t != NIL, "node is linked");
-            self.nodes[t as usize].size -= 1;
-            parent = t;
-            left = self.key_before(old, k, t);
-            let n = &self.nodes[t as usize];
-            t = if left { n.left } else { n.right };
-        }
-        self.detach(k, parent, left);
+        self.unlink_from(k, parent, left, t);
         self.nodes[k as usize].score = score;
         self.link_below(k, top, top_left);
     }
