@@ -11,6 +11,12 @@
 //!   carry subtree sizes) for order, rank and ranges, plus an insertion-ordered
 //!   hash map member -> score for lookups and for ZSCAN's cursor.
 //!
+//! A score update in `Skip` writes the score in place when the member's
+//! neighbours still bracket it; otherwise the node leaves the order and comes
+//! back with its priority (no slot freed or allocated), in one descent that
+//! leaves subtree sizes alone where the old and new keys share the path.
+//! Descents compare scores first and read member bytes only on ties.
+//!
 //! A set converts from `Pack` to `Skip` when an insert would pass either
 //! threshold (the caller passes them in: they are configuration). It never
 //! converts back by itself; `shrink_if_small` is the explicit conversion the
