@@ -11,6 +11,12 @@
 //!   carry subtree sizes) for order, rank and ranges, plus an insertion-ordered
 //!   hash map member -> score for lookups and for ZSCAN's cursor.
 //!
+//! A score update in `Skip` writes the score in place when the member's
+//! neighbours still bracket it; otherwise the node leaves the order and comes
+//! back with its priority (no slot freed or allocated), in one descent that
+//! leaves subtree sizes alone where the old and new keys share the path.
+//! Descents compare scores first and read member bytes only on ties.
+//!
 //! A set converts from `Pack` to `Skip` when an insert would pass either
 //! threshold (the caller passes them in: they are configuration). It never
 //! converts back by itself; `shrink_if_small` is the explicit conversion the
@@ -135,8 +141,18 @@ impl Tree {
     /// True if node `a` is ordered before node `b`.
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        cmp_entry(x.score, &x.member, y.score, &y.member) == Ordering::Less
+        self.key_before(self.nodes[a as usize].score, a, b)
+    }
+
+    /// True if (`score`, member of node `k`) is ordered before node `t`.
+    /// Scores decide first; member bytes are only read on a score tie.
+    #[inline(always)]
+    fn key_before(&self, score: f64, k: u32, t: u32) -> bool {
+        let n = &self.nodes[t as usize];
+        if score != n.score {
+            return score < n.score;
+        }
+        self.nodes[k as usize].member.as_slice() < n.member.as_slice()
     }
 
     /// Points the link below `parent` (the root if NIL) on side `left` at `t`.
@@ -169,12 +185,23 @@ impl Tree {
     /// passed), then splits the subtree found around `k`, which takes its
     /// place. Expected O(log n), with one short split.
     fn link(&mut self, k: u32) {
-        let prio = self.nodes[k as usize].prio;
-        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        self.link_below(k, NIL, false);
+    }
+
+    /// `link`, starting the descent at the link below `parent` on side
+    /// `left` (the root if NIL) instead of at the root: the caller knows `k`
+    /// belongs in that subtree and has already counted it above.
+    fn link_below(&mut self, k: u32, mut parent: u32, mut left: bool) {
+        let (prio, score) = (self.nodes[k as usize].prio, self.nodes[k as usize].score);
+        let mut t = match parent {
+            NIL => self.root,
+            p if left => self.nodes[p as usize].left,
+            p => self.nodes[p as usize].right,
+        };
         while t != NIL && self.nodes[t as usize].prio >= prio {
             self.nodes[t as usize].size += 1;
             parent = t;
-            left = self.before(k, t);
+            left = self.key_before(score, k, t);
             let n = &self.nodes[t as usize];
             t = if left { n.left } else { n.right };
         }
@@ -189,20 +216,84 @@ impl Tree {
     /// descends to it (uncounting it from each subtree passed) and puts the
     /// merge of its children in its place.
     fn unlink(&mut self, k: u32) {
-        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        self.unlink_from(k, NIL, false, self.root);
+    }
+
+    /// `unlink`, with the descent starting at node `t`, which hangs below
+    /// `parent` on side `left` (NIL: the root); the sizes of the nodes above
+    /// `t` are the caller's business.
+    fn unlink_from(&mut self, k: u32, mut parent: u32, mut left: bool, mut t: u32) {
+        let score = self.nodes[k as usize].score;
         while t != k {
             debug_assert!(t != NIL, "node is linked");
             self.nodes[t as usize].size -= 1;
             parent = t;
-            left = self.before(k, t);
+            left = self.key_before(score, k, t);
             let n = &self.nodes[t as usize];
             t = if left { n.left } else { n.right };
         }
+        self.detach(k, parent, left);
+    }
+
+    /// Puts the merge of `k`'s children in its place below `parent` (side
+    /// `left`) and leaves `k` detached; sizes above are the caller's.
+    #[inline]
+    fn detach(&mut self, k: u32, parent: u32, left: bool) {
         let (l, r) = (self.nodes[k as usize].left, self.nodes[k as usize].right);
         let m = self.merge(l, r);
         self.set_link(parent, left, m);
         let n = &mut self.nodes[k as usize];
         (n.left, n.right, n.size) = (NIL, NIL, 1);
+    }
+
+    /// Changes the score of linked node `k`. If its neighbours in the order
+    /// still bracket the new (score, member), only the score is written (no
+    /// node moves); otherwise the node is unlinked and linked again with its
+    /// priority, so no slot is freed or allocated.
+    ///
+    /// One descent serves both: along the prefix of the path where the old
+    /// and the new key go the same way, subtree sizes stay as they are (the
+    /// node leaves and comes back); below the point where they part, the
+    /// node is uncounted down to its place, and the new link starts there.
+    fn rescore(&mut self, k: u32, score: f64) {
+        let old = self.nodes[k as usize].score;
+        let (mut parent, mut left, mut t) = (NIL, false, self.root);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            let l = self.key_before(old, k, t);
+            if l != self.key_before(score, k, t) {
+                break;
+            }
+            parent = t;
+            left = l;
+            let n = &self.nodes[t as usize];
+            t = if l { n.left } else { n.right };
+        }
+        // The link where the paths part (or where `k` hangs).
+        let (top, top_left) = (parent, left);
+        if t == k {
+            // Every ancestor brackets the new key; the nearest neighbours
+            // are in `k`'s subtrees, if it has them.
+            let n = &self.nodes[k as usize];
+            let (mut p, mut q) = (n.left, n.right);
+            if p != NIL {
+                while self.nodes[p as usize].right != NIL {
+                    p = self.nodes[p as usize].right;
+                }
+            }
+            if q != NIL {
+                while self.nodes[q as usize].left != NIL {
+                    q = self.nodes[q as usize].left;
+                }
+            }
+            if (p == NIL || !self.key_before(score, k, p)) && (q == NIL || self.key_before(score, k, q)) {
+                self.nodes[k as usize].score = score;
+                return;
+            }
+        }
+        self.unlink_from(k, parent, left, t);
+        self.nodes[k as usize].score = score;
+        self.link_below(k, top, top_left);
     }
 
     /// Splits `t` into the nodes for which `before` holds (a prefix) and the rest.
@@ -229,14 +320,14 @@ impl Tree {
         if t == NIL {
             return (NIL, NIL);
         }
-        let (n, key) = (&self.nodes[t as usize], &self.nodes[k as usize]);
-        if cmp_entry(n.score, &n.member, key.score, &key.member) == Ordering::Less {
+        if self.before(t, k) {
+            let n = &self.nodes[t as usize];
             let (a, b) = self.split_before_node(n.right, k);
             self.nodes[t as usize].right = a;
             self.update(t);
             (t, b)
         } else {
-            let (a, b) = self.split_before_node(n.left, k);
+            let (a, b) = self.split_before_node(self.nodes[t as usize].left, k);
             self.nodes[t as usize].left = b;
             self.update(t);
             (a, t)
@@ -329,6 +420,24 @@ impl Tree {
     /// The 0-based rank of a pair (the number of pairs ordered before it).
     pub fn rank(&self, score: f64, member: &[u8]) -> usize {
         self.count_before(|s, m| cmp_entry(s, m, score, member) == Ordering::Less)
+    }
+
+    /// The rank of linked node `k`: a descent to it, member bytes compared
+    /// only on score ties.
+    fn rank_of(&self, k: u32) -> usize {
+        let score = self.nodes[k as usize].score;
+        let (mut t, mut count) = (self.root, 0);
+        while t != k {
+            debug_assert!(t != NIL, "node is linked");
+            let n = &self.nodes[t as usize];
+            if self.key_before(score, k, t) {
+                t = n.left;
+            } else {
+                count += self.size(n.left) + 1;
+                t = n.right;
+            }
+        }
+        count + self.size(self.nodes[k as usize].left)
     }
 
     /// The pair at rank `k`.
@@ -685,7 +794,25 @@ impl ZSet {
                 return None;
             }
         }
-        let Repr::Skip { tree, index } = &mut self.repr else { unreachable!("converted above") };
+        self.upsert(member, lim, |_| Some(score))
+    }
+
+    /// Looks `member` up once and calls `decide` with its current score
+    /// (None if absent); if `decide` returns a score, the member gets it
+    /// (added if absent, converting as `insert` does). Returns the old score.
+    pub fn upsert(
+        &mut self,
+        member: &[u8],
+        lim: Limits,
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
+        let Repr::Skip { tree, index } = &mut self.repr else {
+            let prev = self.score(member);
+            if let Some(s) = decide(prev) {
+                self.insert(member, s, lim);
+            }
+            return prev;
+        };
         let (nodes, hasher) = (&tree.nodes, &index.hasher);
         let entry = index.table.entry(
             hasher.hash_one(member),
@@ -696,16 +823,20 @@ impl ZSet {
             hashbrown::hash_table::Entry::Occupied(e) => {
                 let k = *e.get();
                 let prev = tree.nodes[k as usize].score;
-                // Same score (IEEE equal): the position cannot change.
-                if prev != score {
-                    tree.unlink(k);
-                    tree.nodes[k as usize].score = score;
-                    tree.link(k);
+                if let Some(score) = decide(Some(prev)) {
+                    debug_assert!(!score.is_nan());
+                    // Same score (IEEE equal): the position cannot change.
+                    if prev != score {
+                        tree.rescore(k, score);
+                    }
                 }
                 Some(prev)
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(tree.insert(score, Bytes16::new(member)));
+                if let Some(score) = decide(None) {
+                    debug_assert!(!score.is_nan());
+                    v.insert(tree.insert(score, Bytes16::new(member)));
+                }
                 None
             }
         }
@@ -733,9 +864,7 @@ impl ZSet {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
             Repr::Pack(v) => v.iter().position(|(_, m)| &**m == member),
-            Repr::Skip { tree, index } => {
-                index.find(tree, member).map(|k| tree.rank(tree.nodes[k as usize].score, member))
-            }
+            Repr::Skip { tree, index } => index.find(tree, member).map(|k| tree.rank_of(k)),
         }
     }
 
@@ -1009,6 +1138,116 @@ mod tests {
         assert!(t.remove(5.0, &5u32.to_be_bytes()).is_some());
         assert!(t.remove(5.0, &5u32.to_be_bytes()).is_none());
         assert_eq!(t.count_before(|s, _| s < 10.0), 9);
+    }
+
+    /// Checks the treap's invariants: in-order, heap-ordered priorities,
+    /// subtree sizes; returns the subtree size.
+    fn check_tree(t: &Tree, x: u32) -> usize {
+        if x == NIL {
+            return 0;
+        }
+        let n = &t.nodes[x as usize];
+        for c in [n.left, n.right] {
+            if c != NIL {
+                assert!(t.nodes[c as usize].prio <= n.prio, "heap order");
+            }
+        }
+        if n.left != NIL {
+            assert!(t.before(n.left, x));
+        }
+        if n.right != NIL {
+            assert!(t.before(x, n.right));
+        }
+        let size = 1 + check_tree(t, n.left) + check_tree(t, n.right);
+        assert_eq!(n.size as usize, size, "subtree size");
+        size
+    }
+
+    /// Randomized model test of a big tree-encoded set: adds, score updates
+    /// (small moves that keep the position and random ones that do not),
+    /// removals, against an ordered set of (score, member).
+    #[test]
+    fn big_tree_matches_ordered_model() {
+        #[derive(PartialEq, PartialOrd, Clone, Copy, Debug)]
+        struct Sc(f64);
+        impl Eq for Sc {}
+        impl Ord for Sc {
+            fn cmp(&self, o: &Sc) -> Ordering {
+                self.0.partial_cmp(&o.0).expect("no NaN")
+            }
+        }
+        let lim = Limits { max_entries: 0, max_value: 0 };
+        let mut rng = 0x1234_5678_9abc_def1u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut z = ZSet::new_pack();
+        let mut model: BTreeSet<(Sc, Vec<u8>)> = BTreeSet::new();
+        let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
+        for step in 0..40_000u32 {
+            // Members of 2..40 bytes: inline and heap Bytes16 both.
+            let id = next(3000);
+            let m = format!("m{id:0w$}", w = (id % 39) as usize).into_bytes();
+            let cur = scores.get(&m).copied();
+            match next(10) {
+                0..=5 => {
+                    let s = match (next(4), cur) {
+                        (0, Some(c)) => c + (next(3) as f64 - 1.0) * 1e-9,
+                        (1, _) => [0.0, -0.0, 1.0][next(3) as usize],
+                        _ => next(500) as f64 / 4.0,
+                    };
+                    let old = z.upsert(&m, lim, |c| {
+                        assert_eq!(c, cur);
+                        Some(s)
+                    });
+                    assert_eq!(old, cur);
+                    if let Some(c) = cur {
+                        if c != s {
+                            model.remove(&(Sc(c + 0.0), m.clone()));
+                            model.insert((Sc(s + 0.0), m.clone()));
+                            scores.insert(m.clone(), s);
+                        }
+                    } else {
+                        model.insert((Sc(s + 0.0), m.clone()));
+                        scores.insert(m.clone(), s);
+                    }
+                }
+                6 | 7 => {
+                    assert_eq!(z.remove(&m), cur);
+                    if let Some(c) = cur {
+                        model.remove(&(Sc(c + 0.0), m.clone()));
+                        scores.remove(&m);
+                    }
+                }
+                _ => {
+                    let want = cur.map(|c| model.range(..(Sc(c + 0.0), m.clone())).count());
+                    assert_eq!(z.rank(&m), want);
+                    let lo = next(500) as f64 / 4.0;
+                    assert_eq!(z.count_before(|s, _| s < lo), model.range(..(Sc(lo), vec![])).count());
+                    let lex = (Sc(lo), m.clone());
+                    let by_lex = z.count_before(|s, x| cmp_entry(s, x, lex.0 .0, &lex.1) == Ordering::Less);
+                    assert_eq!(by_lex, model.range(..lex.clone()).count());
+                    let start = next(model.len() as u64 + 1) as usize;
+                    let got: Vec<(Vec<u8>, f64)> =
+                        z.range(start, start + 9, false).map(|(m, s)| (m.to_vec(), s + 0.0)).collect();
+                    let exp: Vec<(Vec<u8>, f64)> =
+                        model.iter().skip(start).take(10).map(|(s, m)| (m.clone(), s.0)).collect();
+                    assert_eq!(got, exp);
+                }
+            }
+            assert_eq!(z.len(), model.len());
+            if step % 4000 == 0 || step == 39_999 {
+                if let Repr::Skip { tree, .. } = &z.repr {
+                    assert_eq!(check_tree(tree, tree.root), model.len());
+                }
+                let all: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s + 0.0)).collect();
+                let exp: Vec<(Vec<u8>, f64)> = model.iter().map(|(s, m)| (m.clone(), s.0)).collect();
+                assert_eq!(all, exp);
+            }
+        }
     }
 
     #[test]

@@ -347,7 +347,9 @@ pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) 
     let scores =
         pairs.chunks(2).map(|p| crate::args::parse_f64(p[0])).collect::<Result<smallvec::SmallVec<[f64; 8]>, _>>()?;
     let lim = limits(ctx);
-    if ctx.write_zset(key)?.is_none() {
+    // One lookup when the set exists; a second one only after creating it.
+    let mut found = ctx.write_zset(key)?;
+    if found.is_none() {
         if f.xx {
             if f.incr {
                 ctx.out.null();
@@ -357,45 +359,44 @@ pub fn add_generic(ctx: &mut Ctx<'_>, key: &[u8], f: AddFlags, pairs: &[&[u8]]) 
             return Ok(());
         }
         ctx.set_value(key, Value::ZSet(Box::new(ZSet::for_size(1, pairs[1].len(), lim))))?;
+        found = ctx.write_zset(key)?;
     }
-    let Some((z, out)) = ctx.write_zset(key)? else { return Err(CmdError::err("internal error: zset vanished")) };
+    let Some((z, out)) = found else { return Err(CmdError::err("internal error: zset vanished")) };
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0);
     let mut last = 0.0;
     let mut nan = false;
     for (p, &score) in pairs.chunks(2).zip(scores.iter()) {
-        let member = p[1];
-        match z.score(member) {
-            Some(cur) => {
-                if f.nx {
-                    continue;
-                }
-                let mut s = score;
-                if f.incr {
-                    s += cur;
+        // One lookup per member: the closure sees the current score and
+        // returns the one to store (None: leave the member as it is).
+        z.upsert(p[1], lim, |cur| {
+            let s = match cur {
+                Some(_) if f.nx => return None,
+                None if f.xx => return None,
+                Some(cur) => {
+                    let s = if f.incr { score + cur } else { score };
                     if s.is_nan() {
                         nan = true;
-                        break;
+                        return None;
                     }
+                    if (f.lt && s >= cur) || (f.gt && s <= cur) {
+                        return None;
+                    }
+                    if s != cur {
+                        updated += 1;
+                    }
+                    s
                 }
-                if (f.lt && s >= cur) || (f.gt && s <= cur) {
-                    continue;
+                None => {
+                    added += 1;
+                    score
                 }
-                if s != cur {
-                    z.insert(member, s, lim);
-                    updated += 1;
-                }
-                last = s;
-                processed += 1;
-            }
-            None => {
-                if f.xx {
-                    continue;
-                }
-                z.insert(member, score, lim);
-                added += 1;
-                last = score;
-                processed += 1;
-            }
+            };
+            last = s;
+            processed += 1;
+            Some(s)
+        });
+        if nan {
+            break;
         }
     }
     let reply = if nan {
