@@ -547,8 +547,20 @@ pub type Raw = [u8; REGISTERS];
 pub fn merge_into(max: &mut Raw, v: &[u8]) -> Result<(), Corrupt> {
     if v[4] == DENSE {
         let r = &v[HDR..];
-        for (i, m) in max.iter_mut().enumerate() {
-            *m = (*m).max(dense_get(r, i));
+        if r.len() >= REGISTERS * 6 / 8 {
+            // Four 6-bit registers fill three bytes exactly (little-endian
+            // bit order, as `dense_get` reads them): a group at a time.
+            for (m, b) in max.chunks_exact_mut(4).zip(r.chunks_exact(3)) {
+                let w = b[0] as u32 | (b[1] as u32) << 8 | (b[2] as u32) << 16;
+                m[0] = m[0].max((w & 63) as u8);
+                m[1] = m[1].max((w >> 6 & 63) as u8);
+                m[2] = m[2].max((w >> 12 & 63) as u8);
+                m[3] = m[3].max((w >> 18 & 63) as u8);
+            }
+        } else {
+            for (i, m) in max.iter_mut().enumerate() {
+                *m = (*m).max(dense_get(r, i));
+            }
         }
         return Ok(());
     }
@@ -685,6 +697,23 @@ mod tests {
         let mut m = [0u8; REGISTERS];
         merge_into(&mut m, v).unwrap();
         m
+    }
+
+    #[test]
+    fn dense_merge_by_groups_equals_register_reads() {
+        let mut v = vec![0u8; DENSE_SIZE];
+        v[..4].copy_from_slice(b"HYLL");
+        v[4] = DENSE;
+        let mut x: u32 = 12345;
+        for b in &mut v[HDR..] {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *b = (x >> 16) as u8;
+        }
+        let mut m = [7u8; REGISTERS];
+        merge_into(&mut m, &v).unwrap();
+        for (i, &r) in m.iter().enumerate() {
+            assert_eq!(r, dense_get(&v[HDR..], i).max(7), "register {i}");
+        }
     }
 
     #[test]
