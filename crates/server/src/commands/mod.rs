@@ -10,7 +10,7 @@ use crate::args::Args;
 use crate::cmdspec::{self, CommandSpec};
 use crate::ctx::Ctx;
 use crate::error::CmdResult;
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::sync::OnceLock;
 
 pub mod bitmap;
@@ -112,7 +112,7 @@ fn all_specs() -> impl Iterator<Item = &'static &'static CommandSpec> {
 
 impl Registry {
     fn build() -> Registry {
-        let mut r = Registry { entries: Vec::new(), by_name: HashMap::new() };
+        let mut r = Registry { entries: Vec::new(), by_name: HashMap::default() };
         for fam in families() {
             for c in fam {
                 let index = r.entries.len();
@@ -123,7 +123,7 @@ impl Registry {
                     handler: Some(c.handler),
                     lock,
                     index,
-                    subs: HashMap::new(),
+                    subs: HashMap::default(),
                     skip,
                 });
                 if let Some((parent, sub)) = c.spec.name.split_once('|') {
@@ -139,7 +139,7 @@ impl Registry {
                                 handler: None,
                                 lock: Lock::Keys,
                                 index: p,
-                                subs: HashMap::new(),
+                                subs: HashMap::default(),
                                 skip: 1,
                             });
                             r.by_name.insert(parent.as_bytes().to_vec(), p);
