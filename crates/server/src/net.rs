@@ -304,7 +304,19 @@ async fn wake(info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -
 }
 
 async fn deliver_mail(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
-    tokio::task::yield_now().await;
+    // Let the other connections with input run first, again while their
+    // messages keep coming (up to 16 rounds or 64 KiB): what they publish
+    // joins this write, as Redis writes a subscriber's output once per
+    // event-loop round, and the subscriber is woken once for many messages.
+    let mut seen = info.omem.load(Ordering::Relaxed);
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+        let now = info.omem.load(Ordering::Relaxed);
+        if now == seen || now >= 64 * 1024 {
+            break;
+        }
+        seen = now;
+    }
     info.take_mail(&mut out.buf);
     flush(srv, stream, out, info).await
 }

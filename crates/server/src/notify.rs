@@ -51,10 +51,10 @@ pub fn emit_from(srv: &Server, class: u32, event: &str, db: usize, key: &[u8], m
     if flags & KEYSPACE != 0 {
         let chan = [b"__keyspace@", dbs, b"__:", key].concat();
         let me = me.as_mut().map(|m| SelfOut { id: m.id, out: &mut *m.out });
-        srv.pubsub.publish(srv, false, &chan, event.as_bytes(), me);
+        srv.pubsub.publish(srv, false, &chan, event.as_bytes(), me, srv.clock.now_ms());
     }
     if flags & KEYEVENT != 0 {
         let chan = [b"__keyevent@", dbs, b"__:", event.as_bytes()].concat();
-        srv.pubsub.publish(srv, false, &chan, key, me);
+        srv.pubsub.publish(srv, false, &chan, key, me, srv.clock.now_ms());
     }
 }

@@ -238,14 +238,22 @@ impl PubSub {
         }
     }
 
-    /// Publishes `msg` on `channel` (a shard channel when `shard`); returns
-    /// the number of receivers.
-    pub fn publish(&self, srv: &Server, shard: bool, channel: &[u8], msg: &[u8], mut me: Option<SelfOut<'_>>) -> usize {
+    /// Publishes `msg` on `channel` (a shard channel when `shard`) at time
+    /// `now` (ms, for output-buffer soft limits); returns the number of
+    /// receivers.
+    pub fn publish(
+        &self,
+        srv: &Server,
+        shard: bool,
+        channel: &[u8],
+        msg: &[u8],
+        mut me: Option<SelfOut<'_>>,
+        now: i64,
+    ) -> usize {
         if self.is_idle() {
             return 0;
         }
         let limits = self.limits(srv);
-        let now = srv.clock.now_ms();
         let mut receivers = 0;
         let kind = if shard { Kind::Shard } else { Kind::Channel };
         {

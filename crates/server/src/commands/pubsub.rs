@@ -83,7 +83,8 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 fn publish_to(ctx: &mut Ctx<'_>, args: &mut Args<'_>, shard: bool) -> CmdResult {
     let (channel, msg) = (args.next_bytes()?, args.next_bytes()?);
     let me = SelfOut { id: ctx.client.id, out: &mut *ctx.out };
-    let n = ctx.srv.pubsub.publish(ctx.srv, shard, channel, msg, Some(me));
+    let now = ctx.now_ms;
+    let n = ctx.srv.pubsub.publish(ctx.srv, shard, channel, msg, Some(me), now);
     ctx.out.int(n as i64);
     Ok(())
 }
