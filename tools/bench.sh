@@ -24,6 +24,10 @@
 #                          (MULTI/EXEC, XREADGROUP+XACK) run BENCH_N/10
 #   BENCH_SCALE (1)        multiplies every data-set size (1,000,000 keys ...)
 #   BENCH_MD               file to append the Markdown tables to (with a dated heading)
+#   ROUNDS (1)             runs of every section per server, the servers taking
+#                          turns (Redis first in odd rounds, Hematite first in
+#                          even ones); each figure printed is the median of the
+#                          rounds, so drift in the machine's speed cancels out
 #   CLIENTS (50), RANGE (100000 random keys), SIZE (64-byte values),
 #   SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER (redis-server),
 #   RPORT (7210), HPORT (7211), NO_BUILD (set: skip cargo build)
@@ -40,6 +44,7 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 RPORT=${RPORT:-7210}
 HPORT=${HPORT:-7211}
 MD=${BENCH_MD:-}
+ROUNDS=${ROUNDS:-1}
 ALL_SECTIONS="foundation collections probabilistic scripting messaging"
 SECTIONS=${1:-$ALL_SECTIONS}
 SECTIONS=${SECTIONS//,/ }
@@ -151,8 +156,35 @@ load() {
     grep -q 'errors: 0,' <<<"$out" || echo "warning: loading $1 on $kind: $out" >&2
 }
 
-# Results: R[kind,id,pipe] = "rps p99 cpu"; M[kind,id] = KiB.
+# Results: R[kind,id,pipe] = "rps p99 cpu" per round, rounds separated by
+# ';'; M[kind,id] = KiB per round, likewise.
 declare -A R M LABEL MLABEL ROWS MROWS PIPES_OF
+
+# rec ARRAY KEY VALUE: appends one round's VALUE to ARRAY[KEY].
+rec() {
+    local -n arr=$1
+    arr[$2]="${arr[$2]:-}${arr[$2]:+;}$3"
+}
+
+# med "a b c;d e f;...": the median of each field over the rounds (n/a
+# values ignored; n/a when none is a number).
+med() {
+    awk -v s="$1" 'BEGIN {
+        n = split(s, rounds, ";"); nf = 0
+        for (r = 1; r <= n; r++) { k = split(rounds[r], f, " "); if (k > nf) nf = k
+            for (i = 1; i <= k; i++) if (f[i] != "n/a" && f[i] != "") { c[i]++; v[i, c[i]] = f[i] + 0 } }
+        out = ""
+        for (i = 1; i <= nf; i++) {
+            if (!c[i]) { x = "n/a" } else {
+                for (a = 1; a <= c[i]; a++) for (b = a + 1; b <= c[i]; b++) if (v[i, b] < v[i, a]) { t = v[i, a]; v[i, a] = v[i, b]; v[i, b] = t }
+                m = (c[i] % 2) ? v[i, (c[i] + 1) / 2] : (v[i, c[i] / 2] + v[i, c[i] / 2 + 1]) / 2
+                x = sprintf(i == 2 ? "%.3f" : (i == 3 ? "%.1f" : "%.2f"), m)
+            }
+            out = out (i > 1 ? " " : "") x
+        }
+        print out
+    }'
+}
 
 # Registers a throughput row once per section (the first server to run it).
 row() {
@@ -182,7 +214,7 @@ rb() {
         check=$(cli "${@//__rand_int__/000000000001}" 2>&1 || true)
         if is_error "$check"; then
             echo "$kind: $label: $check" >&2
-            for p in $pipes; do R[$kind,$id,$p]="n/a n/a n/a"; done
+            for p in $pipes; do rec R "$kind,$id,$p" "n/a n/a n/a"; done
             return
         fi
     fi
@@ -193,12 +225,12 @@ rb() {
             -n "$n" -r "$range" -d "$SIZE" -P "$p" --csv "$@" || ! out=$(cat "$work/rb.out") ||
             ! grep -q '^"[A-Za-z]' <<<"$out" || grep -qi 'error' <<<"$out"; then
             echo "$kind: $label: $(head -c 300 <<<"$out")" >&2
-            R[$kind,$id,$p]="n/a n/a n/a"
+            rec R "$kind,$id,$p" "n/a n/a n/a"
             continue
         fi
         after=$(cpu_ticks)
         # "test","rps","avg","min","p50","p95","p99","max"
-        R[$kind,$id,$p]="$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
+        rec R "$kind,$id,$p" "$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
     done
 }
 
@@ -218,12 +250,12 @@ py() {
         if ! run "$work/py.out" taskset -c "$LOAD_CPU" python3 "$LOADPY" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
             out=$(cat "$work/py.out")
             echo "$kind: $label: $(tail -1 <<<"$out")" >&2
-            R[$kind,$id,$p]="n/a n/a n/a"
+            rec R "$kind,$id,$p" "n/a n/a n/a"
             continue
         fi
         after=$(cpu_ticks)
         out=$(cat "$work/py.out")
-        R[$kind,$id,$p]="$out $(cpu_per_mop "$n" $((after - before)))"
+        rec R "$kind,$id,$p" "$out $(cpu_per_mop "$n" $((after - before)))"
     done
 }
 
@@ -237,7 +269,7 @@ mem() {
     before=$(rss_kb)
     load "$3" "$4"
     after=$(rss_kb)
-    M[$kind,$id]=$((after - before))
+    rec M "$kind,$id" "$((after - before))"
     stop
 }
 
@@ -359,10 +391,15 @@ messaging() {
 }
 
 for section in $SECTIONS; do
-    for kind in redis hematite; do
-        start "$kind"
-        "$section"
-        [ -z "$pid" ] || stop
+    for round in $(seq "$ROUNDS"); do
+        kinds="redis hematite"
+        [ $((round % 2)) = 1 ] || kinds="hematite redis"
+        for kind in $kinds; do
+            [ "$ROUNDS" = 1 ] || echo "$section: round $round of $ROUNDS, $kind" >&2
+            start "$kind"
+            "$section"
+            [ -z "$pid" ] || stop
+        done
     done
 done
 
@@ -373,7 +410,7 @@ ratio() {
 report() {
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -srm);" \
         "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
-    echo "redis-benchmark -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE;" \
+    echo "redis-benchmark -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE; ROUNDS=$ROUNDS (medians);" \
         "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU. Ratios are Hematite / Redis:" \
         "throughput above 1 is better, p99, CPU and memory below 1 are better."
     local id p rr rp rc hr hp hc
@@ -386,8 +423,8 @@ report() {
             echo "|---|---|---|---|---|---|---|---|---|---|---|"
             for id in ${ROWS[$section]}; do
                 for p in ${PIPES_OF[$id]}; do
-                    read -r rr rp rc <<<"${R[redis,$id,$p]:-n/a n/a n/a}"
-                    read -r hr hp hc <<<"${R[hematite,$id,$p]:-n/a n/a n/a}"
+                    read -r rr rp rc <<<"$(med "${R[redis,$id,$p]:-n/a n/a n/a}")"
+                    read -r hr hp hc <<<"$(med "${R[hematite,$id,$p]:-n/a n/a n/a}")"
                     echo "| ${LABEL[$id]} | $p | $rr | $hr | $(ratio "$hr" "$rr") | $rp | $hp | $(ratio "$hp" "$rp") | $rc | $hc | $(ratio "$hc" "$rc") |"
                 done
             done
@@ -396,8 +433,13 @@ report() {
             echo
             echo "| RSS growth | Redis KiB | Hematite KiB | ratio |"
             echo "|---|---|---|---|"
+            local mr mh
             for id in ${MROWS[$section]}; do
-                echo "| ${MLABEL[$id]} | ${M[redis,$id]:-n/a} | ${M[hematite,$id]:-n/a} | $(ratio "${M[hematite,$id]:-n/a}" "${M[redis,$id]:-n/a}") |"
+                mr=$(med "${M[redis,$id]:-n/a}")
+                mh=$(med "${M[hematite,$id]:-n/a}")
+                mr=${mr%.00}
+                mh=${mh%.00}
+                echo "| ${MLABEL[$id]} | $mr | $mh | $(ratio "$mh" "$mr") |"
             done
         fi
     done
