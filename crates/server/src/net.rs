@@ -274,12 +274,6 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
     }
 }
 
-/// Writes out pub/sub messages and invalidations other connections left in
-/// the mailbox. The task was just woken by the first of them; it lets the
-/// tasks ready to run go first (typically more publishers, whose messages
-/// then join this write), as Redis writes a subscriber's buffer once per
-/// event-loop pass rather than once per message. Order is unaffected: the
-/// mailbox is a FIFO taken whole.
 /// Why an idle connection task woke up.
 enum Wake {
     Read(std::io::Result<usize>),
@@ -303,11 +297,14 @@ async fn wake(info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -
     .await
 }
 
+/// Writes out pub/sub messages and invalidations other connections left in
+/// the mailbox. The task was just woken by the first of them; it lets the
+/// tasks ready to run go first, again while their messages keep coming (up
+/// to 16 rounds or 64 KiB), so what they publish joins this write: Redis
+/// writes a subscriber's buffer once per event-loop pass, and the peer is
+/// woken once for many messages. Order is unaffected: the mailbox is a FIFO
+/// taken whole.
 async fn deliver_mail(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
-    // Let the other connections with input run first, again while their
-    // messages keep coming (up to 16 rounds or 64 KiB): what they publish
-    // joins this write, as Redis writes a subscriber's output once per
-    // event-loop round, and the subscriber is woken once for many messages.
     let mut seen = info.omem.load(Ordering::Relaxed);
     for _ in 0..16 {
         tokio::task::yield_now().await;

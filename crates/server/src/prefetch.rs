@@ -27,6 +27,9 @@ use std::ops::Range;
 const MAX_COMMANDS: usize = 32;
 /// At most this many keys are prefetched at once.
 const MAX_KEYS: usize = 64;
+/// At most this many keys get hints (a repeated key takes no prefetch slot,
+/// so this bounds the hints of a command naming one key many times).
+const MAX_HINTS: usize = 4 * MAX_KEYS;
 
 /// The commands `batch` parsed, kept so the connection loop need not parse
 /// them again: for each, where it starts in the input buffer (relative to
@@ -86,7 +89,8 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
     let mut pos = 0;
     let mut commands = 0;
     let mut kp = KeyPositions::new();
-    while commands < MAX_COMMANDS && keys.len() < MAX_KEYS {
+    let mut hinted = 0;
+    while commands < MAX_COMMANDS && keys.len() < MAX_KEYS && hinted < MAX_HINTS {
         let parsed = match resp::parse(&buf[pos..], limits, &mut scratch) {
             Ok(Some(p)) if p.inline.is_none() => p,
             _ => break,
@@ -111,7 +115,7 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
         }
         entry.spec.key_positions(&argv, &mut kp);
         for &i in kp.iter() {
-            if keys.len() == MAX_KEYS {
+            if keys.len() == MAX_KEYS || hinted == MAX_HINTS {
                 break;
             }
             let k = argv[i];
@@ -120,11 +124,13 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             if let Some((s, h, r, _)) = keys.last() {
                 if buf[r.clone()] == *k {
                     client.key_hints.push(k, *s, *h);
+                    hinted += 1;
                     continue;
                 }
             }
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
+            hinted += 1;
             let g = match guards.iter().position(|(s, _)| *s == shard) {
                 Some(g) => g,
                 None => {
