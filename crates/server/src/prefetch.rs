@@ -14,10 +14,10 @@
 
 use crate::client::Client;
 use crate::cmdspec::KeyPositions;
-use crate::commands::registry;
+use crate::commands::{registry, Members};
 use crate::server::Server;
 use crate::storage::keymap::hash_key;
-use crate::storage::Shard;
+use crate::storage::{Shard, Value};
 use parking_lot::MutexGuard;
 use resp::Limits;
 use smallvec::SmallVec;
@@ -27,6 +27,8 @@ use std::ops::Range;
 const MAX_COMMANDS: usize = 32;
 /// At most this many keys are prefetched at once.
 const MAX_KEYS: usize = 64;
+/// At most this many collection members are prefetched at once.
+const MAX_MEMBERS: usize = 64;
 /// At most this many keys get hints (a repeated key takes no prefetch slot,
 /// so this bounds the hints of a command naming one key many times).
 const MAX_HINTS: usize = 4 * MAX_KEYS;
@@ -90,6 +92,8 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
     let mut commands = 0;
     let mut kp = KeyPositions::new();
     let mut hinted = 0;
+    // (index in `keys` of the collection, member hash)
+    let mut members: SmallVec<[(usize, u64); MAX_MEMBERS]> = SmallVec::new();
     while commands < MAX_COMMANDS && keys.len() < MAX_KEYS && hinted < MAX_HINTS {
         let parsed = match resp::parse(&buf[pos..], limits, &mut scratch) {
             Ok(Some(p)) if p.inline.is_none() => p,
@@ -114,6 +118,7 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             continue;
         }
         entry.spec.key_positions(&argv, &mut kp);
+        let mut first_key = None;
         for &i in kp.iter() {
             if keys.len() == MAX_KEYS || hinted == MAX_HINTS {
                 break;
@@ -125,9 +130,11 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
                 if buf[r.clone()] == *k {
                     client.key_hints.push(k, *s, *h);
                     hinted += 1;
+                    first_key.get_or_insert(keys.len() - 1);
                     continue;
                 }
             }
+            first_key.get_or_insert(keys.len());
             let (shard, hash) = (ks.shard_of(k), hash_key(k));
             client.key_hints.push(k, shard, hash);
             hinted += 1;
@@ -144,9 +151,16 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             }
             keys.push((shard, hash, base + scratch[i].start..base + scratch[i].end, g));
         }
+        if let Some(ki) = first_key {
+            member_hashes(entry.members, &argv, |m| {
+                if members.len() < MAX_MEMBERS {
+                    members.push((ki, types::slots::hash(m)));
+                }
+            });
+        }
     }
     look.scratch = scratch;
-    if keys.len() < 2 {
+    if keys.len() < 2 && members.is_empty() {
         return pos;
     }
     let map = |g: usize| guards[g].1.as_ref().and_then(|s| s.dbs.get(db)).map(|d| &d.map);
@@ -160,5 +174,54 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             m.prefetch_value(k.1, &buf[k.2.clone()]);
         }
     }
+    if members.is_empty() {
+        return pos;
+    }
+    // Members of large collections: their index slots, then the items the
+    // slots point at, then the items' heap bytes, each step for all of
+    // them before the next, so the misses overlap. Each collection's value
+    // is found once.
+    let mut values: SmallVec<[Option<Option<&Value>>; MAX_KEYS]> = SmallVec::from_elem(None, keys.len());
+    for step in 0..3 {
+        for &(ki, h) in &members {
+            let v = *values[ki].get_or_insert_with(|| {
+                let (_, kh, r, g) = &keys[ki];
+                let m = map(*g)?;
+                m.position_hashed(*kh, &buf[r.clone()]).map(|i| &m.entry_at(i).value)
+            });
+            if let Some(v) = v {
+                v.prefetch_member(h, step);
+            }
+        }
+    }
     pos
+}
+
+/// Calls `f` with each member argument that `members` describes.
+fn member_hashes(members: Members, argv: &crate::argv::Argv<'_>, mut f: impl FnMut(&[u8])) {
+    match members {
+        Members::None => {}
+        Members::Every { first, step } => {
+            let mut i = first as usize;
+            while i < argv.len() {
+                f(argv[i]);
+                i += step as usize;
+            }
+        }
+        Members::ZAdd => {
+            let mut i = 2;
+            while i < argv.len() && is_zadd_flag(argv[i]) {
+                i += 1;
+            }
+            i += 1;
+            while i < argv.len() {
+                f(argv[i]);
+                i += 2;
+            }
+        }
+    }
+}
+
+fn is_zadd_flag(a: &[u8]) -> bool {
+    [&b"NX"[..], b"XX", b"GT", b"LT", b"CH", b"INCR"].iter().any(|f| a.eq_ignore_ascii_case(f))
 }

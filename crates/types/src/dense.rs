@@ -2,21 +2,23 @@
 //! for large sets, `Dense<(field, value)>` for large hashes).
 //!
 //! The items sit in one dense vector (short `Bytes16` strings inline, no
-//! allocation each); a hash table of `u32` positions indexes them (4 bytes
-//! and a control byte per bucket, no cached hash: the table re-hashes
-//! keys when it grows). Semantically an `IndexSet`/`IndexMap` restricted
+//! allocation each); a `Slots` table of tagged positions indexes them (8
+//! bytes per slot, grown without re-hashing a key, prefetchable a pipeline
+//! ahead). Semantically an `IndexSet`/`IndexMap` restricted
 //! to what large sets need: O(1) lookup, append, swap-remove (the last
 //! member moves into the hole) and access by position, which gives random
 //! members and a scan cursor that walks positions downward.
 
 use crate::bytes16::Bytes16;
-use hashbrown::HashTable;
+use crate::slots::{self, Slots};
 
 /// What a dense collection stores: something with a byte-string key.
 pub trait Keyed {
     fn key(&self) -> &[u8];
     /// Heap bytes owned besides the item itself.
     fn heap_bytes(&self) -> usize;
+    /// Prefetches the heap bytes a lookup or an update reads.
+    fn prefetch_heap(&self);
 }
 
 impl Keyed for Bytes16 {
@@ -27,6 +29,11 @@ impl Keyed for Bytes16 {
 
     fn heap_bytes(&self) -> usize {
         Bytes16::heap_bytes(self)
+    }
+
+    #[inline]
+    fn prefetch_heap(&self) {
+        slots::prefetch(self.as_slice().as_ptr());
     }
 }
 
@@ -40,21 +47,26 @@ impl Keyed for (Bytes16, Bytes16) {
     fn heap_bytes(&self) -> usize {
         self.0.heap_bytes() + self.1.heap_bytes()
     }
+
+    #[inline]
+    fn prefetch_heap(&self) {
+        slots::prefetch(self.0.as_slice().as_ptr());
+        slots::prefetch(self.1.as_slice().as_ptr());
+    }
 }
 
 /// Items in insertion order (until a swap-remove), indexed by key.
 #[derive(Clone)]
 pub struct Dense<T> {
     items: Vec<T>,
-    index: HashTable<u32>,
-    hasher: ahash::RandomState,
+    index: Slots,
 }
 
 pub type DenseSet = Dense<Bytes16>;
 
 impl<T> Default for Dense<T> {
     fn default() -> Self {
-        Dense { items: Vec::new(), index: HashTable::new(), hasher: Default::default() }
+        Dense { items: Vec::new(), index: Slots::new() }
     }
 }
 
@@ -66,7 +78,7 @@ impl<T: Keyed + std::fmt::Debug> std::fmt::Debug for Dense<T> {
 
 impl<T: Keyed> Dense<T> {
     pub fn with_capacity(n: usize) -> Self {
-        Dense { items: Vec::with_capacity(n), index: HashTable::with_capacity(n), hasher: Default::default() }
+        Dense { items: Vec::with_capacity(n), index: Slots::with_capacity(n) }
     }
 
     pub fn len(&self) -> usize {
@@ -77,15 +89,17 @@ impl<T: Keyed> Dense<T> {
         self.items.is_empty()
     }
 
+    /// The position of the item with key `k`.
     #[inline]
-    fn hash(&self, k: &[u8]) -> u64 {
-        self.hasher.hash_one(k)
+    pub fn find(&self, k: &[u8]) -> Option<usize> {
+        self.find_hashed(slots::hash(k), k)
     }
 
-    /// The position of the item with key `k`.
-    pub fn find(&self, k: &[u8]) -> Option<usize> {
+    /// `find` with the key's hash (`slots::hash`) already computed.
+    #[inline]
+    pub fn find_hashed(&self, h: u64, k: &[u8]) -> Option<usize> {
         let items = &self.items;
-        self.index.find(self.hash(k), |&i| items[i as usize].key() == k).map(|&i| i as usize)
+        self.index.find(h, |i| items[i].key() == k)
     }
 
     pub fn contains(&self, k: &[u8]) -> bool {
@@ -102,27 +116,26 @@ impl<T: Keyed> Dense<T> {
 
     /// Appends an item whose key is absent (the caller checked).
     pub fn push_new(&mut self, item: T) {
-        let pos = u32::try_from(self.items.len()).expect("fewer than 2^32 items");
-        let (items, hasher) = (&self.items, &self.hasher);
-        self.index.insert_unique(hasher.hash_one(item.key()), pos, |&i| hasher.hash_one(items[i as usize].key()));
+        self.push_new_hashed(slots::hash(item.key()), item);
+    }
+
+    /// `push_new` with the key's hash already computed.
+    pub fn push_new_hashed(&mut self, h: u64, item: T) {
+        self.index.insert(h, self.items.len());
         self.items.push(item);
     }
 
     /// Removes the item with key `k`, moving the last item into its position.
     pub fn swap_remove_key(&mut self, k: &[u8]) -> Option<T> {
-        let h = self.hash(k);
         let items = &self.items;
-        let e = self.index.find_entry(h, |&i| items[i as usize].key() == k).ok()?;
-        let i = e.remove().0 as usize;
+        let i = self.index.remove(slots::hash(k), |i| items[i].key() == k)?;
         Some(self.fill_hole(i))
     }
 
     /// Removes and returns the item at position `i`.
     pub fn swap_remove_index(&mut self, i: usize) -> Option<T> {
-        let h = self.hash(self.items.get(i)?.key());
-        if let Ok(found) = self.index.find_entry(h, |&j| j as usize == i) {
-            found.remove();
-        }
+        let h = slots::hash(self.items.get(i)?.key());
+        self.index.remove_pos(h, i);
         Some(self.fill_hole(i))
     }
 
@@ -131,17 +144,31 @@ impl<T: Keyed> Dense<T> {
     fn fill_hole(&mut self, i: usize) -> T {
         let last = self.items.len() - 1;
         if i != last {
-            let lh = self.hash(self.items[last].key());
-            let slot = self.index.find_mut(lh, |&j| j as usize == last).expect("every position is indexed");
-            *slot = i as u32;
+            self.index.repoint(slots::hash(self.items[last].key()), last, i);
         }
         let out = self.items.swap_remove(i);
         if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
             self.items.shrink_to(self.items.len() * 2);
-            let (items, hasher) = (&self.items, &self.hasher);
-            self.index.shrink_to(items.len() * 2, |&j| hasher.hash_one(items[j as usize].key()));
         }
+        self.index.shrink_if_sparse();
         out
+    }
+
+    /// Prefetch step `step` for a key of hash `h` (`slots::hash`): 0 its
+    /// slot line, 1 (once 0 has landed) the item that slot points at, 2 the
+    /// item's heap bytes. Only hints: nothing changes, nothing is compared.
+    #[inline]
+    pub fn prefetch(&self, h: u64, step: u8) {
+        if step == 0 {
+            return self.index.prefetch_slot(h);
+        }
+        if let Some(item) = self.index.candidate(h).and_then(|i| self.items.get(i)) {
+            if step == 1 {
+                slots::prefetch(item as *const T);
+            } else {
+                item.prefetch_heap();
+            }
+        }
     }
 
     pub fn items(&self) -> std::slice::Iter<'_, T> {
@@ -151,7 +178,7 @@ impl<T: Keyed> Dense<T> {
     /// Approximate heap bytes used.
     pub fn mem_usage(&self) -> usize {
         self.items.capacity() * std::mem::size_of::<T>()
-            + self.index.capacity() * 5
+            + self.index.mem_usage()
             + self.items.iter().map(|b| b.heap_bytes()).sum::<usize>()
     }
 }

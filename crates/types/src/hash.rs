@@ -792,6 +792,15 @@ impl Hash {
         }
     }
 
+    /// Prefetch step `step` for a field of hash `h` (`slots::hash`), see
+    /// `Dense::prefetch`; nothing to do for a pack.
+    #[inline]
+    pub fn prefetch_field(&self, h: u64, step: u8) {
+        if let Hash::Table(t) = self {
+            t.map.prefetch(h, step);
+        }
+    }
+
     pub fn get(&self, field: &[u8]) -> Option<Val<'_>> {
         match self {
             Hash::Pack(p) => {

@@ -14,5 +14,6 @@ pub mod list;
 pub mod num;
 pub mod pqsort;
 pub mod set;
+pub mod slots;
 pub mod stream;
 pub mod zset;

@@ -277,6 +277,15 @@ impl Set {
         }
     }
 
+    /// Prefetch step `step` for a member of hash `h` (`slots::hash`), see
+    /// `Dense::prefetch`; nothing to do for the compact encodings.
+    #[inline]
+    pub fn prefetch_member(&self, h: u64, step: u8) {
+        if let Set::Table(t) = self {
+            t.prefetch(h, step);
+        }
+    }
+
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
             Set::Ints(s) => as_int(m).map(|v| s.contains(v)).unwrap_or(false),

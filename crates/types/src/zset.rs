@@ -28,7 +28,7 @@
 //! member decides the order.
 
 use crate::bytes16::Bytes16;
-use hashbrown::HashTable;
+use crate::slots::{self, Slots};
 use std::cmp::Ordering;
 
 /// Order of two (score, member) pairs.
@@ -533,40 +533,39 @@ impl<'a> Iterator for TreeIter<'a> {
     }
 }
 
-/// The member index of a tree-encoded set: node ids hashed by member bytes
-/// (4 bytes and a control byte per bucket; the member is stored once, in
-/// its tree node).
+/// The member index of a tree-encoded set: node ids by member hash (a
+/// `Slots` table; the member is stored once, in its tree node).
 #[derive(Default)]
 struct Index {
-    table: HashTable<u32>,
-    hasher: ahash::RandomState,
+    table: Slots,
 }
 
 impl Index {
+    #[inline]
+    fn find_hashed(&self, tree: &Tree, h: u64, member: &[u8]) -> Option<u32> {
+        self.table.find(h, |k| &*tree.nodes[k].member == member).map(|k| k as u32)
+    }
+
     fn find(&self, tree: &Tree, member: &[u8]) -> Option<u32> {
-        let h = self.hasher.hash_one(member);
-        self.table.find(h, |&k| &*tree.nodes[k as usize].member == member).copied()
+        self.find_hashed(tree, slots::hash(member), member)
+    }
+
+    fn add_hashed(&mut self, h: u64, k: u32) {
+        self.table.insert(h, k as usize);
     }
 
     fn add(&mut self, tree: &Tree, k: u32) {
-        let hasher = &self.hasher;
-        let h = hasher.hash_one(&*tree.nodes[k as usize].member);
-        self.table.insert_unique(h, k, |&j| hasher.hash_one(&*tree.nodes[j as usize].member));
+        self.add_hashed(slots::hash(&tree.nodes[k as usize].member), k);
     }
 
     fn forget(&mut self, member: &[u8], k: u32) {
-        let h = self.hasher.hash_one(member);
-        if let Ok(e) = self.table.find_entry(h, |&j| j == k) {
-            e.remove();
-        }
+        self.table.remove_pos(slots::hash(member), k as usize);
+        self.table.shrink_if_sparse();
     }
 
     /// Points the entry of `member` at node `to` instead of `from`.
     fn moved(&mut self, member: &[u8], from: u32, to: u32) {
-        let h = self.hasher.hash_one(member);
-        if let Some(j) = self.table.find_mut(h, |&j| j == from) {
-            *j = to;
-        }
+        self.table.repoint(slots::hash(member), from as usize, to as usize);
     }
 
     /// Gives back the arena space of removed members once more than half of
@@ -720,6 +719,24 @@ impl ZSet {
         }
     }
 
+    /// Prefetch step `step` for a member of hash `h` (`slots::hash`): 0
+    /// its index slot line, 1 the tree node that slot points at, 2 the
+    /// member's heap bytes. Nothing to do for a pack.
+    #[inline]
+    pub fn prefetch_member(&self, h: u64, step: u8) {
+        let Repr::Skip { tree, index } = &self.repr else { return };
+        if step == 0 {
+            return index.table.prefetch_slot(h);
+        }
+        if let Some(n) = index.table.candidate(h).and_then(|k| tree.nodes.get(k)) {
+            if step == 1 {
+                slots::prefetch(n as *const Node);
+            } else {
+                slots::prefetch(n.member.as_slice().as_ptr());
+            }
+        }
+    }
+
     pub fn contains(&self, member: &[u8]) -> bool {
         self.score(member).is_some()
     }
@@ -813,15 +830,9 @@ impl ZSet {
             }
             return prev;
         };
-        let (nodes, hasher) = (&tree.nodes, &index.hasher);
-        let entry = index.table.entry(
-            hasher.hash_one(member),
-            |&j| &*nodes[j as usize].member == member,
-            |&j| hasher.hash_one(&*nodes[j as usize].member),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let k = *e.get();
+        let h = slots::hash(member);
+        match index.find_hashed(tree, h, member) {
+            Some(k) => {
                 let prev = tree.nodes[k as usize].score;
                 if let Some(score) = decide(Some(prev)) {
                     debug_assert!(!score.is_nan());
@@ -832,10 +843,11 @@ impl ZSet {
                 }
                 Some(prev)
             }
-            hashbrown::hash_table::Entry::Vacant(v) => {
+            None => {
                 if let Some(score) = decide(None) {
                     debug_assert!(!score.is_nan());
-                    v.insert(tree.insert(score, Bytes16::new(member)));
+                    let k = tree.insert(score, Bytes16::new(member));
+                    index.add_hashed(h, k);
                 }
                 None
             }

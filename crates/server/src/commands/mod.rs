@@ -49,11 +49,37 @@ pub struct Cmd {
     pub spec: &'static CommandSpec,
     pub handler: Handler,
     pub lock: Lock,
+    pub members: Members,
+}
+
+/// Where a command names members of the collection at its first key (for
+/// the prefetcher, which loads their index slots and items a pipeline
+/// ahead; a wrong guess only wastes a prefetch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Members {
+    None,
+    /// Every `step`-th argument from `first` on.
+    Every {
+        first: u8,
+        step: u8,
+    },
+    /// ZADD: the members of the score/member pairs after the options.
+    ZAdd,
 }
 
 impl Cmd {
     pub const fn new(spec: &'static CommandSpec, handler: Handler) -> Cmd {
-        Cmd { spec, handler, lock: Lock::Keys }
+        Cmd { spec, handler, lock: Lock::Keys, members: Members::None }
+    }
+
+    /// The command names members at arguments `first`, `first + step`, ...
+    pub const fn members(self, first: u8, step: u8) -> Cmd {
+        Cmd { members: Members::Every { first, step }, ..self }
+    }
+
+    /// The command names members as ZADD does.
+    pub const fn zadd_members(self) -> Cmd {
+        Cmd { members: Members::ZAdd, ..self }
     }
 
     /// The command locks every shard.
@@ -99,6 +125,7 @@ pub struct Entry {
     pub subs: HashMap<Vec<u8>, usize>,
     /// Arguments before the command's own: 2 for a subcommand, else 1.
     pub skip: usize,
+    pub members: Members,
 }
 
 pub struct Registry {
@@ -125,6 +152,7 @@ impl Registry {
                     index,
                     subs: HashMap::default(),
                     skip,
+                    members: c.members,
                 });
                 if let Some((parent, sub)) = c.spec.name.split_once('|') {
                     let pidx = match r.by_name.get(parent.as_bytes()) {
@@ -141,6 +169,7 @@ impl Registry {
                                 index: p,
                                 subs: HashMap::default(),
                                 skip: 1,
+                                members: Members::None,
                             });
                             r.by_name.insert(parent.as_bytes().to_vec(), p);
                             p

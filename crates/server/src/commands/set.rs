@@ -20,11 +20,11 @@ use resp::Out;
 use types::set::{Member, Set};
 
 pub static COMMANDS: &[Cmd] = &[
-    Cmd::new(&t::SADD, sadd),
-    Cmd::new(&t::SREM, srem),
+    Cmd::new(&t::SADD, sadd).members(2, 1),
+    Cmd::new(&t::SREM, srem).members(2, 1),
     Cmd::new(&t::SMEMBERS, smembers),
-    Cmd::new(&t::SISMEMBER, sismember),
-    Cmd::new(&t::SMISMEMBER, smismember),
+    Cmd::new(&t::SISMEMBER, sismember).members(2, 1),
+    Cmd::new(&t::SMISMEMBER, smismember).members(2, 1),
     Cmd::new(&t::SCARD, scard),
     Cmd::new(&t::SPOP, spop),
     Cmd::new(&t::SRANDMEMBER, srandmember),

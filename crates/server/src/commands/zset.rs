@@ -27,14 +27,14 @@ use resp::Out;
 use types::zset::{cmp_entry, Limits, ZSet};
 
 pub static COMMANDS: &[Cmd] = &[
-    Cmd::new(&t::ZADD, zadd),
-    Cmd::new(&t::ZINCRBY, zincrby),
-    Cmd::new(&t::ZREM, zrem),
+    Cmd::new(&t::ZADD, zadd).zadd_members(),
+    Cmd::new(&t::ZINCRBY, zincrby).members(3, 1),
+    Cmd::new(&t::ZREM, zrem).members(2, 1),
     Cmd::new(&t::ZCARD, zcard),
-    Cmd::new(&t::ZSCORE, zscore),
-    Cmd::new(&t::ZMSCORE, zmscore),
-    Cmd::new(&t::ZRANK, zrank),
-    Cmd::new(&t::ZREVRANK, zrevrank),
+    Cmd::new(&t::ZSCORE, zscore).members(2, 1),
+    Cmd::new(&t::ZMSCORE, zmscore).members(2, 1),
+    Cmd::new(&t::ZRANK, zrank).members(2, 2),
+    Cmd::new(&t::ZREVRANK, zrevrank).members(2, 2),
     Cmd::new(&t::ZCOUNT, zcount),
     Cmd::new(&t::ZLEXCOUNT, zlexcount),
     Cmd::new(&t::ZRANGE, zrange),

@@ -3,15 +3,12 @@
 //! Semantically an `IndexMap<Key, Entry>` restricted to what the keyspace
 //! needs (lookups by `&[u8]`, insert, swap-remove, access by position), laid
 //! out for memory and for prefetching: the dense vector holds `(Key, Entry)`
-//! without a cached hash, and the index is an open-addressing table of
-//! `u64` slots, each the upper 32 bits of the key's hash (the tag) beside
-//! its position + 1 (0 = empty), probed linearly from `tag & mask` and kept
-//! at most 3/4 full. Because a slot's home is derived from its own tag, the
-//! table grows without touching a key, and a lookup's first cache line is
-//! known from the hash alone: the connection loop prefetches the slots, the
-//! entries and the values of a whole pipeline of commands before running
-//! them (`prefetch_*`), so their cache misses overlap instead of following
-//! one another. Removal shifts the following slots back (no tombstones).
+//! without a cached hash, indexed by a `types::slots::Slots` table of
+//! tagged positions, which grows without touching a key and whose first
+//! cache line per lookup is known from the hash alone: the connection loop
+//! prefetches the slots, the entries and the values of a whole pipeline of
+//! commands before running them (`prefetch_*`), so their cache misses
+//! overlap instead of following one another.
 //!
 //! Hashes come from one process-wide keyed hasher (`hash_key`), so they can
 //! be computed before any lock is taken.
@@ -19,57 +16,19 @@
 //! Order rules (SCAN depends on them, see the module above): insert appends;
 //! removal moves the last entry into the hole.
 
-use std::sync::OnceLock;
+use types::slots::{self, prefetch, Slots};
 
 use super::{Entry, Key};
-
-/// The process-wide key hasher (random keys, chosen once).
-fn hasher() -> &'static ahash::RandomState {
-    static H: OnceLock<ahash::RandomState> = OnceLock::new();
-    H.get_or_init(ahash::RandomState::new)
-}
 
 /// The hash every `KeyMap` indexes `key` by.
 #[inline]
 pub fn hash_key(key: &[u8]) -> u64 {
-    hasher().hash_one(key)
-}
-
-#[inline]
-fn tag_of(h: u64) -> u32 {
-    (h >> 32) as u32
-}
-
-#[inline]
-fn slot_tag(s: u64) -> u32 {
-    (s >> 32) as u32
-}
-
-#[inline]
-fn slot_pos(s: u64) -> usize {
-    (s as u32 as usize) - 1
-}
-
-#[inline]
-fn make_slot(tag: u32, pos: usize) -> u64 {
-    ((tag as u64) << 32) | (pos as u64 + 1)
-}
-
-#[inline]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
+    slots::hash(key)
 }
 
 #[derive(Default)]
 pub struct KeyMap {
-    /// Power-of-two length, or empty.
-    slots: Vec<u64>,
+    index: Slots,
     entries: Vec<(Key, Entry)>,
 }
 
@@ -82,35 +41,11 @@ impl KeyMap {
         self.entries.is_empty()
     }
 
-    #[inline]
-    fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
-    }
-
-    /// The slot index holding `key` (hash `h`), if present.
-    #[inline]
-    fn find_slot(&self, h: u64, key: &[u8]) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let (tag, mask) = (tag_of(h), self.mask());
-        let mut i = tag as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return None;
-            }
-            if slot_tag(s) == tag && &*self.entries[slot_pos(s)].0 == key {
-                return Some(i);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
     /// The position of `key` given its hash.
     #[inline]
     pub fn position_hashed(&self, h: u64, key: &[u8]) -> Option<usize> {
-        self.find_slot(h, key).map(|i| slot_pos(self.slots[i]))
+        let entries = &self.entries;
+        self.index.find(h, |p| *entries[p].0 == *key)
     }
 
     /// The position of `key`, for `entry_at`/`entry_at_mut` (valid until
@@ -140,35 +75,9 @@ impl KeyMap {
         self.position_hashed(h, key).ok_or(h)
     }
 
-    /// Doubles the table (or creates it) when one more key would pass 3/4.
-    fn reserve_one(&mut self) {
-        let cap = self.slots.len();
-        if (self.entries.len() + 1) * 4 <= cap * 3 {
-            return;
-        }
-        let new_cap = (cap * 2).max(8);
-        let old = std::mem::replace(&mut self.slots, vec![0; new_cap]);
-        let mask = new_cap - 1;
-        for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = slot_tag(s) as usize & mask;
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
-    }
-
     /// Appends a key known to be absent, with the hash `find_or_slot` gave.
     pub fn insert_absent(&mut self, h: u64, key: Key, entry: Entry) {
-        self.reserve_one();
-        let pos = self.entries.len();
-        assert!(pos < u32::MAX as usize, "fewer than 2^32 - 1 keys per shard and database");
-        let mask = self.mask();
-        let mut i = tag_of(h) as usize & mask;
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = make_slot(tag_of(h), pos);
+        self.index.insert(h, self.entries.len());
         self.entries.push((key, entry));
     }
 
@@ -184,48 +93,16 @@ impl KeyMap {
         }
     }
 
-    /// Empties slot `i`, shifting back the slots of its probe run that may
-    /// move closer to their home (linear probing without tombstones).
-    fn clear_slot(&mut self, mut i: usize) {
-        let mask = self.mask();
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let s = self.slots[j];
-            if s == 0 {
-                break;
-            }
-            let home = slot_tag(s) as usize & mask;
-            // The slot may fill the hole at `i` unless its home lies
-            // cyclically in (i, j].
-            let stays = if i <= j { i < home && home <= j } else { i < home || home <= j };
-            if !stays {
-                self.slots[i] = s;
-                i = j;
-            }
-        }
-        self.slots[i] = 0;
-    }
-
     /// Removes `key`, moving the last entry into its position.
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let si = self.find_slot(hash_key(key), key)?;
-        let i = slot_pos(self.slots[si]);
-        self.clear_slot(si);
+        let entries = &self.entries;
+        let i = self.index.remove(hash_key(key), |p| *entries[p].0 == *key)?;
         let last = self.entries.len() - 1;
         if i != last {
-            let lh = hash_key(&self.entries[last].0);
-            let (tag, mask) = (tag_of(lh), self.mask());
-            let mut j = tag as usize & mask;
-            while self.slots[j] != make_slot(tag, last) {
-                j = (j + 1) & mask;
-            }
-            self.slots[j] = make_slot(tag, i);
+            self.index.repoint(hash_key(&self.entries[last].0), last, i);
         }
         let e = self.entries.swap_remove(i).1;
-        if self.entries.is_empty() {
-            self.slots = Vec::new();
-        }
+        self.index.shrink_if_sparse();
         Some(e)
     }
 
@@ -249,9 +126,7 @@ impl KeyMap {
     /// Prefetch, step 1: the slot line where the probe for hash `h` starts.
     #[inline]
     pub fn prefetch_slot(&self, h: u64) {
-        if !self.slots.is_empty() {
-            prefetch(&self.slots[tag_of(h) as usize & self.mask()]);
-        }
+        self.index.prefetch_slot(h);
     }
 
     /// Prefetch, step 3 (after step 2): the first heap line of the value of
@@ -271,21 +146,8 @@ impl KeyMap {
     /// the first slot whose tag matches, without comparing keys.
     #[inline]
     pub fn prefetch_entry(&self, h: u64) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let (tag, mask) = (tag_of(h), self.mask());
-        let mut i = tag as usize & mask;
-        for _ in 0..8 {
-            let s = self.slots[i];
-            if s == 0 {
-                return;
-            }
-            if slot_tag(s) == tag {
-                prefetch(&self.entries[slot_pos(s)]);
-                return;
-            }
-            i = (i + 1) & mask;
+        if let Some(e) = self.index.candidate(h).and_then(|i| self.entries.get(i)) {
+            prefetch(e as *const (Key, Entry));
         }
     }
 }
@@ -320,7 +182,7 @@ mod tests {
         for i in 0..5000 {
             assert!(m.insert(Key::from(format!("k{i}").as_bytes()), e(i)).is_none());
         }
-        assert!(m.slots.len() * 3 >= m.len() * 4);
+        assert_eq!(m.index.len(), m.len());
         for i in (0..5000).rev().step_by(2) {
             assert_eq!(m.swap_remove(format!("k{i}").as_bytes()).map(|e| val(&e)), Some(i));
         }
@@ -330,7 +192,7 @@ mod tests {
         for i in (0..5000).step_by(2) {
             assert!(m.swap_remove(format!("k{i}").as_bytes()).is_some());
         }
-        assert!(m.is_empty() && m.slots.is_empty());
+        assert!(m.is_empty() && m.index.is_empty() && m.index.mem_usage() == 0);
     }
 
     #[test]
@@ -354,8 +216,7 @@ mod tests {
             assert_eq!(m.get(k).map(val), Some(*v));
         }
         assert!(m.get(b"absent").is_none() && m.get_index(m.len()).is_none());
-        // Every slot points at its own entry.
-        assert_eq!(m.slots.iter().filter(|&&s| s != 0).count(), m.len());
+        assert_eq!(m.index.len(), m.len());
         assert_eq!(m.iter().count(), m.len());
     }
 }

@@ -118,6 +118,19 @@ impl Value {
         }
     }
 
+    /// Prefetch step `step` (0 index slot, 1 item, 2 heap bytes) for a
+    /// member of hash `h` (`types::slots::hash`) of a large hash, set or
+    /// sorted set; nothing for other values.
+    #[inline]
+    pub fn prefetch_member(&self, h: u64, step: u8) {
+        match self {
+            Value::Hash(x) => x.prefetch_field(h, step),
+            Value::Set(x) => x.prefetch_member(h, step),
+            Value::ZSet(x) => x.prefetch_member(h, step),
+            _ => {}
+        }
+    }
+
     /// True for the types clients can block on (lists, sorted sets,
     /// streams): storing one signals its key as ready.
     pub fn wakes_waiters(&self) -> bool {
