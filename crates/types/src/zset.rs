@@ -788,14 +788,21 @@ impl<const LN: usize, const IN: usize> Tree<LN, IN> {
 
     /// How many leading pairs satisfy `before` (which must hold for a prefix).
     pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        self.count_before_by(|s, id| before(s, self.member(id)))
+    }
+
+    /// `count_before` for a predicate on scores alone: the descent reads
+    /// no arena item (a score range's bounds).
+    pub fn count_before_score(&self, before: impl Fn(f64) -> bool) -> usize {
+        self.count_before_by(|s, _| before(s))
+    }
+
+    #[inline(always)]
+    fn count_before_by(&self, before: impl Fn(f64, u32) -> bool) -> usize {
         if self.root == NIL {
             return 0;
         }
-        let mut path = Path::new();
-        // No panic path in the member read: a predicate that ignores the
-        // member (score bounds) then costs no arena access once inlined.
-        let member = |id: u32| self.items.get(id as usize).map_or(&[][..], |it| it.member.as_slice());
-        let (_, pos, before_leaf) = self.descend(&mut path, |s, id| before(s, member(id)));
+        let (_, pos, before_leaf) = self.descend(&mut Path::new(), before);
         before_leaf + pos
     }
 
@@ -1260,6 +1267,15 @@ impl ZSet {
         }
     }
 
+    /// `count_before` for a predicate on scores alone (score ranges): a
+    /// large set then finds the boundary without reading any member.
+    pub fn count_before_score(&self, before: impl Fn(f64) -> bool) -> usize {
+        match &self.repr {
+            Repr::Pack(v) => v.partition_point(|(s, _)| before(*s)),
+            Repr::Skip { tree, .. } => tree.count_before_score(before),
+        }
+    }
+
     /// Members of ascending ranks `start..=end` (clamped by the caller), in
     /// ascending order, or in descending order from `end` down when `rev`.
     pub fn range(&self, start: usize, end: usize, rev: bool) -> RangeIter<'_> {
@@ -1692,6 +1708,7 @@ mod tests {
                 assert_eq!(index.find(&t, &m).map(|k| t.rank_of(k)), want);
                 let lo = next(200) as f64 / 4.0;
                 assert_eq!(t.count_before(|s, _| s < lo), model.range(..(Sc(lo), vec![])).count());
+                assert_eq!(t.count_before_score(|s| s < lo), model.range(..(Sc(lo), vec![])).count());
                 assert_eq!(t.count_before(|s, _| s <= lo), model.range(..(Sc(lo), vec![0xff; 40])).count());
                 let lex = (Sc(lo), m.clone());
                 let by_lex = t.count_before(|s, x| cmp_entry(s, x, lo, &m) == Ordering::Less);
@@ -1784,6 +1801,7 @@ mod tests {
                     assert_eq!(z.rank(&m), want);
                     let lo = next(500) as f64 / 4.0;
                     assert_eq!(z.count_before(|s, _| s < lo), model.range(..(Sc(lo), vec![])).count());
+                    assert_eq!(z.count_before_score(|s| s <= lo), model.range(..(Sc(lo), vec![0xff; 40])).count());
                     let lex = (Sc(lo), m.clone());
                     let by_lex = z.count_before(|s, x| cmp_entry(s, x, lex.0 .0, &lex.1) == Ordering::Less);
                     assert_eq!(by_lex, model.range(..lex.clone()).count());

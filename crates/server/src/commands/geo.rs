@@ -197,8 +197,8 @@ fn points_in(z: &ZSet, shape: &Shape, limit: usize) -> Vec<Found> {
             break;
         }
         let (min, max) = geo::cell_scores(*c);
-        let lo = z.count_before(|s, _| s < min);
-        let hi = z.count_before(|s, _| s < max);
+        let lo = z.count_before_score(|s| s < min);
+        let hi = z.count_before_score(|s| s < max);
         if hi > lo {
             for (m, s) in z.range(lo, hi - 1, false) {
                 if let Some((lon, lat)) = geo::decode_score(s) {

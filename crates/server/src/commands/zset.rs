@@ -141,8 +141,10 @@ impl ScoreRange {
 
     /// Ascending ranks `[lo, hi)` of the members inside the interval.
     pub fn ranks(&self, z: &ZSet) -> (usize, usize) {
-        let lo = if self.minex { z.count_before(|s, _| s <= self.min) } else { z.count_before(|s, _| s < self.min) };
-        let hi = if self.maxex { z.count_before(|s, _| s < self.max) } else { z.count_before(|s, _| s <= self.max) };
+        let lo =
+            if self.minex { z.count_before_score(|s| s <= self.min) } else { z.count_before_score(|s| s < self.min) };
+        let hi =
+            if self.maxex { z.count_before_score(|s| s < self.max) } else { z.count_before_score(|s| s <= self.max) };
         (lo, hi.max(lo))
     }
 }
