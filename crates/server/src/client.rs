@@ -357,6 +357,8 @@ pub struct Client {
     pub no_touch: bool,
     /// Set between MULTI and EXEC/DISCARD.
     pub multi: Option<crate::txn::Multi>,
+    /// The buffers of the last transaction, for the next MULTI.
+    pub multi_spare: Option<crate::txn::Multi>,
     /// Keys under WATCH and the shared dirty flag.
     pub watch: crate::txn::WatchSet,
     /// Channels, patterns and shard channels this client is subscribed to.
@@ -451,6 +453,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             multi: None,
+            multi_spare: None,
             watch: Default::default(),
             subs: Default::default(),
             tracking: Default::default(),

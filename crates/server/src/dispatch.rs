@@ -270,7 +270,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {
-        crate::txn::queue(client, entry, argv);
+        crate::txn::queue(srv, client, entry, argv);
         out.simple("QUEUED");
         return After::Continue;
     }

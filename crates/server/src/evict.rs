@@ -527,7 +527,7 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         // the commands it would run.
         Some(_) if !matches!(spec.name, "exec" | "discard" | "quit" | "reset") => true,
         Some(m) if spec.name == "exec" => m.queue.iter().any(|q| {
-            let args: Vec<&[u8]> = q.argv().into_iter().take(2).collect();
+            let args: Vec<&[u8]> = m.argv(q).into_iter().take(2).collect();
             denies_oom(srv, q.entry.spec, &args)
         }),
         _ => denies_oom(srv, spec, argv),

@@ -360,7 +360,7 @@ fn writes(srv: &Server, spec: &crate::cmdspec::CommandSpec, argv: &[&[u8]]) -> b
 /// True if the client's open transaction has queued a command that writes
 /// (its EXEC then waits for a WRITE pause, as in Redis).
 fn queued_writes(srv: &Server, client: &Client) -> bool {
-    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(srv, q.entry.spec, &q.argv())))
+    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(srv, q.entry.spec, &m.argv(q))))
 }
 
 /// True if a command must wait for the current CLIENT PAUSE.
