@@ -283,8 +283,11 @@ impl Registry {
 
     /// A subcommand of a container entry, any case.
     pub fn sub(&self, container: &Entry, name: &[u8]) -> Option<&Entry> {
-        let lower = name.to_ascii_lowercase();
-        container.subs.get(&lower).map(|&i| &self.entries[i])
+        let mut buf = [0u8; 64];
+        let lower = buf.get_mut(..name.len())?;
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        container.subs.get(&lower[..]).map(|&i| &self.entries[i])
     }
 
     /// Top-level entries (containers included), in name order.
