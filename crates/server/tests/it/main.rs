@@ -26,6 +26,7 @@ mod set;
 mod sort;
 mod stream;
 mod string;
+mod tclconf;
 mod tracking;
 mod txn;
 mod zset;
