@@ -13,7 +13,7 @@
 #   TMO         seconds allowed per unit (default 600)
 #
 # Tests that need what Hematite does not have (replication, persistence,
-# DEBUG RELOAD and other DEBUG subcommands, MONITOR, ACL, SLOWLOG, LATENCY,
+# DEBUG RELOAD and other DEBUG subcommands, ACL, LATENCY,
 # DUMP/RESTORE, CLUSTER) are skipped by name
 # (tools/conformance-skip.txt) or by tag; docs/conformance.md says why.
 set -u
@@ -30,7 +30,7 @@ UNITS=(
   unit/expire unit/keyspace unit/info unit/info-command unit/pubsub unit/pubsubshard
   unit/tracking unit/multi unit/scripting unit/functions unit/bitops unit/bitfield
   unit/geo unit/hyperloglog unit/sort unit/scan unit/auth unit/protocol unit/querybuf
-  unit/introspection unit/introspection-2 unit/latency-monitor unit/limits unit/quit
+  unit/introspection unit/introspection-2 unit/slowlog unit/latency-monitor unit/limits unit/quit
   unit/lazyfree unit/pause unit/other
 )
 [ $# -gt 0 ] && UNITS=("$@")

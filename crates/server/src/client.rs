@@ -53,7 +53,7 @@ pub struct ClientInfo {
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
-const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
+const FLAG_ORDER: &str = "OSMPxbtRBdcuAUreT";
 
 impl ClientInfo {
     /// The name of the last command run (CLIENT LIST `cmd`), "NULL" if none.
@@ -378,6 +378,8 @@ pub struct Client {
     /// Used memory was above maxmemory when the current command started
     /// (Redis's pre_command_oom_state; read by scripts, see evict.rs).
     pub oom: bool,
+    /// In MONITOR mode (see cmdlog.rs; CLIENT LIST flag `O`).
+    pub monitor: bool,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -460,6 +462,7 @@ impl Client {
             cmd_start: None,
             key_hints: KeyHints::default(),
             oom: false,
+            monitor: false,
         }
     }
 

@@ -539,7 +539,7 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         _ => denies_oom(srv, spec, argv),
     };
     if refused {
-        crate::dispatch::refuse(srv, client, entry, out, CmdError::msg(OOM));
+        crate::dispatch::refuse(srv, client, entry, argv, out, CmdError::msg(OOM));
     }
     refused
 }

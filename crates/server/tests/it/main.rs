@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod blocking;
+mod cmdlog;
 mod common;
 mod config;
 mod conform;
