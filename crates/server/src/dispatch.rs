@@ -93,7 +93,12 @@ fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, argv: &[&[u8
         return reject(srv, out, e);
     }
     crate::txn::discard(srv, client);
-    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
+    // Redis's formatted rejections (arity, subscribed context, replica)
+    // carry no "ERR " there; its shared errors (OOM, NOAUTH, BUSY ...)
+    // never start with it.
+    let msg = e.to_string();
+    let why = msg.strip_prefix("ERR ").unwrap_or(&msg);
+    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}")));
     // Monitors saw the MULTI: they see this EXEC end it.
     if srv.monitors.active() {
         crate::cmdlog::feed_refused_exec(srv, client, argv);
@@ -236,6 +241,12 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             if matches!(e, CmdError::WrongArity(_)) {
                 if let Some(entry) = entry_for_stats(argv) {
                     count_rejected(srv, entry);
+                    // EXEC with arguments aborts (and discards) like any
+                    // refused EXEC, as Redis's rejectCommand does.
+                    if entry.spec.name == "exec" {
+                        reject_command(srv, client, entry, argv, out, e);
+                        return After::Continue;
+                    }
                 }
             }
             crate::txn::flag(client);

@@ -288,11 +288,13 @@ fn monitor_scripts_transactions_redaction() {
     c.cmd("MULTI");
     c.cmd("NOSUCHCOMMAND");
     assert!(c.cmd("EXEC").starts_with("-EXECABORT"));
+    c.cmd("MULTI");
+    assert!(c.cmd("EXEC foo").starts_with("-EXECABORT"));
     c.cmd("AUTH secret");
     c.cmd("HELLO 2 AUTH default secret");
     let a = |s: &str| format!("[0 {addr}] {s}");
     assert_eq!(
-        lines(&mut m, 14),
+        lines(&mut m, 16),
         [
             a("\"EVAL\" \"redis.call('set','x','y') redis.call('select',5) return redis.call('get','x')\" \"0\""),
             "[0 lua] \"set\" \"x\" \"y\"".to_string(),
@@ -306,6 +308,8 @@ fn monitor_scripts_transactions_redaction() {
             a("\"EXEC\""),
             a("\"MULTI\""),
             a("\"EXEC\""),
+            a("\"MULTI\""),
+            a("\"EXEC\" \"foo\""),
             a("\"AUTH\" \"(redacted)\""),
             a("\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\""),
         ]
