@@ -380,6 +380,9 @@ pub struct Client {
     pub oom: bool,
     /// In MONITOR mode (see cmdlog.rs; CLIENT LIST flag `O`).
     pub monitor: bool,
+    /// Serves a blocked client's command (the slow log entry is made by
+    /// the server, with the whole wait's figures).
+    pub serving: bool,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -463,6 +466,7 @@ impl Client {
             key_hints: KeyHints::default(),
             oom: false,
             monitor: false,
+            serving: false,
         }
     }
 

@@ -15,9 +15,11 @@
 //! saying how many more there were) and at most 128 bytes of each
 //! argument, the client's address and name; commands called by a script
 //! show the script client's address `?:0` and no name. Commands flagged
-//! skip_slowlog (EXEC, AUTH ...) are not logged; the commands EXEC and
-//! scripts run are, each on its own. A command that blocks is logged when
-//! it is served, not when it starts waiting.
+//! skip_slowlog (EXEC) are not logged; the commands EXEC and scripts run
+//! are, each on its own. A command that blocks is logged when it is served,
+//! as it was called, with its first run's time plus the serving run's; as
+//! in Redis 7.0, one that times out is not logged, and one ended by CLIENT
+//! UNBLOCK is logged without arguments (Redis has freed them by then).
 //!
 //! MONITOR. Each command that ran (not one refused before running) is shown
 //! to every monitor as `+<sec>.<usec> [<db> <addr>] "arg" ...`, arguments
@@ -169,10 +171,14 @@ fn source(client: &Client, in_script: bool) -> (&str, Vec<u8>) {
 }
 
 /// The slow path of the dispatcher's slow log check: `usec` reached the
-/// threshold. Logs the command unless it is flagged skip_slowlog or it
-/// blocked (it is logged when served).
-pub fn log_slow(ctx: &crate::ctx::Ctx<'_>, spec: &CommandSpec, argv: &[&[u8]], usec: u64) {
-    if spec.has(f::SKIP_SLOWLOG) || ctx.effects.block.is_some() {
+/// threshold. Logs the command unless it is flagged skip_slowlog, or it
+/// blocked or is being served (`log_unblocked` logs it when the wait ends).
+pub fn log_slow(ctx: &mut crate::ctx::Ctx<'_>, spec: &CommandSpec, argv: &[&[u8]], usec: u64) {
+    if let Some(b) = ctx.effects.block.as_mut() {
+        b.first_usec = Some(usec);
+        return;
+    }
+    if spec.has(f::SKIP_SLOWLOG) || ctx.client.serving {
         return;
     }
     let max_len = crate::cfg_num!(ctx.srv.config, "slowlog-max-len").max(0) as usize;
@@ -187,6 +193,32 @@ pub fn log_slow(ctx: &crate::ctx::Ctx<'_>, spec: &CommandSpec, argv: &[&[u8]], u
         name,
     };
     ctx.srv.slowlog.push(e, max_len);
+}
+
+/// A blocked command whose wait ended: `served` is the serving run's µs,
+/// `None` for CLIENT UNBLOCK. Logged as Redis's updateStatsOnUnblock does,
+/// with the first run's time plus the serving run's, when that reaches the
+/// threshold.
+pub fn log_unblocked(srv: &Server, w: &crate::blocking::Waiter, served: Option<u64>) {
+    let threshold = srv.config.slowlog_threshold();
+    let usec = w.first_usec.unwrap_or(0) + served.unwrap_or(0);
+    if usec < threshold || (served.is_none() && w.first_usec.is_none()) {
+        return;
+    }
+    let called: Vec<&[u8]> = match served {
+        Some(_) => w.called_argv.as_ref().unwrap_or(&w.argv).iter().map(|a| a.as_slice()).collect(),
+        None => Vec::new(),
+    };
+    let max_len = crate::cfg_num!(srv.config, "slowlog-max-len").max(0) as usize;
+    let e = SlowEntry {
+        id: 0,
+        time: srv.clock.now_ms().div_euclid(1000),
+        usec,
+        args: entry_args(&called, &[]),
+        addr: w.info.peer_id().to_string(),
+        name: w.info.name.lock().clone().unwrap_or_default(),
+    };
+    srv.slowlog.push(e, max_len);
 }
 
 /// The arguments an entry keeps: Redis's limits on count and length.

@@ -564,7 +564,9 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
+        shadow.serving = true;
         let mut out = Out::new(w.proto);
+        let t0 = crate::server::ticks::now();
         let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
         if after.is_none() {
             if w.serve_all {
@@ -573,6 +575,8 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             return;
         }
         srv.blocking.unregister(&w);
+        let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
+        crate::cmdlog::log_unblocked(srv, &w, Some(usec));
         w.send(out.buf);
         more.extend(effects.ready_keys);
     }

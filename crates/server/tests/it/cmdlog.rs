@@ -378,3 +378,35 @@ fn monitors_see_one_order() {
     let b = lines(&mut m2, 200);
     assert_eq!(a, b);
 }
+
+/// As Redis 7.0.15: a served XREAD is logged as called (`$`, not the ID it
+/// was resolved to), a timed-out command is not logged, and one ended by
+/// CLIENT UNBLOCK is logged without its arguments.
+#[test]
+fn slowlog_blocked_xread_timeout_unblock() {
+    let t = TestServer::start();
+    let mut c = t.raw();
+    let mut b = t.raw();
+    let b_id = b.cmd("CLIENT ID")[1..].trim().to_string();
+    b.cmd("CLIENT SETNAME bb");
+    c.cmd("XADD s 1-1 f v");
+    c.cmd("CONFIG SET slowlog-log-slower-than 0");
+    c.cmd("SLOWLOG RESET");
+    assert_eq!(b.cmd("BLPOP k 0.01"), "*-1\r\n");
+    let wait_blocked = |c: &mut Raw| {
+        while !c.cmd("INFO clients").contains("blocked_clients:1") {
+            std::thread::yield_now();
+        }
+    };
+    b.send_cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+    wait_blocked(&mut c);
+    c.cmd("XADD s 2-1 f v");
+    b.read_reply();
+    b.send_cmd(&[b"BLPOP", b"k", b"0"]);
+    wait_blocked(&mut c);
+    assert_eq!(c.cmd(&format!("CLIENT UNBLOCK {b_id}")), ":1\r\n");
+    assert_eq!(b.read_reply(), b"*-1\r\n");
+    c.cmd("CONFIG SET slowlog-log-slower-than -1");
+    let e: Vec<_> = entries(&mut c, "-1").into_iter().filter(|e| e.3 == "bb").collect();
+    assert_eq!(args_of(&e), ["", "XREAD BLOCK 0 STREAMS s $"]);
+}
