@@ -127,7 +127,7 @@ pub fn redacted(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> SmallVec<[u
         // More than three arguments is a syntax error before redaction.
         "auth" if argv.len() <= 3 => r.extend(1..argv.len()),
         "hello" => {
-            let ok = argv.get(1).map_or(true, |v| types::num::parse_i64(v).is_some_and(|n| (2..=3).contains(&n)));
+            let ok = argv.get(1).is_none_or(|v| types::num::parse_i64(v).is_some_and(|n| (2..=3).contains(&n)));
             let mut j = 2;
             while ok && j < argv.len() {
                 let more = argv.len() - 1 - j;
@@ -149,7 +149,7 @@ pub fn redacted(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> SmallVec<[u
         }
         // An odd count is a syntax error before redaction; otherwise every
         // pair is looked at, valid or not.
-        "config|set" if argv.len() % 2 == 0 => {
+        "config|set" if argv.len().is_multiple_of(2) => {
             for i in (2..argv.len()).step_by(2) {
                 let name = String::from_utf8_lossy(argv[i]);
                 if crate::config::lookup(&name).is_some_and(|it| it.flags & crate::config::fl::SENSITIVE != 0) {

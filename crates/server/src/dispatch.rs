@@ -59,6 +59,13 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
 pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let mark = out.len();
     let after = run(srv, client, argv, out);
+    if client.monitor && is_script_call(argv[0]) {
+        // A script is shown to monitors when it starts, so a monitor that
+        // runs one (no-writes) gets its lines before the reply, as in Redis.
+        let mut lines = Vec::new();
+        client.info.take_mail(&mut lines);
+        out.buf.splice(mark..mark, lines);
+    }
     // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact, except
     // (un)subscribe confirmations, which Redis pushes regardless.
     let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
@@ -75,6 +82,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
         ReplyMode::On => {}
     }
     after
+}
+
+/// EVAL, EVALSHA, FCALL and their _RO forms.
+fn is_script_call(name: &[u8]) -> bool {
+    ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
 }
 
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
