@@ -81,11 +81,22 @@ pub struct BlockRequest {
     /// another type skips this waiter, which stays blocked, as Redis 7.0
     /// serves only the clients whose blocking type matches the key's.
     pub key_type: Option<&'static str>,
+    /// The first run's µs, when it reached the slow log threshold (set by
+    /// cmdlog.rs: the command is logged when its wait ends, as Redis does).
+    pub first_usec: Option<u64>,
 }
 
 impl BlockRequest {
     pub fn new(keys: Vec<Key>, deadline_ms: Option<i64>, timeout_reply: fn(&mut Out)) -> Self {
-        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false, key_type: None }
+        BlockRequest {
+            keys,
+            deadline_ms,
+            timeout_reply,
+            argv_override: None,
+            serve_all: false,
+            key_type: None,
+            first_usec: None,
+        }
     }
 
     /// Waits only for values of `type_name` ("list", "zset", "stream").
@@ -142,6 +153,11 @@ pub struct Waiter {
     pub timeout_reply: fn(&mut Out),
     pub serve_all: bool,
     pub key_type: Option<&'static str>,
+    /// See `BlockRequest::first_usec`.
+    pub first_usec: Option<u64>,
+    /// The command as called, when `argv` is an override (the slow log
+    /// shows what the client sent).
+    pub called_argv: Option<Vec<Vec<u8>>>,
     claimed: AtomicBool,
     tx: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     rx: Mutex<Option<oneshot::Receiver<Vec<u8>>>>,
@@ -168,12 +184,18 @@ impl Waiter {
         // BLPOP k k: one registration per distinct key.
         let mut seen = std::collections::HashSet::new();
         keys.retain(|k| seen.insert(k.clone()));
+        let (argv, called_argv) = match req.argv_override {
+            Some(run) => (run, Some(argv)),
+            None => (argv, None),
+        };
         Waiter {
             client_id: info.id,
             info,
             db,
             proto,
-            argv: req.argv_override.unwrap_or(argv),
+            argv,
+            first_usec: req.first_usec,
+            called_argv,
             keys,
             deadline_ms: req.deadline_ms,
             timeout_reply: req.timeout_reply,
@@ -314,14 +336,11 @@ impl Blocking {
     }
 
     /// CLIENT UNBLOCK: ends a client's wait with its timeout reply, or with an
-    /// UNBLOCKED error. False if it is not blocked (or is being served).
-    pub fn unblock(&self, client_id: u64, error: bool) -> bool {
-        let w = match self.inner.lock().by_client.get(&client_id) {
-            Some(w) => w.clone(),
-            None => return false,
-        };
+    /// UNBLOCKED error. `None` if it is not blocked (or is being served).
+    pub fn unblock(&self, client_id: u64, error: bool) -> Option<Arc<Waiter>> {
+        let w = self.inner.lock().by_client.get(&client_id)?.clone();
         if !w.claim() {
-            return false;
+            return None;
         }
         self.unregister(&w);
         let bytes = if error {
@@ -332,7 +351,7 @@ impl Blocking {
             w.timeout_bytes()
         };
         w.send(bytes);
-        true
+        Some(w)
     }
 }
 
@@ -375,12 +394,12 @@ mod tests {
         b.register(w.clone());
         assert!(w.claim());
         assert!(!w.claim());
-        assert!(!b.unblock(7, false), "claimed elsewhere");
+        assert!(b.unblock(7, false).is_none(), "claimed elsewhere");
         w.unclaim();
-        assert!(b.unblock(7, true));
+        assert!(b.unblock(7, true).is_some());
         assert_eq!(rx.try_recv().unwrap(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
         assert!(!b.is_blocked(7));
-        assert!(!b.unblock(7, false));
+        assert!(b.unblock(7, false).is_none());
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub struct ClientInfo {
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
-const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
+const FLAG_ORDER: &str = "OSMPxbtRBdcuAUreT";
 
 impl ClientInfo {
     /// The name of the last command run (CLIENT LIST `cmd`), "NULL" if none.
@@ -380,6 +380,11 @@ pub struct Client {
     /// Used memory was above maxmemory when the current command started
     /// (Redis's pre_command_oom_state; read by scripts, see evict.rs).
     pub oom: bool,
+    /// In MONITOR mode (see cmdlog.rs; CLIENT LIST flag `O`).
+    pub monitor: bool,
+    /// Serves a blocked client's command (the slow log entry is made by
+    /// the server, with the whole wait's figures).
+    pub serving: bool,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -463,6 +468,8 @@ impl Client {
             cmd_start: None,
             key_hints: KeyHints::default(),
             oom: false,
+            monitor: false,
+            serving: false,
         }
     }
 

@@ -59,6 +59,13 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
 pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let mark = out.len();
     let after = run(srv, client, argv, out);
+    if client.monitor && is_script_call(argv[0]) {
+        // A script is shown to monitors when it starts, so a monitor that
+        // runs one (no-writes) gets its lines before the reply, as in Redis.
+        let mut lines = Vec::new();
+        client.info.take_mail(&mut lines);
+        out.buf.splice(mark..mark, lines);
+    }
     // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact, except
     // (un)subscribe confirmations, which Redis pushes regardless.
     let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
@@ -77,6 +84,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
     after
 }
 
+/// EVAL, EVALSHA, FCALL and their _RO forms.
+fn is_script_call(name: &[u8]) -> bool {
+    ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
 fn is_subscription(name: &[u8]) -> bool {
     let n = name.len();
@@ -87,13 +101,22 @@ fn is_subscription(name: &[u8]) -> bool {
 
 /// Redis's rejectCommand: a refused command spoils an open transaction; a
 /// refused EXEC discards it and gives the reason in an EXECABORT.
-fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, argv: &[&[u8]], out: &mut Out, e: CmdError) {
     crate::txn::flag(client);
     if entry.spec.name != "exec" {
         return reject(srv, out, e);
     }
     crate::txn::discard(srv, client);
-    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
+    // Redis's formatted rejections (arity, subscribed context, replica)
+    // carry no "ERR " there; its shared errors (OOM, NOAUTH, BUSY ...)
+    // never start with it.
+    let msg = e.to_string();
+    let why = msg.strip_prefix("ERR ").unwrap_or(&msg);
+    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}")));
+    // Monitors saw the MULTI: they see this EXEC end it.
+    if srv.monitors.active() {
+        crate::cmdlog::feed_refused_exec(srv, client, argv);
+    }
 }
 
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
@@ -110,9 +133,9 @@ fn count_rejected(srv: &Server, entry: &Entry) {
 
 /// Redis's rejectCommand: a command refused before it runs is counted as
 /// rejected and flags an open transaction; a refused EXEC discards it.
-pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, argv: &[&[u8]], out: &mut Out, e: CmdError) {
     count_rejected(srv, entry);
-    reject_command(srv, client, entry, out, e);
+    reject_command(srv, client, entry, argv, out, e);
 }
 
 /// The entry an arity error is about (top-level or subcommand).
@@ -232,6 +255,12 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             if matches!(e, CmdError::WrongArity(_)) {
                 if let Some(entry) = entry_for_stats(argv) {
                     count_rejected(srv, entry);
+                    // EXEC with arguments aborts (and discards) like any
+                    // refused EXEC, as Redis's rejectCommand does.
+                    if entry.spec.name == "exec" {
+                        reject_command(srv, client, entry, argv, out, e);
+                        return After::Continue;
+                    }
                 }
             }
             crate::txn::flag(client);
@@ -240,11 +269,11 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
-        refuse(srv, client, entry, out, CmdError::NoAuth);
+        refuse(srv, client, entry, argv, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
-        refuse(srv, client, entry, out, CmdError::err("Command not allowed inside a transaction"));
+        refuse(srv, client, entry, argv, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
     }
     if crate::evict::refuse_oom(srv, client, entry, argv, out) {
@@ -257,6 +286,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             srv,
             client,
             entry,
+            argv,
             out,
             CmdError::err(format!(
                 "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -266,7 +296,12 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        refuse(srv, client, entry, out, e);
+        refuse(srv, client, entry, argv, out, e);
+        return After::Continue;
+    }
+    if client.monitor && touches_keyspace(srv, client, entry.spec, argv) {
+        // Redis treats a monitor as a replica, which may not use the keyspace.
+        refuse(srv, client, entry, argv, out, CmdError::err("Replica can't interact with the keyspace"));
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {
@@ -292,6 +327,22 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         client.tracking.caching = false;
     }
     after
+}
+
+/// Redis's is_read_command / is_write_command / is_may_replicate_command
+/// (EXEC: by the commands it would run; a script with a shebang: by its
+/// flags, as getCommandFlags: writes unless no-writes, never may-replicate).
+fn touches_keyspace(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    use crate::scripting::flags;
+    if spec.name.starts_with("eval") || spec.name.starts_with("fcall") {
+        let fl = argv.get(1).and_then(|a| crate::evict::script_flags(srv, spec, a));
+        if let Some(fl) = fl.filter(|fl| fl & flags::EVAL_COMPAT == 0) {
+            return fl & flags::NO_WRITES == 0 || spec.has(f::READONLY);
+        }
+    }
+    let own = |s: &CommandSpec| s.has(f::WRITE | f::READONLY) || s.may_replicate();
+    own(spec)
+        || (spec.name == "exec" && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| own(q.entry.spec))))
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -388,6 +439,11 @@ fn execute_inner(
         in_script: false,
     };
     execute_locked(&mut ctx, entry, argv);
+    if serving.is_none() && srv.monitors.active() {
+        // Still holding the command's keys: monitors see commands on the
+        // same keys in the order they ran.
+        crate::cmdlog::feed(&ctx, entry.spec, argv);
+    }
     if serving.is_some() {
         // A blocked command is one call however many times it is re-run
         // (Redis counts it once, when it is unblocked).
@@ -430,7 +486,16 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         b.mark = t1;
     }
     let ns = crate::server::ticks::nanos(t0, t1);
-    count_call(ctx.srv, ctx.client, entry, ns / 1000);
+    let usec = ns / 1000;
+    count_call(ctx.srv, ctx.client, entry, usec);
+    if usec >= ctx.srv.config.slowlog_threshold() {
+        crate::cmdlog::log_slow(ctx, entry.spec, argv, usec);
+    }
+    // Top-level commands are shown by `execute_inner` (not when a blocked
+    // one is served again); those of EXEC and scripts here.
+    if ctx.nested && ctx.srv.monitors.active() {
+        crate::cmdlog::feed(ctx, entry.spec, argv);
+    }
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.record(ns);
     if let Err(e) = result {
@@ -513,7 +578,9 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
+        shadow.serving = true;
         let mut out = Out::new(w.proto);
+        let t0 = crate::server::ticks::now();
         let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
         if after.is_none() {
             if w.serve_all {
@@ -522,6 +589,8 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             return;
         }
         srv.blocking.unregister(&w);
+        let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
+        crate::cmdlog::log_unblocked(srv, &w, Some(usec));
         w.send(out.buf);
         more.extend(effects.ready_keys);
     }

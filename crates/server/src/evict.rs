@@ -518,6 +518,12 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         return false;
     }
     client.oom = perform(srv) == Outcome::Fail;
+    // Invalidations of evicted keys this client tracks precede the reply
+    // of the command that caused the eviction, as in Redis (which sends
+    // them at once: the command has not started executing).
+    if client.reply_mode == crate::client::ReplyMode::On {
+        client.info.take_mail(&mut out.buf);
+    }
     if !client.oom {
         return false;
     }
@@ -533,7 +539,7 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         _ => denies_oom(srv, spec, argv),
     };
     if refused {
-        crate::dispatch::refuse(srv, client, entry, out, CmdError::msg(OOM));
+        crate::dispatch::refuse(srv, client, entry, argv, out, CmdError::msg(OOM));
     }
     refused
 }

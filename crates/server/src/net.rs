@@ -79,6 +79,7 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     crate::txn::on_disconnect(&srv, &mut client);
     srv.pubsub.forget_client(&info, &mut client.subs);
     srv.tracking.disable(&mut client);
+    crate::commands::monitor::stop(&srv, &mut client);
     srv.clients.remove(id);
 }
 
@@ -331,7 +332,8 @@ fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
         return None;
     }
     let subs = info.sub.load(Ordering::Relaxed) + info.psub.load(Ordering::Relaxed) + info.ssub.load(Ordering::Relaxed);
-    if subs > 0 {
+    // Monitors are exempt too (Redis counts them as replicas).
+    if subs > 0 || info.flags.lock().starts_with('O') {
         return None;
     }
     let idle = srv.clock.now_ms() - info.last_interaction_ms.load(Ordering::Relaxed);

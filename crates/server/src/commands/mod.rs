@@ -23,10 +23,12 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod memory;
+pub mod monitor;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod stream;
 pub mod string;
@@ -97,6 +99,8 @@ fn families() -> Vec<&'static [Cmd]> {
         generic::COMMANDS,
         server::COMMANDS,
         memory::COMMANDS,
+        slowlog::COMMANDS,
+        monitor::COMMANDS,
         string::COMMANDS,
         pubsub::COMMANDS,
         tracking::COMMANDS,

@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod blocking;
+mod cmdlog;
 mod common;
 mod config;
 mod conform;
@@ -26,6 +27,7 @@ mod set;
 mod sort;
 mod stream;
 mod string;
+mod tclconf;
 mod tracking;
 mod txn;
 mod zset;
