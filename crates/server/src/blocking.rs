@@ -313,6 +313,18 @@ impl Blocking {
         self.inner.lock().by_client.contains_key(&client_id)
     }
 
+    /// Ends a killed client's wait without a reply (its connection is
+    /// closing). Nothing if it is not blocked or is being served.
+    pub fn cancel(&self, client_id: u64) {
+        let w = match self.inner.lock().by_client.get(&client_id) {
+            Some(w) => w.clone(),
+            None => return,
+        };
+        if w.claim() {
+            self.unregister(&w);
+        }
+    }
+
     /// CLIENT UNBLOCK: ends a client's wait with its timeout reply, or with an
     /// UNBLOCKED error. False if it is not blocked (or is being served).
     pub fn unblock(&self, client_id: u64, error: bool) -> bool {

@@ -50,6 +50,9 @@ pub struct ClientInfo {
     pub mailbox: Mailbox,
     /// Bytes the connection took from its mailbox but has not written yet.
     pub pending_out: AtomicUsize,
+    /// Channels, patterns and shard channels the client is subscribed to
+    /// (its own task, and CLIENT KILL, which unsubscribes the victim).
+    pub subs: Mutex<crate::pubsub::ClientSubs>,
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
@@ -93,6 +96,7 @@ impl ClientInfo {
             paused: AtomicBool::new(false),
             mailbox: Mailbox::default(),
             pending_out: AtomicUsize::new(0),
+            subs: Mutex::default(),
         }
     }
 
@@ -359,8 +363,6 @@ pub struct Client {
     pub multi: Option<crate::txn::Multi>,
     /// Keys under WATCH and the shared dirty flag.
     pub watch: crate::txn::WatchSet,
-    /// Channels, patterns and shard channels this client is subscribed to.
-    pub subs: crate::pubsub::ClientSubs,
     /// Client-side caching state (CLIENT TRACKING).
     pub tracking: crate::tracking::ClientTracking,
     /// The last command resolved, tried first for the next one.
@@ -452,7 +454,6 @@ impl Client {
             no_touch: false,
             multi: None,
             watch: Default::default(),
-            subs: Default::default(),
             tracking: Default::default(),
             last_entry: None,
             pending: Default::default(),

@@ -252,7 +252,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
-    if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+    if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
         refuse(
             srv,
             client,

@@ -77,7 +77,7 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let _ = serve(&srv, &mut client, &mut stream).await;
     flush_stats(&srv, &mut client);
     crate::txn::on_disconnect(&srv, &mut client);
-    srv.pubsub.forget_client(&info, &mut client.subs);
+    srv.pubsub.forget_client(&info);
     srv.tracking.disable(&mut client);
     srv.clients.remove(id);
 }

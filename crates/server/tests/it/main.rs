@@ -15,6 +15,7 @@ mod geo;
 mod hash;
 mod hll;
 mod list;
+mod msgconf;
 mod notify;
 mod perf;
 mod protocol;
