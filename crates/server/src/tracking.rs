@@ -68,6 +68,9 @@ struct Tracker {
 struct Inner {
     /// Key → ids of the clients that may cache it.
     table: HashMap<Box<[u8]>, SmallVec<[u64; 2]>, ahash::RandomState>,
+    /// (key, client) pairs in `table` (INFO tracking_total_items, without a
+    /// walk over the table).
+    items: usize,
     /// BCAST prefix → client ids.
     prefixes: BTreeMap<Box<[u8]>, SmallVec<[u64; 2]>>,
     clients: HashMap<u64, Tracker, ahash::RandomState>,
@@ -168,6 +171,7 @@ impl Tracking {
             let ids = inner.table.entry(k.into()).or_default();
             if !ids.contains(&client.id) {
                 ids.push(client.id);
+                inner.items += 1;
             }
         }
         inner.limit(srv);
@@ -195,12 +199,12 @@ impl Tracking {
     pub fn invalidate_all(&self, srv: &Server) {
         if self.clients_on.load(Ordering::Relaxed) == 0 {
             if self.table_len() > 0 {
-                self.inner.lock().table.clear();
+                self.inner.lock().clear_table();
             }
             return;
         }
         let mut inner = self.inner.lock();
-        inner.table.clear();
+        inner.clear_table();
         let ids: Vec<u64> = inner.clients.keys().copied().collect();
         for id in ids {
             inner.send(srv, id, Keys::All);
@@ -248,7 +252,7 @@ impl Tracking {
     /// pairs) and tracking_total_prefixes.
     pub fn totals(&self) -> (usize, usize, usize) {
         let inner = self.inner.lock();
-        (inner.table.len(), inner.table.values().map(|v| v.len()).sum(), inner.prefixes.len())
+        (inner.table.len(), inner.items, inner.prefixes.len())
     }
 
     /// Number of keys in the tracking table.
@@ -258,6 +262,11 @@ impl Tracking {
 }
 
 impl Inner {
+    fn clear_table(&mut self) {
+        self.table.clear();
+        self.items = 0;
+    }
+
     /// Past `tracking-table-max-keys`, keys are dropped with an invalidation.
     fn limit(&mut self, srv: &Server) {
         let max = crate::cfg_num!(srv.config, "tracking-table-max-keys");
@@ -278,6 +287,7 @@ impl Inner {
             }
         }
         let Some(ids) = self.table.remove(key) else { return };
+        self.items -= ids.len();
         for id in ids {
             match self.clients.get(&id) {
                 Some(t) if !t.bcast && !(t.noloop && id == by) => self.send(srv, id, Keys::One(key)),

@@ -55,3 +55,41 @@ fn client_kill_unsubscribes_and_unblocks_at_once() {
     assert!(!list.contains(&format!("id={sub_id} ")) && !list.contains(&format!("id={blocked_id} ")), "{list}");
     assert!(sub.is_closed() && blocked.is_closed());
 }
+
+/// INFO's tracking_total_keys and tracking_total_items after each step
+/// (figures taken from redis-server 7.0.15 running the same steps).
+#[test]
+fn tracking_totals_follow_the_table() {
+    let t = TestServer::start();
+    let (mut a, mut b, mut w) = (t.raw(), t.raw(), t.raw());
+    let totals = |w: &mut Raw| {
+        let info = w.cmd("INFO stats");
+        let num =
+            |name: &str| info.split(&format!("{name}:")).nth(1).unwrap().split("\r\n").next().unwrap().to_string();
+        (num("tracking_total_keys"), num("tracking_total_items"))
+    };
+    let pair = |k: &str, i: &str| (k.to_string(), i.to_string());
+    // RESP2 without REDIRECT: keys are recorded, no message is sent.
+    a.cmd("CLIENT TRACKING on");
+    b.cmd("CLIENT TRACKING on");
+    a.cmd("MGET x y z");
+    b.cmd("GET x");
+    b.cmd("GET x");
+    assert_eq!(totals(&mut w), pair("3", "4"));
+    w.cmd("SET x 1");
+    assert_eq!(totals(&mut w), pair("2", "2"));
+    // Turning tracking off leaves the client's keys in the table.
+    b.cmd("GET y");
+    b.cmd("CLIENT TRACKING off");
+    assert_eq!(totals(&mut w), pair("2", "3"));
+    w.cmd("SET y 1");
+    assert_eq!(totals(&mut w), pair("1", "1"));
+    w.cmd("CONFIG SET tracking-table-max-keys 1");
+    a.cmd("MGET q r");
+    assert_eq!(totals(&mut w), pair("1", "1"));
+    w.cmd("CONFIG SET tracking-table-max-keys 0");
+    a.cmd("MGET s t");
+    assert_eq!(totals(&mut w), pair("3", "3"));
+    w.cmd("FLUSHALL");
+    assert_eq!(totals(&mut w), pair("0", "0"));
+}
