@@ -10,14 +10,19 @@
 //!    locks of the command's keys and registers a [`Waiter`] here: a FIFO
 //!    queue per (db, key). Registering under the locks means no write to those
 //!    keys can fall between the handler's check and the registration.
-//! 3. The connection (net.rs) flushes what it has and awaits one of: the reply
-//!    bytes on the waiter's oneshot channel, the deadline, CLIENT KILL, or the
-//!    socket closing. Whoever ends the wait first *claims* the waiter (a CAS
-//!    on `claimed`); a loser knows a reply is already on its way.
+//! 3. The connection (net.rs) flushes what it has and awaits one of: the
+//!    reply (put in its mailbox behind the messages that came first, then
+//!    announced on the waiter's oneshot channel), the deadline, CLIENT KILL,
+//!    or the socket closing; messages (pub/sub, invalidations) that arrive
+//!    meanwhile are written out as they come, as Redis does. Whoever ends the
+//!    wait first *claims* the waiter (a CAS on `claimed`); a loser knows a
+//!    reply is already on its way.
 //! 4. Writers call `ctx.signal_ready(key)`; it records the key only while
 //!    someone is blocked (one atomic load). After the writer has released its
-//!    locks, dispatch serves each ready key: it claims the key's waiters in
-//!    FIFO order and re-executes each one's command with a shadow client. If
+//!    locks, dispatch serves each ready key, in the order they were signalled:
+//!    it claims the key's waiters in FIFO order and re-executes each one's
+//!    command with a shadow client, narrowed to the ready key (Redis 7.0
+//!    serves from that key alone; see `dispatch::narrow_to_ready_key`). If
 //!    the command would block again, the waiter is unclaimed *before the
 //!    locks of that re-execution are released* (so a concurrent writer that
 //!    follows can claim it) and stays where it was in line; otherwise it is
@@ -195,10 +200,13 @@ impl Waiter {
         self.claimed.store(false, Ordering::Release);
     }
 
-    /// Sends the reply (the claimer only).
+    /// Sends the reply (the claimer only): it joins the client's mailbox,
+    /// behind the messages that reached it first, and the connection is
+    /// woken with nothing on the channel.
     pub fn send(&self, bytes: Vec<u8>) {
         if let Some(tx) = self.tx.lock().take() {
-            let _ = tx.send(bytes);
+            self.info.deliver_reply(&bytes);
+            let _ = tx.send(Vec::new());
         }
     }
 
@@ -390,7 +398,10 @@ mod tests {
         assert!(!b.unblock(7, false), "claimed elsewhere");
         w.unclaim();
         assert!(b.unblock(7, true));
-        assert_eq!(rx.try_recv().unwrap(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+        assert_eq!(rx.try_recv().unwrap(), b"");
+        let mut mail = Vec::new();
+        w.info.take_mail(&mut mail);
+        assert_eq!(mail, b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
         assert!(!b.is_blocked(7));
         assert!(!b.unblock(7, false));
     }

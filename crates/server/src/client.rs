@@ -135,6 +135,16 @@ impl ClientInfo {
         true
     }
 
+    /// Queues the reply of a blocked command served by another task behind
+    /// the messages already queued, so the connection writes them in the
+    /// order Redis would have (a RESP3 subscriber sees the event of the
+    /// write that served it first). No limit applies: it is a reply.
+    pub fn deliver_reply(&self, bytes: &[u8]) {
+        let mut m = self.mailbox.inner.lock();
+        m.buf.extend_from_slice(bytes);
+        self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// Moves what the mailbox holds to the end of `out`.
     pub fn take_mail(&self, out: &mut Vec<u8>) {
         if self.omem.load(Ordering::Relaxed) == 0 {

@@ -93,3 +93,162 @@ fn tracking_totals_follow_the_table() {
     w.cmd("FLUSHALL");
     assert_eq!(totals(&mut w), pair("0", "0"));
 }
+
+/// Reads `n` frames and returns them as one string: a push Redis writes in
+/// the middle of a reply makes the reply's bytes parse as several frames.
+fn frames(r: &mut Raw, n: usize) -> String {
+    (0..n).map(|_| String::from_utf8_lossy(&r.read_reply()).into_owned()).collect()
+}
+
+/// Waits until `n` clients are blocked (no timing is asserted).
+fn wait_blocked(k: &mut Raw, n: usize) {
+    while !k.cmd("INFO clients").contains(&format!("blocked_clients:{n}\r\n")) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+fn event(name: &str) -> String {
+    format!(
+        ">4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:s\r\n$16\r\n__keyspace@0__:s\r\n${}\r\n{name}\r\n",
+        name.len()
+    )
+}
+
+const ENTRY: &str = "*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n";
+
+/// Redis 7.0 creates a consumer, and emits xgroup-createconsumer, in the
+/// middle of the reply that names it: a RESP3 client listening to its own
+/// keys gets the push there (bytes as redis-server 7.0.15 writes them).
+#[test]
+fn createconsumer_event_inside_the_reply() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    a.cmd("CONFIG SET notify-keyspace-events KEA");
+    a.cmd("HELLO 3");
+    a.cmd("XADD s 1-1 f v");
+    a.cmd("XGROUP CREATE s g 0");
+    a.cmd("PSUBSCRIBE __keyspace@0__:s");
+    a.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c1", b"STREAMS", b"s", b">"]);
+    let ev = event("xgroup-createconsumer");
+    assert_eq!(frames(&mut a, 2), format!("%1\r\n$1\r\ns\r\n{ev}*1\r\n{ENTRY}"));
+    a.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c2", b"STREAMS", b"s", b"0"]);
+    assert_eq!(frames(&mut a, 2), format!("%1\r\n$1\r\ns\r\n{ev}*0\r\n"));
+    a.send_cmd(&[b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"c3"]);
+    assert_eq!(frames(&mut a, 2), format!("{ev}:1\r\n"));
+    a.send_cmd(&[b"XCLAIM", b"s", b"g", b"c4", b"0", b"1-1"]);
+    assert_eq!(frames(&mut a, 2), format!("*1\r\n{ev}{ENTRY}"));
+    a.send_cmd(&[b"XAUTOCLAIM", b"s", b"g", b"c5", b"0", b"0"]);
+    assert_eq!(frames(&mut a, 2), format!("*3\r\n$3\r\n0-0\r\n*1\r\n{ev}{ENTRY}*0\r\n"));
+    // Inside MULTI the push lands inside EXEC's reply, at the same place.
+    a.cmd("MULTI");
+    a.cmd("XADD s 2-1 f v");
+    a.cmd("XREADGROUP GROUP g c6 STREAMS s >");
+    a.send_cmd(&[b"EXEC"]);
+    let entry2 = ENTRY.replace("1-1", "2-1");
+    assert_eq!(frames(&mut a, 3), format!("*2\r\n$3\r\n2-1\r\n{}%1\r\n$1\r\ns\r\n{ev}*1\r\n{entry2}", event("xadd")));
+}
+
+/// A blocked XREADGROUP served by another client's XADD: the writer's xadd
+/// event, then xgroup-createconsumer (Redis creates the consumer before it
+/// starts the reply), then the reply.
+#[test]
+fn createconsumer_event_before_a_served_reply() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    w.cmd("CONFIG SET notify-keyspace-events KEA");
+    w.cmd("XGROUP CREATE s g $ MKSTREAM");
+    let mut a = t.raw();
+    a.cmd("HELLO 3");
+    a.cmd("PSUBSCRIBE __keyspace@0__:s");
+    a.send_cmd(&[b"XREADGROUP", b"GROUP", b"g", b"c1", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
+    wait_blocked(&mut w, 1);
+    w.cmd("XADD s 1-1 f v");
+    let want = format!("{}{}%1\r\n$1\r\ns\r\n*1\r\n{ENTRY}", event("xadd"), event("xgroup-createconsumer"));
+    assert_eq!(frames(&mut a, 3), want);
+}
+
+/// Sends `block` on a new connection, waits until it is blocked, runs `txn`
+/// in one MULTI/EXEC on `w`, and returns the blocked connection.
+fn block_then(t: &TestServer, w: &mut Raw, block: &str, txn: &[&str]) -> Raw {
+    let mut b = t.raw();
+    let args = split(block);
+    b.send_cmd(&args.iter().map(|a| a.as_slice()).collect::<Vec<_>>());
+    wait_blocked(w, 1);
+    w.cmd("MULTI");
+    for c in txn {
+        assert_eq!(w.cmd(c), "+QUEUED\r\n", "{c}");
+    }
+    w.read_reply_of("EXEC");
+    b
+}
+
+/// A blocked reader is served when the stream's last ID passes its own,
+/// even if the entries were deleted before it ran: an empty entry list, as
+/// Redis 7.0 answers (not a longer wait).
+#[test]
+fn served_reader_after_entries_deleted() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    w.cmd("XGROUP CREATE s g $ MKSTREAM");
+    let empty = "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n";
+    let mut b = block_then(&t, &mut w, "XREAD BLOCK 0 STREAMS s $", &["XADD s 1-1 f v", "XDEL s 1-1"]);
+    assert_eq!(b.read_reply(), empty.as_bytes());
+    let mut b = block_then(&t, &mut w, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >", &["XADD s 2-1 f v", "XDEL s 2-1"]);
+    assert_eq!(b.read_reply(), empty.as_bytes());
+    let mut b =
+        block_then(&t, &mut w, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >", &["XADD s 3-1 f v", "XTRIM s MAXLEN 0"]);
+    assert_eq!(b.read_reply(), empty.as_bytes());
+    assert_eq!(w.cmd("XINFO CONSUMERS s g").matches("$4\r\nname\r\n$1\r\nc\r\n").count(), 1);
+    // A synchronous read looks at live entries: nothing to serve.
+    w.cmd("MULTI");
+    w.cmd("XREAD BLOCK 0 STREAMS s 0");
+    assert_eq!(w.cmd("EXEC"), "*1\r\n*-1\r\n");
+}
+
+/// Redis 7.0 serves a client blocked on several keys from the key that
+/// became ready alone, in the order the keys were signalled (replies as
+/// redis-server 7.0.15 gives them).
+#[test]
+fn served_from_the_ready_key_alone() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    // Another key of the command holds a wrong type and the ready key is
+    // empty again: the client stays blocked (no WRONGTYPE), and is served
+    // by the next push.
+    for (block, txn, push, reply) in [
+        ("BLPOP a b 0", ["SET a s", "LPUSH b x", "LPOP b"], "LPUSH b y", "*2\r\n$1\r\nb\r\n$1\r\ny\r\n"),
+        ("BLMPOP 0 2 a b LEFT", ["SET a s", "LPUSH b x", "LPOP b"], "LPUSH b y", "*2\r\n$1\r\nb\r\n*1\r\n$1\r\ny\r\n"),
+        (
+            "BZPOPMIN a b 0",
+            ["SET a s", "ZADD b 1 x", "ZPOPMIN b"],
+            "ZADD b 1 y",
+            "*3\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\n1\r\n",
+        ),
+        (
+            "BZMPOP 0 2 a b MIN",
+            ["SET a s", "ZADD b 1 x", "ZPOPMIN b"],
+            "ZADD b 1 y",
+            "*2\r\n$1\r\nb\r\n*1\r\n*2\r\n$1\r\ny\r\n$1\r\n1\r\n",
+        ),
+    ] {
+        w.cmd("FLUSHALL");
+        let mut b = block_then(&t, &mut w, block, &txn);
+        assert!(w.cmd("INFO clients").contains("blocked_clients:1\r\n"), "{block}");
+        w.cmd(push);
+        assert_eq!(String::from_utf8_lossy(&b.read_reply()), reply, "{block}");
+    }
+    // Several keys filled in one transaction: the first signalled serves,
+    // and the reply names that key alone.
+    for (block, txn, reply) in [
+        ("BLMPOP 0 2 a b RIGHT COUNT 5", ["RPUSH b x z", "RPUSH a y"], "*2\r\n$1\r\nb\r\n*2\r\n$1\r\nz\r\n$1\r\nx\r\n"),
+        (
+            "XREAD BLOCK 0 STREAMS a b $ $",
+            ["XADD b 1-1 f v", "XADD a 1-1 f v"],
+            "*1\r\n*2\r\n$1\r\nb\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+        ),
+    ] {
+        w.cmd("FLUSHALL");
+        let mut b = block_then(&t, &mut w, block, &txn);
+        assert_eq!(String::from_utf8_lossy(&b.read_reply()), reply, "{block}");
+    }
+}
