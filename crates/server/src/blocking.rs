@@ -147,6 +147,9 @@ pub struct Waiter {
     pub timeout_reply: fn(&mut Out),
     pub serve_all: bool,
     pub key_type: Option<&'static str>,
+    /// The client blocked under CLIENT REPLY OFF or SKIP: whatever ends the
+    /// wait sends no reply (Redis keeps the flag until it unblocks).
+    pub silent: bool,
     claimed: AtomicBool,
     tx: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     rx: Mutex<Option<oneshot::Receiver<Vec<u8>>>>,
@@ -184,6 +187,7 @@ impl Waiter {
             timeout_reply: req.timeout_reply,
             serve_all: req.serve_all,
             key_type: req.key_type,
+            silent: false,
             claimed: AtomicBool::new(false),
             tx: Mutex::new(Some(tx)),
             rx: Mutex::new(Some(rx)),
@@ -205,7 +209,9 @@ impl Waiter {
     /// woken with nothing on the channel.
     pub fn send(&self, bytes: Vec<u8>) {
         if let Some(tx) = self.tx.lock().take() {
-            self.info.deliver_reply(&bytes);
+            if !self.silent {
+                self.info.deliver_reply(&bytes);
+            }
             let _ = tx.send(Vec::new());
         }
     }
@@ -215,8 +221,11 @@ impl Waiter {
         self.rx.lock().take()
     }
 
-    /// The timeout reply in the waiter's protocol.
+    /// The timeout reply in the waiter's protocol (nothing if silent).
     pub fn timeout_bytes(&self) -> Vec<u8> {
+        if self.silent {
+            return Vec::new();
+        }
         let mut out = Out::new(self.proto);
         (self.timeout_reply)(&mut out);
         out.buf

@@ -403,7 +403,9 @@ fn execute_inner(
             }
             None => {
                 let owned = argv.iter().map(|a| a.to_vec()).collect();
-                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, *req));
+                let mut w = Waiter::new(client.info.clone(), client.db, client.proto, owned, *req);
+                w.silent = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
+                let w = Arc::new(w);
                 srv.blocking.register(w.clone());
                 after = Some(After::Block(w));
             }

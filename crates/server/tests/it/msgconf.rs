@@ -252,3 +252,60 @@ fn served_from_the_ready_key_alone() {
         assert_eq!(String::from_utf8_lossy(&b.read_reply()), reply, "{block}");
     }
 }
+
+/// CLIENT REPLY SKIP or OFF before a blocking command silences its reply
+/// whenever it comes: served, timed out or CLIENT UNBLOCKed (Redis keeps
+/// the flag until the client unblocks). Messages are not silenced.
+#[test]
+fn reply_skip_and_off_cover_a_blocked_reply() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    let mut a = t.raw();
+    let id = client_id(&mut a);
+    let skip_block = |a: &mut Raw, timeout: &str| {
+        a.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+        a.send_cmd(&[b"BLPOP", b"k", timeout.as_bytes()]);
+    };
+    skip_block(&mut a, "0");
+    wait_blocked(&mut w, 1);
+    w.cmd("RPUSH k x");
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    skip_block(&mut a, "0");
+    wait_blocked(&mut w, 1);
+    assert_eq!(w.cmd(&format!("CLIENT UNBLOCK {id} ERROR")), ":1\r\n");
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    skip_block(&mut a, "0.05");
+    wait_blocked(&mut w, 1);
+    t.advance_ms(1000);
+    wait_blocked(&mut w, 0);
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    a.send_cmd(&[b"CLIENT", b"REPLY", b"OFF"]);
+    a.send_cmd(&[b"BLPOP", b"k", b"0"]);
+    wait_blocked(&mut w, 1);
+    w.cmd("RPUSH k y");
+    a.send_cmd(&[b"PING"]);
+    assert_eq!(a.cmd("CLIENT REPLY ON"), "+OK\r\n");
+    assert_eq!(w.cmd("LLEN k"), ":0\r\n");
+    // A RESP3 subscriber gets its messages while blocked, and a served reply
+    // after the messages that came before it.
+    a.cmd("HELLO 3");
+    a.cmd("SUBSCRIBE ch");
+    a.send_cmd(&[b"BLPOP", b"k", b"0"]);
+    wait_blocked(&mut w, 1);
+    w.cmd("PUBLISH ch m1");
+    let m = |s: &str| format!(">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\n{s}\r\n");
+    assert_eq!(String::from_utf8_lossy(&a.read_reply()), m("m1"));
+    w.cmd("MULTI");
+    w.cmd("PUBLISH ch m2");
+    w.cmd("RPUSH k z");
+    w.cmd("PUBLISH ch m3");
+    w.cmd("EXEC");
+    // (Blocked clients are served after the whole transaction.)
+    assert_eq!(frames(&mut a, 3), format!("{}{}*2\r\n$1\r\nk\r\n$1\r\nz\r\n", m("m2"), m("m3")));
+    skip_block(&mut a, "0");
+    wait_blocked(&mut w, 1);
+    w.cmd("PUBLISH ch m4");
+    w.cmd("RPUSH k x");
+    assert_eq!(String::from_utf8_lossy(&a.read_reply()), m("m4"));
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+}
