@@ -63,11 +63,11 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
     // (un)subscribe confirmations, which Redis pushes regardless.
     let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
     match client.reply_mode {
-        ReplyMode::Off if !keep(out) => out.buf.truncate(mark),
+        ReplyMode::Off if !keep(out) => drop_reply(out, mark),
         ReplyMode::Off => {}
         ReplyMode::Skipping => {
             if !keep(out) {
-                out.buf.truncate(mark);
+                drop_reply(out, mark);
             }
             client.reply_mode = ReplyMode::On;
         }
@@ -75,6 +75,24 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
         ReplyMode::On => {}
     }
     after
+}
+
+/// Drops what a silenced command wrote after `mark`, except the pushes it
+/// sent its own connection (keyspace events, PUBLISH to itself): Redis
+/// silences replies, not pushes. (A push Redis writes inside a reply,
+/// XREADGROUP's xgroup-createconsumer, goes with the reply here.)
+fn drop_reply(out: &mut Out, mark: usize) {
+    let mut keep = mark;
+    let mut at = mark;
+    while at < out.buf.len() {
+        let Some(n) = resp::value_len(&out.buf[at..]) else { break };
+        if out.buf[at] == b'>' {
+            out.buf.copy_within(at..at + n, keep);
+            keep += n;
+        }
+        at += n;
+    }
+    out.buf.truncate(keep);
 }
 
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.

@@ -309,3 +309,28 @@ fn reply_skip_and_off_cover_a_blocked_reply() {
     assert_eq!(String::from_utf8_lossy(&a.read_reply()), m("m4"));
     assert_eq!(a.cmd("PING"), "+PONG\r\n");
 }
+
+/// CLIENT REPLY OFF and SKIP silence replies, not the pushes a command sends
+/// its own connection (bytes as redis-server 7.0.15 writes them).
+#[test]
+fn silenced_replies_keep_own_pushes() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    a.cmd("CONFIG SET notify-keyspace-events KEA");
+    a.cmd("HELLO 3");
+    a.cmd("PSUBSCRIBE __keyevent@0__:set");
+    let ev = |s: &str| {
+        format!(">4\r\n$8\r\npmessage\r\n$18\r\n__keyevent@0__:set\r\n$18\r\n__keyevent@0__:set\r\n$1\r\n{s}\r\n")
+    };
+    for c in ["CLIENT REPLY OFF", "SET k v", "PUBLISH __keyevent@0__:set m", "CLIENT REPLY ON"] {
+        let args = split(c);
+        a.send_cmd(&args.iter().map(|x| x.as_slice()).collect::<Vec<_>>());
+    }
+    assert_eq!(frames(&mut a, 3), format!("{}{}+OK\r\n", ev("k"), ev("m")));
+    a.cmd("CLIENT TRACKING on");
+    a.cmd("GET k");
+    a.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    a.send_cmd(&[b"SET", b"k", b"v"]);
+    a.send_cmd(&[b"PING"]);
+    assert_eq!(frames(&mut a, 3), format!("{}>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+PONG\r\n", ev("k")));
+}
