@@ -99,9 +99,6 @@ impl Tracking {
     pub fn enable(&self, client: &mut Client, opts: ClientTracking) {
         let mut inner = self.inner.lock();
         let t = &mut client.tracking;
-        if !t.on {
-            self.clients_on.fetch_add(1, Ordering::Relaxed);
-        }
         t.on = true;
         t.redirect = opts.redirect;
         t.bcast = opts.bcast;
@@ -120,16 +117,17 @@ impl Tracking {
         client.info.set_flag('t', true);
         client.info.set_flag('R', false);
         client.info.redir.store(t.redirect as i64, Ordering::Relaxed);
-        inner.clients.insert(
-            client.id,
-            Tracker {
-                info: client.info.clone(),
-                redirect: t.redirect,
-                bcast: t.bcast,
-                noloop: t.noloop,
-                broken_redirect: false,
-            },
-        );
+        let tracker = Tracker {
+            info: client.info.clone(),
+            redirect: t.redirect,
+            bcast: t.bcast,
+            noloop: t.noloop,
+            broken_redirect: false,
+        };
+        // Counted by the registry's entries, which CLIENT KILL also removes.
+        if inner.clients.insert(client.id, tracker).is_none() {
+            self.clients_on.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Turns tracking off (CLIENT TRACKING OFF, RESET, disconnect).
@@ -147,12 +145,29 @@ impl Tracking {
                 }
             }
         }
-        inner.clients.remove(&client.id);
+        // (CLIENT KILL may have taken the client out already.)
+        if inner.clients.remove(&client.id).is_some() {
+            self.clients_on.fetch_sub(1, Ordering::Relaxed);
+        }
         *t = ClientTracking::default();
         client.info.set_flag('t', false);
         client.info.set_flag('R', false);
         client.info.redir.store(-1, Ordering::Relaxed);
+    }
+
+    /// CLIENT KILL: takes a client out of the registry at once, as Redis
+    /// frees it (INFO tracking_clients drops, its BCAST prefixes go). Its
+    /// task's later `disable` finds nothing left to count.
+    pub fn forget_killed(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        if inner.clients.remove(&id).is_none() {
+            return;
+        }
         self.clients_on.fetch_sub(1, Ordering::Relaxed);
+        inner.prefixes.retain(|_, ids| {
+            ids.retain(|i| *i != id);
+            !ids.is_empty()
+        });
     }
 
     /// True if the redirect target of this client has gone.

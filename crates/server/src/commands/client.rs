@@ -275,6 +275,7 @@ fn free_now(srv: &crate::server::Server, c: &Arc<ClientInfo>) {
     c.request_kill();
     srv.pubsub.forget_client(c);
     srv.blocking.cancel(c.id);
+    srv.tracking.forget_killed(c.id);
     srv.clients.remove(c.id);
 }
 

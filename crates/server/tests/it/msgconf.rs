@@ -334,3 +334,29 @@ fn silenced_replies_keep_own_pushes() {
     a.send_cmd(&[b"PING"]);
     assert_eq!(frames(&mut a, 3), format!("{}>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+PONG\r\n", ev("k")));
 }
+
+/// A killed tracking client leaves the tracking registry before CLIENT
+/// KILL replies (INFO tracking_clients, its BCAST prefixes); keys it read
+/// stay in the table, as in Redis.
+#[test]
+fn client_kill_stops_tracking_at_once() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    let a_id = client_id(&mut a);
+    a.cmd("CLIENT TRACKING on BCAST PREFIX x");
+    let mut b = t.raw();
+    let b_id = client_id(&mut b);
+    b.cmd("CLIENT TRACKING on");
+    b.cmd("GET k");
+    let mut k = t.raw();
+    k.cmd("MULTI");
+    k.cmd(&format!("CLIENT KILL ID {a_id}"));
+    k.cmd(&format!("CLIENT KILL ID {b_id}"));
+    k.cmd("INFO");
+    let info = k.cmd("EXEC");
+    for want in ["tracking_clients:0\r\n", "tracking_total_prefixes:0\r\n", "tracking_total_keys:1\r\n"] {
+        assert!(info.contains(want), "{want} in {info}");
+    }
+    assert!(a.is_closed() && b.is_closed());
+    assert!(k.cmd("INFO").contains("tracking_clients:0\r\n"));
+}
