@@ -197,6 +197,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if argv.is_empty() {
                 continue;
             }
+            // Killed (CLIENT KILL, output buffer limit) while running its
+            // input: Redis runs nothing more of it.
+            if info.killed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush_stats(srv, client);
