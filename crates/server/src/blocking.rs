@@ -199,18 +199,33 @@ impl Waiter {
         self.claimed.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// Gives the claim back (a served command that would block again).
+    /// Gives the claim back (a served command that would block again). The
+    /// connection, which leaves its mail alone while the waiter is claimed,
+    /// is woken to look again.
     pub fn unclaim(&self) {
         self.claimed.store(false, Ordering::Release);
+        self.info.mailbox.signal.raise(crate::client::SIG_MAIL);
+    }
+
+    /// True while someone has the right to end the wait (being served).
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
     }
 
     /// Sends the reply (the claimer only): it joins the client's mailbox,
     /// behind the messages that reached it first, and the connection is
     /// woken with nothing on the channel.
     pub fn send(&self, bytes: Vec<u8>) {
+        self.send_before(bytes, None);
+    }
+
+    /// `send`, the reply going before the mail queued since `mail_mark`
+    /// (`ClientInfo::mail_len` before serving: what the served command sent
+    /// its own connection, such as invalidations, follows its reply).
+    pub fn send_before(&self, bytes: Vec<u8>, mail_mark: Option<usize>) {
         if let Some(tx) = self.tx.lock().take() {
             if !self.silent {
-                self.info.deliver_reply(&bytes);
+                self.info.deliver_reply(&bytes, mail_mark);
             }
             let _ = tx.send(Vec::new());
         }

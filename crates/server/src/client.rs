@@ -139,10 +139,18 @@ impl ClientInfo {
     /// the messages already queued, so the connection writes them in the
     /// order Redis would have (a RESP3 subscriber sees the event of the
     /// write that served it first). No limit applies: it is a reply.
-    pub fn deliver_reply(&self, bytes: &[u8]) {
+    /// `at` (a `mail_len` taken before the command ran) puts it before what
+    /// its own run queued (its invalidations come after its reply).
+    pub fn deliver_reply(&self, bytes: &[u8], at: Option<usize>) {
         let mut m = self.mailbox.inner.lock();
-        m.buf.extend_from_slice(bytes);
+        let at = at.unwrap_or(usize::MAX).min(m.buf.len());
+        m.buf.splice(at..at, bytes.iter().copied());
         self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// Bytes waiting in the mailbox.
+    pub fn mail_len(&self) -> usize {
+        self.mailbox.inner.lock().buf.len()
     }
 
     /// Moves what the mailbox holds to the end of `out`.

@@ -559,6 +559,7 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         shadow.db = w.db;
         shadow.proto = w.proto;
         let mut out = Out::new(w.proto);
+        let mail_mark = w.info.mail_len();
         let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
         if after.is_none() {
             if w.serve_all {
@@ -567,7 +568,7 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             return;
         }
         srv.blocking.unregister(&w);
-        w.send(out.buf);
+        w.send_before(out.buf, Some(mail_mark));
         more.extend(effects.ready_keys);
     }
 }

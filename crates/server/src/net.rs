@@ -476,7 +476,9 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                     }
                     return None;
                 }
-                mail = true;
+                // Being served: the reply will join the mail; what the
+                // served command sends the client itself goes after it.
+                mail = !w.is_claimed();
             }
             r = stream.read_buf(inbuf), if reading => {
                 match r {
