@@ -360,3 +360,20 @@ fn client_kill_stops_tracking_at_once() {
     assert!(a.is_closed() && b.is_closed());
     assert!(k.cmd("INFO").contains("tracking_clients:0\r\n"));
 }
+
+/// A served BLMOVE's reply comes before the invalidation its own push
+/// caused (Redis's tcl unit/tracking checks the same).
+#[test]
+fn served_reply_before_own_invalidation() {
+    let t = TestServer::start();
+    let mut w = t.raw();
+    w.cmd("RPUSH dst a");
+    let mut a = t.raw();
+    a.cmd("HELLO 3");
+    a.cmd("CLIENT TRACKING on");
+    a.cmd("LRANGE dst 0 -1");
+    a.send_cmd(&[b"BLMOVE", b"src", b"dst", b"LEFT", b"LEFT", b"0"]);
+    wait_blocked(&mut w, 1);
+    w.cmd("RPUSH src foo");
+    assert_eq!(frames(&mut a, 2), "$3\r\nfoo\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\ndst\r\n");
+}
