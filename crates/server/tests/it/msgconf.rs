@@ -23,11 +23,7 @@ fn client_kill_unsubscribes_and_unblocks_at_once() {
     let blocked_id = client_id(&mut blocked);
     blocked.send_cmd(&[b"BLPOP", b"list", b"0"]);
     let mut k = t.raw();
-    // Wait until the client is blocked (no timing: BLPOP is registered when
-    // INFO says so).
-    while !k.cmd("INFO clients").contains("blocked_clients:1") {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    wait_blocked(&mut k, 1);
     // All in one transaction: the victims' tasks have no chance to run
     // between CLIENT KILL and what follows.
     k.cmd("MULTI");
@@ -100,11 +96,16 @@ fn frames(r: &mut Raw, n: usize) -> String {
     (0..n).map(|_| String::from_utf8_lossy(&r.read_reply()).into_owned()).collect()
 }
 
-/// Waits until `n` clients are blocked (no timing is asserted).
+/// Waits until `n` clients are blocked (no timing is asserted; the bound
+/// only keeps a broken build from hanging).
 fn wait_blocked(k: &mut Raw, n: usize) {
-    while !k.cmd("INFO clients").contains(&format!("blocked_clients:{n}\r\n")) {
+    for _ in 0..5000 {
+        if k.cmd("INFO clients").contains(&format!("blocked_clients:{n}\r\n")) {
+            return;
+        }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
+    panic!("never {n} blocked clients");
 }
 
 fn event(name: &str) -> String {
