@@ -220,7 +220,17 @@ fn main() {
                     let consumer = format!("c{k}");
                     cmd(
                         &mut req,
-                        &[b"XREADGROUP", b"GROUP", b"g", consumer.as_bytes(), b"COUNT", b"10", b"STREAMS", b"bench:xs", b">"],
+                        &[
+                            b"XREADGROUP",
+                            b"GROUP",
+                            b"g",
+                            consumer.as_bytes(),
+                            b"COUNT",
+                            b"10",
+                            b"STREAMS",
+                            b"bench:xs",
+                            b">",
+                        ],
                     );
                     c.send(&req).await;
                     let ids: Vec<Vec<u8>> = match c.reply().await {

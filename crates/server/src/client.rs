@@ -50,6 +50,9 @@ pub struct ClientInfo {
     pub mailbox: Mailbox,
     /// Bytes the connection took from its mailbox but has not written yet.
     pub pending_out: AtomicUsize,
+    /// Channels, patterns and shard channels the client is subscribed to
+    /// (its own task, and CLIENT KILL, which unsubscribes the victim).
+    pub subs: Mutex<crate::pubsub::ClientSubs>,
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
@@ -93,6 +96,7 @@ impl ClientInfo {
             paused: AtomicBool::new(false),
             mailbox: Mailbox::default(),
             pending_out: AtomicUsize::new(0),
+            subs: Mutex::default(),
         }
     }
 
@@ -129,6 +133,24 @@ impl ClientInfo {
         drop(m);
         self.mailbox.signal.raise(SIG_MAIL);
         true
+    }
+
+    /// Queues the reply of a blocked command served by another task behind
+    /// the messages already queued, so the connection writes them in the
+    /// order Redis would have (a RESP3 subscriber sees the event of the
+    /// write that served it first). No limit applies: it is a reply.
+    /// `at` (a `mail_len` taken before the command ran) puts it before what
+    /// its own run queued (its invalidations come after its reply).
+    pub fn deliver_reply(&self, bytes: &[u8], at: Option<usize>) {
+        let mut m = self.mailbox.inner.lock();
+        let at = at.unwrap_or(usize::MAX).min(m.buf.len());
+        m.buf.splice(at..at, bytes.iter().copied());
+        self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// Bytes waiting in the mailbox.
+    pub fn mail_len(&self) -> usize {
+        self.mailbox.inner.lock().buf.len()
     }
 
     /// Moves what the mailbox holds to the end of `out`.
@@ -361,8 +383,6 @@ pub struct Client {
     pub multi_spare: Option<crate::txn::Multi>,
     /// Keys under WATCH and the shared dirty flag.
     pub watch: crate::txn::WatchSet,
-    /// Channels, patterns and shard channels this client is subscribed to.
-    pub subs: crate::pubsub::ClientSubs,
     /// Client-side caching state (CLIENT TRACKING).
     pub tracking: crate::tracking::ClientTracking,
     /// The last command resolved, tried first for the next one.
@@ -460,7 +480,6 @@ impl Client {
             multi: None,
             multi_spare: None,
             watch: Default::default(),
-            subs: Default::default(),
             tracking: Default::default(),
             last_entry: None,
             pending: Default::default(),

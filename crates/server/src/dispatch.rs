@@ -70,11 +70,11 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
     // (un)subscribe confirmations, which Redis pushes regardless.
     let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
     match client.reply_mode {
-        ReplyMode::Off if !keep(out) => out.buf.truncate(mark),
+        ReplyMode::Off if !keep(out) => drop_reply(out, mark),
         ReplyMode::Off => {}
         ReplyMode::Skipping => {
             if !keep(out) {
-                out.buf.truncate(mark);
+                drop_reply(out, mark);
             }
             client.reply_mode = ReplyMode::On;
         }
@@ -89,6 +89,24 @@ fn is_script_call(name: &[u8]) -> bool {
     ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
         .iter()
         .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Drops what a silenced command wrote after `mark`, except the pushes it
+/// sent its own connection (keyspace events, PUBLISH to itself): Redis
+/// silences replies, not pushes. (A push Redis writes inside a reply,
+/// XREADGROUP's xgroup-createconsumer, goes with the reply here.)
+fn drop_reply(out: &mut Out, mark: usize) {
+    let mut keep = mark;
+    let mut at = mark;
+    while at < out.buf.len() {
+        let Some(n) = resp::value_len(&out.buf[at..]) else { break };
+        if out.buf[at] == b'>' {
+            out.buf.copy_within(at..at + n, keep);
+            keep += n;
+        }
+        at += n;
+    }
+    out.buf.truncate(keep);
 }
 
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
@@ -281,7 +299,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
-    if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+    if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
         refuse(
             srv,
             client,
@@ -459,7 +477,9 @@ fn execute_inner(
             }
             None => {
                 let owned = argv.iter().map(|a| a.to_vec()).collect();
-                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, *req));
+                let mut w = Waiter::new(client.info.clone(), client.db, client.proto, owned, *req);
+                w.silent = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
+                let w = Arc::new(w);
                 srv.blocking.register(w.clone());
                 after = Some(After::Block(w));
             }
@@ -532,17 +552,44 @@ pub fn finish(srv: &Server, effects: Effects) {
     }
 }
 
-/// Redis serves a client blocked on several keys from the key that became
-/// ready, not from the first of its keys that has data (they differ when one
-/// transaction fills several). For commands whose keys are interchangeable
-/// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
-/// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
-fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
+/// Redis 7.0 serves a client blocked on several keys from the key that
+/// became ready and looks at none of its other keys: not the first of them
+/// that has data (they differ when one transaction fills several, served in
+/// the order they were signalled), nor one that holds another type (which
+/// would answer WRONGTYPE), nor, if the ready key is empty again, any other
+/// (the client stays blocked). So the command is re-run on the ready key
+/// alone: BLPOP a b c 0 served from c runs as BLPOP c 0, BLMPOP 0 2 a b
+/// LEFT as BLMPOP 0 1 b LEFT, XREAD ... STREAMS a b 1-0 2-0 as XREAD ...
+/// STREAMS b 2-0 (a key named twice keeps its first ID, as Redis's block
+/// does). Commands with one blocking key among others (BLMOVE) are left
+/// alone.
+fn narrow_to_ready_key<'a>(entry: &'static Entry, argv: &mut Vec<&'a [u8]>, key: &'a [u8]) {
+    use crate::cmdspec::{Begin, Find};
+    let [spec] = entry.spec.key_specs else { return };
     let mut pos = KeyPositions::new();
     entry.spec.key_positions(argv, &mut pos);
-    if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
-        argv.swap(first, at);
+    let (Some(&first), Some(&last), Some(&at)) = (pos.first(), pos.last(), pos.iter().find(|&&i| argv[i] == key))
+    else {
+        return;
+    };
+    if pos.len() < 2 || last - first + 1 != pos.len() {
+        return;
     }
+    let mut v: Vec<&'a [u8]> = Vec::with_capacity(argv.len() - pos.len() + 2);
+    v.extend_from_slice(&argv[..first]);
+    v.push(key);
+    match spec.find {
+        // XREAD: the IDs follow the keys, one each.
+        Find::Range { limit: 2, .. } => v.push(argv[at + pos.len()]),
+        Find::KeyNum { keynum_idx, .. } => match spec.begin {
+            Begin::Index(b) => v[(b + keynum_idx) as usize] = b"1",
+            _ => return,
+        },
+        _ => {}
+    }
+    let rest = if matches!(spec.find, Find::Range { limit: 2, .. }) { last + 1 + pos.len() } else { last + 1 };
+    v.extend_from_slice(&argv[rest.min(argv.len())..]);
+    *argv = v;
 }
 
 /// The type name of the value at `key`, if any (expired or not).
@@ -572,15 +619,14 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             w.send(w.timeout_bytes());
             continue;
         };
-        if !w.serve_all {
-            ready_key_first(entry, &mut argv, key);
-        }
+        narrow_to_ready_key(entry, &mut argv, key);
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
         shadow.serving = true;
         let mut out = Out::new(w.proto);
         let t0 = crate::server::ticks::now();
+        let mail_mark = w.info.mail_len();
         let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
         if after.is_none() {
             if w.serve_all {
@@ -591,7 +637,7 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         srv.blocking.unregister(&w);
         let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
         crate::cmdlog::log_unblocked(srv, &w, Some(usec));
-        w.send(out.buf);
+        w.send_before(out.buf, Some(mail_mark));
         more.extend(effects.ready_keys);
     }
 }
@@ -600,18 +646,31 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
 mod tests {
     use super::*;
 
-    fn swapped(line: &[&str], key: &str) -> Vec<String> {
-        let mut argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+    fn narrowed(line: &str, key: &str) -> String {
+        let owned: Vec<String> = line.split(' ').map(String::from).collect();
+        let mut argv: Vec<&[u8]> = owned.iter().map(|a| a.as_bytes()).collect();
         let entry = resolve(&argv).unwrap();
-        ready_key_first(entry, &mut argv, key.as_bytes());
-        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+        narrow_to_ready_key(entry, &mut argv, key.as_bytes());
+        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
     }
 
     #[test]
-    fn ready_key_moves_first() {
-        assert_eq!(swapped(&["blpop", "a", "b", "c", "0"], "c"), ["blpop", "c", "b", "a", "0"]);
-        assert_eq!(swapped(&["brpop", "a", "b", "0"], "a"), ["brpop", "a", "b", "0"]);
-        assert_eq!(swapped(&["blmpop", "0", "2", "a", "b", "left"], "b"), ["blmpop", "0", "2", "b", "a", "left"]);
-        assert_eq!(swapped(&["blmove", "s", "d", "left", "left", "0"], "s"), ["blmove", "s", "d", "left", "left", "0"]);
+    fn served_on_the_ready_key_alone() {
+        assert_eq!(narrowed("blpop a b c 0", "c"), "blpop c 0");
+        assert_eq!(narrowed("brpop a b 0", "a"), "brpop a 0");
+        assert_eq!(narrowed("brpop a 0", "a"), "brpop a 0");
+        assert_eq!(narrowed("bzpopmax a b a 1.5", "a"), "bzpopmax a 1.5");
+        assert_eq!(narrowed("blmpop 0 2 a b left count 3", "b"), "blmpop 0 1 b left count 3");
+        assert_eq!(narrowed("bzmpop 0 3 a b c min", "c"), "bzmpop 0 1 c min");
+        assert_eq!(narrowed("blmove s d left left 0", "s"), "blmove s d left left 0");
+        assert_eq!(narrowed("brpoplpush s s 0", "s"), "brpoplpush s s 0");
+        assert_eq!(narrowed("xread count 5 block 0 streams a b 1-0 2-0", "b"), "xread count 5 block 0 streams b 2-0");
+        assert_eq!(narrowed("xread block 0 streams a b a 1-0 2-0 3-0", "a"), "xread block 0 streams a 1-0");
+        assert_eq!(
+            narrowed("xreadgroup group g c count 1000 block 0 noack streams a b > >", "a"),
+            "xreadgroup group g c count 1000 block 0 noack streams a >"
+        );
+        // A key the command does not name (cannot happen) changes nothing.
+        assert_eq!(narrowed("blpop a b 0", "z"), "blpop a b 0");
     }
 }

@@ -34,7 +34,7 @@ pub fn reset_connection(ctx: &mut Ctx<'_>) {
     // Leave MULTI and forget WATCHed keys.
     crate::txn::on_disconnect(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
-    ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
+    ctx.srv.pubsub.forget_client(&c.info);
     ctx.srv.tracking.disable(c);
     crate::commands::monitor::stop(ctx.srv, c);
     ctx.client.reset(needs_auth);
@@ -46,7 +46,7 @@ fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::WrongArity("ping".into()));
     }
     // A subscribed RESP2 client gets a multibulk, like a message.
-    if ctx.client.subs.total() > 0 && !ctx.out.resp3() {
+    if ctx.client.info.in_pubsub() && !ctx.out.resp3() {
         ctx.out.array(2);
         ctx.out.bulk("pong");
         ctx.out.bulk(args.peek().unwrap_or(b""));

@@ -16,6 +16,7 @@ mod geo;
 mod hash;
 mod hll;
 mod list;
+mod msgconf;
 mod notify;
 mod perf;
 mod protocol;
