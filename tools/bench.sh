@@ -2,7 +2,7 @@
 # Macro benchmark: Hematite against redis-server 7.0.15, same machine, same run.
 #
 # Each server runs alone, pinned with taskset to SERVER_CPU; the load
-# generators (redis-benchmark, tools/bench_load.py) run pinned to LOAD_CPU, so
+# generators (redis-benchmark, hematite-load, tools/bench_load.py) run pinned to LOAD_CPU, so
 # they never steal the server's core. Both servers run with the same settings
 # (--save '' --appendonly no, 127.0.0.1 only). Per throughput test, at
 # pipeline depths 1 and 16: requests per second, p99 latency, and the
@@ -20,7 +20,7 @@
 # env:
 #   BENCH_N (1000000)      requests per redis-benchmark test; heavy commands
 #                          (LRANGE/ZRANGE of 100, BITCOUNT of 1 MB, GEOSEARCH,
-#                          PFCOUNT of 3 keys) and the Python-driven tests
+#                          PFCOUNT of 3 keys) and the hematite-load tests
 #                          (MULTI/EXEC, XREADGROUP+XACK) run BENCH_N/10
 #   BENCH_SCALE (1)        multiplies every data-set size (1,000,000 keys ...)
 #   BENCH_MD               file to append the Markdown tables to (with a dated heading)
@@ -58,6 +58,7 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 LOADPY=$root/tools/bench_load.py
+LOADBIN=$root/target/release/hematite-load
 work=$(mktemp -d)
 pid=""
 fg=""
@@ -76,7 +77,7 @@ trap 'exit 130' INT TERM
 
 if [ -z "${NO_BUILD:-}" ]; then
     echo "building release..." >&2
-    cargo build --release -p hematite --bin hematite-server >&2
+    cargo build --release -p hematite --bin hematite-server -p hematite-benches --bin hematite-load >&2
 fi
 HEMATITE=$root/target/release/hematite-server
 TICKS=$(getconf CLK_TCK)
@@ -234,10 +235,10 @@ rb() {
     done
 }
 
-# py ID LABEL REQUESTS PIPES ARGS... : a tools/bench_load.py load generator
-# (txn, xrg), which prints "rps p99_ms"; the pipeline depth is appended to ARGS
-# when PIPES has more than one value.
-py() {
+# gen ID LABEL REQUESTS PIPES ARGS... : the hematite-load load generator
+# (benches/src/load.rs: txn, xrg), which prints "rps p99_ms"; the pipeline
+# depth is appended to ARGS when PIPES has more than one value.
+gen() {
     local id=$1 label=$2 n=$3 pipes=$4
     shift 4
     row "$id" "$label" "$pipes"
@@ -247,7 +248,7 @@ py() {
         extra=()
         [ "$pipes" != 1 ] && extra=("$p")
         before=$(cpu_ticks)
-        if ! run "$work/py.out" taskset -c "$LOAD_CPU" python3 "$LOADPY" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
+        if ! run "$work/py.out" taskset -c "$LOAD_CPU" "$LOADBIN" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
             out=$(cat "$work/py.out")
             echo "$kind: $label: $(tail -1 <<<"$out")" >&2
             rec R "$kind,$id,$p" "n/a n/a n/a"
@@ -368,7 +369,7 @@ scripting() {
     load locks "$RANGE"
     rb unlock "EVALSHA compare-and-delete unlock" "$N" "$RANGE" "1 16" EVALSHA "$unlock" 1 lock:__rand_int__ token
     rb bucket "EVALSHA token bucket" "$N" "$RANGE" "1 16" EVALSHA "$bucket" 1 bucket:__rand_int__ 100 10
-    py multi "MULTI + 5 INCR + EXEC (Python client)" "$HEAVY_N" "1 16" txn
+    gen multi "MULTI + 5 INCR + EXEC" "$HEAVY_N" "1 16" txn
     stop
 }
 
@@ -385,7 +386,7 @@ messaging() {
     rb xadd "XADD (3 small fields)" "$N" "$RANGE" "1 16" XADD bench:xadd '*' a __rand_int__ b small c 42
     load xs "$((HEAVY_N * 10))"
     cli xgroup create bench:xs g 0 >/dev/null
-    py xrg "XREADGROUP COUNT 10 + XACK (Python client)" "$HEAVY_N" "1" xrg
+    gen xrg "XREADGROUP COUNT 10 + XACK" "$HEAVY_N" "1" xrg
     stop
     mem stream "stream of $(scaled 1000000) entries, 3 small fields" stream "$(scaled 1000000)"
 }

@@ -258,3 +258,62 @@ mod tests {
         assert_eq!(o.buf, b"-ERR a  b\r\n");
     }
 }
+
+/// The length of the complete reply value at the start of `buf` (as `Out`
+/// writes them), or `None` if it is cut short or malformed. Lets a caller
+/// walk the values of a reply buffer (CLIENT REPLY OFF keeps the pushes of
+/// a silenced command and drops the rest).
+pub fn value_len(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    // Values still to read: a stack would be needed only for the depth, a
+    // count of pending values is enough.
+    let mut pending: u64 = 1;
+    while pending > 0 {
+        let kind = *buf.get(pos)?;
+        let nl = pos + buf[pos..].windows(2).position(|w| w == b"\r\n")?;
+        let head = &buf[pos + 1..nl];
+        pos = nl + 2;
+        pending -= 1;
+        let n = || std::str::from_utf8(head).ok()?.parse::<i64>().ok();
+        match kind {
+            b'$' | b'=' | b'!' => {
+                let len = n()?;
+                if len >= 0 {
+                    pos = pos.checked_add(len as usize + 2)?;
+                    if pos > buf.len() {
+                        return None;
+                    }
+                }
+            }
+            b'*' | b'>' | b'~' => pending += n()?.max(0) as u64,
+            b'%' | b'|' => pending += 2 * n()?.max(0) as u64,
+            _ => {}
+        }
+    }
+    Some(pos)
+}
+
+#[cfg(test)]
+mod value_len_tests {
+    use super::*;
+
+    #[test]
+    fn walks_values() {
+        let mut o = Out::new(Protocol::Resp3);
+        o.map(1);
+        o.bulk("k");
+        o.array(2);
+        o.double(1.5);
+        o.null();
+        let whole = o.len();
+        o.push(2);
+        o.bulk("a\r\nb");
+        o.int(3);
+        assert_eq!(value_len(&o.buf), Some(whole));
+        assert_eq!(value_len(&o.buf[whole..]), Some(o.len() - whole));
+        assert_eq!(value_len(&o.buf[..whole - 1]), None);
+        assert_eq!(value_len(b"*-1\r\n"), Some(5));
+        assert_eq!(value_len(b"$-1\r\n+OK\r\n"), Some(5));
+        assert_eq!(value_len(b""), None);
+    }
+}

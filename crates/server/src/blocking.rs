@@ -10,14 +10,19 @@
 //!    locks of the command's keys and registers a [`Waiter`] here: a FIFO
 //!    queue per (db, key). Registering under the locks means no write to those
 //!    keys can fall between the handler's check and the registration.
-//! 3. The connection (net.rs) flushes what it has and awaits one of: the reply
-//!    bytes on the waiter's oneshot channel, the deadline, CLIENT KILL, or the
-//!    socket closing. Whoever ends the wait first *claims* the waiter (a CAS
-//!    on `claimed`); a loser knows a reply is already on its way.
+//! 3. The connection (net.rs) flushes what it has and awaits one of: the
+//!    reply (put in its mailbox behind the messages that came first, then
+//!    announced on the waiter's oneshot channel), the deadline, CLIENT KILL,
+//!    or the socket closing; messages (pub/sub, invalidations) that arrive
+//!    meanwhile are written out as they come, as Redis does. Whoever ends the
+//!    wait first *claims* the waiter (a CAS on `claimed`); a loser knows a
+//!    reply is already on its way.
 //! 4. Writers call `ctx.signal_ready(key)`; it records the key only while
 //!    someone is blocked (one atomic load). After the writer has released its
-//!    locks, dispatch serves each ready key: it claims the key's waiters in
-//!    FIFO order and re-executes each one's command with a shadow client. If
+//!    locks, dispatch serves each ready key, in the order they were signalled:
+//!    it claims the key's waiters in FIFO order and re-executes each one's
+//!    command with a shadow client, narrowed to the ready key (Redis 7.0
+//!    serves from that key alone; see `dispatch::narrow_to_ready_key`). If
 //!    the command would block again, the waiter is unclaimed *before the
 //!    locks of that re-execution are released* (so a concurrent writer that
 //!    follows can claim it) and stays where it was in line; otherwise it is
@@ -81,11 +86,22 @@ pub struct BlockRequest {
     /// another type skips this waiter, which stays blocked, as Redis 7.0
     /// serves only the clients whose blocking type matches the key's.
     pub key_type: Option<&'static str>,
+    /// The first run's µs, when it reached the slow log threshold (set by
+    /// cmdlog.rs: the command is logged when its wait ends, as Redis does).
+    pub first_usec: Option<u64>,
 }
 
 impl BlockRequest {
     pub fn new(keys: Vec<Key>, deadline_ms: Option<i64>, timeout_reply: fn(&mut Out)) -> Self {
-        BlockRequest { keys, deadline_ms, timeout_reply, argv_override: None, serve_all: false, key_type: None }
+        BlockRequest {
+            keys,
+            deadline_ms,
+            timeout_reply,
+            argv_override: None,
+            serve_all: false,
+            key_type: None,
+            first_usec: None,
+        }
     }
 
     /// Waits only for values of `type_name` ("list", "zset", "stream").
@@ -142,6 +158,14 @@ pub struct Waiter {
     pub timeout_reply: fn(&mut Out),
     pub serve_all: bool,
     pub key_type: Option<&'static str>,
+    /// See `BlockRequest::first_usec`.
+    pub first_usec: Option<u64>,
+    /// The command as called, when `argv` is an override (the slow log
+    /// shows what the client sent).
+    pub called_argv: Option<Vec<Vec<u8>>>,
+    /// The client blocked under CLIENT REPLY OFF or SKIP: whatever ends the
+    /// wait sends no reply (Redis keeps the flag until it unblocks).
+    pub silent: bool,
     claimed: AtomicBool,
     tx: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     rx: Mutex<Option<oneshot::Receiver<Vec<u8>>>>,
@@ -168,17 +192,24 @@ impl Waiter {
         // BLPOP k k: one registration per distinct key.
         let mut seen = std::collections::HashSet::new();
         keys.retain(|k| seen.insert(k.clone()));
+        let (argv, called_argv) = match req.argv_override {
+            Some(run) => (run, Some(argv)),
+            None => (argv, None),
+        };
         Waiter {
             client_id: info.id,
             info,
             db,
             proto,
-            argv: req.argv_override.unwrap_or(argv),
+            argv,
+            first_usec: req.first_usec,
+            called_argv,
             keys,
             deadline_ms: req.deadline_ms,
             timeout_reply: req.timeout_reply,
             serve_all: req.serve_all,
             key_type: req.key_type,
+            silent: false,
             claimed: AtomicBool::new(false),
             tx: Mutex::new(Some(tx)),
             rx: Mutex::new(Some(rx)),
@@ -190,15 +221,35 @@ impl Waiter {
         self.claimed.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// Gives the claim back (a served command that would block again).
+    /// Gives the claim back (a served command that would block again). The
+    /// connection, which leaves its mail alone while the waiter is claimed,
+    /// is woken to look again.
     pub fn unclaim(&self) {
         self.claimed.store(false, Ordering::Release);
+        self.info.mailbox.signal.raise(crate::client::SIG_MAIL);
     }
 
-    /// Sends the reply (the claimer only).
+    /// True while someone has the right to end the wait (being served).
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Sends the reply (the claimer only): it joins the client's mailbox,
+    /// behind the messages that reached it first, and the connection is
+    /// woken with nothing on the channel.
     pub fn send(&self, bytes: Vec<u8>) {
+        self.send_before(bytes, None);
+    }
+
+    /// `send`, the reply going before the mail queued since `mail_mark`
+    /// (`ClientInfo::mail_len` before serving: what the served command sent
+    /// its own connection, such as invalidations, follows its reply).
+    pub fn send_before(&self, bytes: Vec<u8>, mail_mark: Option<usize>) {
         if let Some(tx) = self.tx.lock().take() {
-            let _ = tx.send(bytes);
+            if !self.silent {
+                self.info.deliver_reply(&bytes, mail_mark);
+            }
+            let _ = tx.send(Vec::new());
         }
     }
 
@@ -207,8 +258,11 @@ impl Waiter {
         self.rx.lock().take()
     }
 
-    /// The timeout reply in the waiter's protocol.
+    /// The timeout reply in the waiter's protocol (nothing if silent).
     pub fn timeout_bytes(&self) -> Vec<u8> {
+        if self.silent {
+            return Vec::new();
+        }
         let mut out = Out::new(self.proto);
         (self.timeout_reply)(&mut out);
         out.buf
@@ -313,15 +367,24 @@ impl Blocking {
         self.inner.lock().by_client.contains_key(&client_id)
     }
 
-    /// CLIENT UNBLOCK: ends a client's wait with its timeout reply, or with an
-    /// UNBLOCKED error. False if it is not blocked (or is being served).
-    pub fn unblock(&self, client_id: u64, error: bool) -> bool {
+    /// Ends a killed client's wait without a reply (its connection is
+    /// closing). Nothing if it is not blocked or is being served.
+    pub fn cancel(&self, client_id: u64) {
         let w = match self.inner.lock().by_client.get(&client_id) {
             Some(w) => w.clone(),
-            None => return false,
+            None => return,
         };
+        if w.claim() {
+            self.unregister(&w);
+        }
+    }
+
+    /// CLIENT UNBLOCK: ends a client's wait with its timeout reply, or with an
+    /// UNBLOCKED error. `None` if it is not blocked (or is being served).
+    pub fn unblock(&self, client_id: u64, error: bool) -> Option<Arc<Waiter>> {
+        let w = self.inner.lock().by_client.get(&client_id)?.clone();
         if !w.claim() {
-            return false;
+            return None;
         }
         self.unregister(&w);
         let bytes = if error {
@@ -332,7 +395,7 @@ impl Blocking {
             w.timeout_bytes()
         };
         w.send(bytes);
-        true
+        Some(w)
     }
 }
 
@@ -375,12 +438,15 @@ mod tests {
         b.register(w.clone());
         assert!(w.claim());
         assert!(!w.claim());
-        assert!(!b.unblock(7, false), "claimed elsewhere");
+        assert!(b.unblock(7, false).is_none(), "claimed elsewhere");
         w.unclaim();
-        assert!(b.unblock(7, true));
-        assert_eq!(rx.try_recv().unwrap(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+        assert!(b.unblock(7, true).is_some());
+        assert_eq!(rx.try_recv().unwrap(), b"");
+        let mut mail = Vec::new();
+        w.info.take_mail(&mut mail);
+        assert_eq!(mail, b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
         assert!(!b.is_blocked(7));
-        assert!(!b.unblock(7, false));
+        assert!(b.unblock(7, false).is_none());
     }
 
     #[test]

@@ -50,10 +50,13 @@ pub struct ClientInfo {
     pub mailbox: Mailbox,
     /// Bytes the connection took from its mailbox but has not written yet.
     pub pending_out: AtomicUsize,
+    /// Channels, patterns and shard channels the client is subscribed to
+    /// (its own task, and CLIENT KILL, which unsubscribes the victim).
+    pub subs: Mutex<crate::pubsub::ClientSubs>,
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
-const FLAG_ORDER: &str = "SMPxbtRBdcuAUreT";
+const FLAG_ORDER: &str = "OSMPxbtRBdcuAUreT";
 
 impl ClientInfo {
     /// The name of the last command run (CLIENT LIST `cmd`), "NULL" if none.
@@ -93,6 +96,7 @@ impl ClientInfo {
             paused: AtomicBool::new(false),
             mailbox: Mailbox::default(),
             pending_out: AtomicUsize::new(0),
+            subs: Mutex::default(),
         }
     }
 
@@ -129,6 +133,24 @@ impl ClientInfo {
         drop(m);
         self.mailbox.signal.raise(SIG_MAIL);
         true
+    }
+
+    /// Queues the reply of a blocked command served by another task behind
+    /// the messages already queued, so the connection writes them in the
+    /// order Redis would have (a RESP3 subscriber sees the event of the
+    /// write that served it first). No limit applies: it is a reply.
+    /// `at` (a `mail_len` taken before the command ran) puts it before what
+    /// its own run queued (its invalidations come after its reply).
+    pub fn deliver_reply(&self, bytes: &[u8], at: Option<usize>) {
+        let mut m = self.mailbox.inner.lock();
+        let at = at.unwrap_or(usize::MAX).min(m.buf.len());
+        m.buf.splice(at..at, bytes.iter().copied());
+        self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// Bytes waiting in the mailbox.
+    pub fn mail_len(&self) -> usize {
+        self.mailbox.inner.lock().buf.len()
     }
 
     /// Moves what the mailbox holds to the end of `out`.
@@ -357,10 +379,10 @@ pub struct Client {
     pub no_touch: bool,
     /// Set between MULTI and EXEC/DISCARD.
     pub multi: Option<crate::txn::Multi>,
+    /// The buffers of the last transaction, for the next MULTI.
+    pub multi_spare: Option<crate::txn::Multi>,
     /// Keys under WATCH and the shared dirty flag.
     pub watch: crate::txn::WatchSet,
-    /// Channels, patterns and shard channels this client is subscribed to.
-    pub subs: crate::pubsub::ClientSubs,
     /// Client-side caching state (CLIENT TRACKING).
     pub tracking: crate::tracking::ClientTracking,
     /// The last command resolved, tried first for the next one.
@@ -378,6 +400,11 @@ pub struct Client {
     /// Used memory was above maxmemory when the current command started
     /// (Redis's pre_command_oom_state; read by scripts, see evict.rs).
     pub oom: bool,
+    /// In MONITOR mode (see cmdlog.rs; CLIENT LIST flag `O`).
+    pub monitor: bool,
+    /// Serves a blocked client's command (the slow log entry is made by
+    /// the server, with the whole wait's figures).
+    pub serving: bool,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -451,8 +478,8 @@ impl Client {
             no_evict: false,
             no_touch: false,
             multi: None,
+            multi_spare: None,
             watch: Default::default(),
-            subs: Default::default(),
             tracking: Default::default(),
             last_entry: None,
             pending: Default::default(),
@@ -460,6 +487,8 @@ impl Client {
             cmd_start: None,
             key_hints: KeyHints::default(),
             oom: false,
+            monitor: false,
+            serving: false,
         }
     }
 

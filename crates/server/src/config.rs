@@ -1283,6 +1283,14 @@ pub struct Config {
     maxmemory: AtomicU64,
     /// Bumped after every change, so hot paths can cache parsed values.
     version: AtomicU64,
+    /// Cached `slowlog-log-slower-than` in µs, `u64::MAX` when negative
+    /// (disabled): compared with every command's duration.
+    slowlog_us: AtomicU64,
+}
+
+/// `slowlog-log-slower-than` as one unsigned threshold (negative: never).
+fn slowlog_threshold(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl Default for Config {
@@ -1293,6 +1301,7 @@ impl Default for Config {
             m.insert(it.name, v);
         }
         let nums = ITEMS.iter().map(|it| std::sync::atomic::AtomicI64::new(m[it.name].num)).collect();
+        let slowlog_us = AtomicU64::new(slowlog_threshold(m["slowlog-log-slower-than"].num));
         Config {
             vals: RwLock::new(m),
             nums,
@@ -1300,6 +1309,7 @@ impl Default for Config {
             lfu: AtomicBool::new(false),
             maxmemory: AtomicU64::new(0),
             version: AtomicU64::new(0),
+            slowlog_us,
         }
     }
 }
@@ -1330,6 +1340,12 @@ impl Config {
     /// `maxmemory` in bytes, 0 for no limit (cheap: read per command).
     pub fn maxmemory(&self) -> u64 {
         self.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// Commands taking at least this many µs go to the slow log (cheap:
+    /// read per command; `u64::MAX` when the log is disabled).
+    pub fn slowlog_threshold(&self) -> u64 {
+        self.slowlog_us.load(Ordering::Relaxed)
     }
 
     /// Sets a value from a config file or the command line (immutable items
@@ -1427,6 +1443,9 @@ impl Config {
         }
         if it.name == "maxmemory" {
             self.maxmemory.store(v.num as u64, Ordering::Relaxed);
+        }
+        if it.name == "slowlog-log-slower-than" {
+            self.slowlog_us.store(slowlog_threshold(v.num), Ordering::Relaxed);
         }
         if it.name == "dir" && !v.text.is_empty() {
             std::env::set_current_dir(&v.text).map_err(|e| os_error_text(&e))?;

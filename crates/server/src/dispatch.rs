@@ -59,15 +59,22 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static Entry, CmdError> {
 pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> After {
     let mark = out.len();
     let after = run(srv, client, argv, out);
+    if client.monitor && is_script_call(argv[0]) {
+        // A script is shown to monitors when it starts, so a monitor that
+        // runs one (no-writes) gets its lines before the reply, as in Redis.
+        let mut lines = Vec::new();
+        client.info.take_mail(&mut lines);
+        out.buf.splice(mark..mark, lines);
+    }
     // CLIENT REPLY OFF / SKIP: the reply is dropped after the fact, except
     // (un)subscribe confirmations, which Redis pushes regardless.
     let keep = |out: &Out| is_subscription(argv[0]) && !out.buf[mark..].starts_with(b"-");
     match client.reply_mode {
-        ReplyMode::Off if !keep(out) => out.buf.truncate(mark),
+        ReplyMode::Off if !keep(out) => drop_reply(out, mark),
         ReplyMode::Off => {}
         ReplyMode::Skipping => {
             if !keep(out) {
-                out.buf.truncate(mark);
+                drop_reply(out, mark);
             }
             client.reply_mode = ReplyMode::On;
         }
@@ -75,6 +82,31 @@ pub fn dispatch(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out
         ReplyMode::On => {}
     }
     after
+}
+
+/// EVAL, EVALSHA, FCALL and their _RO forms.
+fn is_script_call(name: &[u8]) -> bool {
+    ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Drops what a silenced command wrote after `mark`, except the pushes it
+/// sent its own connection (keyspace events, PUBLISH to itself): Redis
+/// silences replies, not pushes. (A push Redis writes inside a reply,
+/// XREADGROUP's xgroup-createconsumer, goes with the reply here.)
+fn drop_reply(out: &mut Out, mark: usize) {
+    let mut keep = mark;
+    let mut at = mark;
+    while at < out.buf.len() {
+        let Some(n) = resp::value_len(&out.buf[at..]) else { break };
+        if out.buf[at] == b'>' {
+            out.buf.copy_within(at..at + n, keep);
+            keep += n;
+        }
+        at += n;
+    }
+    out.buf.truncate(keep);
 }
 
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.
@@ -87,13 +119,22 @@ fn is_subscription(name: &[u8]) -> bool {
 
 /// Redis's rejectCommand: a refused command spoils an open transaction; a
 /// refused EXEC discards it and gives the reason in an EXECABORT.
-fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+fn reject_command(srv: &Server, client: &mut Client, entry: &Entry, argv: &[&[u8]], out: &mut Out, e: CmdError) {
     crate::txn::flag(client);
     if entry.spec.name != "exec" {
         return reject(srv, out, e);
     }
     crate::txn::discard(srv, client);
-    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {e}")));
+    // Redis's formatted rejections (arity, subscribed context, replica)
+    // carry no "ERR " there; its shared errors (OOM, NOAUTH, BUSY ...)
+    // never start with it.
+    let msg = e.to_string();
+    let why = msg.strip_prefix("ERR ").unwrap_or(&msg);
+    reject(srv, out, CmdError::msg(format!("EXECABORT Transaction discarded because of: {why}")));
+    // Monitors saw the MULTI: they see this EXEC end it.
+    if srv.monitors.active() {
+        crate::cmdlog::feed_refused_exec(srv, client, argv);
+    }
 }
 
 fn reject(srv: &Server, out: &mut Out, e: CmdError) {
@@ -110,9 +151,9 @@ fn count_rejected(srv: &Server, entry: &Entry) {
 
 /// Redis's rejectCommand: a command refused before it runs is counted as
 /// rejected and flags an open transaction; a refused EXEC discards it.
-pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, out: &mut Out, e: CmdError) {
+pub(crate) fn refuse(srv: &Server, client: &mut Client, entry: &Entry, argv: &[&[u8]], out: &mut Out, e: CmdError) {
     count_rejected(srv, entry);
-    reject_command(srv, client, entry, out, e);
+    reject_command(srv, client, entry, argv, out, e);
 }
 
 /// The entry an arity error is about (top-level or subcommand).
@@ -232,6 +273,12 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             if matches!(e, CmdError::WrongArity(_)) {
                 if let Some(entry) = entry_for_stats(argv) {
                     count_rejected(srv, entry);
+                    // EXEC with arguments aborts (and discards) like any
+                    // refused EXEC, as Redis's rejectCommand does.
+                    if entry.spec.name == "exec" {
+                        reject_command(srv, client, entry, argv, out, e);
+                        return After::Continue;
+                    }
                 }
             }
             crate::txn::flag(client);
@@ -240,11 +287,11 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         }
     };
     if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
-        refuse(srv, client, entry, out, CmdError::NoAuth);
+        refuse(srv, client, entry, argv, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
-        refuse(srv, client, entry, out, CmdError::err("Command not allowed inside a transaction"));
+        refuse(srv, client, entry, argv, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
     }
     if crate::evict::refuse_oom(srv, client, entry, argv, out) {
@@ -252,11 +299,12 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
-    if client.proto == resp::Protocol::Resp2 && client.subs.total() > 0 && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+    if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
         refuse(
             srv,
             client,
             entry,
+            argv,
             out,
             CmdError::err(format!(
                 "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -266,11 +314,16 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
-        refuse(srv, client, entry, out, e);
+        refuse(srv, client, entry, argv, out, e);
+        return After::Continue;
+    }
+    if client.monitor && touches_keyspace(srv, client, entry.spec, argv) {
+        // Redis treats a monitor as a replica, which may not use the keyspace.
+        refuse(srv, client, entry, argv, out, CmdError::err("Replica can't interact with the keyspace"));
         return After::Continue;
     }
     if client.multi.is_some() && !ends_multi(entry.spec) {
-        crate::txn::queue(client, entry, argv);
+        crate::txn::queue(srv, client, entry, argv);
         out.simple("QUEUED");
         return After::Continue;
     }
@@ -292,6 +345,22 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         client.tracking.caching = false;
     }
     after
+}
+
+/// Redis's is_read_command / is_write_command / is_may_replicate_command
+/// (EXEC: by the commands it would run; a script with a shebang: by its
+/// flags, as getCommandFlags: writes unless no-writes, never may-replicate).
+fn touches_keyspace(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    use crate::scripting::flags;
+    if spec.name.starts_with("eval") || spec.name.starts_with("fcall") {
+        let fl = argv.get(1).and_then(|a| crate::evict::script_flags(srv, spec, a));
+        if let Some(fl) = fl.filter(|fl| fl & flags::EVAL_COMPAT == 0) {
+            return fl & flags::NO_WRITES == 0 || spec.has(f::READONLY);
+        }
+    }
+    let own = |s: &CommandSpec| s.has(f::WRITE | f::READONLY) || s.may_replicate();
+    own(spec)
+        || (spec.name == "exec" && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| own(q.entry.spec))))
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -388,6 +457,11 @@ fn execute_inner(
         in_script: false,
     };
     execute_locked(&mut ctx, entry, argv);
+    if serving.is_none() && srv.monitors.active() {
+        // Still holding the command's keys: monitors see commands on the
+        // same keys in the order they ran.
+        crate::cmdlog::feed(&ctx, entry.spec, argv);
+    }
     if serving.is_some() {
         // A blocked command is one call however many times it is re-run
         // (Redis counts it once, when it is unblocked).
@@ -403,7 +477,9 @@ fn execute_inner(
             }
             None => {
                 let owned = argv.iter().map(|a| a.to_vec()).collect();
-                let w = Arc::new(Waiter::new(client.info.clone(), client.db, client.proto, owned, *req));
+                let mut w = Waiter::new(client.info.clone(), client.db, client.proto, owned, *req);
+                w.silent = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
+                let w = Arc::new(w);
                 srv.blocking.register(w.clone());
                 after = Some(After::Block(w));
             }
@@ -430,7 +506,16 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         b.mark = t1;
     }
     let ns = crate::server::ticks::nanos(t0, t1);
-    count_call(ctx.srv, ctx.client, entry, ns / 1000);
+    let usec = ns / 1000;
+    count_call(ctx.srv, ctx.client, entry, usec);
+    if usec >= ctx.srv.config.slowlog_threshold() {
+        crate::cmdlog::log_slow(ctx, entry.spec, argv, usec);
+    }
+    // Top-level commands are shown by `execute_inner` (not when a blocked
+    // one is served again); those of EXEC and scripts here.
+    if ctx.nested && ctx.srv.monitors.active() {
+        crate::cmdlog::feed(ctx, entry.spec, argv);
+    }
     let stat = &ctx.srv.cmdstats.per[entry.index];
     stat.record(ns);
     if let Err(e) = result {
@@ -467,17 +552,44 @@ pub fn finish(srv: &Server, effects: Effects) {
     }
 }
 
-/// Redis serves a client blocked on several keys from the key that became
-/// ready, not from the first of its keys that has data (they differ when one
-/// transaction fills several). For commands whose keys are interchangeable
-/// (BLPOP, BLMPOP, BZPOPMIN ...) swapping the ready key into the first key
-/// position gives that. Not for XREAD (`serve_all`): its IDs follow its keys.
-fn ready_key_first(entry: &'static Entry, argv: &mut [&[u8]], key: &[u8]) {
+/// Redis 7.0 serves a client blocked on several keys from the key that
+/// became ready and looks at none of its other keys: not the first of them
+/// that has data (they differ when one transaction fills several, served in
+/// the order they were signalled), nor one that holds another type (which
+/// would answer WRONGTYPE), nor, if the ready key is empty again, any other
+/// (the client stays blocked). So the command is re-run on the ready key
+/// alone: BLPOP a b c 0 served from c runs as BLPOP c 0, BLMPOP 0 2 a b
+/// LEFT as BLMPOP 0 1 b LEFT, XREAD ... STREAMS a b 1-0 2-0 as XREAD ...
+/// STREAMS b 2-0 (a key named twice keeps its first ID, as Redis's block
+/// does). Commands with one blocking key among others (BLMOVE) are left
+/// alone.
+fn narrow_to_ready_key<'a>(entry: &'static Entry, argv: &mut Vec<&'a [u8]>, key: &'a [u8]) {
+    use crate::cmdspec::{Begin, Find};
+    let [spec] = entry.spec.key_specs else { return };
     let mut pos = KeyPositions::new();
     entry.spec.key_positions(argv, &mut pos);
-    if let (Some(&first), Some(&at)) = (pos.first(), pos.iter().find(|&&i| argv[i] == key)) {
-        argv.swap(first, at);
+    let (Some(&first), Some(&last), Some(&at)) = (pos.first(), pos.last(), pos.iter().find(|&&i| argv[i] == key))
+    else {
+        return;
+    };
+    if pos.len() < 2 || last - first + 1 != pos.len() {
+        return;
     }
+    let mut v: Vec<&'a [u8]> = Vec::with_capacity(argv.len() - pos.len() + 2);
+    v.extend_from_slice(&argv[..first]);
+    v.push(key);
+    match spec.find {
+        // XREAD: the IDs follow the keys, one each.
+        Find::Range { limit: 2, .. } => v.push(argv[at + pos.len()]),
+        Find::KeyNum { keynum_idx, .. } => match spec.begin {
+            Begin::Index(b) => v[(b + keynum_idx) as usize] = b"1",
+            _ => return,
+        },
+        _ => {}
+    }
+    let rest = if matches!(spec.find, Find::Range { limit: 2, .. }) { last + 1 + pos.len() } else { last + 1 };
+    v.extend_from_slice(&argv[rest.min(argv.len())..]);
+    *argv = v;
 }
 
 /// The type name of the value at `key`, if any (expired or not).
@@ -507,13 +619,14 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             w.send(w.timeout_bytes());
             continue;
         };
-        if !w.serve_all {
-            ready_key_first(entry, &mut argv, key);
-        }
+        narrow_to_ready_key(entry, &mut argv, key);
         let mut shadow = Client::new(w.info.clone(), true);
         shadow.db = w.db;
         shadow.proto = w.proto;
+        shadow.serving = true;
         let mut out = Out::new(w.proto);
+        let t0 = crate::server::ticks::now();
+        let mail_mark = w.info.mail_len();
         let (after, effects) = execute_inner(srv, &mut shadow, entry, &argv, &mut out, Some(&w));
         if after.is_none() {
             if w.serve_all {
@@ -522,7 +635,9 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             return;
         }
         srv.blocking.unregister(&w);
-        w.send(out.buf);
+        let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
+        crate::cmdlog::log_unblocked(srv, &w, Some(usec));
+        w.send_before(out.buf, Some(mail_mark));
         more.extend(effects.ready_keys);
     }
 }
@@ -531,18 +646,31 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
 mod tests {
     use super::*;
 
-    fn swapped(line: &[&str], key: &str) -> Vec<String> {
-        let mut argv: Vec<&[u8]> = line.iter().map(|a| a.as_bytes()).collect();
+    fn narrowed(line: &str, key: &str) -> String {
+        let owned: Vec<String> = line.split(' ').map(String::from).collect();
+        let mut argv: Vec<&[u8]> = owned.iter().map(|a| a.as_bytes()).collect();
         let entry = resolve(&argv).unwrap();
-        ready_key_first(entry, &mut argv, key.as_bytes());
-        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+        narrow_to_ready_key(entry, &mut argv, key.as_bytes());
+        argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
     }
 
     #[test]
-    fn ready_key_moves_first() {
-        assert_eq!(swapped(&["blpop", "a", "b", "c", "0"], "c"), ["blpop", "c", "b", "a", "0"]);
-        assert_eq!(swapped(&["brpop", "a", "b", "0"], "a"), ["brpop", "a", "b", "0"]);
-        assert_eq!(swapped(&["blmpop", "0", "2", "a", "b", "left"], "b"), ["blmpop", "0", "2", "b", "a", "left"]);
-        assert_eq!(swapped(&["blmove", "s", "d", "left", "left", "0"], "s"), ["blmove", "s", "d", "left", "left", "0"]);
+    fn served_on_the_ready_key_alone() {
+        assert_eq!(narrowed("blpop a b c 0", "c"), "blpop c 0");
+        assert_eq!(narrowed("brpop a b 0", "a"), "brpop a 0");
+        assert_eq!(narrowed("brpop a 0", "a"), "brpop a 0");
+        assert_eq!(narrowed("bzpopmax a b a 1.5", "a"), "bzpopmax a 1.5");
+        assert_eq!(narrowed("blmpop 0 2 a b left count 3", "b"), "blmpop 0 1 b left count 3");
+        assert_eq!(narrowed("bzmpop 0 3 a b c min", "c"), "bzmpop 0 1 c min");
+        assert_eq!(narrowed("blmove s d left left 0", "s"), "blmove s d left left 0");
+        assert_eq!(narrowed("brpoplpush s s 0", "s"), "brpoplpush s s 0");
+        assert_eq!(narrowed("xread count 5 block 0 streams a b 1-0 2-0", "b"), "xread count 5 block 0 streams b 2-0");
+        assert_eq!(narrowed("xread block 0 streams a b a 1-0 2-0 3-0", "a"), "xread block 0 streams a 1-0");
+        assert_eq!(
+            narrowed("xreadgroup group g c count 1000 block 0 noack streams a b > >", "a"),
+            "xreadgroup group g c count 1000 block 0 noack streams a >"
+        );
+        // A key the command does not name (cannot happen) changes nothing.
+        assert_eq!(narrowed("blpop a b 0", "z"), "blpop a b 0");
     }
 }

@@ -518,6 +518,12 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         return false;
     }
     client.oom = perform(srv) == Outcome::Fail;
+    // Invalidations of evicted keys this client tracks precede the reply
+    // of the command that caused the eviction, as in Redis (which sends
+    // them at once: the command has not started executing).
+    if client.reply_mode == crate::client::ReplyMode::On {
+        client.info.take_mail(&mut out.buf);
+    }
     if !client.oom {
         return false;
     }
@@ -527,13 +533,13 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         // the commands it would run.
         Some(_) if !matches!(spec.name, "exec" | "discard" | "quit" | "reset") => true,
         Some(m) if spec.name == "exec" => m.queue.iter().any(|q| {
-            let args: Vec<&[u8]> = q.argv().into_iter().take(2).collect();
+            let args: Vec<&[u8]> = m.argv(q).into_iter().take(2).collect();
             denies_oom(srv, q.entry.spec, &args)
         }),
         _ => denies_oom(srv, spec, argv),
     };
     if refused {
-        crate::dispatch::refuse(srv, client, entry, out, CmdError::msg(OOM));
+        crate::dispatch::refuse(srv, client, entry, argv, out, CmdError::msg(OOM));
     }
     refused
 }

@@ -77,8 +77,9 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     let _ = serve(&srv, &mut client, &mut stream).await;
     flush_stats(&srv, &mut client);
     crate::txn::on_disconnect(&srv, &mut client);
-    srv.pubsub.forget_client(&info, &mut client.subs);
+    srv.pubsub.forget_client(&info);
     srv.tracking.disable(&mut client);
+    crate::commands::monitor::stop(&srv, &mut client);
     srv.clients.remove(id);
 }
 
@@ -197,6 +198,11 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if argv.is_empty() {
                 continue;
             }
+            // Killed (CLIENT KILL, output buffer limit) while running its
+            // input: Redis runs nothing more of it.
+            if info.killed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush_stats(srv, client);
@@ -218,7 +224,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
                 match await_unblock(srv, &w, stream, &mut inbuf).await {
-                    Some(reply) => out.raw(&reply),
+                    // A served reply is in the mailbox, behind the messages
+                    // that came before it; a timeout reply goes after them.
+                    Some(reply) => {
+                        info.take_mail(&mut out.buf);
+                        out.raw(&reply);
+                    }
                     None => return Ok(()),
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
@@ -267,6 +278,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // hence `pos` too.
         if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
             inbuf = BytesMut::with_capacity(16 * 1024);
+        } else if inbuf.capacity() - inbuf.len() < 4096 {
+            // Consumed input leaves less room after it with every batch; a
+            // read that fills the room exactly cannot tell the socket is
+            // drained, and costs an extra system call. Take the room back
+            // (free when the buffer is empty: nothing moves).
+            inbuf.reserve(16 * 1024);
         }
         if ranges.capacity() > 4096 {
             ranges = Vec::new();
@@ -325,7 +342,8 @@ fn idle_limit(srv: &Server, info: &ClientInfo, secs: i64) -> Option<i64> {
         return None;
     }
     let subs = info.sub.load(Ordering::Relaxed) + info.psub.load(Ordering::Relaxed) + info.ssub.load(Ordering::Relaxed);
-    if subs > 0 {
+    // Monitors are exempt too (Redis counts them as replicas).
+    if subs > 0 || info.flags.lock().starts_with('O') {
         return None;
     }
     let idle = srv.clock.now_ms() - info.last_interaction_ms.load(Ordering::Relaxed);
@@ -354,7 +372,7 @@ fn writes(srv: &Server, spec: &crate::cmdspec::CommandSpec, argv: &[&[u8]]) -> b
 /// True if the client's open transaction has queued a command that writes
 /// (its EXEC then waits for a WRITE pause, as in Redis).
 fn queued_writes(srv: &Server, client: &Client) -> bool {
-    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(srv, q.entry.spec, &q.argv())))
+    client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| writes(srv, q.entry.spec, &m.argv(q))))
 }
 
 /// True if a command must wait for the current CLIENT PAUSE.
@@ -422,10 +440,13 @@ async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &Clien
 }
 
 /// Waits, for a client blocked on keys, until one of: the reply arrives
-/// (served or CLIENT UNBLOCK), the deadline passes (timeout reply), the
-/// client is killed, or the socket closes. Meanwhile input keeps being read
-/// into `inbuf` (so a disconnect is noticed) but not executed. `None` means
-/// the connection is to be dropped.
+/// (served or CLIENT UNBLOCK: it is then in the mailbox), the deadline passes
+/// (timeout reply, returned), the client is killed, or the socket closes.
+/// Meanwhile input keeps being read into `inbuf` (so a disconnect is
+/// noticed) but not executed, and messages for the client (a RESP3
+/// subscriber's pushes, invalidations) are written as they come, as Redis
+/// writes them to a blocked client. `None` means the connection is to be
+/// dropped.
 async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Option<Vec<u8>> {
     let mut rx = w.take_receiver()?;
     let mut deadline = w.deadline_ms;
@@ -433,6 +454,7 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
     let mut reading = true;
     loop {
         let sleep_ms = deadline.map(|d| (d - srv.clock.now_ms()).max(0) as u64);
+        let mut mail = false;
         tokio::select! {
             r = &mut rx => return r.ok(),
             _ = tokio::time::sleep(std::time::Duration::from_millis(sleep_ms.unwrap_or(0))), if sleep_ms.is_some() => {
@@ -452,6 +474,20 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                 }
                 return None;
             }
+            bits = std::future::poll_fn(|cx| match w.info.mailbox.signal.poll_take(cx) {
+                0 => std::task::Poll::Pending,
+                bits => std::task::Poll::Ready(bits),
+            }) => {
+                if bits & crate::client::SIG_KILL != 0 {
+                    if w.claim() {
+                        srv.blocking.unregister(w);
+                    }
+                    return None;
+                }
+                // Being served: the reply will join the mail; what the
+                // served command sends the client itself goes after it.
+                mail = !w.is_claimed();
+            }
             r = stream.read_buf(inbuf), if reading => {
                 match r {
                     Ok(n) if n > 0 => {
@@ -467,6 +503,16 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                         return None;
                     }
                 }
+            }
+        }
+        if mail {
+            let mut o = Out::new(w.proto);
+            w.info.take_mail(&mut o.buf);
+            if flush(srv, stream, &mut o, &w.info).await.is_err() {
+                if w.claim() {
+                    srv.blocking.unregister(w);
+                }
+                return None;
             }
         }
     }

@@ -10,9 +10,10 @@
 //! published them, whatever cores the two run on. Mailboxes are bounded by
 //! `client-output-buffer-limit`: a subscriber that stops reading is cut off.
 //!
-//! Each connection also keeps its own sets (`ClientSubs`, owned by its task)
-//! so confirmations can count subscriptions and a disconnect or RESET can
-//! unsubscribe everything. The registry maps are behind read-write locks:
+//! Each connection also keeps its own sets (`ClientSubs`, in its
+//! `ClientInfo` behind a mutex that only its own task and CLIENT KILL take)
+//! so confirmations can count subscriptions and a disconnect, RESET or
+//! CLIENT KILL can unsubscribe everything. The registry maps are behind read-write locks:
 //! publishing only reads. `subscriptions` counts every (client, name) pair
 //! so keyspace notifications cost one atomic load when nobody listens.
 //!
@@ -171,21 +172,28 @@ impl PubSub {
         *self.cached.limits.lock()
     }
 
-    /// Subscribes the connection to `name`; writes the confirmation.
-    pub fn subscribe(&self, info: &Arc<ClientInfo>, subs: &mut ClientSubs, kind: Kind, name: &[u8], out: &mut Out) {
-        if subs.set(kind).insert(name.into()) {
+    /// Subscribes the connection to `name`; writes the confirmation. A
+    /// client killed meanwhile (its task may still be running the rest of
+    /// its input) is not registered again.
+    pub fn subscribe(&self, info: &Arc<ClientInfo>, kind: Kind, name: &[u8], out: &mut Out) {
+        let mut subs = info.subs.lock();
+        if !info.killed.load(Ordering::SeqCst) && subs.set(kind).insert(name.into()) {
             self.map(kind).write().entry(name.into()).or_default().insert(info.id, info.clone());
             self.subscriptions.fetch_add(1, Ordering::Relaxed);
             if kind == Kind::Pattern {
                 self.pattern_subs.fetch_add(1, Ordering::Relaxed);
             }
-            sync_counts(info, subs);
+            sync_counts(info, &subs);
         }
         confirm(out, kind.subscribe_word(), Some(name), subs.count_for(kind));
     }
 
     /// Unsubscribes from `name`; writes the confirmation when `out` is given.
-    pub fn unsubscribe(
+    pub fn unsubscribe(&self, info: &ClientInfo, kind: Kind, name: &[u8], out: Option<&mut Out>) -> bool {
+        self.unsubscribe_locked(info, &mut info.subs.lock(), kind, name, out)
+    }
+
+    fn unsubscribe_locked(
         &self,
         info: &ClientInfo,
         subs: &mut ClientSubs,
@@ -219,10 +227,14 @@ impl PubSub {
 
     /// Unsubscribes from every name of `kind`, confirming each (or once
     /// with a null name if there were none) when `out` is given.
-    pub fn unsubscribe_all(&self, info: &ClientInfo, subs: &mut ClientSubs, kind: Kind, mut out: Option<&mut Out>) {
+    pub fn unsubscribe_all(&self, info: &ClientInfo, kind: Kind, out: Option<&mut Out>) {
+        self.unsubscribe_all_locked(info, &mut info.subs.lock(), kind, out)
+    }
+
+    fn unsubscribe_all_locked(&self, info: &ClientInfo, subs: &mut ClientSubs, kind: Kind, mut out: Option<&mut Out>) {
         let names: Vec<Box<[u8]>> = subs.set(kind).iter().cloned().collect();
         for n in &names {
-            self.unsubscribe(info, subs, kind, n, out.as_deref_mut());
+            self.unsubscribe_locked(info, subs, kind, n, out.as_deref_mut());
         }
         if names.is_empty() {
             if let Some(out) = out {
@@ -231,10 +243,13 @@ impl PubSub {
         }
     }
 
-    /// Drops every subscription of a connection (disconnect, RESET).
-    pub fn forget_client(&self, info: &ClientInfo, subs: &mut ClientSubs) {
+    /// Drops every subscription of a connection (disconnect, RESET, and
+    /// CLIENT KILL, which does it for the victim at once, as Redis frees a
+    /// killed client before replying).
+    pub fn forget_client(&self, info: &ClientInfo) {
+        let mut subs = info.subs.lock();
         for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-            self.unsubscribe_all(info, subs, kind, None);
+            self.unsubscribe_all_locked(info, &mut subs, kind, None);
         }
     }
 

@@ -278,6 +278,10 @@ pub struct Server {
     pub tracking: crate::tracking::Tracking,
     /// maxmemory: the eviction pool and the memory accounting (evict.rs).
     pub evictor: crate::evict::Evictor,
+    /// SLOWLOG entries (cmdlog.rs).
+    pub slowlog: crate::cmdlog::SlowLog,
+    /// Clients in MONITOR mode (cmdlog.rs).
+    pub monitors: crate::cmdlog::Monitors,
 }
 
 impl Server {
@@ -315,6 +319,8 @@ impl Server {
             pubsub: Default::default(),
             tracking: Default::default(),
             evictor: Default::default(),
+            slowlog: Default::default(),
+            monitors: Default::default(),
         }
     }
 

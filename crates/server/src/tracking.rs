@@ -68,6 +68,9 @@ struct Tracker {
 struct Inner {
     /// Key → ids of the clients that may cache it.
     table: HashMap<Box<[u8]>, SmallVec<[u64; 2]>, ahash::RandomState>,
+    /// (key, client) pairs in `table` (INFO tracking_total_items, without a
+    /// walk over the table).
+    items: usize,
     /// BCAST prefix → client ids.
     prefixes: BTreeMap<Box<[u8]>, SmallVec<[u64; 2]>>,
     clients: HashMap<u64, Tracker, ahash::RandomState>,
@@ -96,9 +99,6 @@ impl Tracking {
     pub fn enable(&self, client: &mut Client, opts: ClientTracking) {
         let mut inner = self.inner.lock();
         let t = &mut client.tracking;
-        if !t.on {
-            self.clients_on.fetch_add(1, Ordering::Relaxed);
-        }
         t.on = true;
         t.redirect = opts.redirect;
         t.bcast = opts.bcast;
@@ -117,16 +117,17 @@ impl Tracking {
         client.info.set_flag('t', true);
         client.info.set_flag('R', false);
         client.info.redir.store(t.redirect as i64, Ordering::Relaxed);
-        inner.clients.insert(
-            client.id,
-            Tracker {
-                info: client.info.clone(),
-                redirect: t.redirect,
-                bcast: t.bcast,
-                noloop: t.noloop,
-                broken_redirect: false,
-            },
-        );
+        let tracker = Tracker {
+            info: client.info.clone(),
+            redirect: t.redirect,
+            bcast: t.bcast,
+            noloop: t.noloop,
+            broken_redirect: false,
+        };
+        // Counted by the registry's entries, which CLIENT KILL also removes.
+        if inner.clients.insert(client.id, tracker).is_none() {
+            self.clients_on.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Turns tracking off (CLIENT TRACKING OFF, RESET, disconnect).
@@ -144,12 +145,29 @@ impl Tracking {
                 }
             }
         }
-        inner.clients.remove(&client.id);
+        // (CLIENT KILL may have taken the client out already.)
+        if inner.clients.remove(&client.id).is_some() {
+            self.clients_on.fetch_sub(1, Ordering::Relaxed);
+        }
         *t = ClientTracking::default();
         client.info.set_flag('t', false);
         client.info.set_flag('R', false);
         client.info.redir.store(-1, Ordering::Relaxed);
+    }
+
+    /// CLIENT KILL: takes a client out of the registry at once, as Redis
+    /// frees it (INFO tracking_clients drops, its BCAST prefixes go). Its
+    /// task's later `disable` finds nothing left to count.
+    pub fn forget_killed(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        if inner.clients.remove(&id).is_none() {
+            return;
+        }
         self.clients_on.fetch_sub(1, Ordering::Relaxed);
+        inner.prefixes.retain(|_, ids| {
+            ids.retain(|i| *i != id);
+            !ids.is_empty()
+        });
     }
 
     /// True if the redirect target of this client has gone.
@@ -168,6 +186,7 @@ impl Tracking {
             let ids = inner.table.entry(k.into()).or_default();
             if !ids.contains(&client.id) {
                 ids.push(client.id);
+                inner.items += 1;
             }
         }
         inner.limit(srv);
@@ -195,12 +214,12 @@ impl Tracking {
     pub fn invalidate_all(&self, srv: &Server) {
         if self.clients_on.load(Ordering::Relaxed) == 0 {
             if self.table_len() > 0 {
-                self.inner.lock().table.clear();
+                self.inner.lock().clear_table();
             }
             return;
         }
         let mut inner = self.inner.lock();
-        inner.table.clear();
+        inner.clear_table();
         let ids: Vec<u64> = inner.clients.keys().copied().collect();
         for id in ids {
             inner.send(srv, id, Keys::All);
@@ -248,7 +267,7 @@ impl Tracking {
     /// pairs) and tracking_total_prefixes.
     pub fn totals(&self) -> (usize, usize, usize) {
         let inner = self.inner.lock();
-        (inner.table.len(), inner.table.values().map(|v| v.len()).sum(), inner.prefixes.len())
+        (inner.table.len(), inner.items, inner.prefixes.len())
     }
 
     /// Number of keys in the tracking table.
@@ -258,6 +277,11 @@ impl Tracking {
 }
 
 impl Inner {
+    fn clear_table(&mut self) {
+        self.table.clear();
+        self.items = 0;
+    }
+
     /// Past `tracking-table-max-keys`, keys are dropped with an invalidation.
     fn limit(&mut self, srv: &Server) {
         let max = crate::cfg_num!(srv.config, "tracking-table-max-keys");
@@ -278,6 +302,7 @@ impl Inner {
             }
         }
         let Some(ids) = self.table.remove(key) else { return };
+        self.items -= ids.len();
         for id in ids {
             match self.clients.get(&id) {
                 Some(t) if !t.bcast && !(t.noloop && id == by) => self.send(srv, id, Keys::One(key)),

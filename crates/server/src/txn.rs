@@ -33,30 +33,83 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A queued command: its resolved entry and its arguments, copied into one
-/// buffer (one allocation per command, whatever its argument count).
+/// A queued command: its resolved entry and where its arguments are in its
+/// transaction's buffer (`Multi::argv`).
 pub struct Queued {
     pub entry: &'static Entry,
-    bytes: Vec<u8>,
-    /// End offset of each argument in `bytes`.
-    ends: smallvec::SmallVec<[u32; 6]>,
+    /// Its arguments' indices in `Multi::ends`.
+    args: std::ops::Range<u32>,
+    /// Its first key: argument index, shard and map hash (0 if not known).
+    first_key: Option<(u32, u32, u64)>,
 }
 
-impl Queued {
-    pub fn new(entry: &'static Entry, argv: &[&[u8]]) -> Queued {
-        let mut bytes = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
-        let mut ends = smallvec::SmallVec::with_capacity(argv.len());
-        for a in argv {
-            bytes.extend_from_slice(a);
-            ends.push(bytes.len() as u32);
+/// The state of a client between MULTI and EXEC/DISCARD.
+#[derive(Default)]
+pub struct Multi {
+    pub queue: Vec<Queued>,
+    /// The queued arguments, one after another (one buffer for the whole
+    /// transaction, reused by the client's next one).
+    bytes: Vec<u8>,
+    /// End offset of each queued argument in `bytes`.
+    ends: Vec<u32>,
+    /// The shards of every key of the queued commands (what EXEC locks).
+    shards: Vec<u32>,
+    /// A queued command needs every shard (see `scripting::needs_all`).
+    all: bool,
+    /// A queued command takes a Lua state's mutex (scripts and the commands
+    /// that manage them), so EXEC takes the script run lock first.
+    scripts: bool,
+    /// An error while queuing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+impl Multi {
+    /// Queues a command. `known` gives a key's shard and hash when the
+    /// prefetcher computed them.
+    fn push(
+        &mut self,
+        ks: &crate::storage::Keyspace,
+        entry: &'static Entry,
+        argv: &[&[u8]],
+        mut known: impl FnMut(&[u8]) -> Option<(usize, u64)>,
+    ) {
+        let name = entry.spec.name;
+        self.scripts |= ["eval", "fcall", "script|", "function|"].iter().any(|p| name.starts_with(p));
+        let mut first_key = None;
+        if crate::scripting::needs_all(entry) {
+            self.all = true;
+        } else {
+            let mut pos = crate::cmdspec::KeyPositions::new();
+            entry.spec.key_positions(argv, &mut pos);
+            for (n, &i) in pos.iter().enumerate() {
+                let k = argv[i];
+                let (shard, hash) = known(k).unwrap_or_else(|| (ks.shard_of(k), 0));
+                self.shards.push(shard as u32);
+                if n == 0 {
+                    first_key = Some((i as u32, shard as u32, hash));
+                }
+            }
         }
-        Queued { entry, bytes, ends }
+        let first = self.ends.len() as u32;
+        for a in argv {
+            self.bytes.extend_from_slice(a);
+            self.ends.push(self.bytes.len() as u32);
+        }
+        self.queue.push(Queued { entry, args: first..self.ends.len() as u32, first_key });
     }
 
-    /// The arguments, borrowed.
-    pub fn argv(&self) -> smallvec::SmallVec<[&[u8]; 8]> {
-        let mut start = 0;
-        self.ends
+    /// The first key of a queued command (among `argv`, from `argv`), with
+    /// its shard and hash, for `Locked::hint_key`.
+    pub fn first_key<'b>(&self, q: &Queued, argv: &[&'b [u8]]) -> Option<(&'b [u8], usize, u64)> {
+        let (i, shard, hash) = q.first_key?;
+        Some((argv.get(i as usize)?, shard as usize, hash))
+    }
+
+    /// The arguments of a queued command, borrowed.
+    pub fn argv(&self, q: &Queued) -> smallvec::SmallVec<[&[u8]; 8]> {
+        let (i, j) = (q.args.start as usize, q.args.end as usize);
+        let mut start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.ends[i..j]
             .iter()
             .map(|&e| {
                 let a = &self.bytes[start..e as usize];
@@ -65,14 +118,31 @@ impl Queued {
             })
             .collect()
     }
+
+    /// Empties the transaction, keeping its buffers unless they grew large.
+    fn recycle(mut self) -> Option<Multi> {
+        if self.bytes.capacity() > 64 * 1024 || self.queue.capacity() > 1024 {
+            return None;
+        }
+        self.queue.clear();
+        self.bytes.clear();
+        self.ends.clear();
+        self.shards.clear();
+        self.all = false;
+        self.scripts = false;
+        self.aborted = false;
+        Some(self)
+    }
 }
 
-/// The state of a client between MULTI and EXEC/DISCARD.
-#[derive(Default)]
-pub struct Multi {
-    pub queue: Vec<Queued>,
-    /// An error while queuing: EXEC answers EXECABORT.
-    pub aborted: bool,
+/// Starts a transaction (MULTI), reusing the buffers of the last one.
+pub fn begin(client: &mut Client) {
+    client.multi = Some(client.multi_spare.take().unwrap_or_default());
+}
+
+/// Leaves MULTI, keeping the transaction's buffers for the next one.
+pub fn end(client: &mut Client, m: Multi) {
+    client.multi_spare = m.recycle();
 }
 
 /// The keys a client watches, and its dirty flag (shared with the registry).
@@ -117,9 +187,10 @@ pub fn publish_multi_len(client: &Client) {
 }
 
 /// Queues a command (the caller replies +QUEUED).
-pub fn queue(client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
+pub fn queue(srv: &Server, client: &mut Client, entry: &'static Entry, argv: &[&[u8]]) {
     if let Some(m) = client.multi.as_mut() {
-        m.queue.push(Queued::new(entry, argv));
+        let hints = &mut client.key_hints;
+        m.push(&srv.keyspace, entry, argv, |k| hints.find(k));
     }
     publish_multi_len(client);
 }
@@ -134,24 +205,9 @@ pub fn lock_for_exec<'a>(
 ) -> Option<(Option<parking_lot::ReentrantMutexGuard<'a, ()>>, Locked<'a>)> {
     let Some(m) = client.multi.as_ref() else { return Some((None, srv.keyspace.lock_none())) };
     let ks = &srv.keyspace;
-    let mut all = false;
-    let mut scripts = false;
+    let (all, scripts) = (m.all, m.scripts);
     let mut idx: smallvec::SmallVec<[usize; 8]> = client.watch.keys.iter().map(|(_, k)| ks.shard_of(k)).collect();
-    let mut pos = crate::cmdspec::KeyPositions::new();
-    for q in &m.queue {
-        // Scripts, and the commands that take a Lua state's mutex (which a
-        // running script holds while it may wait for one of our shards).
-        let name = q.entry.spec.name;
-        scripts |= ["eval", "fcall", "script|", "function|"].iter().any(|p| name.starts_with(p));
-        if crate::scripting::needs_all(q.entry) {
-            all = true;
-            continue;
-        }
-        let argv = q.argv();
-        pos.clear();
-        q.entry.spec.key_positions(&argv, &mut pos);
-        idx.extend(pos.iter().map(|&i| ks.shard_of(argv[i])));
-    }
+    idx.extend(m.shards.iter().map(|&s| s as usize));
     let run = if scripts && !m.aborted {
         Some(loop {
             if let Some(g) = srv.scripting.run_lock.try_lock_for(std::time::Duration::from_millis(5)) {
@@ -212,7 +268,9 @@ pub fn unwatch_all(srv: &Server, client: &mut Client) {
 /// Ends a transaction (EXEC, DISCARD): leaves MULTI, unwatches everything and
 /// clears the dirty flag.
 pub fn discard(srv: &Server, client: &mut Client) {
-    client.multi = None;
+    if let Some(m) = client.multi.take() {
+        end(client, m);
+    }
     unwatch_all(srv, client);
     client.watch.dirty.store(false, Ordering::Relaxed);
     publish_multi_len(client);
@@ -364,14 +422,35 @@ mod tests {
 
     #[test]
     fn multi_queue_and_flag() {
+        let srv = Server::new(Config::default());
         let mut a = client(1);
         flag(&mut a);
         assert!(a.multi.is_none());
-        a.multi = Some(Multi::default());
+        begin(&mut a);
         let e = crate::dispatch::resolve(&[b"get", b"k"]).unwrap();
-        queue(&mut a, e, &[b"get", b"k"]);
-        assert_eq!(a.info.in_multi.load(Ordering::Relaxed), 1);
+        queue(&srv, &mut a, e, &[b"get", b"k"]);
+        let m = crate::dispatch::resolve(&[b"mset", b"a", b"1", b"b", b"2"]).unwrap();
+        queue(&srv, &mut a, m, &[b"mset", b"a", b"1", b"b", b"2"]);
+        assert_eq!(a.info.in_multi.load(Ordering::Relaxed), 2);
+        {
+            let q = a.multi.as_ref().unwrap();
+            assert_eq!(q.argv(&q.queue[1]).as_slice(), &[&b"mset"[..], b"a", b"1", b"b", b"2"]);
+            let argv = q.argv(&q.queue[0]);
+            let (k, shard, _) = q.first_key(&q.queue[0], &argv).unwrap();
+            assert_eq!((k, shard), (&b"k"[..], srv.keyspace.shard_of(b"k")));
+            let mut want = vec![srv.keyspace.shard_of(b"k"), srv.keyspace.shard_of(b"a"), srv.keyspace.shard_of(b"b")];
+            let mut got: Vec<usize> = q.shards.iter().map(|&s| s as usize).collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want);
+        }
         flag(&mut a);
         assert!(a.multi.as_ref().unwrap().aborted);
+        // DISCARD keeps the buffers for the next transaction, emptied.
+        discard(&srv, &mut a);
+        assert!(a.multi.is_none() && a.multi_spare.is_some());
+        begin(&mut a);
+        let q = a.multi.as_ref().unwrap();
+        assert!(q.queue.is_empty() && q.shards.is_empty() && !q.aborted && q.bytes.capacity() > 0);
     }
 }

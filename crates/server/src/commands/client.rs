@@ -18,6 +18,7 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::CLIENT_ID, id),
@@ -249,7 +250,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if c.id == me {
             ctx.client.close_after_reply = true;
         } else {
-            c.request_kill();
+            free_now(ctx.srv, &c);
         }
         killed += 1;
     }
@@ -262,6 +263,20 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.int(killed);
     }
     Ok(())
+}
+
+/// Kills another connection and, before CLIENT KILL replies, undoes what
+/// other clients could see of it: Redis frees the victim synchronously, so
+/// a PUBLISH right after counts it no more, PUBSUB and CLIENT LIST no longer
+/// show it, and a push to the key it was blocked on stays in the key. Its
+/// task closes the socket when it next wakes (and repeats these steps,
+/// which find nothing left to do).
+fn free_now(srv: &crate::server::Server, c: &Arc<ClientInfo>) {
+    c.request_kill();
+    srv.pubsub.forget_client(c);
+    srv.blocking.cancel(c.id);
+    srv.tracking.forget_killed(c.id);
+    srv.clients.remove(c.id);
 }
 
 /// CLIENT PAUSE timeout [WRITE | ALL]

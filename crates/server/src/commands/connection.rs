@@ -34,8 +34,9 @@ pub fn reset_connection(ctx: &mut Ctx<'_>) {
     // Leave MULTI and forget WATCHed keys.
     crate::txn::on_disconnect(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
-    ctx.srv.pubsub.forget_client(&c.info, &mut c.subs);
+    ctx.srv.pubsub.forget_client(&c.info);
     ctx.srv.tracking.disable(c);
+    crate::commands::monitor::stop(ctx.srv, c);
     ctx.client.reset(needs_auth);
 }
 
@@ -45,7 +46,7 @@ fn ping(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::WrongArity("ping".into()));
     }
     // A subscribed RESP2 client gets a multibulk, like a message.
-    if ctx.client.subs.total() > 0 && !ctx.out.resp3() {
+    if ctx.client.info.in_pubsub() && !ctx.out.resp3() {
         ctx.out.array(2);
         ctx.out.bulk("pong");
         ctx.out.bulk(args.peek().unwrap_or(b""));
@@ -90,7 +91,13 @@ fn quit(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// Checks a password for `user` against requirepass (full ACLs come later:
 /// the only user is "default").
 fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    let required = ctx.srv.config.get_text("requirepass").unwrap_or_default();
+    password_ok(ctx.srv, user, pass)
+}
+
+/// `check_password` for a server (the slow log and MONITOR redact as far
+/// as HELLO gets, which depends on whether its AUTH succeeds).
+pub(crate) fn password_ok(srv: &crate::server::Server, user: &[u8], pass: &[u8]) -> bool {
+    let required = srv.config.get_text("requirepass").unwrap_or_default();
     user == b"default" && (required.is_empty() || required.as_bytes() == pass)
 }
 

@@ -603,8 +603,11 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(_) => return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
     };
     let id = args::parse_i64(id)?;
-    let done = id > 0 && ctx.srv.blocking.unblock(id as u64, error);
-    ctx.out.int(done as i64);
+    let unblocked = if id > 0 { ctx.srv.blocking.unblock(id as u64, error) } else { None };
+    if let Some(w) = &unblocked {
+        crate::cmdlog::log_unblocked(ctx.srv, w, None);
+    }
+    ctx.out.int(unblocked.is_some() as i64);
     Ok(())
 }
 

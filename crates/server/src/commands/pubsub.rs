@@ -26,21 +26,20 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 fn sub(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: Kind) -> CmdResult {
-    let c = &mut *ctx.client;
     for name in args.take_rest() {
-        ctx.srv.pubsub.subscribe(&c.info, &mut c.subs, kind, name, ctx.out);
+        ctx.srv.pubsub.subscribe(&ctx.client.info, kind, name, ctx.out);
     }
     Ok(())
 }
 
 fn unsub(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: Kind) -> CmdResult {
-    let c = &mut *ctx.client;
+    let info = &ctx.client.info;
     let names = args.take_rest();
     if names.is_empty() {
-        ctx.srv.pubsub.unsubscribe_all(&c.info, &mut c.subs, kind, Some(ctx.out));
+        ctx.srv.pubsub.unsubscribe_all(info, kind, Some(ctx.out));
     }
     for name in names {
-        ctx.srv.pubsub.unsubscribe(&c.info, &mut c.subs, kind, name, Some(ctx.out));
+        ctx.srv.pubsub.unsubscribe(info, kind, name, Some(ctx.out));
     }
     Ok(())
 }

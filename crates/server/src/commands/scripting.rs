@@ -66,6 +66,8 @@ fn create_script(st: &mut scripting::EvalState, body: &[u8]) -> Result<String, C
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) -> CmdResult {
+    // Shown to monitors first, so the commands the script calls follow.
+    crate::cmdlog::feed_script(ctx, args.all());
     let src = args.next_bytes()?;
     let (keys, argv) = split_keys(args)?;
     let srv = ctx.srv;
@@ -212,10 +214,12 @@ fn script_help(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// FCALL function numkeys [key ...] [arg ...]
 fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    crate::cmdlog::feed_script(ctx, args.all());
     functions::fcall(ctx, args, false)
 }
 
 /// FCALL_RO function numkeys [key ...] [arg ...]
 fn fcall_ro(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    crate::cmdlog::feed_script(ctx, args.all());
     functions::fcall(ctx, args, true)
 }

@@ -651,6 +651,14 @@ fn memory_section(srv: &Server, s: &mut String) {
         "maxmemory_policy" => policy,
         "mem_fragmentation_ratio" => format!("{frag:.2}"),
         "mem_fragmentation_bytes" => rss as i64 - used as i64,
+        // No replication backlog, replica or AOF buffers and no cluster
+        // links: what Redis leaves out of the eviction figure is nothing.
+        "mem_not_counted_for_evict" => 0,
+        "mem_replication_backlog" => 0,
+        "mem_total_replication_buffers" => 0,
+        "mem_clients_slaves" => 0,
+        "mem_cluster_links" => 0,
+        "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
         "active_defrag_running" => 0,
         "lazyfree_pending_objects" => 0,

@@ -509,10 +509,9 @@ fn parse_read<'a>(
 
 /// The ID after which each key is read: `$` resolved to the stream's last
 /// ID; `None` for XREADGROUP's `>` (the group's pointer).
-fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> Result<Vec<Option<StreamId>>, CmdError> {
-    // Re-executed for a blocked client (see blocking.rs): its stream or
-    // group may have gone meanwhile, which Redis reports in its own words.
-    let serving = r.block.is_some() && ctx.srv.blocking.is_blocked(ctx.client.id);
+/// `serving`: re-executed for a blocked client (see blocking.rs); its stream
+/// or group may have gone meanwhile, which Redis reports in its own words.
+fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, serving: bool) -> Result<Vec<Option<StreamId>>, CmdError> {
     let mut v = Vec::with_capacity(r.keys.len());
     for (key, raw) in r.keys.iter().zip(r.ids) {
         let s = match read_stream(ctx, key) {
@@ -560,17 +559,33 @@ fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> Result<Vec<Option<StreamI
 }
 
 /// Serves what is available now into `o` (one `key, entries` item per
-/// stream that has something); returns how many streams replied.
-fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: &mut Out) -> Result<usize, CmdError> {
+/// stream that has something); returns how many streams replied. Consumers
+/// it creates are pushed on `created` with the length `o` had then: Redis
+/// emits xgroup-createconsumer right after writing the stream's name, so a
+/// RESP3 client listening to its own keys gets the event inside the reply.
+///
+/// A synchronous read serves a stream whose last live entry is past the
+/// asked ID. A blocked reader (`serving`, its command narrowed to the key
+/// that became ready) is served when the stream's last ID ever is past it,
+/// as Redis does: entries added then deleted before it runs (XDEL, XTRIM in
+/// the same transaction) give it an empty entry list, not a longer wait.
+fn serve_read<'k>(
+    ctx: &mut Ctx<'_>,
+    r: &ReadArgs<'k>,
+    ids: &[Option<StreamId>],
+    serving: bool,
+    o: &mut Out,
+    created: &mut Vec<(&'k [u8], usize)>,
+) -> Result<usize, CmdError> {
     let now = ctx.now_ms;
     let limit = if r.count == 0 { usize::MAX } else { r.count };
     let mut served = 0;
-    let mut created = Vec::new();
     for (i, key) in r.keys.iter().enumerate() {
         let Some(s) = read_stream(ctx, key)? else { continue };
+        let newest = if serving { Some(s.last_id) } else { s.edge_id(true) };
         let Some((gname, cname)) = r.group else {
             let after = ids[i].unwrap_or(StreamId::MAX);
-            if s.len == 0 || s.edge_id(true).map(|m| m <= after).unwrap_or(true) {
+            if newest.map(|m| m <= after).unwrap_or(true) {
                 continue;
             }
             served += 1;
@@ -585,7 +600,7 @@ fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: 
         // The group is taken out while the stream is read.
         let mut g = s.groups.remove(gname).expect("checked in resolve_ids");
         let history = ids[i];
-        let has_new = history.is_some() || (s.len > 0 && s.edge_id(true).map(|m| m > g.last_id).unwrap_or(false));
+        let has_new = history.is_some() || newest.map(|m| m > g.last_id).unwrap_or(false);
         if has_new {
             served += 1;
             if !o.resp3() {
@@ -593,7 +608,7 @@ fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: 
             }
             o.bulk(key);
             if g.create_consumer(cname, now) {
-                created.push(*key);
+                created.push((*key, o.len()));
             }
             g.consumers.get_mut(cname).expect("consumer").seen_time = now;
             let at = o.len();
@@ -640,24 +655,36 @@ fn serve_read(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, ids: &[Option<StreamId>], o: 
         }
         s.groups.insert(gname.into(), g);
     }
-    for key in created {
-        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
-    }
     Ok(served)
 }
 
 fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResult {
     let r = parse_read(args.all(), group_cmd, ctx.now_ms, ctx.in_script)?;
-    let ids = resolve_ids(ctx, &r)?;
+    let serving = r.block.is_some() && ctx.srv.blocking.is_blocked(ctx.client.id);
+    let ids = resolve_ids(ctx, &r, serving)?;
     let mut o = Out::new(ctx.out.proto);
-    let served = serve_read(ctx, &r, &ids, &mut o)?;
+    let mut created = Vec::new();
+    let served = serve_read(ctx, &r, &ids, serving, &mut o, &mut created)?;
     if served > 0 {
+        // A served blocked reader: Redis creates the consumer before it
+        // starts the reply.
+        if serving {
+            for (key, _) in created.drain(..) {
+                ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+            }
+        }
         if ctx.out.resp3() {
             ctx.out.map(served);
         } else {
             ctx.out.array(served);
         }
-        ctx.out.raw(&o.buf);
+        let mut from = 0;
+        for (key, at) in created {
+            ctx.out.raw(&o.buf[from..at]);
+            ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+            from = at;
+        }
+        ctx.out.raw(&o.buf[from..]);
         return Ok(());
     }
     match r.block {
@@ -991,7 +1018,7 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if last_id > g.last_id {
         g.last_id = last_id;
     }
-    let at = out.len();
+    let mut claimed = Out::new(out.proto);
     let mut n = 0;
     let mut created = false;
     for id in ids {
@@ -1018,17 +1045,21 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         };
         g.assign(id, cname, delivery, count);
         if justid {
-            write_id(out, id);
+            write_id(&mut claimed, id);
         } else if let Some(e) = s.get(id) {
-            write_entry(out, &e);
+            write_entry(&mut claimed, &e);
         }
         n += 1;
     }
     s.groups.insert(gname.into(), g);
-    insert_array_header(out, at, n);
+    ctx.out.array(n);
+    // Redis creates the consumer when it claims the first entry, after the
+    // reply's header: a RESP3 client listening to its own keys sees the
+    // event there.
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
+    ctx.out.raw(&claimed.buf);
     Ok(())
 }
 
@@ -1098,16 +1129,19 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         count -= 1;
     }
     s.groups.insert(gname.into(), g);
+    let out = &mut *ctx.out;
     out.array(3);
     write_id(out, next);
     out.array(n);
+    // As in XCLAIM: the event comes where the first claimed entry goes.
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    let out = &mut *ctx.out;
     out.raw(&claimed.buf);
     out.array(deleted.len());
     for id in deleted {
         write_id(out, id);
-    }
-    if created {
-        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
     Ok(())
 }

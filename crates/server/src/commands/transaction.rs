@@ -21,7 +21,7 @@ fn multi(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     if ctx.client.multi.is_some() {
         return Err(CmdError::err("MULTI calls can not be nested"));
     }
-    ctx.client.multi = Some(txn::Multi::default());
+    txn::begin(ctx.client);
     txn::publish_multi_len(ctx.client);
     ctx.out.ok();
     Ok(())
@@ -65,11 +65,15 @@ fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     ctx.nested = true;
     ctx.out.array(m.queue.len());
     for q in &m.queue {
-        let argv = q.argv();
+        let argv = m.argv(q);
+        if let Some((key, shard, hash)) = m.first_key(q, &argv) {
+            ctx.locked.hint_key(key, shard, hash);
+        }
         srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
         crate::dispatch::execute_locked(ctx, q.entry, &argv);
     }
     ctx.nested = was_nested;
+    txn::end(ctx.client, m);
     Ok(())
 }
 

@@ -1052,6 +1052,12 @@ pub fn pop_from(ctx: &mut Ctx<'_>, key: &[u8], wh: Where, count: usize, shape: P
     if wh == Where::Max {
         popped.reverse();
     }
+    let empty = z.is_empty();
+    ctx.modified(key);
+    // Redis emits the event as it pops the first member, after the reply's
+    // header: a RESP3 client listening to its own keys gets it there.
+    ctx.notify(notify::ZSET, if wh == Where::Min { "zpopmin" } else { "zpopmax" }, key);
+    let out = &mut *ctx.out;
     for (m, s) in &popped {
         if nested {
             out.array(2);
@@ -1059,9 +1065,6 @@ pub fn pop_from(ctx: &mut Ctx<'_>, key: &[u8], wh: Where, count: usize, shape: P
         out.bulk(m);
         out.double(*s);
     }
-    let empty = z.is_empty();
-    ctx.modified(key);
-    ctx.notify(notify::ZSET, if wh == Where::Min { "zpopmin" } else { "zpopmax" }, key);
     drop_if_empty(ctx, key, empty)
 }
 

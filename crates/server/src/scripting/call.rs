@@ -288,7 +288,12 @@ fn run_command(
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {
         // An error reply of its own words (no "ERR " prefix), converted to
-        // an error table like any command's error.
+        // an error table like any command's error; counted here as a
+        // rejected call and an error reply, as Redis's scriptCall does
+        // (the table then carries ignore_error_stats_update).
+        ctx.srv.cmdstats.per[entry.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.cmdstats.error(crate::evict::OOM);
         buf.clear();
         buf.extend_from_slice(b"-");
         buf.extend_from_slice(crate::evict::OOM.as_bytes());

@@ -478,6 +478,12 @@ impl<'a> Locked<'a> {
         self.all
     }
 
+    /// Tells the lookups that follow the shard and map hash (0: not known)
+    /// of `key`, this very slice (see `KeyHint`).
+    pub fn hint_key(&mut self, key: &[u8], shard: usize, hash: u64) {
+        self.hint = KeyHint { ptr: key.as_ptr() as usize, len: key.len(), shard, hash };
+    }
+
     /// True if the shard of `key` is held.
     pub fn holds(&self, key: &[u8]) -> bool {
         self.all || self.find(self.shard_index(key)).is_some()

@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod blocking;
+mod cmdlog;
 mod common;
 mod config;
 mod conform;
@@ -15,6 +16,7 @@ mod geo;
 mod hash;
 mod hll;
 mod list;
+mod msgconf;
 mod notify;
 mod perf;
 mod protocol;
@@ -26,6 +28,7 @@ mod set;
 mod sort;
 mod stream;
 mod string;
+mod tclconf;
 mod tracking;
 mod txn;
 mod zset;

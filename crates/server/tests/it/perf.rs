@@ -178,3 +178,69 @@ fn pipeline_resumes_after_a_blocked_command() {
         assert_eq!(String::from_utf8_lossy(&c.read_reply()), format!("${}\r\n{v}\r\n", v.len()));
     }
 }
+
+/// The prefetcher also loads the members a pipeline names in large hashes,
+/// sets and sorted sets (commands::Members). The replies must be those of
+/// running the commands one by one: members added, updated, removed and
+/// looked up within one pipeline, ZADD with options before its pairs, wrong
+/// types and collections that change encoding or vanish mid-pipeline.
+#[test]
+fn pipelined_members_of_large_collections() {
+    let srv = TestServer::start();
+    let mut c = srv.raw();
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..600 {
+        lines.push(format!("HSET h field:{i:012} v{i}"));
+        lines.push(format!("SADD s member:{i:012}"));
+        lines.push(format!("ZADD z {i} member:{i:012}"));
+    }
+    let r = pipeline_bytes(&mut c, &lines);
+    assert!(r.iter().all(|x| x == ":1\r\n"), "{:?}", &r[..6]);
+    assert_eq!(c.cmd("OBJECT ENCODING h"), "$9\r\nhashtable\r\n");
+    assert_eq!(c.cmd("OBJECT ENCODING z"), "$8\r\nskiplist\r\n");
+
+    let mut lines: Vec<String> = Vec::new();
+    let mut want: Vec<String> = Vec::new();
+    let bulk = |s: &str| format!("${}\r\n{s}\r\n", s.len());
+    for i in (0..600).step_by(7) {
+        lines.push(format!("HSET h field:{i:012} new{i} extra:{i} x"));
+        want.push(":1\r\n".into());
+        lines.push(format!("HGET h field:{i:012}"));
+        want.push(bulk(&format!("new{i}")));
+        lines.push(format!("HDEL h extra:{i} field:{:012}", i + 1));
+        want.push(if i + 1 < 600 { ":2\r\n" } else { ":1\r\n" }.into());
+        lines.push(format!("HEXISTS h field:{:012}", i + 1));
+        want.push(":0\r\n".into());
+        lines.push(format!("SISMEMBER s member:{i:012}"));
+        want.push(":1\r\n".into());
+        lines.push(format!("SREM s member:{i:012} nosuch"));
+        want.push(":1\r\n".into());
+        lines.push(format!("SMISMEMBER s member:{i:012} member:{:012}", i + 2));
+        want.push(format!("*2\r\n:0\r\n:{}\r\n", u8::from(i + 2 < 600)));
+        lines.push(format!("ZADD z XX CH GT {} member:{i:012} 5 nosuch", i + 1000));
+        want.push(":1\r\n".into());
+        lines.push(format!("ZSCORE z member:{i:012}"));
+        want.push(bulk(&format!("{}", i + 1000)));
+        lines.push(format!("ZINCRBY z 1 member:{i:012}"));
+        want.push(bulk(&format!("{}", i + 1001)));
+        lines.push(format!("ZREM z member:{i:012}"));
+        want.push(":1\r\n".into());
+        lines.push(format!("ZSCORE z member:{i:012}"));
+        want.push("$-1\r\n".into());
+        lines.push(format!("SADD h member:{i:012}"));
+        want.push("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n".into());
+    }
+    // A collection deleted and recreated small within the pipeline.
+    lines.push("DEL s".into());
+    want.push(":1\r\n".into());
+    lines.push("SADD s member:000000000001 member:000000000002".into());
+    want.push(":2\r\n".into());
+    lines.push("SISMEMBER s member:000000000002".into());
+    want.push(":1\r\n".into());
+    let r = pipeline_bytes(&mut c, &lines);
+    for (i, (got, w)) in r.iter().zip(&want).enumerate() {
+        assert_eq!(got, w, "reply {i} to {}", lines[i]);
+    }
+    assert_eq!(c.cmd("SCARD s"), ":2\r\n");
+    assert_eq!(c.cmd("ZCARD z"), format!(":{}\r\n", 600 - 86));
+}
