@@ -47,8 +47,9 @@ impl Default for LoadConfig {
     }
 }
 
-/// The value of a payload body (type byte and object, as `unseal` returns
-/// it). Bytes after the object are ignored, as Redis ignores them.
+/// The value at the start of `p` (a type byte and an object): a payload
+/// whose footer `unseal` checked, or a body. Bytes after the object are
+/// ignored, as Redis ignores them.
 pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
     let mut r = Reader::new(body);
     let t = r.byte()?;

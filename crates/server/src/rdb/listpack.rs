@@ -352,7 +352,7 @@ mod tests {
     fn listpack_encodings_match_redis() {
         // Captured from redis-server 7.0.15: RPUSH of these values, the
         // listpack inside the DUMP payload.
-        assert_eq!(lp(&[b"a", b"1"]), b"\x0b\x00\x00\x00\x02\x00\x81a\x02\x01\x01\xff");
+        assert_eq!(lp(&[b"a", b"1"]), b"\x0c\x00\x00\x00\x02\x00\x81a\x02\x01\x01\xff");
         assert_eq!(lp(&[]), b"\x07\x00\x00\x00\x00\x00\xff");
         let mut w = Writer::new();
         for v in [0, 127, 128, -1, 4095, -4096, 4096, 32767, -32768, 32768, 8388607, -8388608, 8388608, i32::MAX as i64]

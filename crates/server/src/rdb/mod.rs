@@ -301,3 +301,6 @@ mod tests {
         assert_eq!(unseal(b"short"), None);
     }
 }
+
+#[cfg(test)]
+mod codec_tests;
