@@ -346,8 +346,10 @@ fn stream(r: &mut Reader<'_>, v2: bool) -> Option<Value> {
     for _ in 0..ngroups {
         let name: Box<[u8]> = r.string()?.into_owned().into();
         let last_id = read_id(r)?;
-        // Redis 7.0 writes -1 (as 2^64 - 1) for an unknown counter.
-        let entries_read = if v2 { r.len()? as i64 } else { -1 };
+        // Redis 7.0 writes -1 (as 2^64 - 1) for an unknown counter; the
+        // old format has none: estimated from the group's last ID, as Redis
+        // does.
+        let entries_read = if v2 { r.len()? as i64 } else { s.estimate_distance(last_id) };
         let mut g = Group::new(last_id, entries_read);
         let npel = r.count()?;
         let mut unowned = BTreeSet::new();

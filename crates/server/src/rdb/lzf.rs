@@ -105,8 +105,14 @@ pub fn compress(input: &[u8], max: usize) -> Option<Vec<u8>> {
         ip += 1;
         h = first(ip);
     }
+    // The reference checks the room for the last (at most three) bytes
+    // once, before copying them: an output that would end exactly at `max`
+    // (or one to two bytes before) is refused too.
+    if out.len() + 3 > max {
+        return None;
+    }
     while ip < n {
-        push_literal(&mut out, input[ip], &mut lit, &mut run, max)?;
+        push_literal(&mut out, input[ip], &mut lit, &mut run, usize::MAX)?;
         ip += 1;
     }
     if lit == 0 {
@@ -187,6 +193,10 @@ mod tests {
         // Incompressible input does not fit.
         let noise: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         assert!(compress(&noise, noise.len() - 4).is_none());
+        // Redis stores this 23-byte HLL header raw: the compressed form would
+        // reach the limit (19 bytes) in the last three bytes.
+        let hll = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80zS\x88E\xa0\x84\x08";
+        assert!(compress(hll, hll.len() - 4).is_none());
         let long = vec![b'x'; 100_000];
         let c = compress(&long, long.len() - 4).unwrap();
         assert_eq!(decompress(&c, long.len()).unwrap(), long);

@@ -103,7 +103,15 @@ fn watch_events_and_waiters() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(restore(&mut c, "bl", &p, &[]).unwrap(), "OK");
     assert_eq!(String::from_utf8_lossy(&b.read_reply()), "*2\r\n$2\r\nbl\r\n$1\r\nx\r\n");
-    // Keyspace events: restore; new before it.
+    // Client-side caching: a RESTORE invalidates the key.
+    let mut tr = t.raw();
+    tr.cmd("HELLO 3");
+    tr.cmd("CLIENT TRACKING ON");
+    tr.cmd("GET tk");
+    assert_eq!(restore(&mut c, "tk", &p, &[]).unwrap(), "OK");
+    assert_eq!(String::from_utf8_lossy(&tr.read_reply()), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ntk\r\n");
+    // Keyspace events: restore; del when a REPLACE with a past TTL
+    // deletes the key.
     r.cmd("CONFIG SET notify-keyspace-events KEA");
     let mut s = t.raw();
     s.cmd("SUBSCRIBE __keyevent@0__:restore __keyevent@0__:del");
