@@ -124,13 +124,16 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             nonempty_hash(h)?
         }
         ty::ZSET | ty::ZSET_2 => {
+            // As Redis: loaded into a skiplist (keeping -0 scores), made
+            // compact afterwards if it fits.
             let n = r.count()?;
-            let mut z = ZSet::for_size(n, 0, cfg.zset);
+            let mut z = ZSet::new_skip();
             for _ in 0..n {
                 let m = r.string()?;
                 let score = if t == ty::ZSET_2 { f64::from_bits(r.u64_le()?) } else { text_double(&mut r)? };
                 zset_add(&mut z, &m, score, cfg)?;
             }
+            z.shrink_if_small(cfg.zset);
             nonempty_zset(z)?
         }
         ty::ZSET_ZIPLIST | ty::ZSET_LISTPACK => {
@@ -335,13 +338,15 @@ fn stream(r: &mut Reader<'_>, v2: bool) -> Option<Value> {
         return None;
     }
     if v2 {
-        read_id(r)?; // first ID: recomputed below from the entries
+        s.first_id = read_id(r)?;
         s.max_deleted = read_id(r)?;
         s.entries_added = r.len()?;
     } else {
+        // The old format has no first ID: found from the entries, as Redis
+        // does.
         s.entries_added = s.len;
+        s.refresh_first();
     }
-    s.refresh_first();
     let ngroups = r.count()?;
     for _ in 0..ngroups {
         let name: Box<[u8]> = r.string()?.into_owned().into();
