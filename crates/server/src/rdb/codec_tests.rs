@@ -66,6 +66,16 @@ fn zset_items(v: &Value) -> Vec<(Vec<u8>, f64)> {
     z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
 }
 
+/// A deterministic, fast generator (xorshift64).
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 fn b(s: &str) -> Vec<u8> {
     s.as_bytes().to_vec()
 }
@@ -308,14 +318,7 @@ fn stream_checks() {
 
 #[test]
 fn corrupted_payloads_never_panic() {
-    // xorshift: deterministic and fast.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = xorshift(0x9E37_79B9_7F4A_7C15);
     let cfg = LoadConfig::default();
     let mut seeds: Vec<Vec<u8>> = CAPTURED.iter().map(|c| hex(c.1)).collect();
     seeds.push(payload(ty::HASH_ZIPLIST, |p| write_string(p, &ziplist(&["f", "1", "g", "two"]))));
@@ -402,13 +405,7 @@ fn sample(rnd: &mut impl FnMut() -> u64) -> Vec<u8> {
 
 #[test]
 fn random_values_round_trip() {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = xorshift(0x2545_F491_4F6C_DD1D);
     let cfg = LoadConfig::default();
     for round in 0..300 {
         let n = 1 + [3, 10, 200, 700][round % 4] * (rnd() % 2 + 1) as usize / 2;
@@ -481,13 +478,7 @@ fn random_values_round_trip() {
 #[test]
 fn random_streams_round_trip() {
     use types::stream::{Group, NodeLimits, Stream, StreamId};
-    let mut x: u64 = 0x1234_5678_9ABC_DEF1;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = xorshift(0x1234_5678_9ABC_DEF1);
     for round in 0..40 {
         let mut s = Stream::new();
         let lim = NodeLimits { max_bytes: [0, 200, 4096][round % 3], max_entries: [0, 3, 100][round % 3] };
