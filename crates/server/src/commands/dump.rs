@@ -15,7 +15,7 @@ use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
-use crate::rdb::{self, DumpError, LoadConfig};
+use crate::rdb::{self, LoadConfig};
 use crate::storage::lfu;
 use types::stream::NodeLimits;
 
@@ -29,9 +29,7 @@ fn dump(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let payload = rdb::dump(&e.value).map_err(|e| match e {
-        DumpError::FieldTtl => CmdError::err("DUMP of a hash with field expirations is not supported"),
-    })?;
+    let payload = rdb::dump(&e.value);
     ctx.out.bulk(payload);
     Ok(())
 }

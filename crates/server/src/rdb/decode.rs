@@ -123,6 +123,36 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             }
             nonempty_hash(h)?
         }
+        ty::HASH_LISTPACK_EX => {
+            r.u64_le()?;
+            let blob = r.string()?;
+            let items = parse_listpack(&blob)?;
+            if items.len() % 3 != 0 {
+                return None;
+            }
+            let mut h = Hash::new();
+            let (mut b1, mut b2) = (itoa::Buffer::new(), itoa::Buffer::new());
+            for t in items.chunks_exact(3) {
+                let at = match t[2] {
+                    Item::Int(n) => n,
+                    Item::Str(s) => types::num::parse_i64(s)?,
+                };
+                hash_add_ttl(&mut h, t[0].bytes(&mut b1), t[1].bytes(&mut b2), at, cfg)?;
+            }
+            nonempty_hash(h)?
+        }
+        ty::HASH_METADATA => {
+            let min = r.u64_le()? as i64;
+            let n = r.count()?;
+            let mut h = Hash::new();
+            for _ in 0..n {
+                let rel = r.len()?;
+                let at = if rel == 0 { 0 } else { min.checked_add(i64::try_from(rel - 1).ok()?)? };
+                let (f, v) = (r.string()?, r.string()?);
+                hash_add_ttl(&mut h, &f, &v, at, cfg)?;
+            }
+            nonempty_hash(h)?
+        }
         ty::ZSET | ty::ZSET_2 => {
             // As Redis: loaded into a skiplist (keeping -0 scores), made
             // compact afterwards if it fits.
@@ -176,6 +206,19 @@ fn hash_add(h: &mut Hash, f: &[u8], v: &[u8], cfg: &LoadConfig) -> Option<()> {
         return None;
     }
     h.set(f, v, cfg.hash);
+    Some(())
+}
+
+/// Adds a pair with its TTL (absolute ms, 0 for none; a TTL already past
+/// is kept: the field expires on its first access, as ours always do).
+fn hash_add_ttl(h: &mut Hash, f: &[u8], v: &[u8], at: i64, cfg: &LoadConfig) -> Option<()> {
+    if at < 0 {
+        return None;
+    }
+    hash_add(h, f, v, cfg)?;
+    if at > 0 {
+        h.set_ttl(f, at);
+    }
     Some(())
 }
 

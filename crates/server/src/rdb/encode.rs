@@ -21,24 +21,16 @@
 //!   with their PELs and consumers.
 
 use super::listpack::{write_intset, Writer};
-use super::{seal, ty, write_len, write_string};
+use super::{seal, seal_as, ty, write_len, write_string, RDB_VERSION_74};
 use crate::storage::Value;
-use types::hash::Hash;
+use types::hash::{FieldTtl, Hash};
 use types::list::List;
 use types::set::Set;
 use types::stream::{Stream, StreamId, SAME_FIELDS};
 use types::zset::ZSet;
 
-/// Why a value cannot be dumped.
-#[derive(Debug, PartialEq, Eq)]
-pub enum DumpError {
-    /// A hash with field TTLs (Redis 7.4): RDB version 10 has no encoding
-    /// for them, and dropping them would change the value.
-    FieldTtl,
-}
-
 /// The DUMP payload of `v`.
-pub fn dump(v: &Value) -> Result<Vec<u8>, DumpError> {
+pub fn dump(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
         Value::Str(s) => {
@@ -47,11 +39,17 @@ pub fn dump(v: &Value) -> Result<Vec<u8>, DumpError> {
         }
         Value::List(l) => list(&mut out, l),
         Value::Set(s) => set(&mut out, s),
-        Value::Hash(h) => hash(&mut out, h)?,
+        Value::Hash(h) => {
+            if let Some(min) = h.min_ttl() {
+                ttl_hash(&mut out, h, min);
+                return seal_as(out, RDB_VERSION_74);
+            }
+            hash(&mut out, h)
+        }
         Value::ZSet(z) => zset(&mut out, z),
         Value::Stream(s) => stream(&mut out, s),
     }
-    Ok(seal(out))
+    seal(out)
 }
 
 /// Quicklist sizes by negative fill (-1..-5), and the safety net of a
@@ -125,10 +123,7 @@ fn set(out: &mut Vec<u8>, s: &Set) {
     }
 }
 
-fn hash(out: &mut Vec<u8>, h: &Hash) -> Result<(), DumpError> {
-    if h.min_ttl().is_some() {
-        return Err(DumpError::FieldTtl);
-    }
+fn hash(out: &mut Vec<u8>, h: &Hash) {
     let mut c = h.cursor();
     if h.encoding() == "hashtable" {
         out.push(ty::HASH);
@@ -146,7 +141,41 @@ fn hash(out: &mut Vec<u8>, h: &Hash) -> Result<(), DumpError> {
         }
         write_string(out, &w.finish());
     }
-    Ok(())
+}
+
+/// A hash with field TTLs, as Redis 7.4.1 writes it: the nearest expiry
+/// (8 bytes LE), then for a listpack (`HASH_LISTPACK_EX`) one listpack of
+/// field, value, TTL (0 for none) triplets in the encoding's order (fields
+/// with a TTL first, nearest first), else (`HASH_METADATA`) a count and per
+/// field its TTL relative to the nearest (`ttl - min + 1`, 0 for none), the
+/// field and the value.
+fn ttl_hash(out: &mut Vec<u8>, h: &Hash, min: i64) {
+    let ttl = |f: &[u8]| match h.ttl(f) {
+        FieldTtl::At(t) => t,
+        _ => 0,
+    };
+    let mut c = h.cursor();
+    if h.encoding() == "hashtable" {
+        out.push(ty::HASH_METADATA);
+        out.extend_from_slice(&min.to_le_bytes());
+        write_len(out, h.len() as u64);
+        while let Some((f, v)) = c.next_pair() {
+            let t = ttl(f);
+            write_len(out, if t == 0 { 0 } else { (t - min) as u64 + 1 });
+            write_string(out, f);
+            write_string(out, v);
+        }
+    } else {
+        out.push(ty::HASH_LISTPACK_EX);
+        out.extend_from_slice(&min.to_le_bytes());
+        let mut w = Writer::new();
+        while let Some((f, v)) = c.next_pair() {
+            w.push_str(f);
+            w.push_str(v);
+            w.push_int(ttl(f));
+        }
+        write_string(out, &w.finish());
+    }
 }
 
 /// Redis's double2ll: the score as an integer when it is integral and

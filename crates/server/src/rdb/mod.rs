@@ -26,8 +26,11 @@
 //! or allocate without bound. A decoded value is built with our own write
 //! paths, so its encoding follows our thresholds.
 //!
-//! Field TTLs (Redis 7.4) have no version-10 encoding; DUMP refuses a hash
-//! that has any (see `encode::DumpError`).
+//! Field TTLs (Redis 7.4) have no version-10 encoding: a hash that has any
+//! is written in Redis 7.4.1's object types (`HASH_LISTPACK_EX`,
+//! `HASH_METADATA`) with 7.4's RDB version (12), byte for byte as 7.4.1 does
+//! for a listpack hash. RESTORE accepts versions 11 and 12 for those two
+//! types only; any other payload newer than 10 is refused, as 7.0 refuses it.
 
 mod decode;
 mod encode;
@@ -37,10 +40,12 @@ pub mod lzf;
 use std::borrow::Cow;
 
 pub use decode::{load, LoadConfig};
-pub use encode::{dump, DumpError};
+pub use encode::dump;
 
 /// The RDB version Redis 7.0 writes and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
+/// Redis 7.4's RDB version, written for hashes with field TTLs.
+pub const RDB_VERSION_74: u16 = 12;
 
 /// Object type bytes (`RDB_TYPE_*` of rdb.h).
 pub mod ty {
@@ -61,6 +66,9 @@ pub mod ty {
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const STREAM_LISTPACKS_2: u8 = 19;
+    /// Redis 7.4: hashes with field TTLs.
+    pub const HASH_METADATA: u8 = 24;
+    pub const HASH_LISTPACK_EX: u8 = 25;
 }
 
 /// Redis's CRC64 (Jones polynomial, reflected).
@@ -75,8 +83,12 @@ pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
 }
 
 /// Appends the RDB version and the CRC64 footer to a payload body.
-pub fn seal(mut p: Vec<u8>) -> Vec<u8> {
-    p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+pub fn seal(p: Vec<u8>) -> Vec<u8> {
+    seal_as(p, RDB_VERSION)
+}
+
+fn seal_as(mut p: Vec<u8>, version: u16) -> Vec<u8> {
+    p.extend_from_slice(&version.to_le_bytes());
     let crc = crc64(0, &p);
     p.extend_from_slice(&crc.to_le_bytes());
     p
@@ -90,7 +102,8 @@ pub fn unseal(p: &[u8]) -> Option<&[u8]> {
     }
     let (body, footer) = p.split_at(p.len() - 8);
     let ver = u16::from_le_bytes([body[body.len() - 2], body[body.len() - 1]]);
-    if ver > RDB_VERSION || crc64(0, body).to_le_bytes() != footer {
+    let ttl_hash = matches!(body[0], ty::HASH_METADATA | ty::HASH_LISTPACK_EX);
+    if (ver > RDB_VERSION && !(ttl_hash && ver <= RDB_VERSION_74)) || crc64(0, body).to_le_bytes() != footer {
         return None;
     }
     Some(&body[..body.len() - 2])
