@@ -548,6 +548,17 @@ fn hash_field_ttls_as_redis_74() {
     let Some(Value::Hash(back)) = restore(&p) else { panic!("refused") };
     assert!(matches!(back.ttl(b"f297"), FieldTtl::At(1_900_000_000_297)));
     assert!(matches!(back.ttl(b"f298"), FieldTtl::Persistent));
+    // Equal and distinct TTLs keep the payload's (7.4's) order.
+    let mut h = types::hash::Hash::new();
+    for (i, t) in [5, 3, 5, 0, 3, 9].iter().enumerate() {
+        h.set(format!("f{i}").as_bytes(), b"v", cfg.hash);
+        if *t > 0 {
+            h.set_ttl(format!("f{i}").as_bytes(), 1_900_000_000_000 + t);
+        }
+    }
+    let p = dump(&Value::Hash(h));
+    assert_eq!(p[0], ty::HASH_LISTPACK_EX);
+    assert_eq!(dump(&restore(&p).unwrap()), p);
     // Other 7.4 payloads stay refused, as Redis 7.0 refuses them.
     assert!(restore(&hex(STRING_74)).is_none());
 }

@@ -130,28 +130,28 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             if items.len() % 3 != 0 {
                 return None;
             }
-            let mut h = Hash::new();
+            let (mut h, mut ttls) = (Hash::new(), Vec::new());
             let (mut b1, mut b2) = (itoa::Buffer::new(), itoa::Buffer::new());
             for t in items.chunks_exact(3) {
                 let at = match t[2] {
                     Item::Int(n) => n,
                     Item::Str(s) => types::num::parse_i64(s)?,
                 };
-                hash_add_ttl(&mut h, t[0].bytes(&mut b1), t[1].bytes(&mut b2), at, cfg)?;
+                hash_add_ttl(&mut h, &mut ttls, t[0].bytes(&mut b1), t[1].bytes(&mut b2), at, cfg)?;
             }
-            nonempty_hash(h)?
+            with_ttls(h, ttls)?
         }
         ty::HASH_METADATA => {
             let min = r.u64_le()? as i64;
             let n = r.count()?;
-            let mut h = Hash::new();
+            let (mut h, mut ttls) = (Hash::new(), Vec::new());
             for _ in 0..n {
                 let rel = r.len()?;
                 let at = if rel == 0 { 0 } else { min.checked_add(i64::try_from(rel - 1).ok()?)? };
                 let (f, v) = (r.string()?, r.string()?);
-                hash_add_ttl(&mut h, &f, &v, at, cfg)?;
+                hash_add_ttl(&mut h, &mut ttls, &f, &v, at, cfg)?;
             }
-            nonempty_hash(h)?
+            with_ttls(h, ttls)?
         }
         ty::ZSET | ty::ZSET_2 => {
             // As Redis: loaded into a skiplist (keeping -0 scores), made
@@ -209,17 +209,34 @@ fn hash_add(h: &mut Hash, f: &[u8], v: &[u8], cfg: &LoadConfig) -> Option<()> {
     Some(())
 }
 
-/// Adds a pair with its TTL (absolute ms, 0 for none; a TTL already past
-/// is kept: the field expires on its first access, as ours always do).
-fn hash_add_ttl(h: &mut Hash, f: &[u8], v: &[u8], at: i64, cfg: &LoadConfig) -> Option<()> {
+/// Adds a pair, noting its TTL (absolute ms, 0 for none) for `with_ttls`.
+fn hash_add_ttl(
+    h: &mut Hash,
+    ttls: &mut Vec<(Vec<u8>, i64)>,
+    f: &[u8],
+    v: &[u8],
+    at: i64,
+    cfg: &LoadConfig,
+) -> Option<()> {
     if at < 0 {
         return None;
     }
     hash_add(h, f, v, cfg)?;
     if at > 0 {
-        h.set_ttl(f, at);
+        ttls.push((f.to_vec(), at));
     }
     Some(())
+}
+
+/// Gives the fields their TTLs, last first: a field given a TTL moves before
+/// the fields expiring at the same time or later, so the listpackex order
+/// comes out as the payload's (Redis 7.4's). A TTL already past is kept: the
+/// field expires on its first access, as ours always do.
+fn with_ttls(mut h: Hash, ttls: Vec<(Vec<u8>, i64)>) -> Option<Value> {
+    for (f, at) in ttls.iter().rev() {
+        h.set_ttl(f, *at);
+    }
+    nonempty_hash(h)
 }
 
 /// Adds a member; `None` for a duplicate member or a NaN score.
