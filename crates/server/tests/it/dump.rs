@@ -107,6 +107,18 @@ fn watch_events_and_waiters() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(restore(&mut c, "bl", &p, &[]).unwrap(), "OK");
     assert_eq!(String::from_utf8_lossy(&b.read_reply()), "*2\r\n$2\r\nbl\r\n$1\r\nx\r\n");
+    // ... and so are clients blocked on a sorted set or a stream.
+    r.cmd("ZADD zsrc 1 m");
+    r.cmd("XADD xsrc 5-1 f v");
+    let (pz, px) = (dump(&mut c, "zsrc").unwrap(), dump(&mut c, "xsrc").unwrap());
+    let (mut bz, mut bx) = (t.raw(), t.raw());
+    bz.send_cmd(&[b"BZPOPMIN", b"bz", b"0"]);
+    bx.send_cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"bx", b"0-0"]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(restore(&mut c, "bz", &pz, &[]).unwrap(), "OK");
+    assert_eq!(restore(&mut c, "bx", &px, &[]).unwrap(), "OK");
+    assert_eq!(String::from_utf8_lossy(&bz.read_reply()), "*3\r\n$2\r\nbz\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    assert!(String::from_utf8_lossy(&bx.read_reply()).contains("5-1"));
     // Client-side caching: a RESTORE invalidates the key.
     let mut tr = t.raw();
     tr.cmd("HELLO 3");
