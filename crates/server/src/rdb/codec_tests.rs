@@ -492,12 +492,12 @@ fn random_streams_round_trip() {
             }
             let (f1, v1, v2) = (sample(&mut rnd), sample(&mut rnd), sample(&mut rnd));
             let fields: Vec<(&[u8], &[u8])> =
-                if rnd() % 3 == 0 { vec![(&f1, &v1)] } else { vec![(b"a", &v1), (b"b", &v2)] };
+                if rnd().is_multiple_of(3) { vec![(&f1, &v1)] } else { vec![(b"a", &v1), (b"b", &v2)] };
             s.append(id, &fields, lim);
             ids.push(id);
         }
         for id in &ids {
-            if rnd() % 4 == 0 {
+            if rnd().is_multiple_of(4) {
                 s.delete(*id);
             }
         }

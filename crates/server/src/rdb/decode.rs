@@ -351,8 +351,9 @@ fn stream_node(master: StreamId, lp: &[u8], prev: &mut Option<StreamId>) -> Opti
             return None;
         }
         let mut fields = Vec::with_capacity(n as usize);
-        for j in 0..n as usize {
-            let f = if same { master_fields[j].to_vec() } else { str_item(&mut it)? };
+        let mut shared = master_fields.iter();
+        for _ in 0..n {
+            let f = if same { shared.next()?.to_vec() } else { str_item(&mut it)? };
             fields.push((f, str_item(&mut it)?));
         }
         if int_item(&mut it)? != n + 3 + if same { 0 } else { n + 1 } {

@@ -227,7 +227,7 @@ pub fn parse_ziplist(b: &[u8]) -> Option<Vec<Item<'_>>> {
         }
         let c = *b.get(p)?;
         let item = match c >> 6 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let (h, n) = match c >> 6 {
                     0 => (1, (c & 0x3f) as usize),
                     1 => (2, ((c as usize & 0x3f) << 8) | *b.get(p + 1)? as usize),
