@@ -17,7 +17,6 @@ use crate::error::{CmdError, CmdResult};
 use crate::notify;
 use crate::rdb::{self, LoadConfig};
 use crate::storage::lfu;
-use types::stream::NodeLimits;
 
 pub static COMMANDS: &[Cmd] =
     &[Cmd::new(&t::DUMP, dump), Cmd::new(&t::RESTORE, restore), Cmd::new(&t::RESTORE_ASKING, restore)];
@@ -43,10 +42,6 @@ pub fn load_config(ctx: &Ctx<'_>) -> LoadConfig {
         zset: super::zset::limits(ctx),
         max_intset: ctx.set_max_intset(),
         list_fill: fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
-        stream: NodeLimits {
-            max_bytes: crate::cfg_num!(c, "stream-node-max-bytes").max(0) as usize,
-            max_entries: crate::cfg_num!(c, "stream-node-max-entries").max(0) as usize,
-        },
     }
 }
 

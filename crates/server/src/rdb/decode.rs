@@ -12,7 +12,10 @@
 //! refused, as Redis refuses them (empty keys cannot exist).
 //!
 //! Values are built with the same operations our commands use, so their
-//! encodings follow our configured thresholds.
+//! encodings follow our configured thresholds. Streams are the exception:
+//! their nodes are kept as written (deleted entries included), as Redis
+//! keeps the listpacks it loads, so trimming and a later DUMP see the same
+//! nodes as the sender.
 
 use super::listpack::{parse_intset, parse_listpack, parse_ziplist, parse_zipmap, Item};
 use super::{ty, Reader};
@@ -21,7 +24,7 @@ use std::collections::BTreeSet;
 use types::hash::{Hash, Limits as HashLimits};
 use types::list::List;
 use types::set::{Member, Set};
-use types::stream::{Consumer, Entry, Group, Nack, NodeLimits, Stream, StreamId, DELETED, SAME_FIELDS};
+use types::stream::{Consumer, Entry, Group, Nack, Stream, StreamId, DELETED, SAME_FIELDS};
 use types::zset::{Limits as ZLimits, ZSet};
 
 /// The configuration that shapes a loaded value.
@@ -31,7 +34,6 @@ pub struct LoadConfig {
     pub zset: ZLimits,
     pub max_intset: usize,
     pub list_fill: i32,
-    pub stream: NodeLimits,
 }
 
 impl Default for LoadConfig {
@@ -42,7 +44,6 @@ impl Default for LoadConfig {
             zset: ZLimits { max_entries: 128, max_value: 64 },
             max_intset: 512,
             list_fill: -2,
-            stream: NodeLimits { max_bytes: 4096, max_entries: 100 },
         }
     }
 }
