@@ -96,9 +96,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let at = if ttl != 0 && !absttl { ttl.wrapping_add(now) } else { ttl };
     if at != 0 && at <= now {
         // Already expired: nothing is created; a replaced key is deleted.
-        if replace && ctx.lookup_write(key)?.is_some() {
-            ctx.raw_db(key)?.remove(key);
-            ctx.modified(key);
+        if replace && ctx.delete(key)? {
             ctx.notify(notify::GENERIC, "del", key);
         }
         ctx.out.ok();
