@@ -562,3 +562,41 @@ fn hash_field_ttls_as_redis_74() {
     // Other 7.4 payloads stay refused, as Redis 7.0 refuses them.
     assert!(restore(&hex(STRING_74)).is_none());
 }
+
+#[test]
+fn stream_old_format() {
+    // STREAM_LISTPACKS (before 7.0): no first / max-deleted IDs, no entries
+    // added, no group read counters.
+    let p = payload(ty::STREAM_LISTPACKS, |p| {
+        write_len(p, 1);
+        write_string(p, &encode::id_key(types::stream::StreamId::new(5, 0)));
+        let mut w = listpack::Writer::new();
+        for v in [2, 0, 1] {
+            w.push_int(v);
+        }
+        w.push_str(b"f");
+        w.push_int(0);
+        for ms in [0, 1] {
+            for v in [2, ms, 0] {
+                w.push_int(v);
+            }
+            w.push_str(b"v");
+            w.push_int(4);
+        }
+        write_string(p, &w.finish());
+        write_len(p, 2);
+        write_len(p, 6);
+        write_len(p, 0);
+        write_len(p, 1);
+        write_string(p, b"g");
+        write_len(p, 6);
+        write_len(p, 0);
+        write_len(p, 0);
+        write_len(p, 0);
+    });
+    let Some(Value::Stream(s)) = restore(&p) else { panic!("refused") };
+    assert_eq!((s.len, s.entries_added, s.first_id.ms, s.last_id.ms), (2, 2, 5, 6));
+    assert_eq!(s.groups[&b"g"[..]].entries_read, 2);
+    // It comes back in the current format.
+    assert_eq!(dump(&Value::Stream(s))[0], ty::STREAM_LISTPACKS_2);
+}
