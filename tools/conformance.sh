@@ -13,8 +13,8 @@
 #   TMO         seconds allowed per unit (default 600)
 #
 # Tests that need what Hematite does not have (replication, persistence,
-# DEBUG RELOAD and other DEBUG subcommands, ACL, LATENCY,
-# DUMP/RESTORE, CLUSTER) are skipped by name
+# DEBUG RELOAD and other DEBUG subcommands, ACL, LATENCY, CLUSTER)
+# are skipped by name
 # (tools/conformance-skip.txt) or by tag; docs/conformance.md says why.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +31,7 @@ UNITS=(
   unit/tracking unit/multi unit/scripting unit/functions unit/bitops unit/bitfield
   unit/geo unit/hyperloglog unit/sort unit/scan unit/auth unit/protocol unit/querybuf
   unit/introspection unit/introspection-2 unit/slowlog unit/latency-monitor unit/limits unit/quit
-  unit/lazyfree unit/pause unit/other
+  unit/lazyfree unit/pause unit/other unit/dump
 )
 [ $# -gt 0 ] && UNITS=("$@")
 [ -x "$BIN" ] || { echo "no server binary at $BIN (cargo build -p hematite)"; exit 2; }

@@ -26,6 +26,7 @@ pub mod net;
 pub mod notify;
 pub mod prefetch;
 pub mod pubsub;
+pub mod rdb;
 pub mod scripting;
 pub mod server;
 pub mod storage;

@@ -238,6 +238,9 @@ impl Pause {
     }
 }
 
+/// The LRU clock's value when the server starts (seconds; about 48 days).
+pub const LRU_BASE: i64 = 1 << 22;
+
 pub struct Server {
     pub keyspace: Keyspace,
     pub config: Config,
@@ -333,7 +336,9 @@ impl Server {
 
     /// The LRU clock at `now_ms` (a command's frozen time: no clock read).
     pub fn lru_clock_at(&self, now_ms: i64) -> u32 {
-        (now_ms / 1000 - self.started_unix).clamp(0, u32::MAX as i64) as u32
+        // Starts at LRU_BASE, not 0, so an idle time older than the server
+        // (RESTORE ... IDLETIME) can still be represented.
+        (now_ms / 1000 - self.started_unix + LRU_BASE).clamp(0, u32::MAX as i64) as u32
     }
 
     /// The access field of a new key at `now_ms`: the LRU clock, or a fresh

@@ -511,6 +511,11 @@ impl List {
         List { chunks: VecDeque::new(), len: 0, fill: fill.max(-5) }
     }
 
+    /// The `list-max-listpack-size` the list was created with.
+    pub fn fill(&self) -> i32 {
+        self.fill
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -51,6 +51,12 @@ fn width_for(v: i64) -> u8 {
 }
 
 impl IntSet {
+    /// The cell width in bytes (2, 4 or 8): the widest member ever held,
+    /// as Redis's intset encoding (it never narrows).
+    pub fn width(&self) -> u8 {
+        self.width
+    }
+
     pub fn len(&self) -> usize {
         self.data.len() / self.width as usize
     }

@@ -97,8 +97,19 @@ fn parse_u64(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-const DELETED: u8 = 1;
-const SAME_FIELDS: u8 = 2;
+/// Entry flags, as in Redis's stream listpacks.
+pub const DELETED: u8 = 1;
+pub const SAME_FIELDS: u8 = 2;
+
+/// One node as `Stream::node_views` shows it.
+pub struct NodeView<'a> {
+    pub master: StreamId,
+    pub fields: &'a [Box<[u8]>],
+    pub live: usize,
+    pub deleted: usize,
+    /// (flags, entry) in ID order.
+    pub entries: Vec<(u8, Entry<'a>)>,
+}
 
 /// Bytes a listpack element of `len` encoded bytes takes with its back length.
 fn lp_element(len: usize) -> usize {
@@ -462,6 +473,68 @@ impl Stream {
         if self.len == 1 {
             self.first_id = id;
         }
+    }
+
+    /// Every node as Redis lays out its listpack (for the RDB codec), in
+    /// ID order: deleted entries included, with their flags.
+    pub fn node_views(&self) -> impl Iterator<Item = NodeView<'_>> + '_ {
+        self.nodes.iter().map(|(&master, node)| NodeView {
+            master,
+            fields: &node.fields,
+            live: node.live,
+            deleted: node.deleted,
+            entries: offsets(master, node)
+                .into_iter()
+                .map(|p| {
+                    let (e, flags, _) = decode(master, node, p);
+                    (flags, e)
+                })
+                .collect(),
+        })
+    }
+
+    /// Adds a node as read from an RDB listpack (after every node already
+    /// held, IDs ascending, validated by the caller: the master fields, and
+    /// each entry's flags, ID and field/value pairs). Counts its live entries
+    /// into `len`; the caller sets the other metadata.
+    pub fn push_node(&mut self, master: StreamId, fields: Vec<Box<[u8]>>, entries: &[(u8, Entry<'_>)]) {
+        let mut lp_body = lp_int(fields.len() as i64) + lp_int(0);
+        for f in &fields {
+            lp_body += lp_str(f);
+        }
+        let mut node = Node { fields, data: Vec::new(), live: 0, deleted: 0, lp_body };
+        for (flags, e) in entries {
+            let same = flags & SAME_FIELDS != 0;
+            let flags = flags & (SAME_FIELDS | DELETED);
+            let dms = e.id.ms.wrapping_sub(master.ms);
+            let dseq = e.id.seq.wrapping_sub(master.seq);
+            node.data.push(flags);
+            put_varint(&mut node.data, dms);
+            put_varint(&mut node.data, dseq);
+            let mut lp = lp_int(flags as i64) + lp_int(dms as i64) + lp_int(dseq as i64);
+            if !same {
+                put_varint(&mut node.data, e.fields.len() as u64);
+                lp += lp_int(e.fields.len() as i64);
+            }
+            for (f, v) in &e.fields {
+                if !same {
+                    put_bytes(&mut node.data, f);
+                    lp += lp_str(f);
+                }
+                put_bytes(&mut node.data, v);
+                lp += lp_str(v);
+            }
+            let n = e.fields.len() as i64;
+            lp += lp_int(n + 3 + if same { 0 } else { n + 1 });
+            node.lp_body += lp;
+            if flags & DELETED != 0 {
+                node.deleted += 1;
+            } else {
+                node.live += 1;
+            }
+        }
+        self.len += node.live as u64;
+        self.nodes.insert(master, node);
     }
 
     /// Visits live entries with `start <= id <= end`, forward or backward,

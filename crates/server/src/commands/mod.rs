@@ -17,6 +17,7 @@ pub mod bitmap;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod generic;
 pub mod geo;
 pub mod hash;
@@ -97,6 +98,7 @@ fn families() -> Vec<&'static [Cmd]> {
         command::COMMANDS,
         connection::COMMANDS,
         generic::COMMANDS,
+        dump::COMMANDS,
         server::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,

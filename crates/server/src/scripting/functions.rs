@@ -10,9 +10,8 @@
 //!
 //! FUNCTION DUMP writes Redis's payload: per library an RDB_OPCODE_FUNCTION2
 //! byte and the code as an RDB string, then the RDB version (10) and a CRC64.
-//! Strings over 20 bytes are LZF-compressed as Redis's RDB writer does
-//! (`lzf_compress` makes the same choices as Redis's compressor, so the
-//! bytes are Redis's); RESTORE reads both forms.
+//! The RDB encodings (strings, LZF, the version and CRC64 footer) are the
+//! `rdb` module's, shared with DUMP/RESTORE.
 
 use super::call::RunState;
 use super::engine::{Engine, Outcome};
@@ -22,6 +21,7 @@ use crate::commands::scripting::{reply_help, split_keys};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::glob;
+use crate::rdb;
 use mlua::{Table, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -368,269 +368,6 @@ pub fn list(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 }
 
 const RDB_OPCODE_FUNCTION2: u8 = 245;
-const RDB_VERSION: u16 = 10;
-
-/// Redis's CRC64 (Jones polynomial, reflected).
-pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    for &b in data {
-        crc ^= b as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x95AC_9329_AC4B_C9B5 } else { crc >> 1 };
-        }
-    }
-    crc
-}
-
-fn rdb_len(out: &mut Vec<u8>, n: usize) {
-    if n < 64 {
-        out.push(n as u8);
-    } else if n < 16384 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else if n <= u32::MAX as usize {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
-    }
-}
-
-/// An RDB string as Redis writes it with rdbcompression on: strings over
-/// 20 bytes are LZF-compressed when that saves at least 4 bytes
-/// (0xC3, compressed length, original length, data), others are raw.
-fn rdb_string(out: &mut Vec<u8>, s: &[u8]) {
-    if s.len() > 20 {
-        if let Some(c) = lzf_compress(s, s.len() - 4) {
-            out.push(0xC3);
-            rdb_len(out, c.len());
-            rdb_len(out, s.len());
-            out.extend_from_slice(&c);
-            return;
-        }
-    }
-    rdb_len(out, s.len());
-    out.extend_from_slice(s);
-}
-
-/// LZF compression with the choices of the reference compressor as Redis
-/// builds it (16-bit hash of the next three bytes, back references up to
-/// 8 KiB away and 264 bytes long, literal runs of up to 32 bytes, two hash
-/// updates after each match), so the output is byte for byte what Redis
-/// writes. `None` if the result would not fit in `max` bytes.
-fn lzf_compress(input: &[u8], max: usize) -> Option<Vec<u8>> {
-    const HLOG: u32 = 16;
-    const HSIZE: usize = 1 << HLOG;
-    const MAX_OFF: usize = 1 << 13;
-    const MAX_REF: usize = (1 << 8) + (1 << 3);
-    let n = input.len();
-    if n == 0 || max == 0 {
-        return None;
-    }
-    let idx = |h: u32| ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
-    let first = |i: usize| ((input[i] as u32) << 8) | input[i + 1] as u32;
-    let next = |h: u32, i: usize| (h << 8) | input[i + 2] as u32;
-    // Positions are stored plus one; 0 means empty (never a match, as in
-    // the reference, where a reference to the first byte is refused).
-    let mut table = vec![0u32; HSIZE];
-    let mut out: Vec<u8> = Vec::with_capacity(max);
-    // `run` is the index of the current literal run's length byte.
-    let mut run = 0usize;
-    out.push(0);
-    let mut lit = 0usize;
-    let mut ip = 0usize;
-    let mut h = if n >= 2 { first(0) } else { 0 };
-    while n >= 3 && ip < n - 2 {
-        h = next(h, ip);
-        let slot = idx(h);
-        let cand = table[slot] as usize;
-        table[slot] = ip as u32 + 1;
-        let found = cand > 1 && {
-            let r = cand - 1;
-            let off = ip - r - 1;
-            off < MAX_OFF && input[r + 2] == input[ip + 2] && input[r] == input[ip] && input[r + 1] == input[ip + 1]
-        };
-        if !found {
-            push_literal(&mut out, input[ip], &mut lit, &mut run, max)?;
-            ip += 1;
-            continue;
-        }
-        let r = cand - 1;
-        let off = ip - r - 1;
-        let maxlen = (n - ip - 2).min(MAX_REF);
-        // Room for the reference (3 bytes) and the next run's length byte.
-        let base = if lit == 0 { out.len() - 1 } else { out.len() };
-        if base + 3 + 1 >= max {
-            return None;
-        }
-        if lit == 0 {
-            out.pop();
-        } else {
-            out[run] = (lit - 1) as u8;
-        }
-        // The reference compares 16 bytes unchecked when more than 16 may
-        // match (the input is long enough for that), then byte by byte.
-        let mut len = 2usize;
-        let mut done = false;
-        if maxlen > 16 {
-            for _ in 0..16 {
-                len += 1;
-                if input[r + len] != input[ip + len] {
-                    done = true;
-                    break;
-                }
-            }
-        }
-        if !done {
-            loop {
-                len += 1;
-                if !(len < maxlen && input[r + len] == input[ip + len]) {
-                    break;
-                }
-            }
-        }
-        len -= 2;
-        ip += 1;
-        if len < 7 {
-            out.push(((off >> 8) + (len << 5)) as u8);
-        } else {
-            out.push(((off >> 8) + (7 << 5)) as u8);
-            out.push((len - 7) as u8);
-        }
-        out.push(off as u8);
-        lit = 0;
-        run = out.len();
-        out.push(0);
-        ip += len + 1;
-        if ip >= n - 2 {
-            break;
-        }
-        // Hash the two positions before the new one.
-        ip -= 2;
-        h = first(ip);
-        h = next(h, ip);
-        table[idx(h)] = ip as u32 + 1;
-        ip += 1;
-        h = next(h, ip);
-        table[idx(h)] = ip as u32 + 1;
-        ip += 1;
-        h = first(ip);
-    }
-    while ip < n {
-        push_literal(&mut out, input[ip], &mut lit, &mut run, max)?;
-        ip += 1;
-    }
-    if lit == 0 {
-        out.pop();
-    } else {
-        out[run] = (lit - 1) as u8;
-    }
-    Some(out)
-}
-
-/// Appends one literal byte to the current run of `lzf_compress` (runs
-/// hold up to 32 bytes; a full run gets its length byte and a new run
-/// starts). `None` if the output would pass `max` bytes.
-fn push_literal(out: &mut Vec<u8>, b: u8, lit: &mut usize, run: &mut usize, max: usize) -> Option<()> {
-    const MAX_LIT: usize = 1 << 5;
-    if out.len() >= max {
-        return None;
-    }
-    *lit += 1;
-    out.push(b);
-    if *lit == MAX_LIT {
-        out[*run] = (*lit - 1) as u8;
-        *lit = 0;
-        *run = out.len();
-        out.push(0);
-    }
-    Some(())
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let c = *self.b.get(self.pos)?;
-        self.pos += 1;
-        Some(c)
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.b.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    /// A length, or `Err(encoding)` for a specially encoded string.
-    fn len(&mut self) -> Option<Result<usize, u8>> {
-        let c = self.byte()?;
-        Some(match c >> 6 {
-            0 => Ok((c & 0x3f) as usize),
-            1 => Ok((((c & 0x3f) as usize) << 8) | self.byte()? as usize),
-            2 => match c {
-                0x80 => Ok(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize),
-                0x81 => Ok(usize::try_from(u64::from_be_bytes(self.take(8)?.try_into().ok()?)).ok()?),
-                _ => return None,
-            },
-            _ => Err(c & 0x3f),
-        })
-    }
-
-    fn string(&mut self) -> Option<Vec<u8>> {
-        match self.len()? {
-            Ok(n) => Some(self.take(n)?.to_vec()),
-            Err(0) => Some((self.byte()? as i8).to_string().into_bytes()),
-            Err(1) => Some(i16::from_le_bytes(self.take(2)?.try_into().ok()?).to_string().into_bytes()),
-            Err(2) => Some(i32::from_le_bytes(self.take(4)?.try_into().ok()?).to_string().into_bytes()),
-            Err(3) => {
-                let clen = self.len()?.ok()?;
-                let len = self.len()?.ok()?;
-                lzf_decompress(self.take(clen)?, len)
-            }
-            Err(_) => None,
-        }
-    }
-}
-
-/// LZF decompression (the format Redis compresses RDB strings with).
-fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    if out_len > 512 * 1024 * 1024 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(out_len);
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let n = ctrl + 1;
-            out.extend_from_slice(input.get(i..i + n)?);
-            i += n;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += *input.get(i)? as usize;
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + *input.get(i)? as usize + 1;
-            i += 1;
-            let start = out.len().checked_sub(back)?;
-            for k in 0..len + 2 {
-                let c = out[start + k];
-                out.push(c);
-            }
-        }
-        if out.len() > out_len {
-            return None;
-        }
-    }
-    (out.len() == out_len).then_some(out)
-}
 
 /// FUNCTION DUMP
 pub fn dump(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
@@ -638,36 +375,24 @@ pub fn dump(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     let mut p = Vec::new();
     for c in codes {
         p.push(RDB_OPCODE_FUNCTION2);
-        rdb_string(&mut p, &c);
+        rdb::write_string(&mut p, &c);
     }
-    p.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(0, &p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    ctx.out.bulk(p);
+    ctx.out.bulk(rdb::seal(p));
     Ok(())
 }
 
 /// The library codes of a DUMP payload; `None` if it is malformed.
 fn parse_payload(p: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
-    let bad = || CmdError::err("DUMP payload version or checksum are wrong");
-    if p.len() < 10 {
-        return Err(bad());
-    }
-    let (body, footer) = p.split_at(p.len() - 8);
-    let ver = u16::from_le_bytes([body[body.len() - 2], body[body.len() - 1]]);
-    if ver > RDB_VERSION || crc64(0, body).to_le_bytes() != footer {
-        return Err(bad());
-    }
-    let data = &body[..body.len() - 2];
-    let mut r = Reader { b: data, pos: 0 };
+    let data = rdb::unseal(p).ok_or_else(|| CmdError::err("DUMP payload version or checksum are wrong"))?;
+    let mut r = rdb::Reader::new(data);
     let mut codes = Vec::new();
-    while r.pos < data.len() {
+    while !r.is_empty() {
         match r.byte() {
             Some(RDB_OPCODE_FUNCTION2) => {}
             Some(_) => return Err(CmdError::err("given type is not a function")),
             None => break,
         }
-        codes.push(r.string().ok_or_else(|| CmdError::err("can not read data type"))?);
+        codes.push(r.string().ok_or_else(|| CmdError::err("can not read data type"))?.into_owned());
     }
     Ok(codes)
 }
@@ -854,46 +579,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crc64_jones() {
-        assert_eq!(crc64(0, b"123456789"), 0xe9c6d914c4b8d9ca);
-    }
-
-    #[test]
     fn payload_round_trip() {
         let mut p = vec![RDB_OPCODE_FUNCTION2];
         let code = b"#!lua name=x\nredis.register_function('f', function() return 1 end)".to_vec();
-        rdb_len(&mut p, code.len());
-        p.extend_from_slice(&code);
-        p.extend_from_slice(&RDB_VERSION.to_le_bytes());
-        let crc = crc64(0, &p);
-        p.extend_from_slice(&crc.to_le_bytes());
+        rdb::write_string(&mut p, &code);
+        let mut p = rdb::seal(p);
         assert_eq!(parse_payload(&p).unwrap(), vec![code]);
         let n = p.len();
         p[n - 1] ^= 1;
         assert!(parse_payload(&p).is_err());
-    }
-
-    #[test]
-    fn lzf_round_trip() {
-        let text =
-            b"redis.register_function('a', function() return redis.call('get', 'aaaaaaaaaaaaaaaa') end)".repeat(9);
-        let c = lzf_compress(&text, text.len() - 4).unwrap();
-        assert!(c.len() < text.len() / 3);
-        assert_eq!(lzf_decompress(&c, text.len()).unwrap(), text);
-        // Incompressible input does not fit.
-        let noise: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        assert!(lzf_compress(&noise, noise.len() - 4).is_none());
-        let mut p = Vec::new();
-        rdb_string(&mut p, b"short");
-        assert_eq!(p, b"\x05short");
-    }
-
-    #[test]
-    fn lzf() {
-        // "abcabcabc": literal "abc", then a back reference of 6 bytes.
-        let c = [2, b'a', b'b', b'c', (4 << 5), 2];
-        assert_eq!(lzf_decompress(&c, 9).unwrap(), b"abcabcabc");
-        assert!(lzf_decompress(&[0x20, 5], 3).is_none());
     }
 
     #[test]

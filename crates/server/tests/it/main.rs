@@ -10,6 +10,7 @@ mod config;
 mod conform;
 mod connection;
 mod diff;
+mod dump;
 mod eviction;
 mod generic;
 mod geo;
