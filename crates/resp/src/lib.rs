@@ -22,5 +22,5 @@ mod out;
 mod parse;
 
 pub use double::{fmt_double, fmt_g17, fmt_long_double, parse_double_strict};
-pub use out::{value_len, Agg, Out, Protocol};
+pub use out::{value_len, value_len_pushes, Agg, Out, Protocol};
 pub use parse::{parse, split_args, Limits, ParseError, Parsed};

@@ -264,12 +264,27 @@ mod tests {
 /// walk the values of a reply buffer (CLIENT REPLY OFF keeps the pushes of
 /// a silenced command and drops the rest).
 pub fn value_len(buf: &[u8]) -> Option<usize> {
+    value_len_pushes(buf, &mut |_, _| {})
+}
+
+/// `value_len`, where a push met in place of an element of the value (a
+/// push Redis writes in the middle of a reply: a keyspace event for the
+/// client itself) is not an element: `on_push` gets its offset and length,
+/// and the walk goes on after it.
+pub fn value_len_pushes(buf: &[u8], on_push: &mut dyn FnMut(usize, usize)) -> Option<usize> {
     let mut pos = 0;
     // Values still to read: a stack would be needed only for the depth, a
     // count of pending values is enough.
     let mut pending: u64 = 1;
     while pending > 0 {
         let kind = *buf.get(pos)?;
+        if kind == b'>' && pos > 0 {
+            // Pushes hold no pushes, so this walk ends within it.
+            let n = value_len(&buf[pos..])?;
+            on_push(pos, n);
+            pos += n;
+            continue;
+        }
         let nl = pos + buf[pos..].windows(2).position(|w| w == b"\r\n")?;
         let head = &buf[pos + 1..nl];
         pos = nl + 2;
@@ -311,6 +326,18 @@ mod value_len_tests {
         o.int(3);
         assert_eq!(value_len(&o.buf), Some(whole));
         assert_eq!(value_len(&o.buf[whole..]), Some(o.len() - whole));
+        // A push written between the elements of a reply is not one of them.
+        let mut r = Out::new(Protocol::Resp3);
+        r.array(2);
+        r.bulk("x");
+        let at = r.len();
+        r.push(1);
+        r.bulk("ev");
+        let plen = r.len() - at;
+        r.int(7);
+        let mut seen = Vec::new();
+        assert_eq!(value_len_pushes(&r.buf, &mut |a, n| seen.push((a, n))), Some(r.len()));
+        assert_eq!(seen, vec![(at, plen)]);
         assert_eq!(value_len(&o.buf[..whole - 1]), None);
         assert_eq!(value_len(b"*-1\r\n"), Some(5));
         assert_eq!(value_len(b"$-1\r\n+OK\r\n"), Some(5));

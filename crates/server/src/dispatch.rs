@@ -92,21 +92,26 @@ fn is_script_call(name: &[u8]) -> bool {
 }
 
 /// Drops what a silenced command wrote after `mark`, except the pushes it
-/// sent its own connection (keyspace events, PUBLISH to itself): Redis
-/// silences replies, not pushes. (A push Redis writes inside a reply,
-/// XREADGROUP's xgroup-createconsumer, goes with the reply here.)
+/// sent its own connection (keyspace events, PUBLISH to itself), those
+/// written in the middle of a reply (XREADGROUP's xgroup-createconsumer, a
+/// pop's event) included: Redis silences replies, not pushes.
 fn drop_reply(out: &mut Out, mark: usize) {
-    let mut keep = mark;
+    let mut keep: smallvec::SmallVec<[(usize, usize); 4]> = smallvec::SmallVec::new();
     let mut at = mark;
     while at < out.buf.len() {
-        let Some(n) = resp::value_len(&out.buf[at..]) else { break };
+        let base = at;
+        let Some(n) = resp::value_len_pushes(&out.buf[at..], &mut |a, n| keep.push((base + a, n))) else { break };
         if out.buf[at] == b'>' {
-            out.buf.copy_within(at..at + n, keep);
-            keep += n;
+            keep.push((at, n));
         }
         at += n;
     }
-    out.buf.truncate(keep);
+    let mut to = mark;
+    for (from, n) in keep {
+        out.buf.copy_within(from..from + n, to);
+        to += n;
+    }
+    out.buf.truncate(to);
 }
 
 /// (P|S)(UN)SUBSCRIBE: commands whose whole reply is push messages.

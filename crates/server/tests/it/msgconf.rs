@@ -378,3 +378,38 @@ fn served_reply_before_own_invalidation() {
     w.cmd("RPUSH src foo");
     assert_eq!(frames(&mut a, 2), "$3\r\nfoo\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\ndst\r\n");
 }
+
+/// Under CLIENT REPLY OFF / SKIP, a push Redis writes in the middle of a
+/// reply (XREADGROUP's xgroup-createconsumer event, a pop's event for a
+/// RESP3 client listening to its own keys) still goes out without the
+/// reply (bytes as redis-server 7.0.15 writes them).
+#[test]
+fn silenced_replies_keep_pushes_written_inside_them() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    a.cmd("CONFIG SET notify-keyspace-events KEA");
+    a.cmd("HELLO 3");
+    a.cmd("XADD st 1-1 f v");
+    a.cmd("XGROUP CREATE st g 0");
+    a.cmd("PSUBSCRIBE __keyevent@0__:xgroup-createconsumer");
+    for c in ["CLIENT REPLY OFF", "XREADGROUP GROUP g c1 STREAMS st >", "CLIENT REPLY ON"] {
+        let args = split(c);
+        a.send_cmd(&args.iter().map(|x| x.as_slice()).collect::<Vec<_>>());
+    }
+    let ch = "__keyevent@0__:xgroup-createconsumer";
+    assert_eq!(
+        frames(&mut a, 2),
+        format!(">4\r\n$8\r\npmessage\r\n${n}\r\n{ch}\r\n${n}\r\n{ch}\r\n$2\r\nst\r\n+OK\r\n", n = ch.len())
+    );
+    a.cmd("ZADD z 1 a 2 b");
+    a.cmd("PSUBSCRIBE __keyevent@0__:zpopmin");
+    for c in ["CLIENT REPLY SKIP", "ZPOPMIN z", "PING"] {
+        let args = split(c);
+        a.send_cmd(&args.iter().map(|x| x.as_slice()).collect::<Vec<_>>());
+    }
+    let ch = "__keyevent@0__:zpopmin";
+    assert_eq!(
+        frames(&mut a, 2),
+        format!(">4\r\n$8\r\npmessage\r\n${n}\r\n{ch}\r\n${n}\r\n{ch}\r\n$1\r\nz\r\n+PONG\r\n", n = ch.len())
+    );
+}
