@@ -92,8 +92,8 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
     let mut commands = 0;
     let mut kp = KeyPositions::new();
     let mut hinted = 0;
-    // (index in `keys` of the collection, member hash)
-    let mut members: SmallVec<[(usize, u64); MAX_MEMBERS]> = SmallVec::new();
+    // (index in `keys` of the collection, member)
+    let mut members: SmallVec<[(usize, &[u8]); MAX_MEMBERS]> = SmallVec::new();
     while commands < MAX_COMMANDS && keys.len() < MAX_KEYS && hinted < MAX_HINTS {
         let parsed = match resp::parse(&buf[pos..], limits, &mut scratch) {
             Ok(Some(p)) if p.inline.is_none() => p,
@@ -152,9 +152,9 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             keys.push((shard, hash, base + scratch[i].start..base + scratch[i].end, g));
         }
         if let Some(ki) = first_key {
-            member_hashes(entry.members, &argv, |m| {
+            member_args(entry.members, &argv, |m| {
                 if members.len() < MAX_MEMBERS {
-                    members.push((ki, types::slots::hash(m)));
+                    members.push((ki, m));
                 }
             });
         }
@@ -164,41 +164,48 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
         return pos;
     }
     let map = |g: usize| guards[g].1.as_ref().and_then(|s| s.dbs.get(db)).map(|d| &d.map);
-    for k in &keys {
-        if let Some(m) = map(k.3) {
-            m.prefetch_entry(k.1);
+    // Each key's value, once found (for the members' step).
+    let mut values: SmallVec<[Option<&Value>; MAX_KEYS]> = SmallVec::new();
+    if keys.len() >= 2 {
+        for k in &keys {
+            if let Some(m) = map(k.3) {
+                m.prefetch_entry(k.1);
+            }
         }
-    }
-    for k in &keys {
-        if let Some(m) = map(k.3) {
-            m.prefetch_value(k.1, &buf[k.2.clone()]);
+        for k in &keys {
+            values.push(map(k.3).and_then(|m| m.prefetch_value(k.1, &buf[k.2.clone()])));
         }
     }
     if members.is_empty() {
         return pos;
     }
+    if values.is_empty() {
+        // One key (a pipeline on one collection): nothing to overlap for
+        // the key itself, found here once.
+        for k in &keys {
+            values.push(map(k.3).and_then(|m| m.position_hashed(k.1, &buf[k.2.clone()]).map(|i| &m.entry_at(i).value)));
+        }
+    }
     // Members of large collections: their index slots, then the items the
     // slots point at, then the items' heap bytes, each step for all of
-    // them before the next, so the misses overlap. Each collection's value
-    // is found once.
-    let mut values: SmallVec<[Option<Option<&Value>>; MAX_KEYS]> = SmallVec::from_elem(None, keys.len());
+    // them before the next, so the misses overlap. Small collections are
+    // scanned in place and skipped.
+    let mut todo: SmallVec<[(&Value, u64); MAX_MEMBERS]> = SmallVec::new();
+    for &(ki, m) in &members {
+        if let Some(v) = values.get(ki).copied().flatten().filter(|v| v.indexes_members()) {
+            todo.push((v, types::slots::hash(m)));
+        }
+    }
     for step in 0..3 {
-        for &(ki, h) in &members {
-            let v = *values[ki].get_or_insert_with(|| {
-                let (_, kh, r, g) = &keys[ki];
-                let m = map(*g)?;
-                m.position_hashed(*kh, &buf[r.clone()]).map(|i| &m.entry_at(i).value)
-            });
-            if let Some(v) = v {
-                v.prefetch_member(h, step);
-            }
+        for &(v, h) in &todo {
+            v.prefetch_member(h, step);
         }
     }
     pos
 }
 
 /// Calls `f` with each member argument that `members` describes.
-fn member_hashes(members: Members, argv: &crate::argv::Argv<'_>, mut f: impl FnMut(&[u8])) {
+fn member_args<'b>(members: Members, argv: &crate::argv::Argv<'b>, mut f: impl FnMut(&'b [u8])) {
     match members {
         Members::None => {}
         Members::Every { first, step } => {

@@ -792,6 +792,12 @@ impl Hash {
         }
     }
 
+    /// True when fields are found through an index (`prefetch_field` does
+    /// something).
+    pub fn has_index(&self) -> bool {
+        matches!(self, Hash::Table(_))
+    }
+
     /// Prefetch step `step` for a field of hash `h` (`slots::hash`), see
     /// `Dense::prefetch`; nothing to do for a pack.
     #[inline]

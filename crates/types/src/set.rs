@@ -283,6 +283,12 @@ impl Set {
         }
     }
 
+    /// True when members are found through an index (`prefetch_member`
+    /// does something).
+    pub fn has_index(&self) -> bool {
+        matches!(self, Set::Table(_))
+    }
+
     /// Prefetch step `step` for a member of hash `h` (`slots::hash`), see
     /// `Dense::prefetch`; nothing to do for the compact encodings.
     #[inline]

@@ -1093,6 +1093,12 @@ impl ZSet {
         }
     }
 
+    /// True when members are found through an index (`prefetch_member`
+    /// does something).
+    pub fn has_index(&self) -> bool {
+        !matches!(self.repr, Repr::Pack(_))
+    }
+
     /// Prefetch step `step` for a member of hash `h` (`slots::hash`): 0
     /// its index slot line, 1 the arena item that slot points at, 2 the
     /// member's heap bytes. Nothing to do for a pack.

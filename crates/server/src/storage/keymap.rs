@@ -130,16 +130,17 @@ impl KeyMap {
     }
 
     /// Prefetch, step 3 (after step 2): the first heap line of the value of
-    /// `key`, for the values whose reply reads it (strings).
+    /// `key`, for the values whose reply reads it (strings). Returns the
+    /// value, for the prefetch of collection members.
     #[inline]
-    pub fn prefetch_value(&self, h: u64, key: &[u8]) {
-        if let Some(i) = self.position_hashed(h, key) {
-            match &self.entries[i].1.value {
-                super::Value::Str(super::Str::Emb(b)) => prefetch(b.as_ptr()),
-                super::Value::Str(super::Str::Raw(v)) => prefetch(v.as_ptr()),
-                _ => {}
-            }
+    pub fn prefetch_value(&self, h: u64, key: &[u8]) -> Option<&super::Value> {
+        let value = &self.entries[self.position_hashed(h, key)?].1.value;
+        match value {
+            super::Value::Str(super::Str::Emb(b)) => prefetch(b.as_ptr()),
+            super::Value::Str(super::Str::Raw(v)) => prefetch(v.as_ptr()),
+            _ => {}
         }
+        Some(value)
     }
 
     /// Prefetch, step 2 (after step 1 has had time to land): the entry of

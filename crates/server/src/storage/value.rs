@@ -118,6 +118,18 @@ impl Value {
         }
     }
 
+    /// True for a large hash, set or sorted set, whose members
+    /// `prefetch_member` can load ahead.
+    #[inline]
+    pub fn indexes_members(&self) -> bool {
+        match self {
+            Value::Hash(x) => x.has_index(),
+            Value::Set(x) => x.has_index(),
+            Value::ZSet(x) => x.has_index(),
+            _ => false,
+        }
+    }
+
     /// Prefetch step `step` (0 index slot, 1 item, 2 heap bytes) for a
     /// member of hash `h` (`types::slots::hash`) of a large hash, set or
     /// sorted set; nothing for other values.
