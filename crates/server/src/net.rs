@@ -163,6 +163,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         let mut looked = 0;
         let mut ran = 0usize;
         let mut close = false;
+        // While the batch runs, CLIENT LIST shows all of it as the query
+        // buffer (Redis trims its buffer after the batch, not per command).
+        info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         loop {
             if pos >= looked && client.authenticated {
                 looked = pos + crate::prefetch::batch(srv, client, &inbuf[pos..], pos, limits, &mut look).max(1);

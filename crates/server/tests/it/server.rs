@@ -165,6 +165,16 @@ fn client_identity_and_list() {
          oll omem tot-mem events cmd user redir resp"
     );
     assert!(info.contains(&format!("id={id} ")) && info.contains(" name=conn1 ") && info.contains(" cmd=client|info "));
+    // The query buffer holds the command being run (26 bytes for CLIENT
+    // INFO), as Redis shows it; a pipeline shows all of its batch.
+    assert!(info.contains(" qbuf=26 qbuf-free="), "{info}");
+    let mut piped = Vec::new();
+    piped.extend(encode(&[b"PING"]));
+    piped.extend(encode(&[b"CLIENT", b"INFO"]));
+    r.send(&piped);
+    assert_eq!(r.read_reply(), b"+PONG\r\n");
+    let info = String::from_utf8_lossy(&r.read_reply()).into_owned();
+    assert!(info.contains(" qbuf=40 qbuf-free="), "{info}");
     let mut other = t.raw();
     other.cmd("SELECT 3");
     let list = r.cmd("CLIENT LIST");
