@@ -27,6 +27,8 @@ pub struct ClientInfo {
     pub db: AtomicUsize,
     pub resp: AtomicUsize,
     pub qbuf: AtomicUsize,
+    /// Bytes allocated for the query buffer (`qbuf` + `qbuf-free`).
+    pub qbuf_cap: AtomicUsize,
     pub omem: AtomicUsize,
     pub in_multi: AtomicI64,
     pub sub: AtomicUsize,
@@ -79,6 +81,7 @@ impl ClientInfo {
             db: AtomicUsize::new(0),
             resp: AtomicUsize::new(2),
             qbuf: AtomicUsize::new(0),
+            qbuf_cap: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
             in_multi: AtomicI64::new(-1),
             sub: AtomicUsize::new(0),
@@ -205,9 +208,11 @@ pub struct Mailbox {
     pub signal: Signal,
 }
 
-/// `Signal` bits: mail arrived; the connection is to close.
+/// `Signal` bits: mail arrived; the connection is to close; an idle
+/// connection is to give its empty query buffer back.
 pub const SIG_MAIL: u8 = 1;
 pub const SIG_KILL: u8 = 2;
+pub const SIG_SHRINK: u8 = 4;
 
 /// What other tasks tell a waiting connection task (mail, kill), in one
 /// waker slot and one word: the connection loop polls it together with its

@@ -76,6 +76,7 @@ pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> st
     }
     tokio::spawn(expire::active_expire_loop(srv.clone()));
     tokio::spawn(evict::background(srv.clone()));
+    tokio::spawn(net::clients_cron(srv.clone()));
     on_ready(addrs);
     let mut tasks = Vec::new();
     for l in listeners {

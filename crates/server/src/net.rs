@@ -111,7 +111,8 @@ impl Settings {
 }
 
 async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std::io::Result<()> {
-    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut inbuf = BytesMut::with_capacity(READ_BUF);
+    client.info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
     let mut out = Out::new(Protocol::Resp2);
     let mut ranges = Vec::new();
     let mut look = crate::prefetch::Lookahead::default();
@@ -130,7 +131,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             Some(left) => {
                 let nap = std::time::Duration::from_millis(left.min(100) as u64);
                 tokio::select! {
-                    w = wake(&info, stream, &mut inbuf) => match w {
+                    w = wake(srv, &info, stream, &mut inbuf) => match w {
                         Wake::Read(r) => r?,
                         Wake::Mail => {
                             deliver_mail(srv, stream, &mut out, &info).await?;
@@ -141,7 +142,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                     _ = tokio::time::sleep(nap) => continue,
                 }
             }
-            None => match wake(&info, stream, &mut inbuf).await {
+            None => match wake(srv, &info, stream, &mut inbuf).await {
                 Wake::Read(r) => r?,
                 Wake::Mail => {
                     deliver_mail(srv, stream, &mut out, &info).await?;
@@ -280,13 +281,17 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // BytesMut reports only the room after its start, not its allocation,
         // hence `pos` too.
         if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
-            inbuf = BytesMut::with_capacity(16 * 1024);
+            // A huge request is done: back to the usual room at once (a
+            // merely big one waits for clients_cron).
+            inbuf = BytesMut::with_capacity(READ_BUF);
+            info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
         } else if inbuf.capacity() - inbuf.len() < 4096 {
             // Consumed input leaves less room after it with every batch; a
             // read that fills the room exactly cannot tell the socket is
             // drained, and costs an extra system call. Take the room back
             // (free when the buffer is empty: nothing moves).
-            inbuf.reserve(16 * 1024);
+            inbuf.reserve(READ_BUF);
+            info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
         }
         if ranges.capacity() > 4096 {
             ranges = Vec::new();
@@ -303,7 +308,7 @@ enum Wake {
 
 /// Waits for input on the socket (read into `inbuf`) or a signal from
 /// another task (`client::Signal`), whichever comes first; signals first.
-async fn wake(info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Wake {
+async fn wake(srv: &Server, info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Wake {
     std::future::poll_fn(|cx| {
         let bits = info.mailbox.signal.poll_take(cx);
         if bits & crate::client::SIG_KILL != 0 {
@@ -312,9 +317,60 @@ async fn wake(info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -
         if bits & crate::client::SIG_MAIL != 0 {
             return std::task::Poll::Ready(Wake::Mail);
         }
+        if bits & crate::client::SIG_SHRINK != 0 && inbuf.is_empty() {
+            // From clients_cron, as Redis's: an idle connection gives its
+            // empty buffer back; a busy one keeps the usual room only.
+            if srv.clock.now_ms() - info.last_interaction_ms.load(Ordering::Relaxed) >= IDLE_FREE_MS {
+                *inbuf = BytesMut::new();
+            } else if inbuf.capacity() > SHRINK_ABOVE {
+                *inbuf = BytesMut::with_capacity(READ_BUF);
+            }
+            info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
+        }
+        if inbuf.capacity() == 0 {
+            // A buffer again only once there is something to read.
+            match stream.poll_read_ready(cx) {
+                std::task::Poll::Ready(Ok(())) => {
+                    inbuf.reserve(READ_BUF);
+                    info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
+                }
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Wake::Read(Err(e))),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
         tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *stream), cx, inbuf).map(Wake::Read)
     })
     .await
+}
+
+/// Room a connection reads into (Redis's PROTO_IOBUF_LEN).
+const READ_BUF: usize = 16 * 1024;
+/// A query buffer larger than this shrinks back to `READ_BUF` once empty
+/// (Redis's PROTO_RESIZE_THRESHOLD).
+const SHRINK_ABOVE: usize = 32 * 1024;
+/// An empty query buffer idle this long is given back.
+const IDLE_FREE_MS: i64 = 2000;
+
+/// Redis's clientsCron for query buffers: a connection idle for 2 seconds
+/// or more gives its empty buffer back (it gets a new one when input
+/// arrives), and one whose buffer grew past 32 KiB for a big request
+/// shrinks it back once empty. Each is told through its signal; the
+/// connection task does it, at its next wait.
+pub async fn clients_cron(srv: Arc<Server>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = srv.clock.now_ms();
+        for c in srv.clients.all() {
+            let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);
+            let cap = c.qbuf_cap.load(Ordering::Relaxed);
+            let due = (idle >= IDLE_FREE_MS && cap > 0) || cap > SHRINK_ABOVE;
+            if due && c.qbuf.load(Ordering::Relaxed) == 0 {
+                c.mailbox.signal.raise(crate::client::SIG_SHRINK);
+            }
+        }
+    }
 }
 
 /// Writes out pub/sub messages and invalidations other connections left in

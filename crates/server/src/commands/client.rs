@@ -95,7 +95,7 @@ pub fn describe(c: &ClientInfo, now_ms: i64, out: &mut String) {
         c.ssub.load(Ordering::Relaxed),
         multi,
         qbuf,
-        qbuf.next_power_of_two().max(16 * 1024) - qbuf,
+        c.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf),
         0,
         0,
         16 * 1024,

@@ -450,3 +450,51 @@ fn maxclients_refuses_extra_connections() {
     let mut d = t.raw();
     assert_eq!(d.cmd("PING"), "+PONG\r\n");
 }
+
+/// The CLIENT LIST line of the client named `name`.
+fn client_line(r: &mut Raw, name: &str) -> String {
+    let list = r.cmd("CLIENT LIST");
+    list.lines().find(|l| l.contains(&format!(" name={name} "))).unwrap_or_else(|| panic!("{name} in {list}")).to_string()
+}
+
+/// A connection idle for 2 seconds gives its query buffer back (qbuf and
+/// qbuf-free 0, as Redis's clientsCron frees it) and gets a new one when
+/// input arrives; a big request's buffer shrinks back to the usual room.
+#[test]
+fn query_buffer_is_given_back_when_idle() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    a.cmd("CLIENT SETNAME qb");
+    let mut b = t.raw();
+    assert!(client_line(&mut b, "qb").contains(" qbuf=0 qbuf-free=16384 "));
+    t.advance_ms(3000);
+    let mut freed = false;
+    for _ in 0..500 {
+        // The server's cron runs every 500 ms; the clock was moved past 2 s.
+        if client_line(&mut b, "qb").contains(" qbuf=0 qbuf-free=0 ") {
+            freed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(freed, "{}", client_line(&mut b, "qb"));
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    let l = client_line(&mut b, "qb");
+    assert!(!l.contains(" qbuf-free=0 "), "{l}");
+    // A big request leaves a big buffer, until the cron's next round.
+    let big = "A".repeat(400_000);
+    assert_eq!(a.cmd(&format!("SET x {big}")), "+OK\r\n");
+    let free = |b: &mut Raw| -> usize {
+        client_line(b, "qb").split(' ').find_map(|f| f.strip_prefix("qbuf-free=")).and_then(|v| v.parse().ok()).unwrap()
+    };
+    assert!(free(&mut b) > 32 * 1024);
+    let mut shrunk = false;
+    for _ in 0..500 {
+        if free(&mut b) <= 16384 {
+            shrunk = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(shrunk && free(&mut b) > 0, "{}", client_line(&mut b, "qb"));
+}
