@@ -454,7 +454,10 @@ fn maxclients_refuses_extra_connections() {
 /// The CLIENT LIST line of the client named `name`.
 fn client_line(r: &mut Raw, name: &str) -> String {
     let list = r.cmd("CLIENT LIST");
-    list.lines().find(|l| l.contains(&format!(" name={name} "))).unwrap_or_else(|| panic!("{name} in {list}")).to_string()
+    list.lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("{name} in {list}"))
+        .to_string()
 }
 
 /// A connection idle for 2 seconds gives its query buffer back (qbuf and
