@@ -151,11 +151,10 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
             }
             keys.push((shard, hash, base + scratch[i].start..base + scratch[i].end, g));
         }
-        if let Some(ki) = first_key {
+        if let Some(ki) = first_key.filter(|_| members.len() < MAX_MEMBERS) {
             member_args(entry.members, &argv, |m| {
-                if members.len() < MAX_MEMBERS {
-                    members.push((ki, m));
-                }
+                members.push((ki, m));
+                members.len() < MAX_MEMBERS
             });
         }
     }
@@ -204,28 +203,22 @@ pub fn batch(srv: &Server, client: &mut Client, buf: &[u8], at: usize, limits: L
     pos
 }
 
-/// Calls `f` with each member argument that `members` describes.
-fn member_args<'b>(members: Members, argv: &crate::argv::Argv<'b>, mut f: impl FnMut(&'b [u8])) {
-    match members {
-        Members::None => {}
-        Members::Every { first, step } => {
-            let mut i = first as usize;
-            while i < argv.len() {
-                f(argv[i]);
-                i += step as usize;
-            }
-        }
+/// Calls `f` with each member argument that `members` describes, until it
+/// returns false (a command with a million fields is not walked through).
+fn member_args<'b>(members: Members, argv: &crate::argv::Argv<'b>, mut f: impl FnMut(&'b [u8]) -> bool) {
+    let (mut i, step) = match members {
+        Members::None => return,
+        Members::Every { first, step } => (first as usize, step as usize),
         Members::ZAdd => {
             let mut i = 2;
             while i < argv.len() && is_zadd_flag(argv[i]) {
                 i += 1;
             }
-            i += 1;
-            while i < argv.len() {
-                f(argv[i]);
-                i += 2;
-            }
+            (i + 1, 2)
         }
+    };
+    while i < argv.len() && f(argv[i]) {
+        i += step;
     }
 }
 

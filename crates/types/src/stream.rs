@@ -111,16 +111,21 @@ pub struct NodeView<'a> {
     pub entries: Vec<(u8, Entry<'a>)>,
 }
 
-/// Bytes a listpack element of `len` encoded bytes takes with its back length.
-fn lp_element(len: usize) -> usize {
-    let back = match len {
+/// Bytes of a listpack element's back length, for `len` encoded bytes
+/// (Redis's lpEncodeBacklen).
+pub fn lp_backlen_bytes(len: usize) -> usize {
+    match len {
         0..=127 => 1,
         128..=16382 => 2,
         16383..=2097150 => 3,
         2097151..=268435454 => 4,
         _ => 5,
-    };
-    len + back
+    }
+}
+
+/// Bytes a listpack element of `len` encoded bytes takes with its back length.
+fn lp_element(len: usize) -> usize {
+    len + lp_backlen_bytes(len)
 }
 
 fn lp_int(v: i64) -> usize {

@@ -70,14 +70,8 @@ impl Writer {
     }
 
     fn backlen(&mut self, l: usize) {
+        let n = types::stream::lp_backlen_bytes(l);
         let l = l as u64;
-        let n = match l {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2097150 => 3,
-            2097151..=268435454 => 4,
-            _ => 5,
-        };
         for i in (0..n).rev() {
             let b = ((l >> (7 * i)) & 127) as u8;
             self.buf.push(if i == n - 1 { b } else { b | 128 });
