@@ -187,6 +187,13 @@ impl Engine {
         let (k, past) = (kill.clone(), past_deadline.clone());
         bridge.raw_set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed) || past()))?)?;
         bridge.raw_set(
+            "unnest",
+            lua.create_function(|lua, s: mlua::LuaString| match super::lstr::unnest(&s.as_bytes()) {
+                Some(code) => lua.create_string(code),
+                None => Ok(s),
+            })?,
+        )?;
+        bridge.raw_set(
             "sha1",
             lua.create_function(|lua, v: Value| {
                 let bytes = match &v {
@@ -282,6 +289,8 @@ impl Engine {
 
     /// Compiles a chunk in the sandbox (`name` like "@user_script").
     pub fn compile(&self, code: &[u8], name: &str) -> Result<mlua::Function, String> {
+        let unnested = super::lstr::unnest(code);
+        let code = unnested.as_deref().unwrap_or(code);
         match self.lua.load(code).set_name(name).set_environment(self.env.clone()).into_function() {
             Ok(f) => Ok(f),
             Err(mlua::Error::SyntaxError { message, .. }) => Err(message),

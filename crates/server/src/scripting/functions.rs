@@ -113,12 +113,13 @@ impl Functions {
         let lua = &self.engine.lua;
         let bridge = self.engine.bridge();
         let fenv: Table = bridge.raw_get("fenv").map_err(|e| e.to_string())?;
-        let chunk = lua.load(&code[end..]).set_name("@user_function").set_environment(fenv).into_function().map_err(
-            |e| match e {
+        let unnested = super::lstr::unnest(&code[end..]);
+        let body = unnested.as_deref().unwrap_or(&code[end..]);
+        let chunk =
+            lua.load(body).set_name("@user_function").set_environment(fenv).into_function().map_err(|e| match e {
                 mlua::Error::SyntaxError { message, .. } => format!("Error compiling function: {message}"),
                 e => format!("Error compiling function: {e}"),
-            },
-        )?;
+            })?;
         let registered: RefCell<BTreeMap<String, Function>> = RefCell::new(BTreeMap::new());
         let api: Value = bridge.raw_get("load_api_table").unwrap_or(Value::Nil);
         let result = lua.scope(|scope| {

@@ -44,6 +44,7 @@ pub mod conv;
 pub mod engine;
 pub mod functions;
 pub mod libfn;
+pub mod lstr;
 pub mod structlib;
 
 use crate::cmdspec::{f, CommandSpec, KeyPositions};

@@ -15,6 +15,8 @@ local select, getfenv, setfenv, loadstring, load = select, getfenv, setfenv, loa
 -- Stock pcall and xpcall with room for their status (see engine.rs).
 local pcall, xpcall = bridge.base_pcall, bridge.base_xpcall
 local getinfo = debug.getinfo
+-- Long brackets read as Redis's Lua reads them (lstr.rs).
+local unnest = bridge.unnest
 
 local protected = setmetatable({}, { __mode = "k" })
 
@@ -153,6 +155,11 @@ rawset(G, "loadstring", function(s, name)
     if binary(s) then
         return nil, "attempt to load a binary chunk"
     end
+    if type(s) == "string" then
+        -- The chunk keeps its own text as its name (Lua's default).
+        name = name or s
+        s = unnest(s)
+    end
     local f, e = loadstring(s, name)
     if f then
         setfenv(f, env)
@@ -177,6 +184,7 @@ rawset(G, "load", function(fn, name)
     if binary(code) then
         return nil, "attempt to load a binary chunk"
     end
+    code = unnest(code)
     local f, e = load(function()
         local c = code
         code = nil
