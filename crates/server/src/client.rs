@@ -55,6 +55,15 @@ pub struct ClientInfo {
     /// Channels, patterns and shard channels the client is subscribed to
     /// (its own task, and CLIENT KILL, which unsubscribes the victim).
     pub subs: Mutex<crate::pubsub::ClientSubs>,
+    /// Memory the connection holds itself, besides its output backlog
+    /// (computed by its task, see clientmem.rs).
+    pub own_mem: AtomicUsize,
+    /// What the client eviction total holds for this client.
+    pub mem_reported: AtomicUsize,
+    /// Taken out of the client eviction total for good.
+    pub mem_gone: AtomicBool,
+    /// CLIENT NO-EVICT ON: never chosen by client eviction.
+    pub no_evict: AtomicBool,
 }
 
 /// The order Redis prints CLIENT LIST flag letters in.
@@ -100,7 +109,17 @@ impl ClientInfo {
             mailbox: Mailbox::default(),
             pending_out: AtomicUsize::new(0),
             subs: Mutex::default(),
+            own_mem: AtomicUsize::new(0),
+            mem_reported: AtomicUsize::new(0),
+            mem_gone: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
         }
+    }
+
+    /// CLIENT LIST `tot-mem`: what the connection holds plus its output
+    /// backlog.
+    pub fn tot_mem(&self) -> usize {
+        self.own_mem.load(Ordering::Relaxed) + self.omem.load(Ordering::Relaxed)
     }
 
     /// True if the client is subscribed to anything (Redis's CLIENT_PUBSUB).
@@ -510,6 +529,7 @@ impl Client {
         self.reply_mode = ReplyMode::On;
         self.authenticated = !needs_auth;
         self.no_evict = false;
+        self.info.no_evict.store(false, Ordering::Relaxed);
         self.no_touch = false;
         self.info.set_flag('e', false);
         self.info.set_flag('T', false);

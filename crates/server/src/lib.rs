@@ -12,6 +12,7 @@ pub mod args;
 pub mod argv;
 pub mod blocking;
 pub mod client;
+pub mod clientmem;
 pub mod cmdlog;
 pub mod cmdspec;
 pub mod commands;

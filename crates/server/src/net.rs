@@ -81,6 +81,7 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     srv.tracking.disable(&mut client);
     crate::commands::monitor::stop(&srv, &mut client);
     srv.clients.remove(id);
+    srv.client_mem.forget(&info);
 }
 
 /// The settings read for every batch of input, looked up again only when
@@ -90,6 +91,8 @@ struct Settings {
     max_bulk: i64,
     query_limit: usize,
     timeout_secs: i64,
+    /// maxmemory-clients in bytes (0: client eviction off).
+    client_limit: usize,
 }
 
 impl Settings {
@@ -100,6 +103,7 @@ impl Settings {
             max_bulk: c.get_num("proto-max-bulk-len"),
             query_limit: c.get_num("client-query-buffer-limit").max(1) as usize,
             timeout_secs: c.get_num("timeout"),
+            client_limit: crate::clientmem::limit(srv),
         }
     }
 
@@ -155,10 +159,15 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             return Ok(());
         }
         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        // Client eviction: what was read may put this client (or the
+        // total) over maxmemory-clients.
+        settings.refresh(srv);
+        if settings.client_limit != 0 && srv.client_mem.check(srv, client, inbuf.capacity(), out.buf.capacity()) {
+            return Ok(());
+        }
         let clock = crate::client::BatchClock::now();
         info.last_interaction_ms.store(srv.clock.at_mark(&clock), Ordering::Relaxed);
         client.batch_clock = Some(clock);
-        settings.refresh(srv);
         let limits = Limits { max_bulk: settings.max_bulk, authenticated: client.authenticated };
         let mut pos = 0;
         let mut looked = 0;
@@ -224,6 +233,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // goes right after its reply, before the next command's.
             info.take_mail(&mut out.buf);
             drop(argv);
+            // Client eviction before the next command, as Redis's
+            // processCommand (a command may have grown this client's
+            // buffers, or changed the limit); an evicted client runs
+            // nothing more and gets no reply.
+            if settings.client_limit != 0 && srv.client_mem.check(srv, client, inbuf.capacity(), out.buf.capacity()) {
+                return Ok(());
+            }
             if let After::Block(w) = after {
                 flush_stats(srv, client);
                 flush(srv, stream, &mut out, &info).await?;
@@ -259,6 +275,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         flush_stats(srv, client);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
+        crate::clientmem::update_own(client, inbuf.capacity(), out.buf.capacity());
         if ran > 1 && srv.clients.live() > 1 && !close {
             // A pipeline: let the other connections with input run first,
             // then write: the replies of one scheduling round go out
@@ -351,16 +368,25 @@ const SHRINK_ABOVE: usize = 32 * 1024;
 /// An empty query buffer idle this long is given back.
 const IDLE_FREE_MS: i64 = 2000;
 
-/// Redis's clientsCron for query buffers: a connection idle for 2 seconds
+/// Redis's clientsCron. Every 100 ms: client eviction (clientmem.rs), while
+/// maxmemory-clients is on. Every 500 ms, query buffers: a connection idle for 2 seconds
 /// or more gives its empty buffer back (it gets a new one when input
 /// arrives), and one whose buffer grew past 32 KiB for a big request
 /// shrinks it back once empty. Each is told through its signal; the
 /// connection task does it, at its next wait.
 pub async fn clients_cron(srv: Arc<Server>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n = 0u64;
     loop {
         tick.tick().await;
+        // Client eviction every tick (while maxmemory-clients is on),
+        // query buffers every fifth.
+        srv.client_mem.cron(&srv);
+        n += 1;
+        if n % 5 != 0 {
+            continue;
+        }
         let now = srv.clock.now_ms();
         for c in srv.clients.all() {
             let idle = now - c.last_interaction_ms.load(Ordering::Relaxed);
@@ -484,10 +510,19 @@ async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &Clien
         Err(e) => return Err(e),
     };
     if done < out.len() {
+        // A slow reader: what it has not taken counts as its output
+        // backlog (CLIENT LIST omem, client eviction) while it waits.
+        info.omem.store(info.mail_len() + out.len() - done, Ordering::Relaxed);
+        let limit = crate::clientmem::limit(srv);
+        if limit != 0 && srv.client_mem.report(info) >= limit {
+            srv.client_mem.evict(srv, limit);
+        }
         tokio::select! {
             r = stream.write_all(&out.buf[done..]) => r?,
             _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
         }
+        info.pending_out.store(0, Ordering::Relaxed);
+        info.omem.store(info.mail_len(), Ordering::Relaxed);
     }
     info.pending_out.store(0, Ordering::Relaxed);
     srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);

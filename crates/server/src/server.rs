@@ -245,6 +245,8 @@ pub struct Server {
     pub keyspace: Keyspace,
     pub config: Config,
     pub clients: ClientRegistry,
+    /// Client eviction (maxmemory-clients).
+    pub client_mem: crate::clientmem::ClientMem,
     pub stats: Stats,
     pub clock: Clock,
     /// Monotonic start, for uptime.
@@ -298,6 +300,7 @@ impl Server {
             keyspace: Keyspace::new(ndb, (cores * 16).max(64)),
             config,
             clients: ClientRegistry::default(),
+            client_mem: Default::default(),
             stats: Stats::default(),
             clock,
             started: {

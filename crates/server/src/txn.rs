@@ -64,6 +64,14 @@ pub struct Multi {
 }
 
 impl Multi {
+    /// Bytes the queued transaction holds (CLIENT LIST `multi-mem`, client
+    /// eviction).
+    pub fn mem(&self) -> usize {
+        self.queue.capacity() * std::mem::size_of::<Queued>()
+            + self.bytes.capacity()
+            + (self.ends.capacity() + self.shards.capacity()) * 4
+    }
+
     /// Queues a command. `known` gives a key's shard and hash when the
     /// prefetcher computed them.
     fn push(

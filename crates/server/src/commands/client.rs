@@ -103,7 +103,7 @@ pub fn describe(c: &ClientInfo, now_ms: i64, out: &mut String) {
         0,
         0,
         omem,
-        qbuf + omem,
+        c.tot_mem(),
         c.last_cmd_name(),
         c.user.lock(),
         c.redir.load(Ordering::Relaxed),
@@ -271,7 +271,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// show it, and a push to the key it was blocked on stays in the key. Its
 /// task closes the socket when it next wakes (and repeats these steps,
 /// which find nothing left to do).
-fn free_now(srv: &crate::server::Server, c: &Arc<ClientInfo>) {
+pub fn free_now(srv: &crate::server::Server, c: &Arc<ClientInfo>) {
     c.request_kill();
     srv.pubsub.forget_client(c);
     srv.blocking.cancel(c.id);
@@ -353,6 +353,7 @@ fn on_off(args: &mut Args<'_>) -> Result<bool, CmdError> {
 fn no_evict(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let on = on_off(args)?;
     ctx.client.no_evict = on;
+    ctx.client.info.no_evict.store(on, Ordering::Relaxed);
     ctx.client.info.set_flag('e', on);
     ctx.out.ok();
     Ok(())

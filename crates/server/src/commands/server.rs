@@ -390,6 +390,7 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// statistics, the memory peak.
 pub fn reset_stats(srv: &Server) {
     srv.stats.reset();
+    srv.client_mem.evicted.store(0, Ordering::Relaxed);
     srv.cmdstats.reset();
     srv.peak_memory.store(0, Ordering::Relaxed);
     srv.evictor.reset_stats();
@@ -727,7 +728,7 @@ fn stats_section(srv: &Server, s: &mut String) {
         "expired_time_cap_reached_count" => 0,
         "expire_cycle_cpu_milliseconds" => 0,
         "evicted_keys" => g(&st.evicted_keys),
-        "evicted_clients" => 0,
+        "evicted_clients" => srv.client_mem.evicted.load(Ordering::Relaxed),
         "total_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).0,
         "current_eviction_exceeded_time" => srv.evictor.exceeded_ms(srv).1,
         "keyspace_hits" => g(&st.keyspace_hits),

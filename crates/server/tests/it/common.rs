@@ -100,6 +100,27 @@ impl Raw {
         self.read_reply()
     }
 
+    /// One field of an INFO section.
+    pub fn info_field(&mut self, section: &str, field: &str) -> String {
+        let info = self.cmd(&format!("INFO {section}"));
+        let prefix = format!("{field}:");
+        info.split("\r\n").find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {field}")).to_string()
+    }
+
+    /// Reads one reply; None if the server closed the connection instead.
+    pub fn reply_or_closed(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if let Some(n) = frame_len(&self.buf) {
+                return Some(self.buf.drain(..n).collect());
+            }
+            let mut tmp = [0u8; 65536];
+            match self.s.read(&mut tmp) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+            }
+        }
+    }
+
     /// True if the server closed the connection (reads until EOF).
     pub fn is_closed(&mut self) -> bool {
         let mut tmp = [0u8; 1024];
@@ -206,4 +227,16 @@ impl Raw {
         self.send_cmd(&refs);
         self.read_reply()
     }
+}
+
+/// Waits until `cond` holds (the server works asynchronously); no timing
+/// is asserted, the bound only keeps a broken build from hanging.
+pub fn wait_for(mut cond: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("condition never held");
 }

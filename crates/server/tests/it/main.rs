@@ -4,6 +4,7 @@
 
 mod bitmap;
 mod blocking;
+mod clientevict;
 mod cmdlog;
 mod common;
 mod config;
