@@ -49,8 +49,12 @@ fn main() {
             s3.request_shutdown();
         });
         let r = hematite::run(s2, |addrs| {
+            // On standard output, worded as Redis's log lines, so tools
+            // that wait for a Redis server to start (Redis's own test
+            // suite among them) recognise it.
+            println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
             for a in addrs {
-                eprintln!("Hematite ready to accept connections on {a}");
+                println!("Ready to accept connections tcp on {a}");
             }
         })
         .await;
