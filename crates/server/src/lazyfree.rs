@@ -24,6 +24,11 @@
 //! FLUSH ASYNC always, the others when their `lazyfree-lazy-*` setting is
 //! yes.
 //!
+//! Script caches and function libraries (SCRIPT FLUSH, FUNCTION FLUSH
+//! ASYNC) are handed over with the Lua state that owns them when they hold
+//! more than `THRESHOLD` scripts or functions (`free_many`): their
+//! functions are references into that state, so the two cannot be parted.
+//!
 //! The thread starts with the first job. It is tagged with the allocator
 //! accounting domain of the thread that started it (see alloc.rs), and
 //! publishes its pending byte count after every job, so `used_memory` falls
@@ -112,6 +117,9 @@ enum Job {
     Value(Value),
     /// Emptied databases (FLUSHALL / FLUSHDB ASYNC) holding this many keys.
     Dbs(Vec<Db>, usize),
+    /// Anything else made of this many objects (a flushed script cache or
+    /// function library set, with the Lua state that owns it).
+    Other(Box<dyn Send>, usize),
 }
 
 // The whole design rests on values being movable to another thread.
@@ -167,6 +175,15 @@ impl LazyFree {
     pub fn free_dbs(&self, dbs: Vec<Db>, keys: usize) {
         if keys > 0 {
             self.submit(Job::Dbs(dbs, keys), keys);
+        }
+    }
+
+    /// Frees `x`, made of `objects` objects (scripts, functions), in the
+    /// background if there are more than `THRESHOLD` of them (Redis's
+    /// freeLuaScriptsAsync, freeFunctionsAsync), here otherwise.
+    pub fn free_many<T: Send + 'static>(&self, x: T, objects: usize) {
+        if objects > THRESHOLD {
+            self.submit(Job::Other(Box::new(x), objects), objects);
         }
     }
 
@@ -251,6 +268,10 @@ fn run(rx: Receiver<Job>, counters: &Counters, domain: u16) {
             }
             Job::Dbs(dbs, n) => {
                 drop(dbs);
+                n
+            }
+            Job::Other(x, n) => {
+                drop(x);
                 n
             }
         };
@@ -371,6 +392,16 @@ mod tests {
         assert_eq!(lf.freed(), 100);
         lf.free_dbs(vec![Db::default()], 0);
         assert_eq!(lf.freed(), 100);
+    }
+
+    #[test]
+    fn collections_of_objects_over_the_threshold_go_to_the_thread() {
+        let lf = LazyFree::default();
+        lf.free_many(vec![0u8; 10], THRESHOLD);
+        assert_eq!((lf.pending(), lf.freed()), (0, 0));
+        lf.free_many(vec![0u8; 10], THRESHOLD + 1);
+        wait_idle(&lf);
+        assert_eq!(lf.freed(), THRESHOLD as usize + 1);
     }
 
     #[test]

@@ -283,3 +283,73 @@ fn unlink_gives_memory_back() {
     let after = info_field(&mut r, "memory", "used_memory");
     assert!(after < peak - 1_000_000, "{peak} -> {after}");
 }
+
+#[test]
+fn script_and_function_flush_free_big_caches_in_the_background() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    let load_scripts = |r: &mut Raw, n: usize| {
+        for i in 0..n {
+            assert!(r.cmd(&format!("SCRIPT LOAD \"return {i}\"")).starts_with('$'));
+        }
+    };
+    // At most 64 scripts: freed inline even with ASYNC.
+    load_scripts(&mut r, 64);
+    assert_eq!(r.cmd("SCRIPT FLUSH ASYNC"), "+OK\r\n");
+    assert_eq!(freed(&mut r), 0);
+    load_scripts(&mut r, 65);
+    assert_eq!(r.cmd("SCRIPT FLUSH ASYNC"), "+OK\r\n");
+    assert_eq!(freed(&mut r), 65);
+    assert_eq!(r.cmd("EVAL \"return 7\" 0"), ":7\r\n");
+    load_scripts(&mut r, 65);
+    assert_eq!(r.cmd("SCRIPT FLUSH"), "+OK\r\n");
+    assert_eq!(freed(&mut r), 65);
+
+    let mut code = "#!lua name=big".to_string();
+    for i in 0..65 {
+        code.push_str(&format!("\nredis.register_function('f{i}', function() return {i} end)"));
+    }
+    let load = |r: &mut Raw| {
+        r.send_cmd(&[b"FUNCTION", b"LOAD", code.as_bytes()]);
+        assert_eq!(r.read_reply(), b"$3\r\nbig\r\n");
+    };
+    load(&mut r);
+    assert_eq!(r.cmd("FUNCTION FLUSH ASYNC"), "+OK\r\n");
+    assert_eq!(r.cmd("FUNCTION LIST"), "*0\r\n");
+    assert_eq!(freed(&mut r), 130);
+    // A fresh state serves the next library.
+    load(&mut r);
+    assert_eq!(r.cmd("FCALL f64 0"), ":64\r\n");
+    assert_eq!(r.cmd("FUNCTION FLUSH SYNC"), "+OK\r\n");
+    assert_eq!(freed(&mut r), 130);
+
+    // lazyfree-lazy-user-flush: no option means ASYNC for both.
+    assert_eq!(r.cmd("CONFIG SET lazyfree-lazy-user-flush yes"), "+OK\r\n");
+    load(&mut r);
+    assert_eq!(r.cmd("FUNCTION FLUSH"), "+OK\r\n");
+    load_scripts(&mut r, 65);
+    assert_eq!(r.cmd("SCRIPT FLUSH"), "+OK\r\n");
+    assert_eq!(freed(&mut r), 260);
+    assert_eq!(r.cmd("SCRIPT FLUSH LAZY"), "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n");
+    assert_eq!(r.cmd("FUNCTION FLUSH LAZY"), "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n");
+}
+
+#[test]
+fn lazy_eviction_frees_evicted_values_in_the_background() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    assert_eq!(r.cmd("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
+    big_set(&mut r, "off", 500);
+    assert_eq!(r.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 0"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    assert_eq!(freed(&mut r), 0);
+    assert_eq!(r.cmd("CONFIG SET lazyfree-lazy-eviction yes"), "+OK\r\n");
+    big_set(&mut r, "on", 500);
+    assert_eq!(r.cmd("SET small x"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET maxmemory 0"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    assert!(info_field(&mut r, "stats", "evicted_keys") >= 3);
+    assert_eq!(freed(&mut r), 1);
+}
