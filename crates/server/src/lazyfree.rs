@@ -189,7 +189,7 @@ impl LazyFree {
 
     /// INFO `lazyfree_pending_objects`.
     pub fn pending(&self) -> usize {
-        self.counters.pending.load(Ordering::Relaxed)
+        self.counters.pending.load(Ordering::Acquire)
     }
 
     /// INFO `lazyfreed_objects`.
@@ -211,9 +211,16 @@ impl LazyFree {
     }
 
     fn submit(&self, job: Job, objects: usize) {
+        // A job that cannot be queued is freed here, after the lock.
+        if let Err(job) = self.try_submit(job, objects) {
+            drop(job);
+        }
+    }
+
+    fn try_submit(&self, job: Job, objects: usize) -> Result<(), Job> {
         let mut w = self.worker.lock();
         if w.stopped {
-            return; // `job` is dropped here, synchronously.
+            return Err(job);
         }
         if w.tx.is_none() {
             let (tx, rx) = channel();
@@ -228,19 +235,18 @@ impl LazyFree {
                 // No thread (resource limits): free inline from now on.
                 Err(_) => {
                     w.stopped = true;
-                    return;
+                    return Err(job);
                 }
             }
         }
+        let Some(tx) = &w.tx else { return Err(job) };
         self.counters.pending.fetch_add(objects, Ordering::Relaxed);
-        if let Some(tx) = &w.tx {
-            if let Err(back) = tx.send(job) {
-                // The thread is gone (it cannot end while `tx` lives, unless
-                // a drop panicked): free inline.
-                self.counters.pending.fetch_sub(objects, Ordering::Relaxed);
-                drop(back);
-            }
-        }
+        tx.send(job).map_err(|back| {
+            // The thread is gone (it cannot end while `tx` lives, unless a
+            // drop panicked): free inline.
+            self.counters.pending.fetch_sub(objects, Ordering::Relaxed);
+            back.0
+        })
     }
 }
 
@@ -277,8 +283,10 @@ fn run(rx: Receiver<Job>, counters: &Counters, domain: u16) {
         };
         // used_memory must fall now, not once 8 KiB more were freed.
         crate::alloc::flush_thread();
+        // (Release: whoever sees the pending count drop sees the freed
+        // count and the memory counters that went before.)
         counters.freed.fetch_add(n, Ordering::Relaxed);
-        counters.pending.fetch_sub(n, Ordering::Relaxed);
+        counters.pending.fetch_sub(n, Ordering::Release);
     }
     crate::alloc::flush_thread();
 }
