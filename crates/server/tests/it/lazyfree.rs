@@ -353,3 +353,23 @@ fn lazy_eviction_frees_evicted_values_in_the_background() {
     assert!(info_field(&mut r, "stats", "evicted_keys") >= 3);
     assert_eq!(freed(&mut r), 1);
 }
+
+#[test]
+fn lazily_freed_keys_leave_like_deleted_ones() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    let mut other = s.raw();
+    let mut sub = s.raw();
+    assert_eq!(r.cmd("CONFIG SET notify-keyspace-events Kg"), "+OK\r\n");
+    assert!(sub.cmd("SUBSCRIBE __keyspace@0__:s").starts_with('*'));
+    big_set(&mut r, "s", 500);
+    // WATCH sees the UNLINK; the subscriber gets `del`.
+    assert_eq!(r.cmd("WATCH s"), "+OK\r\n");
+    assert_eq!(other.cmd("UNLINK s"), ":1\r\n");
+    assert_eq!(r.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(r.cmd("SCARD s"), "+QUEUED\r\n");
+    assert_eq!(r.cmd("EXEC"), "*-1\r\n");
+    let msg = String::from_utf8_lossy(&sub.read_reply()).into_owned();
+    assert!(msg.ends_with("$3\r\ndel\r\n"), "{msg}");
+    assert_eq!(freed(&mut r), 1);
+}
