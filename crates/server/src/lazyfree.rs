@@ -409,7 +409,7 @@ mod tests {
         assert_eq!((lf.pending(), lf.freed()), (0, 0));
         lf.free_many(vec![0u8; 10], THRESHOLD + 1);
         wait_idle(&lf);
-        assert_eq!(lf.freed(), THRESHOLD as usize + 1);
+        assert_eq!(lf.freed(), THRESHOLD + 1);
     }
 
     #[test]
