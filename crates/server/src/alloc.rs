@@ -161,6 +161,11 @@ pub fn enter_domain(d: u16) {
     let _ = LOCAL.try_with(|l| l.domain.set(d));
 }
 
+/// The domain the calling thread is tagged with (0: none).
+pub fn current_domain() -> u16 {
+    LOCAL.try_with(|l| l.domain.get()).unwrap_or(0)
+}
+
 /// Bytes allocated (and not freed) by the threads of domain `d`; for 0, by
 /// the whole process.
 pub fn allocated_in(d: u16) -> u64 {

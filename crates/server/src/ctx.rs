@@ -13,6 +13,7 @@ use crate::blocking::{BlockRequest, Waiter};
 use crate::client::Client;
 use crate::cmdspec::CommandSpec;
 use crate::error::CmdError;
+use crate::lazyfree::Why;
 use crate::server::Server;
 use crate::storage::{Db, Entry, Key, Locked, Str, Value, NO_EXPIRE};
 use resp::Out;
@@ -117,7 +118,9 @@ impl<'a> Ctx<'a> {
         let db = self.raw_db(key)?;
         match db.get(key) {
             Some(e) if e.is_expired(now) => {
-                db.remove(key);
+                if let Some(e) = db.remove(key) {
+                    self.free(Why::Expire, e.value);
+                }
                 self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 self.notify(crate::notify::EXPIRED, "expired", key);
                 self.modified(key);
@@ -320,10 +323,14 @@ impl<'a> Ctx<'a> {
         // A stream overwritten by another type ends XREADGROUP waits on it.
         let was_stream =
             srv.blocking.has_waiters() && matches!(db.get(key), Some(e) if matches!(e.value, Value::Stream(_)));
-        let is_new = db.set_with(h, key, value, keep_ttl, |old| match old {
+        let old = db.set_with(h, key, value, keep_ttl, |old| match old {
             Some(e) if lfu => e.lru,
             _ => srv.new_access(now),
         });
+        let is_new = old.is_none();
+        if let Some(old) = old {
+            srv.lazyfree.free(&srv.config, Why::ServerDel, old);
+        }
         if has_field_ttl {
             db.hexpires.insert(key.into());
         }
@@ -338,8 +345,16 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// Deletes a key (expired or not). True if it existed and was alive.
+    /// Deletes a key (expired or not) as an implicit delete of the server
+    /// (Redis's dbDelete: a *STORE destination, RESTORE REPLACE). True if
+    /// it existed and was alive.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool, CmdError> {
+        self.delete_for(key, Why::ServerDel)
+    }
+
+    /// `delete` for reason `why`, which decides whether a big value is
+    /// freed in the background (DEL, UNLINK, GETDEL; see lazyfree.rs).
+    pub fn delete_for(&mut self, key: &[u8], why: Why) -> Result<bool, CmdError> {
         if self.expire_if_needed(key)? {
             return Ok(false);
         }
@@ -351,7 +366,17 @@ impl<'a> Ctx<'a> {
             }
             self.modified(key);
         }
-        Ok(removed.is_some())
+        let existed = removed.is_some();
+        if let Some(e) = removed {
+            self.free(why, e.value);
+        }
+        Ok(existed)
+    }
+
+    /// Frees a value that left the keyspace for reason `why`: in the
+    /// background if that reason allows it and the value is big.
+    pub fn free(&self, why: Why, value: Value) {
+        self.srv.lazyfree.free(&self.srv.config, why, value);
     }
 
     /// Sets an absolute expiry (ms) on an existing key; a time already past
@@ -361,7 +386,9 @@ impl<'a> Ctx<'a> {
             return Ok(false);
         }
         if at_ms <= self.now_ms {
-            self.raw_db(key)?.remove(key);
+            if let Some(e) = self.raw_db(key)?.remove(key) {
+                self.free(Why::Expire, e.value);
+            }
             self.modified(key);
             self.notify(crate::notify::GENERIC, "del", key);
             return Ok(true);

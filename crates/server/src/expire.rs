@@ -67,7 +67,9 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                 dead.sort();
                 dead.dedup();
                 for k in &dead {
-                    db.remove(k);
+                    if let Some(e) = db.remove(k) {
+                        srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Expire, e.value);
+                    }
                     crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);

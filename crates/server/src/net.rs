@@ -313,6 +313,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         if ranges.capacity() > 4096 {
             ranges = Vec::new();
         }
+        look.shrink();
     }
 }
 

@@ -52,6 +52,21 @@ impl Lookahead {
         self.next = 0;
     }
 
+    /// Gives back the room a huge command's argument ranges took (16
+    /// bytes an argument, twice), once its batch is done.
+    pub fn shrink(&mut self) {
+        const KEEP: usize = 4096;
+        if self.args.capacity() > KEEP {
+            self.args = Vec::new();
+        }
+        if self.scratch.capacity() > KEEP {
+            self.scratch = Vec::new();
+        }
+        if self.cmds.capacity() > KEEP {
+            self.cmds = Vec::new();
+        }
+    }
+
     /// The parsed command starting at `pos`, if the look saw it: its length
     /// and its argument ranges relative to `pos`.
     pub fn take(&mut self, pos: usize) -> Option<(usize, &[Range<usize>])> {

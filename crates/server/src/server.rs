@@ -283,6 +283,8 @@ pub struct Server {
     pub tracking: crate::tracking::Tracking,
     /// maxmemory: the eviction pool and the memory accounting (evict.rs).
     pub evictor: crate::evict::Evictor,
+    /// The background freeing thread (lazyfree.rs).
+    pub lazyfree: crate::lazyfree::LazyFree,
     /// SLOWLOG entries (cmdlog.rs).
     pub slowlog: crate::cmdlog::SlowLog,
     /// Clients in MONITOR mode (cmdlog.rs).
@@ -325,6 +327,7 @@ impl Server {
             pubsub: Default::default(),
             tracking: Default::default(),
             evictor: Default::default(),
+            lazyfree: Default::default(),
             slowlog: Default::default(),
             monitors: Default::default(),
         }
@@ -370,6 +373,7 @@ impl Server {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown_notify.notify_waiters();
         self.clients.kill_all();
+        self.lazyfree.stop();
     }
 }
 

@@ -21,13 +21,14 @@ use crate::args::{self, Args};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
+use crate::lazyfree::Why;
 use crate::notify;
 use crate::storage::{lfu, Entry, Str, Value, NO_EXPIRE};
 use resp::Agg;
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::DEL, del),
-    Cmd::new(&t::UNLINK, del),
+    Cmd::new(&t::UNLINK, unlink),
     Cmd::new(&t::EXISTS, exists),
     Cmd::new(&t::TYPE, type_),
     Cmd::new(&t::TOUCH, touch),
@@ -94,12 +95,21 @@ fn same_object() -> CmdError {
     CmdError::err("source and destination objects are the same")
 }
 
-/// DEL key [key ...] (and UNLINK, which frees in the background in Redis;
-/// the reply and events are the same)
+/// DEL key [key ...]
 fn del(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    delete_keys(ctx, args, Why::UserDel)
+}
+
+/// UNLINK key [key ...]: DEL whose big values are always freed in the
+/// background (the reply and events are the same).
+fn unlink(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    delete_keys(ctx, args, Why::Unlink)
+}
+
+fn delete_keys(ctx: &mut Ctx<'_>, args: &mut Args<'_>, why: Why) -> CmdResult {
     let mut n = 0;
     for key in args.take_rest() {
-        if ctx.delete(key)? {
+        if ctx.delete_for(key, why)? {
             ctx.notify(notify::GENERIC, "del", key);
             n += 1;
         }
@@ -184,7 +194,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, mode: RenameMode) -> C
         return Ok(());
     }
     let entry = ctx.raw_db(src)?.remove(src).ok_or_else(|| CmdError::NoSuchKey)?;
-    ctx.raw_db(dst)?.insert_entry(dst, entry);
+    if let Some(old) = ctx.raw_db(dst)?.insert_entry(dst, entry) {
+        ctx.free(Why::ServerDel, old.value);
+    }
     ctx.modified(src);
     ctx.modified(dst);
     ctx.notify(notify::GENERIC, "rename_from", src);
@@ -249,7 +261,9 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
         }
-        c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru });
+        if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru }) {
+            c.free(Why::ServerDel, old.value);
+        }
         c.modified(dst);
         c.notify(notify::GENERIC, "copy_to", dst);
         c.signal_ready(dst);
@@ -353,8 +367,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: ExpireKind) -> C
         return Ok(());
     }
     if when <= ctx.now_ms {
-        // A time already past deletes the key (replicated as a DEL).
-        ctx.raw_db(key)?.remove(key);
+        // A time already past deletes the key (replicated as a DEL, or an
+        // UNLINK under lazyfree-lazy-expire).
+        if let Some(e) = ctx.raw_db(key)?.remove(key) {
+            ctx.free(Why::Expire, e.value);
+        }
         ctx.modified(key);
         ctx.notify(notify::GENERIC, "del", key);
     } else {

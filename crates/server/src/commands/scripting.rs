@@ -159,12 +159,23 @@ fn script_exists(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 /// SCRIPT FLUSH [ASYNC | SYNC]
 fn script_flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    if !args.is_empty() && (args.remaining() != 1 || !(args.eat("SYNC") || args.eat("ASYNC"))) {
-        return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"));
-    }
+    let lazy = match args.remaining() {
+        0 => crate::lazyfree::user_flush_is_async(&ctx.srv.config),
+        1 if args.eat("ASYNC") => true,
+        1 if args.eat("SYNC") => false,
+        _ => return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option")),
+    };
     let old = scripting::lock_state(ctx.srv, &ctx.srv.scripting.eval, ctx.spec)?.take();
-    // The old Lua state is dropped outside the lock.
-    drop(old);
+    // The old Lua state is dropped outside the lock; with ASYNC and more
+    // than 64 cached scripts, by the lazyfree thread (the scripts' functions
+    // live in the state, so the two go together).
+    match old {
+        Some(state) if lazy => {
+            let n = state.scripts.len();
+            ctx.srv.lazyfree.free_many(state, n);
+        }
+        _ => drop(old),
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -53,13 +53,21 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// The optional ASYNC | SYNC of FLUSHALL / FLUSHDB. Both free the memory
-/// at once here (dropping is fast enough not to need a background thread).
-fn flush_mode(args: &mut Args<'_>) -> CmdResult {
-    if !args.is_empty() && !args.eat("ASYNC") && !args.eat("SYNC") {
+/// The optional ASYNC | SYNC of FLUSHALL / FLUSHDB: true for ASYNC (the
+/// emptied tables are freed by the lazyfree thread). Without either,
+/// `lazyfree-lazy-user-flush` decides.
+fn flush_mode(ctx: &Ctx<'_>, args: &mut Args<'_>) -> Result<bool, CmdError> {
+    let lazy = if args.is_empty() {
+        crate::lazyfree::user_flush_is_async(&ctx.srv.config)
+    } else if args.eat("ASYNC") {
+        true
+    } else if args.eat("SYNC") {
+        false
+    } else {
         return Err(CmdError::Syntax);
-    }
-    args.finish()
+    };
+    args.finish()?;
+    Ok(lazy)
 }
 
 /// Marks ready every key of database `db` that clients are blocked on, so
@@ -72,9 +80,12 @@ fn signal_waiting_keys(ctx: &mut Ctx<'_>, db: usize) {
     }
 }
 
-/// Empties database `db` in every held shard; returns the keys removed.
-fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
+/// Empties database `db` (all of them for `None`) in every held shard;
+/// returns the keys removed. With `lazy` the emptied tables are freed by
+/// the lazyfree thread: the keyspace is empty for everyone at once.
+fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 {
     let mut removed = 0;
+    let (mut emptied, mut lazy_keys) = (Vec::new(), 0);
     match db {
         Some(d) => crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, d, None, ctx.now_ms),
         None => crate::txn::touch_all_watched(ctx.srv, &mut ctx.locked, ctx.now_ms),
@@ -83,10 +94,16 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
         for (i, d) in s.dbs.iter_mut().enumerate() {
             if db.is_none_or(|x| x == i) {
                 removed += d.len() as u64;
-                d.clear();
+                if lazy && !d.is_empty() {
+                    lazy_keys += d.len();
+                    emptied.push(std::mem::take(d));
+                } else {
+                    d.clear();
+                }
             }
         }
     }
+    ctx.srv.lazyfree.free_dbs(emptied, lazy_keys);
     // Hook: WATCH and client-side caching learn about flushes from here.
     ctx.flushed();
     // XREADGROUP clients blocked on a flushed stream are told it is gone.
@@ -100,17 +117,17 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>) -> u64 {
 
 /// FLUSHALL [ASYNC | SYNC]
 fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    flush_mode(args)?;
-    clear_db(ctx, None);
+    let lazy = flush_mode(ctx, args)?;
+    clear_db(ctx, None, lazy);
     ctx.out.ok();
     Ok(())
 }
 
 /// FLUSHDB [ASYNC | SYNC]
 fn flushdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    flush_mode(args)?;
+    let lazy = flush_mode(ctx, args)?;
     let db = ctx.client.db;
-    clear_db(ctx, Some(db));
+    clear_db(ctx, Some(db), lazy);
     ctx.out.ok();
     Ok(())
 }
@@ -394,6 +411,7 @@ pub fn reset_stats(srv: &Server) {
     srv.cmdstats.reset();
     srv.peak_memory.store(0, Ordering::Relaxed);
     srv.evictor.reset_stats();
+    srv.lazyfree.reset_stats();
 }
 
 /// CONFIG REWRITE
@@ -662,8 +680,8 @@ fn memory_section(srv: &Server, s: &mut String) {
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
         "active_defrag_running" => 0,
-        "lazyfree_pending_objects" => 0,
-        "lazyfreed_objects" => 0,
+        "lazyfree_pending_objects" => srv.lazyfree.pending(),
+        "lazyfreed_objects" => srv.lazyfree.freed(),
     );
 }
 

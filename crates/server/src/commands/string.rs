@@ -320,7 +320,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// GETDEL key
 fn getdel(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
-    if get_reply(ctx, key)? && ctx.delete(key)? {
+    if get_reply(ctx, key)? && ctx.delete_for(key, crate::lazyfree::Why::UserDel)? {
         ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(())

@@ -287,8 +287,32 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::subcommand_syntax(args.all()));
     }
-    if !(args.is_empty() || args.eat("SYNC") || args.eat("ASYNC")) {
+    let lazy = if args.is_empty() {
+        crate::lazyfree::user_flush_is_async(&ctx.srv.config)
+    } else if args.eat("ASYNC") {
+        true
+    } else if args.eat("SYNC") {
+        false
+    } else {
         return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
+    };
+    if lazy {
+        // More than 64 functions: the whole state (libraries and the Lua
+        // state their functions live in) goes to the lazyfree thread, and
+        // the next function command starts a fresh one (Redis's
+        // functionsLibCtxClearCurrent with async).
+        let srv = ctx.srv;
+        let mut g = lock_state(srv, &srv.scripting.functions, ctx.spec)?;
+        let n = g.as_ref().map_or(0, |fs| fs.counts().1);
+        if n > crate::lazyfree::THRESHOLD {
+            let old = g.take();
+            srv.scripting.counts.store(0, Ordering::Relaxed);
+            drop(g);
+            srv.lazyfree.free_many(old, n);
+            srv.dirty.fetch_add(1, Ordering::Relaxed);
+            ctx.out.ok();
+            return Ok(());
+        }
     }
     with_functions(ctx, |fs| {
         fs.libs.clear();

@@ -107,7 +107,8 @@ impl Db {
     }
 
     /// `set` with one lookup: `access` gives the new LRU/LFU word from the
-    /// replaced entry, if any. True if the key is new.
+    /// replaced entry, if any. Returns the replaced value (`None`: the key
+    /// is new), for the caller to free (see lazyfree.rs).
     pub fn set_with(
         &mut self,
         h: u64,
@@ -115,29 +116,31 @@ impl Db {
         value: Value,
         keep_ttl: bool,
         access: impl FnOnce(Option<&Entry>) -> u32,
-    ) -> bool {
+    ) -> Option<Value> {
         match self.map.position_hashed(h, key).ok_or(h) {
             Ok(i) => {
                 let e = self.map.entry_at_mut(i);
                 e.lru = access(Some(e));
-                e.value = value;
+                let old = std::mem::replace(&mut e.value, value);
                 if !keep_ttl && e.expire_at != NO_EXPIRE {
                     e.expire_at = NO_EXPIRE;
                     self.volatile.swap_remove(key);
                 }
-                false
+                Some(old)
             }
             Err(h) => {
                 self.map.insert_absent(h, key.into(), Entry::new(value, access(None)));
-                true
+                None
             }
         }
     }
 
-    /// Inserts a whole entry (value and TTL), replacing any old one.
-    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+    /// Inserts a whole entry (value and TTL), replacing any old one, which
+    /// is returned for the caller to free.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let volatile = entry.expire_at != NO_EXPIRE;
-        if let Some(old) = self.map.insert(key.into(), entry) {
+        let old = self.map.insert(key.into(), entry);
+        if let Some(old) = &old {
             if old.expire_at != NO_EXPIRE && !volatile {
                 self.volatile.swap_remove(key);
             }
@@ -145,6 +148,7 @@ impl Db {
         if volatile {
             self.volatile.insert(key.into());
         }
+        old
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {

@@ -17,6 +17,7 @@ mod generic;
 mod geo;
 mod hash;
 mod hll;
+mod lazyfree;
 mod list;
 mod msgconf;
 mod notify;
