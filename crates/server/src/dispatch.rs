@@ -516,13 +516,18 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     if usec >= ctx.srv.config.slowlog_threshold() {
         crate::cmdlog::log_slow(ctx, entry.spec, argv, usec);
     }
+    if usec >= ctx.srv.config.latency_threshold() {
+        crate::latency::command_ran(ctx, entry.spec, usec);
+    }
     // Top-level commands are shown by `execute_inner` (not when a blocked
     // one is served again); those of EXEC and scripts here.
     if ctx.nested && ctx.srv.monitors.active() {
         crate::cmdlog::feed(ctx, entry.spec, argv);
     }
     let stat = &ctx.srv.cmdstats.per[entry.index];
-    stat.record(ns);
+    if crate::cfg_num!(ctx.srv.config, "latency-tracking") != 0 {
+        stat.record(ns);
+    }
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
@@ -642,6 +647,7 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
         srv.blocking.unregister(&w);
         let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
         crate::cmdlog::log_unblocked(srv, &w, Some(usec));
+        srv.latency.observe(srv, crate::latency::event::COMMAND_UNBLOCKING, usec);
         w.send_before(out.buf, Some(mail_mark));
         more.extend(effects.ready_keys);
     }

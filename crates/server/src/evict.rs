@@ -363,6 +363,7 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
     if evicted > 0 {
         srv.tracking.flush_bcast(srv);
     }
+    srv.latency.observe(srv, crate::latency::event::EVICTION_CYCLE, t0.elapsed().as_micros() as u64);
     if outcome == Outcome::Fail && used_memory(srv) <= max {
         outcome = Outcome::Ok;
     }
@@ -373,7 +374,9 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
 /// entails; returns the bytes freed (negative if others allocated meanwhile).
 fn evict_key(srv: &Server, shard: &mut Shard, dbi: usize, key: &[u8]) -> i64 {
     let before = used_memory(srv) as i64;
+    let t = crate::latency::Monitor::start(srv);
     drop(shard.dbs[dbi].remove(key));
+    srv.latency.end(srv, crate::latency::event::EVICTION_DEL, t);
     let delta = before - used_memory(srv) as i64;
     srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
     crate::txn::touch_key(srv, dbi, key, false);

@@ -22,6 +22,7 @@ pub mod error;
 pub mod evict;
 pub mod expire;
 pub mod glob;
+pub mod latency;
 pub mod net;
 pub mod notify;
 pub mod prefetch;
