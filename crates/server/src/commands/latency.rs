@@ -90,7 +90,7 @@ fn latency_reset(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let n = if args.is_empty() {
         ctx.srv.latency.reset(None)
     } else {
-        args.all().iter().map(|name| ctx.srv.latency.reset(Some(name))).sum()
+        args.take_rest().iter().map(|name| ctx.srv.latency.reset(Some(name))).sum()
     };
     ctx.out.int(n as i64);
     Ok(())
@@ -154,7 +154,7 @@ fn latency_histogram(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             n += write_with_subs(ctx, reg, e);
         }
     } else {
-        for name in args.all() {
+        for name in args.take_rest() {
             if let Some(e) = lookup(reg, name) {
                 n += write_with_subs(ctx, reg, e);
             }

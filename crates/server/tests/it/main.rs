@@ -16,6 +16,7 @@ mod generic;
 mod geo;
 mod hash;
 mod hll;
+mod latency;
 mod list;
 mod msgconf;
 mod notify;
