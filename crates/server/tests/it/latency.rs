@@ -259,3 +259,83 @@ fn errors() {
     assert!(help.starts_with("*17\r\n+LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+DOCTOR\r\n"));
     assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
 }
+
+/// Names of the events LATENCY LATEST lists.
+fn event_names(r: &mut Raw) -> Vec<String> {
+    let reply = r.cmd_bytes("LATENCY LATEST");
+    let (_, events) = elements(&reply).expect("array");
+    events
+        .iter()
+        .map(|e| {
+            let (_, f) = elements(e).expect("event");
+            let s = String::from_utf8_lossy(&f[0]).into_owned();
+            s.split("\r\n").nth(1).unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn freeing_a_big_expired_set_is_an_expire_event() {
+    let t = debug_server();
+    let mut r = t.raw();
+    // Freeing a million members takes several ms: past a 1 ms threshold.
+    r.cmd("DEBUG SET-ACTIVE-EXPIRE 0");
+    for key in ["big1", "big2"] {
+        for chunk in 0..100 {
+            let members: Vec<String> = (0..10_000).map(|i| (chunk * 10_000 + i).to_string()).collect();
+            assert_eq!(r.cmd(&format!("SADD {key} {}", members.join(" "))), ":10000\r\n");
+        }
+        r.cmd(&format!("PEXPIRE {key} 1"));
+    }
+    t.advance_ms(10);
+    r.cmd("CONFIG SET latency-monitor-threshold 1");
+    // Lazily, by a command that finds it due.
+    assert_eq!(r.cmd("EXISTS big1"), ":0\r\n");
+    assert!(event_names(&mut r).contains(&"expire-del".to_string()));
+    r.cmd("LATENCY RESET");
+    // Actively, by an expiry cycle.
+    hematite::expire::cycle(&t.srv, 0, std::time::Duration::from_secs(60));
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    let names = event_names(&mut r);
+    assert!(names.contains(&"expire-del".to_string()) && names.contains(&"expire-cycle".to_string()), "{names:?}");
+}
+
+#[test]
+fn evicting_a_big_set_is_an_eviction_event() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    for chunk in 0..100 {
+        let members: Vec<String> = (0..10_000).map(|i| (chunk * 10_000 + i).to_string()).collect();
+        r.cmd(&format!("SADD big {}", members.join(" ")));
+    }
+    r.cmd("CONFIG SET maxmemory-policy allkeys-random");
+    r.cmd("CONFIG SET latency-monitor-threshold 1");
+    // The new limit evicts at once; freeing the set takes several ms.
+    r.cmd("CONFIG SET maxmemory 1");
+    assert_eq!(r.cmd("EXISTS big"), ":0\r\n");
+    r.cmd("CONFIG SET maxmemory 0");
+    let names = event_names(&mut r);
+    assert!(names.contains(&"eviction-del".to_string()) && names.contains(&"eviction-cycle".to_string()), "{names:?}");
+}
+
+#[test]
+fn blocked_command_counts_once_when_served() {
+    let t = TestServer::start();
+    let mut c = t.client();
+    q(&mut c, "CONFIG RESETSTAT");
+    // Timed out: never in the histogram (Redis 7.0 counts it only when served).
+    q(&mut c, "BLPOP nolist 0.01");
+    assert!(histogram(&mut c, "LATENCY HISTOGRAM blpop").is_empty());
+    let mut waiting = t.raw();
+    waiting.send_cmd(&[b"BLPOP", b"l", b"0"]);
+    // Wait until it is blocked, then serve it.
+    let mut r = t.raw();
+    while !r.cmd("INFO clients").contains("blocked_clients:1") {
+        std::thread::yield_now();
+    }
+    assert_eq!(r.cmd("RPUSH l a"), ":1\r\n");
+    assert_eq!(waiting.read_reply(), b"*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    let h = histogram(&mut c, "LATENCY HISTOGRAM blpop");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].1, 1);
+}
