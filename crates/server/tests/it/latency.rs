@@ -274,6 +274,14 @@ fn event_names(r: &mut Raw) -> Vec<String> {
         .collect()
 }
 
+/// A set of a million members: freeing it takes several ms.
+fn fill_big_set(r: &mut Raw, key: &str) {
+    for chunk in 0..100 {
+        let members: Vec<String> = (0..10_000).map(|i| (chunk * 10_000 + i).to_string()).collect();
+        assert_eq!(r.cmd(&format!("SADD {key} {}", members.join(" "))), ":10000\r\n");
+    }
+}
+
 #[test]
 fn freeing_a_big_expired_set_is_an_expire_event() {
     let t = debug_server();
@@ -281,10 +289,7 @@ fn freeing_a_big_expired_set_is_an_expire_event() {
     // Freeing a million members takes several ms: past a 1 ms threshold.
     r.cmd("DEBUG SET-ACTIVE-EXPIRE 0");
     for key in ["big1", "big2"] {
-        for chunk in 0..100 {
-            let members: Vec<String> = (0..10_000).map(|i| (chunk * 10_000 + i).to_string()).collect();
-            assert_eq!(r.cmd(&format!("SADD {key} {}", members.join(" "))), ":10000\r\n");
-        }
+        fill_big_set(&mut r, key);
         r.cmd(&format!("PEXPIRE {key} 1"));
     }
     t.advance_ms(10);
@@ -304,10 +309,7 @@ fn freeing_a_big_expired_set_is_an_expire_event() {
 fn evicting_a_big_set_is_an_eviction_event() {
     let t = TestServer::start();
     let mut r = t.raw();
-    for chunk in 0..100 {
-        let members: Vec<String> = (0..10_000).map(|i| (chunk * 10_000 + i).to_string()).collect();
-        r.cmd(&format!("SADD big {}", members.join(" ")));
-    }
+    fill_big_set(&mut r, "big");
     r.cmd("CONFIG SET maxmemory-policy allkeys-random");
     r.cmd("CONFIG SET latency-monitor-threshold 1");
     // The new limit evicts at once; freeing the set takes several ms.
