@@ -169,7 +169,8 @@ pub fn command_ran(ctx: &crate::ctx::Ctx<'_>, spec: &crate::cmdspec::CommandSpec
         return;
     }
     let name = if spec.has(crate::cmdspec::f::FAST) { event::FAST_COMMAND } else { event::COMMAND };
-    ctx.srv.latency.add(name, ctx.now_ms.div_euclid(1000), usec / 1000);
+    // Filed at the time it ended, as Redis does (not the command's start).
+    ctx.srv.latency.add(name, ctx.srv.clock.now_ms().div_euclid(1000), usec / 1000);
 }
 
 // ---------------------------------------------------------------- graph
