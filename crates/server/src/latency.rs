@@ -651,6 +651,56 @@ mod tests {
         assert!(cumulative(&counts_of(&[])).is_empty());
     }
 
+    /// hdr_histogram's logarithmic iterator, step by step as the C library
+    /// walks it (a slot at a time, reporting when a slot reaches the next
+    /// level, one last report when the slots run out), with Redis's filter
+    /// of buckets where the count did not grow.
+    fn hdr_log_walk(counts: &[u64]) -> Vec<(u64, u64)> {
+        use hist::*;
+        let total: u64 = counts.iter().sum();
+        let (mut idx, mut value, mut cum, mut top) = (-1i64, 0u64, 0u64, 0u64);
+        let mut level = 1024u64;
+        let low_of = |l: u64| if l <= 1_000_000_000 { lowest(slot(l)) } else { l };
+        let mut level_low = low_of(level);
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut report = |top: u64, cum: u64, out: &mut Vec<(u64, u64)>| {
+            if cum > out.last().map_or(0, |x| x.1) {
+                out.push((top / 1000, cum));
+            }
+        };
+        loop {
+            let more = idx + 1 < SLOTS as i64 && lowest((idx + 1) as usize) > level_low;
+            if !(cum < total || more) {
+                return out;
+            }
+            loop {
+                if value >= level_low {
+                    report(top, cum, &mut out);
+                    level *= 2;
+                    level_low = low_of(level);
+                    break;
+                }
+                idx += 1;
+                if idx >= SLOTS as i64 {
+                    report(top, cum, &mut out);
+                    return out;
+                }
+                cum += counts[idx as usize];
+                value = lowest(idx as usize);
+                top = highest(idx as usize);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn histogram_buckets_follow_the_hdr_iterator(values in proptest::collection::vec(
+            proptest::prop_oneof![0u64..5_000, 0u64..5_000_000, 0u64..2_000_000_000], 0..60)) {
+            let c = counts_of(&values);
+            proptest::prop_assert_eq!(hist::cumulative(&c), hdr_log_walk(&c));
+        }
+    }
+
     #[test]
     fn percentiles_as_redis() {
         use hist::percentile;
