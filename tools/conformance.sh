@@ -13,7 +13,7 @@
 #   TMO         seconds allowed per unit (default 600)
 #
 # Tests that need what Hematite does not have (replication, persistence,
-# DEBUG RELOAD and other DEBUG subcommands, ACL, LATENCY, CLUSTER)
+# DEBUG RELOAD and other DEBUG subcommands, ACL, CLUSTER)
 # are skipped by name
 # (tools/conformance-skip.txt) or by tag; docs/conformance.md says why.
 set -u

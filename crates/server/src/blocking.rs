@@ -89,6 +89,9 @@ pub struct BlockRequest {
     /// The first run's µs, when it reached the slow log threshold (set by
     /// cmdlog.rs: the command is logged when its wait ends, as Redis does).
     pub first_usec: Option<u64>,
+    /// The first run's ns (set by the dispatcher): a blocked command's
+    /// latency histogram counts both runs, once, when it is served.
+    pub first_ns: u64,
 }
 
 impl BlockRequest {
@@ -101,6 +104,7 @@ impl BlockRequest {
             serve_all: false,
             key_type: None,
             first_usec: None,
+            first_ns: 0,
         }
     }
 
@@ -160,6 +164,8 @@ pub struct Waiter {
     pub key_type: Option<&'static str>,
     /// See `BlockRequest::first_usec`.
     pub first_usec: Option<u64>,
+    /// See `BlockRequest::first_ns`.
+    pub first_ns: u64,
     /// The command as called, when `argv` is an override (the slow log
     /// shows what the client sent).
     pub called_argv: Option<Vec<Vec<u8>>>,
@@ -203,6 +209,7 @@ impl Waiter {
             proto,
             argv,
             first_usec: req.first_usec,
+            first_ns: req.first_ns,
             called_argv,
             keys,
             deadline_ms: req.deadline_ms,

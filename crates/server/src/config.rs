@@ -1286,11 +1286,22 @@ pub struct Config {
     /// Cached `slowlog-log-slower-than` in µs, `u64::MAX` when negative
     /// (disabled): compared with every command's duration.
     slowlog_us: AtomicU64,
+    /// Cached `latency-monitor-threshold` in µs, `u64::MAX` when 0 (the
+    /// latency monitor is off): compared with every command's duration.
+    latency_us: AtomicU64,
 }
 
 /// `slowlog-log-slower-than` as one unsigned threshold (negative: never).
 fn slowlog_threshold(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// `latency-monitor-threshold` (ms) as a threshold in µs (0: never).
+fn latency_threshold(ms: i64) -> u64 {
+    match u64::try_from(ms) {
+        Ok(0) | Err(_) => u64::MAX,
+        Ok(ms) => ms.saturating_mul(1000),
+    }
 }
 
 impl Default for Config {
@@ -1302,6 +1313,7 @@ impl Default for Config {
         }
         let nums = ITEMS.iter().map(|it| std::sync::atomic::AtomicI64::new(m[it.name].num)).collect();
         let slowlog_us = AtomicU64::new(slowlog_threshold(m["slowlog-log-slower-than"].num));
+        let latency_us = AtomicU64::new(latency_threshold(m["latency-monitor-threshold"].num));
         Config {
             vals: RwLock::new(m),
             nums,
@@ -1310,6 +1322,7 @@ impl Default for Config {
             maxmemory: AtomicU64::new(0),
             version: AtomicU64::new(0),
             slowlog_us,
+            latency_us,
         }
     }
 }
@@ -1346,6 +1359,13 @@ impl Config {
     /// read per command; `u64::MAX` when the log is disabled).
     pub fn slowlog_threshold(&self) -> u64 {
         self.slowlog_us.load(Ordering::Relaxed)
+    }
+
+    /// Commands (and other monitored work) taking at least this many µs
+    /// are latency events (cheap: read per command; `u64::MAX` when the
+    /// latency monitor is off).
+    pub fn latency_threshold(&self) -> u64 {
+        self.latency_us.load(Ordering::Relaxed)
     }
 
     /// Sets a value from a config file or the command line (immutable items
@@ -1446,6 +1466,9 @@ impl Config {
         }
         if it.name == "slowlog-log-slower-than" {
             self.slowlog_us.store(slowlog_threshold(v.num), Ordering::Relaxed);
+        }
+        if it.name == "latency-monitor-threshold" {
+            self.latency_us.store(latency_threshold(v.num), Ordering::Relaxed);
         }
         if it.name == "dir" && !v.text.is_empty() {
             std::env::set_current_dir(&v.text).map_err(|e| os_error_text(&e))?;

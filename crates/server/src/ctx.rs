@@ -114,13 +114,15 @@ impl<'a> Ctx<'a> {
     /// Also reclaims expired hash fields (deleting a hash left empty), so
     /// they are invisible to every command.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
-        let now = self.now_ms;
+        let (now, srv) = (self.now_ms, self.srv);
         let db = self.raw_db(key)?;
         match db.get(key) {
             Some(e) if e.is_expired(now) => {
+                let t = crate::latency::Monitor::start(srv);
                 if let Some(e) = db.remove(key) {
                     self.free(Why::Expire, e.value);
                 }
+                srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
                 self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 self.notify(crate::notify::EXPIRED, "expired", key);
                 self.modified(key);

@@ -516,13 +516,23 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
     if usec >= ctx.srv.config.slowlog_threshold() {
         crate::cmdlog::log_slow(ctx, entry.spec, argv, usec);
     }
+    if usec >= ctx.srv.config.latency_threshold() {
+        crate::latency::command_ran(ctx, entry.spec, usec);
+    }
     // Top-level commands are shown by `execute_inner` (not when a blocked
     // one is served again); those of EXEC and scripts here.
     if ctx.nested && ctx.srv.monitors.active() {
         crate::cmdlog::feed(ctx, entry.spec, argv);
     }
     let stat = &ctx.srv.cmdstats.per[entry.index];
-    stat.record(ns);
+    // As Redis, a command that blocks enters its latency histogram once,
+    // when it is served, with both runs' time (`serve_key`); one that
+    // times out never does.
+    if let Some(b) = ctx.effects.block.as_mut() {
+        b.first_ns = ns;
+    } else if !ctx.client.serving && crate::cfg_num!(ctx.srv.config, "latency-tracking") != 0 {
+        stat.record(ns);
+    }
     if let Err(e) = result {
         stat.failed.fetch_add(1, Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, Ordering::Relaxed);
@@ -640,8 +650,13 @@ fn serve_key(srv: &Server, db: usize, key: &[u8], more: &mut Vec<(usize, Key)>) 
             return;
         }
         srv.blocking.unregister(&w);
-        let usec = crate::server::ticks::nanos(t0, crate::server::ticks::now()) / 1000;
+        let ns = crate::server::ticks::nanos(t0, crate::server::ticks::now());
+        let usec = ns / 1000;
+        if crate::cfg_num!(srv.config, "latency-tracking") != 0 {
+            srv.cmdstats.per[entry.index].record(w.first_ns + ns);
+        }
         crate::cmdlog::log_unblocked(srv, &w, Some(usec));
+        srv.latency.observe(srv, crate::latency::event::COMMAND_UNBLOCKING, usec);
         w.send_before(out.buf, Some(mail_mark));
         more.extend(effects.ready_keys);
     }

@@ -366,13 +366,17 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
     // Out of candidates while values evicted earlier may still be being
     // freed in the background (lazyfree-lazy-eviction): wait for the
     // lazyfree thread a little, within the same time bound, as Redis does.
-    while outcome == Outcome::Fail
-        && srv.lazyfree.pending() > 0
-        && used_memory(srv) > max
-        && limit.is_none_or(|l| (t0.elapsed().as_micros() as u64) < l)
-    {
-        std::thread::sleep(std::time::Duration::from_micros(limit.map_or(1000, |l| l.clamp(1, 1000))));
+    if outcome == Outcome::Fail && srv.lazyfree.pending() > 0 {
+        let t = crate::latency::Monitor::start(srv);
+        while srv.lazyfree.pending() > 0
+            && used_memory(srv) > max
+            && limit.is_none_or(|l| (t0.elapsed().as_micros() as u64) < l)
+        {
+            std::thread::sleep(std::time::Duration::from_micros(limit.map_or(1000, |l| l.clamp(1, 1000))));
+        }
+        srv.latency.end(srv, crate::latency::event::EVICTION_LAZYFREE, t);
     }
+    srv.latency.observe(srv, crate::latency::event::EVICTION_CYCLE, t0.elapsed().as_micros() as u64);
     if outcome == Outcome::Fail && used_memory(srv) <= max {
         outcome = Outcome::Ok;
     }
@@ -383,9 +387,11 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
 /// entails; returns the bytes freed (negative if others allocated meanwhile).
 fn evict_key(srv: &Server, shard: &mut Shard, dbi: usize, key: &[u8]) -> i64 {
     let before = used_memory(srv) as i64;
+    let t = crate::latency::Monitor::start(srv);
     if let Some(e) = shard.dbs[dbi].remove(key) {
         srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Evict, e.value);
     }
+    srv.latency.end(srv, crate::latency::event::EVICTION_DEL, t);
     let delta = before - used_memory(srv) as i64;
     srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
     crate::txn::touch_key(srv, dbi, key, false);

@@ -39,8 +39,16 @@ pub async fn active_expire_loop(srv: Arc<Server>) {
 }
 
 /// One cycle starting at shard `start`; returns where the next one starts.
+/// A cycle that reaches the latency monitor's threshold is an
+/// `expire-cycle` event.
 pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
     let t0 = Instant::now();
+    let next = cycle_from(srv, start, budget, t0);
+    srv.latency.observe(srv, crate::latency::event::EXPIRE_CYCLE, t0.elapsed().as_micros() as u64);
+    next
+}
+
+fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usize {
     // No key expires while clients are paused (see Ctx::live).
     if srv.pause.holds(srv.clock.now_ms(), true) {
         return start;
@@ -67,9 +75,11 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
                 dead.sort();
                 dead.dedup();
                 for k in &dead {
+                    let t = crate::latency::Monitor::start(srv);
                     if let Some(e) = db.remove(k) {
                         srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Expire, e.value);
                     }
+                    srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
                     crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);

@@ -23,6 +23,7 @@ pub mod error;
 pub mod evict;
 pub mod expire;
 pub mod glob;
+pub mod latency;
 pub mod lazyfree;
 pub mod net;
 pub mod notify;

@@ -127,51 +127,22 @@ pub struct CmdStat {
     pub hist: std::sync::OnceLock<Box<[AtomicU64]>>,
 }
 
-/// Log-linear latency buckets: 8 per power of two of nanoseconds, so a
-/// bucket is at most 12.5% wide.
-const HIST_BUCKETS: usize = 64 * 8;
-
-fn hist_bucket(ns: u64) -> usize {
-    let v = ns.max(1);
-    let e = 63 - v.leading_zeros() as usize;
-    let sub = if e >= 3 { (v >> (e - 3)) as usize & 7 } else { v as usize & 7 };
-    e * 8 + sub
-}
-
-/// The largest value (ns) of a bucket.
-fn hist_upper(b: usize) -> u64 {
-    let (e, sub) = (b / 8, (b % 8) as u64);
-    if e < 3 {
-        return (1u64 << e) | sub;
-    }
-    let base = (8 | sub) << (e - 3);
-    base + (1u64 << (e - 3)) - 1
-}
-
 impl CmdStat {
-    /// Records one call's latency.
+    /// Records one call's latency (Redis's hdr_histogram layout, see
+    /// `latency::hist`).
     pub fn record(&self, ns: u64) {
-        let h = self.hist.get_or_init(|| (0..HIST_BUCKETS).map(|_| AtomicU64::new(0)).collect());
-        h[hist_bucket(ns)].fetch_add(1, Ordering::Relaxed);
+        let h = self.hist.get_or_init(|| (0..crate::latency::hist::SLOTS).map(|_| AtomicU64::new(0)).collect());
+        h[crate::latency::hist::slot(ns)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The histogram's counts (None if nothing was ever recorded).
+    pub fn hist_counts(&self) -> Option<Vec<u64>> {
+        Some(self.hist.get()?.iter().map(|c| c.load(Ordering::Relaxed)).collect())
     }
 
     /// The latency (ns) at percentile `p` (0..=100); None without samples.
     pub fn percentile(&self, p: f64) -> Option<u64> {
-        let h = self.hist.get()?;
-        let counts: Vec<u64> = h.iter().map(|c| c.load(Ordering::Relaxed)).collect();
-        let total: u64 = counts.iter().sum();
-        if total == 0 {
-            return None;
-        }
-        let want = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (b, c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= want {
-                return Some(hist_upper(b));
-            }
-        }
-        Some(hist_upper(HIST_BUCKETS - 1))
+        crate::latency::hist::percentile(&self.hist_counts()?, p)
     }
 }
 
@@ -289,6 +260,8 @@ pub struct Server {
     pub slowlog: crate::cmdlog::SlowLog,
     /// Clients in MONITOR mode (cmdlog.rs).
     pub monitors: crate::cmdlog::Monitors,
+    /// The latency monitor's events (latency.rs).
+    pub latency: crate::latency::Monitor,
 }
 
 impl Server {
@@ -330,6 +303,7 @@ impl Server {
             lazyfree: Default::default(),
             slowlog: Default::default(),
             monitors: Default::default(),
+            latency: Default::default(),
         }
     }
 
@@ -374,27 +348,5 @@ impl Server {
         self.shutdown_notify.notify_waiters();
         self.clients.kill_all();
         self.lazyfree.stop();
-    }
-}
-
-#[cfg(test)]
-mod hist_tests {
-    use super::*;
-
-    #[test]
-    fn buckets_cover_values() {
-        for ns in [1u64, 2, 7, 8, 9, 15, 16, 1000, 123_456, 10_000_000_000] {
-            let b = hist_bucket(ns);
-            assert!(hist_upper(b) >= ns, "{ns}");
-            assert_eq!(hist_bucket(hist_upper(b)), b, "{ns}");
-        }
-        let s = CmdStat::default();
-        assert_eq!(s.percentile(50.0), None);
-        for ns in 1..=100u64 {
-            s.record(ns * 1000);
-        }
-        let p50 = s.percentile(50.0).unwrap();
-        assert!((45_000..=57_000).contains(&p50), "{p50}");
-        assert!(s.percentile(100.0).unwrap() >= 100_000);
     }
 }

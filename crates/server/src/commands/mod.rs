@@ -22,6 +22,7 @@ pub mod generic;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod monitor;
@@ -102,6 +103,7 @@ fn families() -> Vec<&'static [Cmd]> {
         server::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,
+        latency::COMMANDS,
         monitor::COMMANDS,
         string::COMMANDS,
         pubsub::COMMANDS,

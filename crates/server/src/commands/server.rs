@@ -859,13 +859,12 @@ fn latencystats_section(srv: &Server, s: &mut String) {
     let mut entries: Vec<&super::Entry> = reg.entries.iter().filter(|e| e.handler.is_some()).collect();
     entries.sort_by_key(|e| e.spec.name);
     for e in entries {
-        let st = &srv.cmdstats.per[e.index];
-        if st.percentile(50.0).is_none() {
+        let Some(counts) = srv.cmdstats.per[e.index].hist_counts().filter(|c| c.iter().any(|&n| n > 0)) else {
             continue;
-        }
+        };
         let _ = write!(s, "latency_percentiles_usec_{}:", e.spec.name);
         for (i, p) in percentiles.iter().enumerate() {
-            let v = st.percentile(*p).unwrap_or(0) as f64 / 1000.0;
+            let v = crate::latency::hist::percentile(&counts, *p).unwrap_or(0) as f64 / 1000.0;
             let name = crate::config::trim_double(*p);
             let _ = write!(s, "{}p{name}={v:.3}", if i > 0 { "," } else { "" });
         }

@@ -17,6 +17,7 @@ mod generic;
 mod geo;
 mod hash;
 mod hll;
+mod latency;
 mod lazyfree;
 mod list;
 mod msgconf;
