@@ -71,8 +71,17 @@ pub fn bucket(mem: usize) -> u32 {
     (usize::BITS - mem.leading_zeros()).clamp(BUCKET_MIN_LOG, BUCKET_MAX_LOG) - BUCKET_MIN_LOG
 }
 
+/// The room an empty query or reply buffer is counted for: what it is
+/// about to shrink to (the clients cron takes back an empty buffer's extra
+/// room, a reply buffer is trimmed after big replies), as Redis counts its
+/// buffers after a big argument or reply has been handed over.
+const EMPTY_BUF: usize = 16 * 1024;
+
 /// Recomputes what the connection holds itself (its task calls this).
-pub fn update_own(client: &Client, qbuf_cap: usize, out_cap: usize) {
+/// `qbuf` / `out` are the buffers' (used, allocated) bytes.
+pub fn update_own(client: &Client, qbuf: (usize, usize), out: (usize, usize)) {
+    let counted = |(used, cap): (usize, usize)| if used == 0 { cap.min(EMPTY_BUF) } else { cap };
+    let (qbuf_cap, out_cap) = (counted(qbuf), counted(out));
     let info = &client.info;
     let subs = info.sub.load(Ordering::Relaxed) + info.psub.load(Ordering::Relaxed) + info.ssub.load(Ordering::Relaxed);
     let mem = BASE
@@ -158,12 +167,12 @@ impl ClientMem {
     /// The connection's own check (after a read, after a command, before
     /// waiting to write): recompute, report, evict if over. True if the
     /// connection itself was evicted.
-    pub fn check(&self, srv: &Server, client: &Client, qbuf_cap: usize, out_cap: usize) -> bool {
+    pub fn check(&self, srv: &Server, client: &Client, qbuf: (usize, usize), out: (usize, usize)) -> bool {
         let limit = limit(srv);
         if limit == 0 {
             return false;
         }
-        update_own(client, qbuf_cap, out_cap);
+        update_own(client, qbuf, out);
         if self.report(&client.info) >= limit {
             self.evict(srv, limit);
         }

@@ -122,12 +122,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
     let mut look = crate::prefetch::Lookahead::default();
     let info = client.info.clone();
     let mut settings = Settings::load(srv);
+    let mut unsent = Unsent::default();
+    crate::clientmem::update_own(client, (0, inbuf.capacity()), (0, out.buf.capacity()));
     loop {
         if info.killed.load(Ordering::SeqCst) {
             return Ok(());
         }
         settings.refresh(srv);
-        let n = match idle_limit(srv, &info, settings.timeout_secs) {
+        let woke = match idle_limit(srv, &info, settings.timeout_secs) {
             // `timeout`: an idle connection is closed; the limit is checked
             // again at least every 100 ms (it can change, and tests move the
             // clock).
@@ -135,25 +137,25 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             Some(left) => {
                 let nap = std::time::Duration::from_millis(left.min(100) as u64);
                 tokio::select! {
-                    w = wake(srv, &info, stream, &mut inbuf) => match w {
-                        Wake::Read(r) => r?,
-                        Wake::Mail => {
-                            deliver_mail(srv, stream, &mut out, &info).await?;
-                            continue;
-                        }
-                        Wake::Kill => return Ok(()),
-                    },
+                    w = wake(srv, &info, stream, &mut inbuf, unsent.blocked) => w,
                     _ = tokio::time::sleep(nap) => continue,
                 }
             }
-            None => match wake(srv, &info, stream, &mut inbuf).await {
-                Wake::Read(r) => r?,
-                Wake::Mail => {
-                    deliver_mail(srv, stream, &mut out, &info).await?;
-                    continue;
-                }
-                Wake::Kill => return Ok(()),
-            },
+            None => wake(srv, &info, stream, &mut inbuf, unsent.blocked).await,
+        };
+        let n = match woke {
+            Wake::Read(r) => r?,
+            Wake::Mail => {
+                deliver_mail(srv, stream, &mut out, &info, &mut unsent).await?;
+                continue;
+            }
+            Wake::Writable => {
+                unsent.blocked = false;
+                info.last_interaction_ms.store(srv.clock.now_ms(), Ordering::Relaxed);
+                write_some(srv, stream, &mut out, &info, &mut unsent)?;
+                continue;
+            }
+            Wake::Kill => return Ok(()),
         };
         if n == 0 {
             return Ok(());
@@ -162,7 +164,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // Client eviction: what was read may put this client (or the
         // total) over maxmemory-clients.
         settings.refresh(srv);
-        if settings.client_limit != 0 && srv.client_mem.check(srv, client, inbuf.capacity(), out.buf.capacity()) {
+        if settings.client_limit != 0
+            && srv.client_mem.check(srv, client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()))
+        {
             return Ok(());
         }
         let clock = crate::client::BatchClock::now();
@@ -219,7 +223,7 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
                 // CLIENT PAUSE: earlier replies go out, then this command waits.
                 flush_stats(srv, client);
-                flush(srv, stream, &mut out, &info).await?;
+                flush(srv, stream, &mut out, &info, &mut unsent).await?;
                 if !wait_pause(srv, &info, &argv, queued_writes(srv, client)).await {
                     return Ok(());
                 }
@@ -237,12 +241,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // processCommand (a command may have grown this client's
             // buffers, or changed the limit); an evicted client runs
             // nothing more and gets no reply.
-            if settings.client_limit != 0 && srv.client_mem.check(srv, client, inbuf.capacity(), out.buf.capacity()) {
+            if settings.client_limit != 0
+                && srv.client_mem.check(srv, client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()))
+            {
                 return Ok(());
             }
             if let After::Block(w) = after {
                 flush_stats(srv, client);
-                flush(srv, stream, &mut out, &info).await?;
+                flush(srv, stream, &mut out, &info, &mut unsent).await?;
                 match await_unblock(srv, &w, stream, &mut inbuf).await {
                     // A served reply is in the mailbox, behind the messages
                     // that came before it; a timeout reply goes after them.
@@ -260,9 +266,9 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 close = true;
                 break;
             }
-            if out.len() >= FLUSH_AT {
+            if out.len() - unsent.sent >= FLUSH_AT && !unsent.blocked {
                 flush_stats(srv, client);
-                flush(srv, stream, &mut out, &info).await?;
+                write_some(srv, stream, &mut out, &info, &mut unsent)?;
                 client.batch_clock = Some(crate::client::BatchClock::now());
                 client.key_hints.clear();
             }
@@ -275,8 +281,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         flush_stats(srv, client);
         inbuf.advance(pos);
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
-        crate::clientmem::update_own(client, inbuf.capacity(), out.buf.capacity());
-        if ran > 1 && srv.clients.live() > 1 && !close {
+        crate::clientmem::update_own(client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()));
+        if ran > 1 && srv.clients.live() > 1 && !close && !unsent.blocked {
             // A pipeline: let the other connections with input run first,
             // then write: the replies of one scheduling round go out
             // together, as Redis writes them all before it sleeps, so a
@@ -285,11 +291,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // single command the wait costs more latency than it saves.)
             tokio::task::yield_now().await;
         }
-        flush(srv, stream, &mut out, &info).await?;
         if close {
+            flush(srv, stream, &mut out, &info, &mut unsent).await?;
             let _ = stream.shutdown().await;
             return Ok(());
         }
+        write_some(srv, stream, &mut out, &info, &mut unsent)?;
         settings.refresh(srv);
         if inbuf.len() > settings.query_limit {
             return Ok(());
@@ -321,12 +328,14 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
 enum Wake {
     Read(std::io::Result<usize>),
     Mail,
+    /// Queued output can go on (the socket drained).
+    Writable,
     Kill,
 }
 
 /// Waits for input on the socket (read into `inbuf`) or a signal from
 /// another task (`client::Signal`), whichever comes first; signals first.
-async fn wake(srv: &Server, info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Wake {
+async fn wake(srv: &Server, info: &ClientInfo, stream: &mut TcpStream, inbuf: &mut BytesMut, unsent: bool) -> Wake {
     std::future::poll_fn(|cx| {
         let bits = info.mailbox.signal.poll_take(cx);
         if bits & crate::client::SIG_KILL != 0 {
@@ -334,6 +343,13 @@ async fn wake(srv: &Server, info: &ClientInfo, stream: &mut TcpStream, inbuf: &m
         }
         if bits & crate::client::SIG_MAIL != 0 {
             return std::task::Poll::Ready(Wake::Mail);
+        }
+        if unsent {
+            match stream.poll_write_ready(cx) {
+                std::task::Poll::Ready(Ok(())) => return std::task::Poll::Ready(Wake::Writable),
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Wake::Read(Err(e))),
+                std::task::Poll::Pending => {}
+            }
         }
         if bits & crate::client::SIG_SHRINK != 0 && inbuf.is_empty() {
             // From clients_cron, as Redis's: an idle connection gives its
@@ -407,7 +423,13 @@ pub async fn clients_cron(srv: Arc<Server>) {
 /// writes a subscriber's buffer once per event-loop pass, and the peer is
 /// woken once for many messages. Order is unaffected: the mailbox is a FIFO
 /// taken whole.
-async fn deliver_mail(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
+async fn deliver_mail(
+    srv: &Server,
+    stream: &mut TcpStream,
+    out: &mut Out,
+    info: &ClientInfo,
+    unsent: &mut Unsent,
+) -> std::io::Result<()> {
     let mut seen = info.omem.load(Ordering::Relaxed);
     for _ in 0..16 {
         tokio::task::yield_now().await;
@@ -418,7 +440,7 @@ async fn deliver_mail(srv: &Server, stream: &mut TcpStream, out: &mut Out, info:
         seen = now;
     }
     info.take_mail(&mut out.buf);
-    flush(srv, stream, out, info).await
+    write_some(srv, stream, out, info, unsent)
 }
 
 /// Milliseconds left before an idle connection times out; `None` when no
@@ -498,40 +520,108 @@ async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]], exec_writes
 /// Writes what is pending. A client killed meanwhile (CLIENT KILL, or its
 /// output buffer limit reached while the socket is not drained) stops the
 /// write at once.
-async fn flush(srv: &Server, stream: &mut TcpStream, out: &mut Out, info: &ClientInfo) -> std::io::Result<()> {
-    if out.is_empty() {
+/// What is left to write of a connection's output: `out.buf[sent..]`.
+#[derive(Default)]
+struct Unsent {
+    sent: usize,
+    /// The socket's buffer was full at the last try; the connection loop
+    /// waits for it to drain (besides waiting for input) before trying
+    /// again.
+    blocked: bool,
+    /// When the output first went past the soft limit of
+    /// client-output-buffer-limit (0: it is not).
+    soft_since_ms: i64,
+}
+
+/// Writes what the socket takes of `out` now, without waiting. The rest
+/// stays queued (from `u.sent` on) and the connection goes on reading and
+/// running input meanwhile, as Redis keeps a reply list: a client may send
+/// a whole pipeline before it reads any reply, whatever their sizes. The
+/// queue is bounded by client-output-buffer-limit (the connection is
+/// closed past it) and maxmemory-clients.
+/// While the socket is known to be full (`u.blocked`) nothing is tried:
+/// only the queue's size is brought up to date (limits, CLIENT LIST omem).
+fn write_some(
+    srv: &Server,
+    stream: &TcpStream,
+    out: &mut Out,
+    info: &ClientInfo,
+    u: &mut Unsent,
+) -> std::io::Result<()> {
+    while !u.blocked && u.sent < out.len() {
+        match stream.try_write(&out.buf[u.sent..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                u.sent += n;
+                srv.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                u.blocked = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if u.sent == out.len() {
+        let was_queued = info.pending_out.load(Ordering::Relaxed) != 0;
+        out.clear();
+        u.sent = 0;
+        u.soft_since_ms = 0;
+        if out.buf.capacity() > 1024 * 1024 {
+            out.buf = Vec::with_capacity(4096);
+        }
+        if was_queued {
+            info.pending_out.store(0, Ordering::Relaxed);
+            info.omem.store(info.mail_len(), Ordering::Relaxed);
+        }
         return Ok(());
     }
-    info.pending_out.store(out.len(), Ordering::Relaxed);
-    // Most replies fit the socket's buffer: one write, no waiting (and no
-    // kill registration). What does not fit is written as the socket drains.
-    let done = match stream.try_write(&out.buf) {
-        Ok(n) => n,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-        Err(e) => return Err(e),
-    };
-    if done < out.len() {
-        // A slow reader: what it has not taken counts as its output
-        // backlog (CLIENT LIST omem, client eviction) while it waits.
-        info.omem.store(info.mail_len() + out.len() - done, Ordering::Relaxed);
-        let limit = crate::clientmem::limit(srv);
-        if limit != 0 && srv.client_mem.report(info) >= limit {
-            srv.client_mem.evict(srv, limit);
-        }
-        tokio::select! {
-            r = stream.write_all(&out.buf[done..]) => r?,
-            _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
-        }
-        info.pending_out.store(0, Ordering::Relaxed);
-        info.omem.store(info.mail_len(), Ordering::Relaxed);
+    // Written bytes are dropped from the front once they are the larger
+    // part (amortised: each byte moves at most once or twice).
+    if u.sent >= 64 * 1024 && u.sent * 2 >= out.len() {
+        out.buf.drain(..u.sent);
+        u.sent = 0;
     }
-    info.pending_out.store(0, Ordering::Relaxed);
-    srv.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-    out.clear();
-    if out.buf.capacity() > 1024 * 1024 {
-        out.buf = Vec::with_capacity(4096);
+    let left = out.len() - u.sent;
+    info.pending_out.store(left, Ordering::Relaxed);
+    let queued = info.mail_len() + left;
+    info.omem.store(queued, Ordering::Relaxed);
+    let class = if info.in_pubsub() { crate::client::ObufClass::Pubsub } else { crate::client::ObufClass::Normal };
+    if srv.pubsub.limits(srv).exceeded(class, queued, &mut u.soft_since_ms, srv.clock.now_ms()) {
+        tracing::info!("Client id={} addr={} closed for overcoming of output buffer limits.", info.id, info.addr);
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
+    }
+    let limit = crate::clientmem::limit(srv);
+    if limit != 0 && srv.client_mem.report(info) >= limit {
+        srv.client_mem.evict(srv, limit);
+    }
+    if info.killed.load(Ordering::SeqCst) {
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
     Ok(())
+}
+
+/// Writes all of `out`, waiting for the socket as long as needed (before
+/// the connection waits for something else: a blocking command, a pause,
+/// closing). A kill ends the wait.
+async fn flush(
+    srv: &Server,
+    stream: &mut TcpStream,
+    out: &mut Out,
+    info: &ClientInfo,
+    u: &mut Unsent,
+) -> std::io::Result<()> {
+    loop {
+        write_some(srv, stream, out, info, u)?;
+        if out.is_empty() {
+            return Ok(());
+        }
+        tokio::select! {
+            r = stream.writable() => r?,
+            _ = info.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+        }
+        u.blocked = false;
+    }
 }
 
 /// Waits, for a client blocked on keys, until one of: the reply arrives
@@ -603,7 +693,7 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
         if mail {
             let mut o = Out::new(w.proto);
             w.info.take_mail(&mut o.buf);
-            if flush(srv, stream, &mut o, &w.info).await.is_err() {
+            if flush(srv, stream, &mut o, &w.info, &mut Unsent::default()).await.is_err() {
                 if w.claim() {
                     srv.blocking.unregister(w);
                 }

@@ -67,9 +67,9 @@ impl Multi {
     /// Bytes the queued transaction holds (CLIENT LIST `multi-mem`, client
     /// eviction).
     pub fn mem(&self) -> usize {
-        self.queue.capacity() * std::mem::size_of::<Queued>()
-            + self.bytes.capacity()
-            + (self.ends.capacity() + self.shards.capacity()) * 4
+        // As Redis's multiStateMemOverhead: what is queued, not the room
+        // the reused buffers happen to have.
+        self.queue.len() * std::mem::size_of::<Queued>() + self.bytes.len() + (self.ends.len() + self.shards.len()) * 4
     }
 
     /// Queues a command. `known` gives a key's shard and hash when the

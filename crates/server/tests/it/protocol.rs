@@ -57,3 +57,57 @@ fn huge_multibulk_count_is_harmless() {
     // No reply is due; a second client is served meanwhile.
     assert_eq!(t.raw().cmd("PING"), "+PONG\r\n");
 }
+
+/// A client may write a whole pipeline before it reads any reply (redis-py
+/// and others do), even when both the requests and the replies are far
+/// larger than the sockets' buffers: the server goes on reading while its
+/// replies wait to be written, as Redis does with its reply list.
+#[test]
+fn pipeline_written_before_any_reply_is_read() {
+    use std::io::{Read, Write};
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let value = "v".repeat(1000);
+    assert_eq!(r.cmd(&format!("SET k {value}")), "+OK\r\n");
+    let n = 200_000;
+    let req = encode(&[b"GET", b"k"]).repeat(n);
+    r.s.set_write_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    r.s.write_all(&req).expect("the whole pipeline is taken without reading a reply");
+    let reply = format!("$1000\r\n{value}\r\n");
+    let mut want = n * reply.len();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut tail = Vec::new();
+    while want > 0 {
+        let k = r.s.read(&mut buf).expect("read");
+        assert!(k > 0, "closed with {want} bytes of replies missing");
+        want -= k.min(want);
+        tail.extend_from_slice(&buf[..k]);
+        if tail.len() > reply.len() * 2 {
+            tail.drain(..tail.len() - reply.len() * 2);
+        }
+    }
+    assert!(tail.ends_with(reply.as_bytes()));
+    assert_eq!(r.cmd("PING"), "+PONG\r\n");
+}
+
+/// Replies waiting for a client that does not read count against the
+/// normal class of client-output-buffer-limit: past the hard limit the
+/// connection is closed.
+#[test]
+fn unread_replies_past_the_output_limit_close_the_connection() {
+    use std::io::Write;
+    let t = TestServer::with(&[("client-output-buffer-limit", "normal 1mb 0 0")]);
+    let mut r = t.raw();
+    assert_eq!(r.cmd(&format!("SET k {}", "v".repeat(100_000))), "+OK\r\n");
+    let req = encode(&[b"GET", b"k"]).repeat(1000);
+    r.s.set_write_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    // 100 MB of replies: far past the limit once the socket buffers fill.
+    let _ = r.s.write_all(&req);
+    let mut other = t.raw();
+    wait_for(|| other.cmd("CLIENT LIST").matches("id=").count() == 1);
+    let mut n = 0;
+    while r.reply_or_closed().is_some() {
+        n += 1;
+        assert!(n < 1000, "all replies came");
+    }
+}
