@@ -23,4 +23,4 @@ mod parse;
 
 pub use double::{fmt_double, fmt_g17, fmt_long_double, parse_double_strict};
 pub use out::{value_len, value_len_pushes, Agg, Out, Protocol};
-pub use parse::{parse, split_args, Limits, ParseError, Parsed};
+pub use parse::{parse, pending_bulk, split_args, Limits, ParseError, Parsed};

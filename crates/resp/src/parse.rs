@@ -84,6 +84,34 @@ pub fn parse(buf: &[u8], limits: Limits, args: &mut Vec<Range<usize>>) -> Result
     }
 }
 
+/// For an incomplete multibulk command whose last bulk string has begun
+/// (its `$<len>` line is complete), the bytes still to come to complete
+/// that bulk and its CRLF; None otherwise (complete, inline, or cut inside
+/// a length line). Lets the reader size its buffer for a big argument at
+/// once, as Redis does for arguments of 32 KiB or more, rather than
+/// doubling it while the argument arrives.
+pub fn pending_bulk(buf: &[u8]) -> Option<usize> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let nl = find(buf, 0, b'\r')?;
+    let count = parse_ll(&buf[1..nl])?;
+    let mut pos = nl + 2;
+    for _ in 0..count.max(0) {
+        if buf.get(pos) != Some(&b'$') {
+            return None;
+        }
+        let nl = find(buf, pos, b'\r')?;
+        let len = usize::try_from(parse_ll(&buf[pos + 1..nl])?).ok()?;
+        let end = (nl + 2).checked_add(len)?.checked_add(2)?;
+        if end > buf.len() {
+            return (nl + 2 <= buf.len()).then(|| end - buf.len());
+        }
+        pos = end;
+    }
+    None
+}
+
 /// Redis's `string2ll`: optional '-', no '+', no leading zeros, no spaces.
 fn parse_ll(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
@@ -329,6 +357,17 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pending_bulk_sizes() {
+        assert_eq!(super::pending_bulk(b"*2\r\n$3\r\nSET\r\n$100000\r\nvvvv"), Some(100_000 - 4 + 2));
+        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\n"), Some(7));
+        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\nabcde\r"), Some(1));
+        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\nabcde\r\n"), None);
+        assert_eq!(super::pending_bulk(b"*2\r\n$1\r\na\r\n$12"), None);
+        assert_eq!(super::pending_bulk(b"PING"), None);
+        assert_eq!(super::pending_bulk(b"*1\r\n$99999999999999999999\r\n"), None);
+    }
+
     use super::*;
 
     /// The one-pass length reader agrees with the general path (first `\r`,

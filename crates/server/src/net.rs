@@ -242,7 +242,12 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // buffers, or changed the limit); an evicted client runs
             // nothing more and gets no reply.
             if settings.client_limit != 0
-                && srv.client_mem.check(srv, client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()))
+                && srv.client_mem.check(
+                    srv,
+                    client,
+                    (inbuf.len() - pos, inbuf.capacity()),
+                    (out.len(), out.buf.capacity()),
+                )
             {
                 return Ok(());
             }
@@ -304,7 +309,17 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // Keep the buffers from staying huge after a big request. A consumed
         // BytesMut reports only the room after its start, not its allocation,
         // hence `pos` too.
-        if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
+        let big_arg = if inbuf.is_empty() { None } else { resp::pending_bulk(&inbuf).filter(|&m| m >= BIG_ARG) };
+        if let Some(missing) = big_arg.filter(|&m| inbuf.capacity() - inbuf.len() < m) {
+            // A big argument is arriving: room for exactly the rest of it
+            // (Redis's big-argument query buffer), not a doubling buffer.
+            let mut b = BytesMut::with_capacity(inbuf.len() + missing);
+            b.extend_from_slice(&inbuf);
+            inbuf = b;
+            info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
+        } else if big_arg.is_some() {
+            // Room enough already.
+        } else if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
             // A huge request is done: back to the usual room at once (a
             // merely big one waits for clients_cron).
             inbuf = BytesMut::with_capacity(READ_BUF);
@@ -379,6 +394,9 @@ async fn wake(srv: &Server, info: &ClientInfo, stream: &mut TcpStream, inbuf: &m
 
 /// Room a connection reads into (Redis's PROTO_IOBUF_LEN).
 const READ_BUF: usize = 16 * 1024;
+/// An argument this big gets a query buffer of its own size (Redis's
+/// PROTO_MBULK_BIG_ARG).
+const BIG_ARG: usize = 32 * 1024;
 /// A query buffer larger than this shrinks back to `READ_BUF` once empty
 /// (Redis's PROTO_RESIZE_THRESHOLD).
 const SHRINK_ABOVE: usize = 32 * 1024;

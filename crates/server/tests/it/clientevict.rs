@@ -175,7 +175,7 @@ fn largest_first_and_only_until_below() {
     let mut held = Vec::new();
     for (name, size) in [("small", 400_000), ("large", 1_600_000), ("medium", 900_000)] {
         let mut c = named(&t, name);
-        partial(&mut c, 2_000_000, size);
+        partial(&mut c, size + 1000, size);
         wait_for(|| field(&mut a, name, "qbuf") >= size);
         held.push(c);
     }
