@@ -85,12 +85,12 @@ pub fn parse(buf: &[u8], limits: Limits, args: &mut Vec<Range<usize>>) -> Result
 }
 
 /// For an incomplete multibulk command whose last bulk string has begun
-/// (its `$<len>` line is complete), the bytes still to come to complete
-/// that bulk and its CRLF; None otherwise (complete, inline, or cut inside
+/// (its `$<len>` line is complete), where that bulk's data starts and the
+/// bytes still to come to complete it and its CRLF; None otherwise (complete, inline, or cut inside
 /// a length line). Lets the reader size its buffer for a big argument at
 /// once, as Redis does for arguments of 32 KiB or more, rather than
 /// doubling it while the argument arrives.
-pub fn pending_bulk(buf: &[u8]) -> Option<usize> {
+pub fn pending_bulk(buf: &[u8]) -> Option<(usize, usize)> {
     if buf.first() != Some(&b'*') {
         return None;
     }
@@ -105,7 +105,7 @@ pub fn pending_bulk(buf: &[u8]) -> Option<usize> {
         let len = usize::try_from(parse_ll(&buf[pos + 1..nl])?).ok()?;
         let end = (nl + 2).checked_add(len)?.checked_add(2)?;
         if end > buf.len() {
-            return (nl + 2 <= buf.len()).then(|| end - buf.len());
+            return (nl + 2 <= buf.len()).then(|| (nl + 2, end - buf.len()));
         }
         pos = end;
     }
@@ -359,9 +359,9 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 mod tests {
     #[test]
     fn pending_bulk_sizes() {
-        assert_eq!(super::pending_bulk(b"*2\r\n$3\r\nSET\r\n$100000\r\nvvvv"), Some(100_000 - 4 + 2));
-        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\n"), Some(7));
-        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\nabcde\r"), Some(1));
+        assert_eq!(super::pending_bulk(b"*2\r\n$3\r\nSET\r\n$100000\r\nvvvv"), Some((22, 100_000 - 4 + 2)));
+        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\n"), Some((8, 7)));
+        assert_eq!(super::pending_bulk(b"*1\r\n$5\r\nabcde\r"), Some((8, 1)));
         assert_eq!(super::pending_bulk(b"*1\r\n$5\r\nabcde\r\n"), None);
         assert_eq!(super::pending_bulk(b"*2\r\n$1\r\na\r\n$12"), None);
         assert_eq!(super::pending_bulk(b"PING"), None);

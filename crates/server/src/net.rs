@@ -309,8 +309,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // Keep the buffers from staying huge after a big request. A consumed
         // BytesMut reports only the room after its start, not its allocation,
         // hence `pos` too.
-        let big_arg = if inbuf.is_empty() { None } else { resp::pending_bulk(&inbuf).filter(|&m| m >= BIG_ARG) };
-        if let Some(missing) = big_arg.filter(|&m| inbuf.capacity() - inbuf.len() < m) {
+        let big_arg = if inbuf.is_empty() { None } else { resp::pending_bulk(&inbuf).filter(|&(_, m)| m >= BIG_ARG) };
+        if let Some((start, _)) = big_arg {
+            // CLIENT LIST shows a big argument's bytes as the query buffer
+            // (Redis moves the arguments before it out of the buffer).
+            info.qbuf.store(inbuf.len() - start, Ordering::Relaxed);
+        }
+        if let Some((_, missing)) = big_arg.filter(|&(_, m)| inbuf.capacity() - inbuf.len() < m) {
             // A big argument is arriving: room for exactly the rest of it
             // (Redis's big-argument query buffer), not a doubling buffer.
             let mut b = BytesMut::with_capacity(inbuf.len() + missing);
