@@ -309,13 +309,19 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
         // Keep the buffers from staying huge after a big request. A consumed
         // BytesMut reports only the room after its start, not its allocation,
         // hence `pos` too.
-        let big_arg = if inbuf.is_empty() { None } else { resp::pending_bulk(&inbuf).filter(|&(_, m)| m >= BIG_ARG) };
+        // A big argument being received: where its bytes start, how many
+        // are still to come.
+        let big_arg = if inbuf.is_empty() {
+            None
+        } else {
+            resp::pending_bulk(&inbuf).filter(|&(start, missing)| inbuf.len() - start + missing >= BIG_ARG)
+        };
         if let Some((start, _)) = big_arg {
             // CLIENT LIST shows a big argument's bytes as the query buffer
             // (Redis moves the arguments before it out of the buffer).
             info.qbuf.store(inbuf.len() - start, Ordering::Relaxed);
         }
-        if let Some((_, missing)) = big_arg.filter(|&(_, m)| inbuf.capacity() - inbuf.len() < m) {
+        if let Some((_, missing)) = big_arg.filter(|&(_, missing)| inbuf.capacity() - inbuf.len() < missing) {
             // A big argument is arriving: room for exactly the rest of it
             // (Redis's big-argument query buffer), not a doubling buffer.
             let mut b = BytesMut::with_capacity(inbuf.len() + missing);
@@ -571,6 +577,12 @@ fn write_some(
     info: &ClientInfo,
     u: &mut Unsent,
 ) -> std::io::Result<()> {
+    // A reply past the reply buffer's 16 KiB counts against the output
+    // limits before it is written, as Redis's reply list (a single reply
+    // over the hard limit closes the connection).
+    if out.len() - u.sent > 16 * 1024 && over_limits(srv, info, out.len() - u.sent, u) {
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
+    }
     while !u.blocked && u.sent < out.len() {
         match stream.try_write(&out.buf[u.sent..]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
@@ -609,9 +621,7 @@ fn write_some(
     info.pending_out.store(left, Ordering::Relaxed);
     let queued = info.mail_len() + left;
     info.omem.store(queued, Ordering::Relaxed);
-    let class = if info.in_pubsub() { crate::client::ObufClass::Pubsub } else { crate::client::ObufClass::Normal };
-    if srv.pubsub.limits(srv).exceeded(class, queued, &mut u.soft_since_ms, srv.clock.now_ms()) {
-        tracing::info!("Client id={} addr={} closed for overcoming of output buffer limits.", info.id, info.addr);
+    if over_limits(srv, info, queued, u) {
         return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
     let limit = crate::clientmem::limit(srv);
@@ -622,6 +632,16 @@ fn write_some(
         return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
     Ok(())
+}
+
+/// client-output-buffer-limit for `queued` bytes of output.
+fn over_limits(srv: &Server, info: &ClientInfo, queued: usize, u: &mut Unsent) -> bool {
+    let class = if info.in_pubsub() { crate::client::ObufClass::Pubsub } else { crate::client::ObufClass::Normal };
+    let over = srv.pubsub.limits(srv).exceeded(class, queued, &mut u.soft_since_ms, srv.clock.now_ms());
+    if over {
+        tracing::info!("Client id={} addr={} closed for overcoming of output buffer limits.", info.id, info.addr);
+    }
+    over
 }
 
 /// Writes all of `out`, waiting for the socket as long as needed (before
