@@ -11,6 +11,12 @@
 #               own test server takes a free port from PORT+8 upwards
 #   OUT         directory for logs (default target/conformance)
 #   TMO         seconds allowed per unit (default 600)
+#   MODE        external (default): the suite talks to a server this script
+#               started, and leaves out every test tagged external:skip;
+#               own: the suite starts its own servers, as it does for Redis,
+#               from a tree whose src/redis-server is Hematite (built under
+#               OUT/tree), so units tagged external:skip run too (those
+#               needing replication, persistence or DEBUG internals fail)
 #
 # Tests that need what Hematite does not have (replication, persistence,
 # DEBUG RELOAD and other DEBUG subcommands, ACL, CLUSTER)
@@ -37,6 +43,25 @@ UNITS=(
 [ -x "$BIN" ] || { echo "no server binary at $BIN (cargo build -p hematite)"; exit 2; }
 [ -f "$REDIS_SRC/tests/test_helper.tcl" ] || { echo "no Redis test suite under $REDIS_SRC"; exit 2; }
 mkdir -p "$OUT"
+if [ "${MODE:-external}" = own ]; then
+  tree=$OUT/tree
+  mkdir -p "$tree/src"
+  ln -sfn "$REDIS_SRC/tests" "$tree/tests"
+  ln -sf "$(realpath "$BIN")" "$tree/src/redis-server"
+  for t in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
+    command -v $t >/dev/null && ln -sf "$(command -v $t)" "$tree/src/$t"
+  done
+  for u in "${UNITS[@]}"; do
+    log=$OUT/own_$(echo "$u" | tr / _).log
+    (cd "$tree" && timeout "$TMO" tclsh tests/test_helper.tcl --clients 1 --baseport $((PORT + 40)) \
+      --durable --single "$u" --skipfile "$SKIP" --tags -needs:repl --tags -needs:save) >"$log.raw" 2>&1
+    sed 's/\x1b\[[0-9;]*m//g' "$log.raw" >"$log"
+    rm -f "$log.raw"
+    count() { grep -c "^\[$1\]" "$log"; }
+    echo "$u (own servers) passed=$(count ok) failed=$(($(count err) + $(count exception))) skipped=$(count skip) ignored=$(count ignore)"
+  done
+  exit 0
+fi
 for u in "${UNITS[@]}"; do
   log=$OUT/$(echo "$u" | tr / _).log
   "$BIN" --port "$PORT" --enable-debug-command yes >"$log.server" 2>&1 &

@@ -170,6 +170,14 @@ impl ClientInfo {
         self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
+    /// Drops what waits in the mailbox (the client is being closed), so
+    /// its memory is back at once.
+    pub fn drop_mail(&self) {
+        let mut m = self.mailbox.inner.lock();
+        m.buf = Vec::new();
+        self.omem.store(0, Ordering::Relaxed);
+    }
+
     /// Bytes waiting in the mailbox.
     pub fn mail_len(&self) -> usize {
         self.mailbox.inner.lock().buf.len()

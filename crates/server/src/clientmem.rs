@@ -11,9 +11,10 @@
 //! Clients with CLIENT NO-EVICT on count but are never chosen.
 //!
 //! Reports come from the client's own task (after a read, after each
-//! command, before waiting on a slow socket, when mail arrives) and, for
-//! output that other connections queue for it while it is stuck, from the
-//! clients cron, every 100 ms while the limit is on. With the limit off
+//! command, before waiting on a slow socket, when mail arrives), from
+//! PUBLISH for each receiver, and, for other output queued for a client
+//! while it is stuck, from the clients cron, every 100 ms while the limit
+//! is on. With the limit off
 //! nothing is reported and the task only refreshes `own_mem` once per
 //! batch, for CLIENT LIST.
 
@@ -156,6 +157,7 @@ impl ClientMem {
             crate::commands::client::describe(&c, srv.clock.now_ms(), &mut line);
             tracing::info!("Evicting client: {line}");
             crate::commands::client::free_now(srv, &c);
+            c.drop_mail();
             self.forget(&c);
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }

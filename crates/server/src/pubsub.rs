@@ -269,6 +269,9 @@ impl PubSub {
             return 0;
         }
         let limits = self.limits(srv);
+        // With client eviction on, each receiver's grown backlog is
+        // reported at once (the publisher's own check then evicts).
+        let mem = (crate::clientmem::limit(srv) != 0).then_some(&srv.client_mem);
         let mut receivers = 0;
         let kind = if shard { Kind::Shard } else { Kind::Channel };
         {
@@ -283,7 +286,7 @@ impl PubSub {
                 });
                 for (id, c) in subs {
                     receivers += 1;
-                    send(c, *id, &mut enc, &mut me, &limits, now);
+                    send(c, *id, &mut enc, &mut me, &limits, now, mem);
                 }
             }
         }
@@ -304,7 +307,7 @@ impl PubSub {
             });
             for (id, c) in subs {
                 receivers += 1;
-                send(c, *id, &mut enc, &mut me, &limits, now);
+                send(c, *id, &mut enc, &mut me, &limits, now, mem);
             }
         }
         receivers
@@ -391,6 +394,7 @@ fn send<F: Fn(&mut Out)>(
     me: &mut Option<SelfOut<'_>>,
     limits: &ObufLimits,
     now: i64,
+    mem: Option<&crate::clientmem::ClientMem>,
 ) {
     match me {
         Some(m) if m.id == id => {
@@ -398,7 +402,11 @@ fn send<F: Fn(&mut Out)>(
             m.out.raw(enc.get(r3));
         }
         _ => {
-            c.deliver(enc.get(c.is_resp3()), limits, now);
+            if c.deliver(enc.get(c.is_resp3()), limits, now) {
+                if let Some(m) = mem {
+                    m.report(c);
+                }
+            }
         }
     }
 }
