@@ -606,6 +606,17 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let unblocked = if id > 0 { ctx.srv.blocking.unblock(id as u64, error) } else { None };
     if let Some(w) = &unblocked {
         crate::cmdlog::log_unblocked(ctx.srv, w, None);
+        if error {
+            // The blocked command ends in an error reply: counted as one
+            // (errorstats, total_error_replies) and as a failed call.
+            let srv = ctx.srv;
+            srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            srv.cmdstats.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            let name = w.called_argv.as_ref().unwrap_or(&w.argv).first().map(|n| n.to_ascii_lowercase());
+            if let Some(e) = name.and_then(|n| crate::commands::registry().get(&n)) {
+                srv.cmdstats.per[e.index].failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
     ctx.out.int(unblocked.is_some() as i64);
     Ok(())

@@ -356,3 +356,23 @@ fn client_list_shows_blocked_flag() {
     let line = p.cmd(&format!("CLIENT LIST ID {id}"));
     assert!(line.contains(" flags=N "), "{line}");
 }
+
+/// CLIENT UNBLOCK ... ERROR ends the wait with an error reply that counts
+/// as one (errorstats, total_error_replies) and as a failed call of the
+/// blocked command, as Redis counts it.
+#[test]
+fn unblock_error_is_counted() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    let mut b = t.raw();
+    assert_eq!(a.cmd("CONFIG RESETSTAT"), "+OK\r\n");
+    let id = b.cmd("CLIENT ID");
+    let id = id.trim_start_matches(':').trim();
+    b.send_cmd(&[b"BLPOP", b"nolist", b"0"]);
+    wait_for(|| a.info_field("clients", "blocked_clients") == "1");
+    assert_eq!(a.cmd(&format!("CLIENT UNBLOCK {id} ERROR")), ":1\r\n");
+    assert_eq!(b.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(a.info_field("errorstats", "errorstat_UNBLOCKED"), "count=1");
+    assert_eq!(a.info_field("stats", "total_error_replies"), "1");
+    assert!(a.info_field("commandstats", "cmdstat_blpop").ends_with("rejected_calls=0,failed_calls=1"));
+}
