@@ -189,7 +189,11 @@ impl ClientInfo {
             return;
         }
         let mut m = self.mailbox.inner.lock();
-        self.omem.store(0, Ordering::Relaxed);
+        // With replies still unwritten the moved bytes stay queued output:
+        // `omem` keeps counting them until the next write recounts.
+        if self.pending_out.load(Ordering::Relaxed) == 0 {
+            self.omem.store(0, Ordering::Relaxed);
+        }
         if out.is_empty() {
             std::mem::swap(out, &mut m.buf);
         } else {

@@ -1283,6 +1283,11 @@ pub struct Config {
     maxmemory: AtomicU64,
     /// Bumped after every change, so hot paths can cache parsed values.
     version: AtomicU64,
+    /// Rebinds the listening sockets for a new port / bind list (installed
+    /// by the running server; see `crate::run`).
+    listen_hook: Mutex<Option<ListenHook>>,
+    /// `bind` as last set (read by the listen hook for a new port).
+    bind_text: Mutex<String>,
     /// Cached `slowlog-log-slower-than` in µs, `u64::MAX` when negative
     /// (disabled): compared with every command's duration.
     slowlog_us: AtomicU64,
@@ -1290,6 +1295,10 @@ pub struct Config {
     /// latency monitor is off): compared with every command's duration.
     latency_us: AtomicU64,
 }
+
+/// Binds listeners for (port, bind list) and starts serving them in place
+/// of the old ones.
+pub type ListenHook = Box<dyn Fn(u16, &str) -> std::io::Result<()> + Send + Sync>;
 
 /// `slowlog-log-slower-than` as one unsigned threshold (negative: never).
 fn slowlog_threshold(n: i64) -> u64 {
@@ -1321,6 +1330,8 @@ impl Default for Config {
             lfu: AtomicBool::new(false),
             maxmemory: AtomicU64::new(0),
             version: AtomicU64::new(0),
+            listen_hook: Mutex::new(None),
+            bind_text: Mutex::new(String::new()),
             slowlog_us,
             latency_us,
         }
@@ -1353,6 +1364,12 @@ impl Config {
     /// `maxmemory` in bytes, 0 for no limit (cheap: read per command).
     pub fn maxmemory(&self) -> u64 {
         self.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// Installs the running server's listen hook (CONFIG SET port / bind).
+    pub fn set_listen_hook(&self, hook: ListenHook) {
+        *self.bind_text.lock() = self.get_text("bind").unwrap_or_default();
+        *self.listen_hook.lock() = Some(hook);
     }
 
     /// Commands taking at least this many µs go to the slow log (cheap:
@@ -1473,9 +1490,30 @@ impl Config {
         if it.name == "dir" && !v.text.is_empty() {
             std::env::set_current_dir(&v.text).map_err(|e| os_error_text(&e))?;
         }
-        // Listeners are bound once at start: a new port (or any TLS port)
-        // cannot be opened at run time.
+        // A new port or bind list at run time: the server's listen hook
+        // binds the new listeners (the setting is refused, and stays, if
+        // that fails). No TLS port can be opened.
         let cur = old.map(|x| x.num);
+        // (Called with the settings locked: the other half of the address
+        // comes from its own copy.)
+        if runtime && it.name == "port" && cur.is_some_and(|c| c != v.num) {
+            let bind = self.bind_text.lock().clone();
+            if let Some(hook) = self.listen_hook.lock().as_ref() {
+                return hook(v.num as u16, &bind)
+                    .map_err(|_| "Unable to listen on this port. Check server logs.".into());
+            }
+        }
+        if runtime && it.name == "bind" && old.is_some_and(|o| o.text != v.text) {
+            let port = self.num_at(index_of("port").unwrap_or(0)) as u16;
+            if let Some(hook) = self.listen_hook.lock().as_ref() {
+                hook(port, &v.text).map_err(|_| "Failed to bind to specified addresses.".to_string())?;
+                *self.bind_text.lock() = v.text.clone();
+                return Ok(());
+            }
+        }
+        if it.name == "bind" && !runtime {
+            *self.bind_text.lock() = v.text.clone();
+        }
         if runtime && ((it.name == "port" && cur.is_some_and(|c| c != v.num)) || (it.name == "tls-port" && v.num != 0))
         {
             return Err("Unable to listen on this port. Check server logs.".into());

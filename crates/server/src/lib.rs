@@ -51,10 +51,70 @@ pub use server::Server;
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
     let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
+    let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;
+    let listeners = bind_all(port, &bind, backlog, &[])?;
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|(a, _)| *a).collect();
+    if let Some(a) = addrs.first() {
+        srv.port.store(a.port() as u64, Ordering::Relaxed);
+    }
+    tokio::spawn(expire::active_expire_loop(srv.clone()));
+    tokio::spawn(evict::background(srv.clone()));
+    tokio::spawn(net::clients_cron(srv.clone()));
+    on_ready(addrs);
+    serve_listeners(&srv, listeners);
+    // CONFIG SET port / bind: new listeners replace these (Redis's
+    // changeListenPort / changeBindAddr).
+    let weak = Arc::downgrade(&srv);
+    let rt = tokio::runtime::Handle::current();
+    srv.config.set_listen_hook(Box::new(move |port, bind| {
+        let Some(srv) = weak.upgrade() else { return Err(std::io::ErrorKind::NotConnected.into()) };
+        let _enter = rt.enter();
+        let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;
+        let held: Vec<SocketAddr> = srv.listeners.lock().iter().map(|(a, _)| *a).collect();
+        // Addresses already listened on are kept; the others are bound
+        // first (nothing changes if one fails), then the old ones stop.
+        let new = bind_all(port, bind, backlog, &held)?;
+        let wanted: Vec<SocketAddr> = resolve_all(port, bind);
+        let first = wanted.first().copied();
+        {
+            let mut reg = srv.listeners.lock();
+            for (a, stop) in reg.iter() {
+                if !wanted.contains(a) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            reg.retain(|(a, _)| wanted.contains(a));
+        }
+        serve_listeners(&srv, new);
+        if let Some(a) = first.or_else(|| srv.listeners.lock().first().map(|(a, _)| *a)) {
+            srv.port.store(a.port() as u64, Ordering::Relaxed);
+        }
+        srv.listen_change.notify_waiters();
+        Ok(())
+    }));
+    // Runs until shutdown (the accept loops end with it).
+    loop {
+        let stop = srv.shutdown_notify.notified();
+        tokio::pin!(stop);
+        stop.as_mut().enable();
+        if srv.shutting_down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        stop.await;
+    }
+}
+
+/// Binds a listener per address of `bind` ("-addr": optional, skipped when
+/// it cannot be bound; "*" / "::*": every IPv4 / IPv6 address), within a
+/// runtime context, except the addresses in `held` (already listened on).
+fn bind_all(
+    port: u16,
+    bind: &str,
+    backlog: u32,
+    held: &[SocketAddr],
+) -> std::io::Result<Vec<(SocketAddr, tokio::net::TcpListener)>> {
     let mut listeners = Vec::new();
-    let mut addrs = Vec::new();
     for b in bind.split_whitespace() {
-        // "-addr" means optional: skip it when it cannot be bound.
         let (optional, host) = match b.strip_prefix('-') {
             Some(h) => (true, h),
             None => (false, b),
@@ -65,30 +125,52 @@ pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> st
             h => h,
         };
         let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-        match tokio::net::TcpListener::bind(&addr).await {
-            Ok(l) => {
-                addrs.push(l.local_addr()?);
-                listeners.push(l);
-            }
+        if resolve(&addr).is_some_and(|a| held.contains(&a)) {
+            continue;
+        }
+        match listen_on(&addr, backlog) {
+            Ok(l) => listeners.push((l.local_addr()?, l)),
             Err(e) if optional => tracing::debug!("skipping optional bind {addr}: {e}"),
             Err(e) => return Err(e),
         }
     }
-    if let Some(a) = addrs.first() {
-        srv.port.store(a.port() as u64, Ordering::Relaxed);
+    Ok(listeners)
+}
+
+fn resolve(addr: &str) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    addr.to_socket_addrs().ok()?.next()
+}
+
+/// The addresses a bind list names (for the ones it keeps).
+fn resolve_all(port: u16, bind: &str) -> Vec<SocketAddr> {
+    bind.split_whitespace()
+        .filter_map(|b| {
+            let host = match b.trim_start_matches('-') {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                h => h,
+            };
+            resolve(&if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
+        })
+        .collect()
+}
+
+fn listen_on(addr: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let a = resolve(addr).ok_or(std::io::ErrorKind::AddrNotAvailable)?;
+    let s = if a.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    s.set_reuseaddr(true)?;
+    s.bind(a)?;
+    s.listen(backlog)
+}
+
+/// Starts an accept loop per listener and records it.
+fn serve_listeners(srv: &Arc<Server>, listeners: Vec<(SocketAddr, tokio::net::TcpListener)>) {
+    for (a, l) in listeners {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        srv.listeners.lock().push((a, stop.clone()));
+        tokio::spawn(net::accept_loop(srv.clone(), l, stop));
     }
-    tokio::spawn(expire::active_expire_loop(srv.clone()));
-    tokio::spawn(evict::background(srv.clone()));
-    tokio::spawn(net::clients_cron(srv.clone()));
-    on_ready(addrs);
-    let mut tasks = Vec::new();
-    for l in listeners {
-        tasks.push(tokio::spawn(net::accept_loop(srv.clone(), l)));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    Ok(())
 }
 
 /// Starts a server on 127.0.0.1 with an OS-chosen port on its own runtime

@@ -25,19 +25,25 @@ use tokio::net::{TcpListener, TcpStream};
 /// huge replies does not pile up.
 const FLUSH_AT: usize = 64 * 1024;
 
-pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+/// Accepts connections until shutdown, or until CONFIG SET port / bind
+/// raised `stop_flag` (the listener closes when the loop ends).
+pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener, stop_flag: Arc<std::sync::atomic::AtomicBool>) {
     loop {
-        // Registered before the flag is read, so a shutdown requested
-        // between the two is not missed.
+        // Registered before the flags are read, so a shutdown or a new
+        // listener generation between the two is not missed.
         let stop = srv.shutdown_notify.notified();
         tokio::pin!(stop);
         stop.as_mut().enable();
-        if srv.shutting_down.load(Ordering::SeqCst) {
+        let moved = srv.listen_change.notified();
+        tokio::pin!(moved);
+        moved.as_mut().enable();
+        if srv.shutting_down.load(Ordering::SeqCst) || stop_flag.load(Ordering::SeqCst) {
             return;
         }
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = &mut stop => return,
+            _ = &mut moved => continue,
         };
         let (stream, _) = match accepted {
             Ok(x) => x,

@@ -231,6 +231,11 @@ pub struct Server {
     /// Set when the server should stop; `shutdown_notify` wakes the listener.
     pub shutting_down: AtomicBool,
     pub shutdown_notify: Notify,
+    /// The addresses listened on, each with its accept loop's stop flag
+    /// (CONFIG SET port / bind keep, add and stop listeners);
+    /// `listen_change` wakes the accept loops to check their flag.
+    pub listeners: parking_lot::Mutex<Vec<(std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicBool>)>>,
+    pub listen_change: Notify,
     /// The port actually bound (useful when configured as 0).
     pub port: AtomicU64,
     pub run_id: String,
@@ -287,6 +292,8 @@ impl Server {
             dirty: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown_notify: Notify::new(),
+            listeners: Default::default(),
+            listen_change: Notify::new(),
             port: AtomicU64::new(0),
             run_id,
             cmdstats: CommandStats::new(),
