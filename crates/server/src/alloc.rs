@@ -2,10 +2,10 @@
 //! read how many bytes the process has allocated.
 //!
 //! Every allocation and free adds to a thread-local sum; once that sum
-//! reaches 8 KiB either way it goes to one of 64 cache-line-padded counters
+//! reaches 2 KiB either way it goes to one of 64 cache-line-padded counters
 //! picked by the thread, so allocating costs no atomic operation most of the
 //! time and threads on different cores do not fight over one cache line;
-//! reading sums the counters (lagging by under 8 KiB per thread). The system
+//! reading sums the counters (lagging by under 2 KiB per thread). The system
 //! allocator does the real work.
 //!
 //! Accounting domains: a thread may be tagged with a domain (1..4096); what
@@ -52,7 +52,7 @@ thread_local! {
 /// sum reaches this many bytes either way (or it stops, or changes domain),
 /// so most allocations cost a thread-local add rather than an atomic one.
 /// Readers therefore lag by less than this per thread.
-const BATCH: isize = 8 * 1024;
+const BATCH: isize = 2 * 1024;
 
 /// Adds `delta` bytes to the calling thread's pending sum, publishing it
 /// when it has grown past `BATCH`.

@@ -121,6 +121,15 @@ pub fn used_memory(srv: &Server) -> u64 {
     crate::alloc::allocated_in(srv.evictor.domain.load(Ordering::Relaxed))
 }
 
+/// `used_memory` with the calling thread's own pending bytes published
+/// first, so what it allocated itself counts exactly (other threads lag by
+/// under alloc's BATCH each): for INFO and for an eviction pass, not for
+/// the per-command check.
+pub fn used_memory_now(srv: &Server) -> u64 {
+    crate::alloc::flush_thread();
+    used_memory(srv)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Policy {
     NoEviction,
@@ -327,7 +336,7 @@ pub fn maxmemory_changed(srv: &Server, locked: &mut Locked<'_>) {
 
 fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Outcome {
     let max = srv.config.maxmemory();
-    let used = used_memory(srv);
+    let used = used_memory_now(srv);
     if max == 0 || used <= max {
         return Outcome::Ok;
     }

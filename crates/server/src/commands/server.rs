@@ -633,7 +633,7 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(srv: &Server, s: &mut String) {
-    let used = crate::evict::used_memory(srv);
+    let used = crate::evict::used_memory_now(srv);
     let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
     let rss = crate::alloc::rss();
     let total = total_system_memory();
