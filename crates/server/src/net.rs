@@ -436,7 +436,7 @@ pub async fn clients_cron(srv: Arc<Server>) {
         // query buffers every fifth.
         srv.client_mem.cron(&srv);
         n += 1;
-        if n % 5 != 0 {
+        if !n.is_multiple_of(5) {
             continue;
         }
         let now = srv.clock.now_ms();

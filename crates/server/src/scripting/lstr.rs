@@ -53,9 +53,7 @@ fn free_level(body: &[u8]) -> usize {
 /// The source to compile: `None` when it needs no change (almost always).
 pub fn unnest(code: &[u8]) -> Option<Vec<u8>> {
     // Quick exit: a body holding "[[" means at least two of them.
-    if code.windows(2).filter(|w| *w == b"[[").nth(1).is_none() {
-        return None;
-    }
+    code.windows(2).filter(|w| *w == b"[[").nth(1)?;
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0; // code[..copied] is already in `out`
     let mut i = 0;
