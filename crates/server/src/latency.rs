@@ -664,7 +664,7 @@ mod tests {
         let low_of = |l: u64| if l <= 1_000_000_000 { lowest(slot(l)) } else { l };
         let mut level_low = low_of(level);
         let mut out: Vec<(u64, u64)> = Vec::new();
-        let mut report = |top: u64, cum: u64, out: &mut Vec<(u64, u64)>| {
+        let report = |top: u64, cum: u64, out: &mut Vec<(u64, u64)>| {
             if cum > out.last().map_or(0, |x| x.1) {
                 out.push((top / 1000, cum));
             }
