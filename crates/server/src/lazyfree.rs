@@ -89,6 +89,21 @@ pub fn user_flush_is_async(config: &Config) -> bool {
     crate::cfg_num!(config, "lazyfree-lazy-user-flush") != 0
 }
 
+/// The optional ASYNC | SYNC of the flush commands: true for ASYNC, the
+/// setting above without either, None for another word (each command has
+/// its own error for that).
+pub fn flush_mode(config: &Config, args: &mut crate::args::Args<'_>) -> Option<bool> {
+    if args.is_empty() {
+        Some(user_flush_is_async(config))
+    } else if args.eat("ASYNC") {
+        Some(true)
+    } else if args.eat("SYNC") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// Redis's lazyfreeGetFreeEffort: roughly the number of allocations that
 /// make up `v` (see the module doc). Constant time, or nearly: a stream's
 /// radix-tree nodes are only counted exactly when there are few of them

@@ -327,13 +327,18 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             // (Redis moves the arguments before it out of the buffer).
             info.qbuf.store(inbuf.len() - start, Ordering::Relaxed);
         }
-        if let Some((_, missing)) = big_arg.filter(|&(_, missing)| inbuf.capacity() - inbuf.len() < missing) {
-            // A big argument is arriving: room for exactly the rest of it
-            // (Redis's big-argument query buffer), not a doubling buffer.
-            let mut b = BytesMut::with_capacity(inbuf.len() + missing);
+        // A big argument is arriving: room for exactly the rest of it
+        // (Redis's big-argument query buffer), not a doubling buffer. Past
+        // 1 MiB the room reserved ahead is at most what has arrived, so a
+        // length line alone cannot make the server reserve up to
+        // proto-max-bulk-len (growth stays geometric: no quadratic copying).
+        let ahead = big_arg.map(|(_, missing)| missing.min(BIG_AHEAD.max(inbuf.len())));
+        if let Some(want) = ahead.filter(|&want| inbuf.capacity() - inbuf.len() < want) {
+            let mut b = BytesMut::with_capacity(inbuf.len() + want);
             b.extend_from_slice(&inbuf);
             inbuf = b;
             info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
+            crate::clientmem::update_own(client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()));
         } else if big_arg.is_some() {
             // Room enough already.
         } else if inbuf.is_empty() && (pos > 1024 * 1024 || inbuf.capacity() > 1024 * 1024) {
@@ -414,6 +419,8 @@ const READ_BUF: usize = 16 * 1024;
 /// An argument this big gets a query buffer of its own size (Redis's
 /// PROTO_MBULK_BIG_ARG).
 const BIG_ARG: usize = 32 * 1024;
+/// Room reserved ahead for a big argument without its bytes having come.
+const BIG_AHEAD: usize = 1024 * 1024;
 /// A query buffer larger than this shrinks back to `READ_BUF` once empty
 /// (Redis's PROTO_RESIZE_THRESHOLD).
 const SHRINK_ABOVE: usize = 32 * 1024;

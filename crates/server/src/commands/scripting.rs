@@ -160,11 +160,10 @@ fn script_exists(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// SCRIPT FLUSH [ASYNC | SYNC]
 fn script_flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let lazy = match args.remaining() {
-        0 => crate::lazyfree::user_flush_is_async(&ctx.srv.config),
-        1 if args.eat("ASYNC") => true,
-        1 if args.eat("SYNC") => false,
-        _ => return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option")),
-    };
+        0 | 1 => crate::lazyfree::flush_mode(&ctx.srv.config, args),
+        _ => None,
+    }
+    .ok_or_else(|| CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"))?;
     let old = scripting::lock_state(ctx.srv, &ctx.srv.scripting.eval, ctx.spec)?.take();
     // The old Lua state is dropped outside the lock; with ASYNC and more
     // than 64 cached scripts, by the lazyfree thread (the scripts' functions

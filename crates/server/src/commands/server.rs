@@ -57,15 +57,7 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// emptied tables are freed by the lazyfree thread). Without either,
 /// `lazyfree-lazy-user-flush` decides.
 fn flush_mode(ctx: &Ctx<'_>, args: &mut Args<'_>) -> Result<bool, CmdError> {
-    let lazy = if args.is_empty() {
-        crate::lazyfree::user_flush_is_async(&ctx.srv.config)
-    } else if args.eat("ASYNC") {
-        true
-    } else if args.eat("SYNC") {
-        false
-    } else {
-        return Err(CmdError::Syntax);
-    };
+    let lazy = crate::lazyfree::flush_mode(&ctx.srv.config, args).ok_or(CmdError::Syntax)?;
     args.finish()?;
     Ok(lazy)
 }

@@ -287,15 +287,8 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::subcommand_syntax(args.all()));
     }
-    let lazy = if args.is_empty() {
-        crate::lazyfree::user_flush_is_async(&ctx.srv.config)
-    } else if args.eat("ASYNC") {
-        true
-    } else if args.eat("SYNC") {
-        false
-    } else {
-        return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
-    };
+    let lazy = crate::lazyfree::flush_mode(&ctx.srv.config, args)
+        .ok_or_else(|| CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"))?;
     if lazy {
         // More than 64 functions: the whole state (libraries and the Lua
         // state their functions live in) goes to the lazyfree thread, and
