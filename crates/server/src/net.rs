@@ -18,7 +18,7 @@ use bytes::{Buf, BytesMut};
 use resp::{Limits, Out, Protocol};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Replies are flushed early once this much is pending, so one pipeline of
@@ -227,10 +227,13 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
                 return Ok(());
             }
             if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
-                // CLIENT PAUSE: earlier replies go out, then this command waits.
+                // CLIENT PAUSE: this command waits; earlier replies go out
+                // as the socket takes them meanwhile (never waited for: the
+                // client may read none before it has sent all).
                 flush_stats(srv, client);
-                flush(srv, stream, &mut out, &info, &mut unsent).await?;
-                if !wait_pause(srv, &info, &argv, queued_writes(srv, client)).await {
+                write_some(srv, stream, &mut out, &info, &mut unsent)?;
+                let exec_writes = queued_writes(srv, client);
+                if !wait_pause(srv, &info, &argv, exec_writes, stream, &mut out, &mut unsent).await {
                     return Ok(());
                 }
                 client.batch_clock = Some(crate::client::BatchClock::now());
@@ -259,8 +262,8 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             }
             if let After::Block(w) = after {
                 flush_stats(srv, client);
-                flush(srv, stream, &mut out, &info, &mut unsent).await?;
-                match await_unblock(srv, &w, stream, &mut inbuf).await {
+                write_some(srv, stream, &mut out, &info, &mut unsent)?;
+                match await_unblock(srv, &w, stream, &mut inbuf, &mut out, &mut unsent).await {
                     // A served reply is in the mailbox, behind the messages
                     // that came before it; a timeout reply goes after them.
                     Some(reply) => {
@@ -538,21 +541,48 @@ fn must_wait(srv: &Server, argv: &[&[u8]], exec_writes: bool) -> bool {
     srv.pause.holds(now, writes)
 }
 
-/// Waits out a pause; false if the connection was killed meanwhile.
-async fn wait_pause(srv: &Server, info: &ClientInfo, argv: &[&[u8]], exec_writes: bool) -> bool {
+/// Waits out a pause; false if the connection was killed meanwhile (or
+/// its socket failed). Queued replies and messages for the client are
+/// written as the socket takes them, as Redis goes on writing to a paused
+/// client.
+async fn wait_pause(
+    srv: &Server,
+    info: &ClientInfo,
+    argv: &[&[u8]],
+    exec_writes: bool,
+    stream: &TcpStream,
+    out: &mut Out,
+    unsent: &mut Unsent,
+) -> bool {
     info.paused.store(true, Ordering::Relaxed);
     let mut alive = true;
     while must_wait(srv, argv, exec_writes) {
         let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
         // Re-check at least every 100 ms: the clock can be moved by tests.
         let nap = std::time::Duration::from_millis(left.clamp(1, 100) as u64);
-        tokio::select! {
-            _ = srv.pause.changed.notified() => {}
-            _ = tokio::time::sleep(nap) => {}
+        let wrote = tokio::select! {
+            _ = srv.pause.changed.notified() => Ok(()),
+            _ = tokio::time::sleep(nap) => Ok(()),
             _ = info.kill.notified() => {
                 alive = false;
                 break;
             }
+            r = stream.writable(), if unsent.blocked => r.and_then(|()| {
+                unsent.blocked = false;
+                write_some(srv, stream, out, info, unsent)
+            }),
+            bits = next_signal(info) => {
+                if bits & crate::client::SIG_KILL != 0 {
+                    alive = false;
+                    break;
+                }
+                info.take_mail(&mut out.buf);
+                write_some(srv, stream, out, info, unsent)
+            }
+        };
+        if wrote.is_err() {
+            alive = false;
+            break;
         }
     }
     info.paused.store(false, Ordering::Relaxed);
@@ -680,6 +710,15 @@ async fn flush(
     }
 }
 
+/// The next signal from another task (`client::Signal` bits).
+async fn next_signal(info: &ClientInfo) -> u8 {
+    std::future::poll_fn(|cx| match info.mailbox.signal.poll_take(cx) {
+        0 => std::task::Poll::Pending,
+        bits => std::task::Poll::Ready(bits),
+    })
+    .await
+}
+
 /// Waits, for a client blocked on keys, until one of: the reply arrives
 /// (served or CLIENT UNBLOCK: it is then in the mailbox), the deadline passes
 /// (timeout reply, returned), the client is killed, or the socket closes.
@@ -688,7 +727,14 @@ async fn flush(
 /// subscriber's pushes, invalidations) are written as they come, as Redis
 /// writes them to a blocked client. `None` means the connection is to be
 /// dropped.
-async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, inbuf: &mut BytesMut) -> Option<Vec<u8>> {
+async fn await_unblock(
+    srv: &Server,
+    w: &Arc<Waiter>,
+    stream: &TcpStream,
+    inbuf: &mut BytesMut,
+    out: &mut Out,
+    unsent: &mut Unsent,
+) -> Option<Vec<u8>> {
     let mut rx = w.take_receiver()?;
     let mut deadline = w.deadline_ms;
     let limit = crate::cfg_num!(srv.config, "client-query-buffer-limit").max(1) as usize;
@@ -715,10 +761,7 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                 }
                 return None;
             }
-            bits = std::future::poll_fn(|cx| match w.info.mailbox.signal.poll_take(cx) {
-                0 => std::task::Poll::Pending,
-                bits => std::task::Poll::Ready(bits),
-            }) => {
+            bits = next_signal(&w.info) => {
                 if bits & crate::client::SIG_KILL != 0 {
                     if w.claim() {
                         srv.blocking.unregister(w);
@@ -729,14 +772,15 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                 // served command sends the client itself goes after it.
                 mail = !w.is_claimed();
             }
-            r = stream.read_buf(inbuf), if reading => {
-                match r {
+            r = stream.readable(), if reading => {
+                match r.and_then(|()| stream.try_read_buf(inbuf)) {
                     Ok(n) if n > 0 => {
                         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         // Past the query buffer limit: stop reading (the
                         // main loop closes the connection once unblocked).
                         reading = inbuf.len() <= limit;
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     _ => {
                         if w.claim() {
                             srv.blocking.unregister(w);
@@ -745,11 +789,22 @@ async fn await_unblock(srv: &Server, w: &Arc<Waiter>, stream: &mut TcpStream, in
                     }
                 }
             }
+            // Replies queued before the client blocked go out as the
+            // socket takes them (the client may read none of them before
+            // it has sent all it means to).
+            r = stream.writable(), if unsent.blocked => {
+                unsent.blocked = false;
+                if r.and_then(|()| write_some(srv, stream, out, &w.info, unsent)).is_err() {
+                    if w.claim() {
+                        srv.blocking.unregister(w);
+                    }
+                    return None;
+                }
+            }
         }
         if mail {
-            let mut o = Out::new(w.proto);
-            w.info.take_mail(&mut o.buf);
-            if flush(srv, stream, &mut o, &w.info, &mut Unsent::default()).await.is_err() {
+            w.info.take_mail(&mut out.buf);
+            if write_some(srv, stream, out, &w.info, unsent).is_err() {
                 if w.claim() {
                     srv.blocking.unregister(w);
                 }

@@ -64,17 +64,24 @@ fn huge_multibulk_count_is_harmless() {
 /// replies wait to be written, as Redis does with its reply list.
 #[test]
 fn pipeline_written_before_any_reply_is_read() {
-    use std::io::{Read, Write};
     let t = TestServer::start();
     let mut r = t.raw();
     let value = "v".repeat(1000);
     assert_eq!(r.cmd(&format!("SET k {value}")), "+OK\r\n");
     let n = 200_000;
     let req = encode(&[b"GET", b"k"]).repeat(n);
-    r.s.set_write_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    r.s.write_all(&req).expect("the whole pipeline is taken without reading a reply");
     let reply = format!("$1000\r\n{value}\r\n");
-    let mut want = n * reply.len();
+    let tail = write_then_read(&mut r, &req, n * reply.len(), reply.len() * 2);
+    assert!(tail.ends_with(reply.as_bytes()));
+    assert_eq!(r.cmd("PING"), "+PONG\r\n");
+}
+
+/// Writes `req` whole before reading anything, then reads `want` bytes of
+/// replies; returns their last `keep` bytes.
+fn write_then_read(r: &mut Raw, req: &[u8], mut want: usize, keep: usize) -> Vec<u8> {
+    use std::io::{Read, Write};
+    r.s.set_write_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    r.s.write_all(req).expect("the whole pipeline is taken without reading a reply");
     let mut buf = vec![0u8; 1 << 20];
     let mut tail = Vec::new();
     while want > 0 {
@@ -82,12 +89,51 @@ fn pipeline_written_before_any_reply_is_read() {
         assert!(k > 0, "closed with {want} bytes of replies missing");
         want -= k.min(want);
         tail.extend_from_slice(&buf[..k]);
-        if tail.len() > reply.len() * 2 {
-            tail.drain(..tail.len() - reply.len() * 2);
+        if tail.len() > keep {
+            tail.drain(..tail.len() - keep);
         }
     }
-    assert!(tail.ends_with(reply.as_bytes()));
-    assert_eq!(r.cmd("PING"), "+PONG\r\n");
+    tail
+}
+
+/// 50,000 GETs of a 1 KB value, then `middle` (whose replies are
+/// `middle_replies`), then a 16 MB SET and a PING, all written before any
+/// reply is read: the input after `middle` does not fit the socket buffers,
+/// so the replies queued before it must not be waited for while `middle`
+/// waits.
+fn pipeline_around(t: &TestServer, middle: &[&[&[u8]]], middle_replies: &str) {
+    let mut r = t.raw();
+    let value = "v".repeat(1000);
+    assert_eq!(r.cmd(&format!("SET k {value}")), "+OK\r\n");
+    let n = 50_000;
+    let mut req = encode(&[b"GET", b"k"]).repeat(n);
+    for c in middle {
+        req.extend(encode(c));
+    }
+    let filler = vec![b'f'; 16 << 20];
+    req.extend(encode(&[b"SET", b"filler", &filler]));
+    req.extend(encode(&[b"PING"]));
+    let reply = format!("$1000\r\n{value}\r\n");
+    let end = format!("{middle_replies}+OK\r\n+PONG\r\n");
+    let tail = write_then_read(&mut r, &req, n * reply.len() + end.len(), 4096);
+    assert!(tail.ends_with(format!("{value}\r\n{end}").as_bytes()));
+    assert_eq!(r.cmd("STRLEN filler"), format!(":{}\r\n", 16 << 20));
+}
+
+/// A blocking command in the middle of such a pipeline: the replies before
+/// it stay queued while it waits, and the input after it keeps being taken.
+#[test]
+fn pipeline_with_a_blocking_command_written_before_any_reply_is_read() {
+    let t = TestServer::start();
+    pipeline_around(&t, &[&[b"BLPOP", b"nolist", b"0.01"]], "*-1\r\n");
+}
+
+/// The same with a command held by CLIENT PAUSE WRITE in the middle.
+#[test]
+fn pipeline_with_a_paused_command_written_before_any_reply_is_read() {
+    let t = TestServer::start();
+    assert_eq!(t.raw().cmd("CLIENT PAUSE 1000 WRITE"), "+OK\r\n");
+    pipeline_around(&t, &[&[b"SET", b"x", b"1"]], "+OK\r\n");
 }
 
 /// Replies waiting for a client that does not read count against the
