@@ -140,19 +140,27 @@ impl ClientInfo {
         if self.killed.load(Ordering::Relaxed) {
             return false;
         }
-        let mut m = self.mailbox.inner.lock();
-        m.buf.extend_from_slice(bytes);
-        let used = m.buf.len() + self.pending_out.load(Ordering::Relaxed);
-        let class = if self.in_pubsub() { ObufClass::Pubsub } else { ObufClass::Normal };
-        if limits.exceeded(class, used, &mut m.soft_since_ms, now_ms) {
-            m.buf = Vec::new();
-            drop(m);
-            self.omem.store(0, Ordering::Relaxed);
+        let over = self.mailbox.metered(|m| {
+            if m.buf.capacity() == 0 {
+                // Taken mail leaves no room behind: a first message
+                // reserves for a few more at once.
+                m.buf.reserve(bytes.len().max(1024));
+            }
+            m.buf.extend_from_slice(bytes);
+            let used = m.buf.len() + self.pending_out.load(Ordering::Relaxed);
+            let class = if self.in_pubsub() { ObufClass::Pubsub } else { ObufClass::Normal };
+            if limits.exceeded(class, used, &mut m.soft_since_ms, now_ms) {
+                m.buf = Vec::new();
+                self.omem.store(0, Ordering::Relaxed);
+                return true;
+            }
+            self.omem.store(used, Ordering::Relaxed);
+            false
+        });
+        if over {
             self.request_kill();
             return false;
         }
-        self.omem.store(used, Ordering::Relaxed);
-        drop(m);
         self.mailbox.signal.raise(SIG_MAIL);
         true
     }
@@ -164,17 +172,17 @@ impl ClientInfo {
     /// `at` (a `mail_len` taken before the command ran) puts it before what
     /// its own run queued (its invalidations come after its reply).
     pub fn deliver_reply(&self, bytes: &[u8], at: Option<usize>) {
-        let mut m = self.mailbox.inner.lock();
-        let at = at.unwrap_or(usize::MAX).min(m.buf.len());
-        m.buf.splice(at..at, bytes.iter().copied());
-        self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.mailbox.metered(|m| {
+            let at = at.unwrap_or(usize::MAX).min(m.buf.len());
+            m.buf.splice(at..at, bytes.iter().copied());
+            self.omem.store(m.buf.len() + self.pending_out.load(Ordering::Relaxed), Ordering::Relaxed);
+        });
     }
 
     /// Drops what waits in the mailbox (the client is being closed), so
     /// its memory is back at once.
     pub fn drop_mail(&self) {
-        let mut m = self.mailbox.inner.lock();
-        m.buf = Vec::new();
+        self.mailbox.metered(|m| m.buf = Vec::new());
         self.omem.store(0, Ordering::Relaxed);
     }
 
@@ -194,14 +202,31 @@ impl ClientInfo {
         if self.pending_out.load(Ordering::Relaxed) == 0 {
             self.omem.store(0, Ordering::Relaxed);
         }
+        // The mailbox keeps no room once taken (nor does the connection
+        // keep a burst's room once written: `MAIL_KEEP`): Redis frees reply
+        // blocks once written, and used memory must drop back.
         if out.is_empty() {
-            std::mem::swap(out, &mut m.buf);
+            // The room moves with the mail; it stays mail room until the
+            // connection has tried to write it (`settle_taken_mail`).
+            *out = std::mem::take(&mut m.buf);
+            self.mailbox.taken.fetch_add(out.capacity(), Ordering::Relaxed);
         } else {
             out.extend_from_slice(&m.buf);
-            m.buf.clear();
+            let room = std::mem::take(&mut m.buf).capacity();
+            if let Some(meter) = &self.mailbox.meter {
+                meter.fetch_sub(room as i64, Ordering::Relaxed);
+            }
         }
-        if m.buf.capacity() > 1024 * 1024 {
-            m.buf = Vec::new();
+    }
+
+    /// After a write of output that mail was moved into: that room stops
+    /// being mail (what was not written counts as the connection's).
+    pub fn settle_taken_mail(&self) {
+        let taken = self.mailbox.taken.swap(0, Ordering::Relaxed);
+        if taken != 0 {
+            if let Some(meter) = &self.mailbox.meter {
+                meter.fetch_sub(taken as i64, Ordering::Relaxed);
+            }
         }
     }
 
@@ -237,7 +262,16 @@ impl ClientInfo {
 pub struct Mailbox {
     inner: Mutex<MailInner>,
     pub signal: Signal,
+    /// The server's count of room held by mailboxes (set for connections).
+    pub meter: Option<Arc<AtomicI64>>,
+    /// Room taken with mail into the connection's output and not yet
+    /// through a write (still counted as mail room).
+    pub taken: AtomicUsize,
 }
+
+/// Room a mailbox (or an output buffer that took mail) keeps once written
+/// out (Redis's PROTO_REPLY_CHUNK_BYTES).
+pub const MAIL_KEEP: usize = 16 * 1024;
 
 /// `Signal` bits: mail arrived; the connection is to close; an idle
 /// connection is to give its empty query buffer back.
@@ -269,6 +303,32 @@ impl Signal {
             return 0;
         }
         self.pending.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl Mailbox {
+    /// Runs `f` on the mailbox under its lock, keeping the server's count of
+    /// mail room (`ClientRegistry::mail_room`) up to date.
+    fn metered<R>(&self, f: impl FnOnce(&mut MailInner) -> R) -> R {
+        let mut m = self.inner.lock();
+        let before = m.buf.capacity();
+        let r = f(&mut m);
+        let after = m.buf.capacity();
+        if after != before {
+            if let Some(meter) = &self.meter {
+                meter.fetch_add(after as i64 - before as i64, Ordering::Relaxed);
+            }
+        }
+        r
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        if let Some(meter) = &self.meter {
+            let room = self.inner.get_mut().buf.capacity() + *self.taken.get_mut();
+            meter.fetch_sub(room as i64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -344,6 +404,12 @@ pub struct ClientRegistry {
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// `map.len()`, readable without the lock.
     live: AtomicUsize,
+    /// Bytes allocated by the connections' mailboxes: mail other tasks
+    /// left that its connection has not taken yet. It is about to be
+    /// written (Redis would have written it before running the next
+    /// command), so eviction does not count it; what a connection took
+    /// but could not write yet counts, as Redis's reply buffers.
+    pub mail_room: Arc<AtomicI64>,
 }
 
 impl ClientRegistry {

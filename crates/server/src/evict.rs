@@ -130,6 +130,22 @@ pub fn used_memory_now(srv: &Server) -> u64 {
     used_memory(srv)
 }
 
+/// Bytes not counted for eviction (INFO `mem_not_counted_for_evict`): mail
+/// waiting for its connection to take it (see `ClientRegistry::mail_room`).
+pub fn not_counted(srv: &Server) -> u64 {
+    srv.clients.mail_room.load(Ordering::Relaxed).max(0) as u64
+}
+
+/// What maxmemory is compared with: `used_memory` less `not_counted`.
+fn counted(srv: &Server) -> u64 {
+    used_memory(srv).saturating_sub(not_counted(srv))
+}
+
+/// `counted` with this thread's own bytes published first.
+fn counted_now(srv: &Server) -> u64 {
+    used_memory_now(srv).saturating_sub(not_counted(srv))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Policy {
     NoEviction,
@@ -264,7 +280,7 @@ fn safe_to_evict(srv: &Server) -> bool {
 /// True if maxmemory is set and used memory is above it.
 fn over_limit(srv: &Server) -> bool {
     let max = srv.config.maxmemory();
-    max != 0 && used_memory(srv) > max
+    max != 0 && counted(srv) > max
 }
 
 /// Redis's performEvictions, for a caller that holds no shard.
@@ -336,7 +352,7 @@ pub fn maxmemory_changed(srv: &Server, locked: &mut Locked<'_>) {
 
 fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Outcome {
     let max = srv.config.maxmemory();
-    let used = used_memory_now(srv);
+    let used = counted_now(srv);
     if max == 0 || used <= max {
         return Outcome::Ok;
     }
@@ -360,7 +376,7 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
         if evicted % 16 == 0 {
             // Other threads allocate and free meanwhile: stop as soon as
             // the limit is met, and within the time bound.
-            if used_memory(srv) <= max {
+            if counted(srv) <= max {
                 break;
             }
             if limit.is_some_and(|l| t0.elapsed().as_micros() as u64 > l) {
@@ -378,7 +394,7 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
     if outcome == Outcome::Fail && srv.lazyfree.pending() > 0 {
         let t = crate::latency::Monitor::start(srv);
         while srv.lazyfree.pending() > 0
-            && used_memory(srv) > max
+            && counted(srv) > max
             && limit.is_none_or(|l| (t0.elapsed().as_micros() as u64) < l)
         {
             std::thread::sleep(std::time::Duration::from_micros(limit.map_or(1000, |l| l.clamp(1, 1000))));
@@ -386,7 +402,7 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
         srv.latency.end(srv, crate::latency::event::EVICTION_LAZYFREE, t);
     }
     srv.latency.observe(srv, crate::latency::event::EVICTION_CYCLE, t0.elapsed().as_micros() as u64);
-    if outcome == Outcome::Fail && used_memory(srv) <= max {
+    if outcome == Outcome::Fail && counted(srv) <= max {
         outcome = Outcome::Ok;
     }
     outcome
@@ -395,13 +411,17 @@ fn run(srv: &Server, acc: &mut Access<'_, '_>, pool: &mut Vec<Candidate>) -> Out
 /// Deletes `key` from database `dbi` of `shard` with everything an eviction
 /// entails; returns the bytes freed (negative if others allocated meanwhile).
 fn evict_key(srv: &Server, shard: &mut Shard, dbi: usize, key: &[u8]) -> i64 {
-    let before = used_memory(srv) as i64;
+    // Exact for this thread's own frees (what others allocate meanwhile
+    // still shows, as in Redis); the invalidations and notifications the
+    // eviction sends go after the measure, as Redis's do, so memory they
+    // take does not make the pass evict more (no feedback loop).
+    let before = used_memory_now(srv) as i64;
     let t = crate::latency::Monitor::start(srv);
     if let Some(e) = shard.dbs[dbi].remove(key) {
         srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Evict, e.value);
     }
     srv.latency.end(srv, crate::latency::event::EVICTION_DEL, t);
-    let delta = before - used_memory(srv) as i64;
+    let delta = before - used_memory_now(srv) as i64;
     srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
     crate::txn::touch_key(srv, dbi, key, false);
     srv.tracking.invalidate_key(srv, key, 0);

@@ -71,7 +71,9 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
         return;
     }
     let id = srv.clients.next_id();
-    let info = Arc::new(ClientInfo::new(id, stream.peer_addr().ok(), stream.local_addr().ok(), srv.clock.now_ms()));
+    let mut info = ClientInfo::new(id, stream.peer_addr().ok(), stream.local_addr().ok(), srv.clock.now_ms());
+    info.mailbox.meter = Some(srv.clients.mail_room.clone());
+    let info = Arc::new(info);
     {
         use std::os::fd::AsRawFd;
         info.fd.store(stream.as_raw_fd() as i64, Ordering::Relaxed);
@@ -645,9 +647,13 @@ fn write_some(
         out.clear();
         u.sent = 0;
         u.soft_since_ms = 0;
-        if out.buf.capacity() > 1024 * 1024 {
+        // Room that came with mail is not kept past a burst (replies keep
+        // theirs up to 1 MiB: the next batch likely needs it again).
+        let mail = info.mailbox.taken.load(Ordering::Relaxed) != 0;
+        if out.buf.capacity() > if mail { crate::client::MAIL_KEEP } else { 1024 * 1024 } {
             out.buf = Vec::with_capacity(4096);
         }
+        info.settle_taken_mail();
         if was_queued {
             info.pending_out.store(0, Ordering::Relaxed);
             info.omem.store(info.mail_len(), Ordering::Relaxed);
@@ -660,6 +666,7 @@ fn write_some(
         out.buf.drain(..u.sent);
         u.sent = 0;
     }
+    info.settle_taken_mail();
     let left = out.len() - u.sent;
     info.pending_out.store(left, Ordering::Relaxed);
     let queued = info.mail_len() + left;

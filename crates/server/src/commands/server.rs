@@ -663,8 +663,9 @@ fn memory_section(srv: &Server, s: &mut String) {
         "mem_fragmentation_ratio" => format!("{frag:.2}"),
         "mem_fragmentation_bytes" => rss as i64 - used as i64,
         // No replication backlog, replica or AOF buffers and no cluster
-        // links: what Redis leaves out of the eviction figure is nothing.
-        "mem_not_counted_for_evict" => 0,
+        // links: what is left out of the eviction figure is mail not yet
+        // taken by its connection (evict::not_counted).
+        "mem_not_counted_for_evict" => crate::evict::not_counted(srv),
         "mem_replication_backlog" => 0,
         "mem_total_replication_buffers" => 0,
         "mem_clients_slaves" => 0,
