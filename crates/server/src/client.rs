@@ -140,23 +140,25 @@ impl ClientInfo {
         if self.killed.load(Ordering::Relaxed) {
             return false;
         }
-        let over = self.mailbox.metered(|m| {
-            if m.buf.capacity() == 0 {
-                // Taken mail leaves no room behind: a first message
-                // reserves for a few more at once.
-                m.buf.reserve(bytes.len().max(1024));
-            }
-            m.buf.extend_from_slice(bytes);
-            let used = m.buf.len() + self.pending_out.load(Ordering::Relaxed);
-            let class = if self.in_pubsub() { ObufClass::Pubsub } else { ObufClass::Normal };
-            if limits.exceeded(class, used, &mut m.soft_since_ms, now_ms) {
-                m.buf = Vec::new();
-                self.omem.store(0, Ordering::Relaxed);
-                return true;
-            }
+        let mut m = self.mailbox.inner.lock();
+        if m.buf.capacity() - m.buf.len() < bytes.len() {
+            // Growing (a first message reserves for a few more at once).
+            let cap = m.buf.capacity();
+            m.buf.reserve(bytes.len().max(1024));
+            self.mailbox.meter_add(m.buf.capacity() as i64 - cap as i64);
+        }
+        m.buf.extend_from_slice(bytes);
+        let used = m.buf.len() + self.pending_out.load(Ordering::Relaxed);
+        let class = if self.in_pubsub() { ObufClass::Pubsub } else { ObufClass::Normal };
+        let over = limits.exceeded(class, used, &mut m.soft_since_ms, now_ms);
+        if over {
+            let cap = std::mem::take(&mut m.buf).capacity();
+            self.mailbox.meter_add(-(cap as i64));
+            self.omem.store(0, Ordering::Relaxed);
+        } else {
             self.omem.store(used, Ordering::Relaxed);
-            false
-        });
+        }
+        drop(m);
         if over {
             self.request_kill();
             return false;
@@ -196,38 +198,28 @@ impl ClientInfo {
         if self.omem.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let mut m = self.mailbox.inner.lock();
-        // With replies still unwritten the moved bytes stay queued output:
-        // `omem` keeps counting them until the next write recounts.
-        if self.pending_out.load(Ordering::Relaxed) == 0 {
-            self.omem.store(0, Ordering::Relaxed);
-        }
-        // The mailbox keeps no room once taken (nor does the connection
-        // keep a burst's room once written: `MAIL_KEEP`): Redis frees reply
-        // blocks once written, and used memory must drop back.
-        if out.is_empty() {
-            // The room moves with the mail; it stays mail room until the
-            // connection has tried to write it (`settle_taken_mail`).
-            *out = std::mem::take(&mut m.buf);
-            self.mailbox.taken.fetch_add(out.capacity(), Ordering::Relaxed);
-        } else {
-            out.extend_from_slice(&m.buf);
-            let room = std::mem::take(&mut m.buf).capacity();
-            if let Some(meter) = &self.mailbox.meter {
-                meter.fetch_sub(room as i64, Ordering::Relaxed);
+        self.mailbox.metered(|m| {
+            // With replies still unwritten the moved bytes stay queued
+            // output: `omem` keeps counting them until the next write
+            // recounts.
+            if self.pending_out.load(Ordering::Relaxed) == 0 {
+                self.omem.store(0, Ordering::Relaxed);
             }
-        }
-    }
-
-    /// After a write of output that mail was moved into: that room stops
-    /// being mail (what was not written counts as the connection's).
-    pub fn settle_taken_mail(&self) {
-        let taken = self.mailbox.taken.swap(0, Ordering::Relaxed);
-        if taken != 0 {
-            if let Some(meter) = &self.mailbox.meter {
-                meter.fetch_sub(taken as i64, Ordering::Relaxed);
+            if out.is_empty() {
+                // The buffers trade places (no allocation in steady state).
+                // The connection's buffer now holds mail: its room stays
+                // output room until it is handed back (`written_out`).
+                std::mem::swap(out, &mut m.buf);
+                self.mailbox.out_is_mail.store(true, Ordering::Relaxed);
+                self.mailbox.report_out_room(out.capacity() as i64);
+            } else {
+                out.extend_from_slice(&m.buf);
+                m.buf.clear();
             }
-        }
+            if m.buf.capacity() > 1024 * 1024 {
+                m.buf = Vec::new();
+            }
+        });
     }
 
     /// Sets or clears one CLIENT LIST flag letter (`x` multi, `P` pubsub,
@@ -262,16 +254,16 @@ impl ClientInfo {
 pub struct Mailbox {
     inner: Mutex<MailInner>,
     pub signal: Signal,
-    /// The server's count of room held by mailboxes (set for connections).
+    /// The server's count of output room (`ClientRegistry::out_room`); set
+    /// for connections.
     pub meter: Option<Arc<AtomicI64>>,
-    /// Room taken with mail into the connection's output and not yet
-    /// through a write (still counted as mail room).
-    pub taken: AtomicUsize,
+    /// What this connection last reported to `meter` of its output
+    /// buffer's room (`report_out_room`).
+    out_room: AtomicI64,
+    /// The connection's output buffer is one that held mail (its room is
+    /// output room until handed back to the mailbox).
+    out_is_mail: AtomicBool,
 }
-
-/// Room a mailbox (or an output buffer that took mail) keeps once written
-/// out (Redis's PROTO_REPLY_CHUNK_BYTES).
-pub const MAIL_KEEP: usize = 16 * 1024;
 
 /// `Signal` bits: mail arrived; the connection is to close; an idle
 /// connection is to give its empty query buffer back.
@@ -308,29 +300,77 @@ impl Signal {
 
 impl Mailbox {
     /// Runs `f` on the mailbox under its lock, keeping the server's count of
-    /// mail room (`ClientRegistry::mail_room`) up to date.
+    /// output room (`ClientRegistry::out_room`) up to date.
     fn metered<R>(&self, f: impl FnOnce(&mut MailInner) -> R) -> R {
         let mut m = self.inner.lock();
         let before = m.buf.capacity();
         let r = f(&mut m);
         let after = m.buf.capacity();
         if after != before {
-            if let Some(meter) = &self.meter {
-                meter.fetch_add(after as i64 - before as i64, Ordering::Relaxed);
-            }
+            self.meter_add(after as i64 - before as i64);
         }
         r
+    }
+
+    fn meter_add(&self, bytes: i64) {
+        if let Some(meter) = &self.meter {
+            meter.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn report_out_room(&self, room: i64) {
+        let Some(meter) = &self.meter else { return };
+        let old = self.out_room.load(Ordering::Relaxed);
+        if old != room {
+            self.out_room.store(room, Ordering::Relaxed);
+            meter.fetch_add(room - old, Ordering::Relaxed);
+        }
+    }
+
+    /// After a write, with `pending` bytes of `out` left for the socket. A
+    /// buffer that took mail, once all written, goes back to the mailbox
+    /// for the next mail if that is empty and has less room, at most a
+    /// fresh buffer's (the connection gets the mailbox's): a burst's room (invalidations of
+    /// evicted keys, a flood of messages) then waits there instead of
+    /// being held by the connection, and the memory that maxmemory counts
+    /// drops back as in Redis, which frees reply blocks once written.
+    /// Until then its room, less the pending output, stays output room.
+    /// Nothing to do for the usual buffer.
+    pub fn written_out(&self, out: &mut Vec<u8>, pending: usize) {
+        if !self.out_is_mail.load(Ordering::Relaxed) {
+            return;
+        }
+        if pending == 0 {
+            let back = self.metered(|m| {
+                // (Only for a buffer no bigger than a fresh one: the
+                // connection's own room must not grow by the trade.)
+                let back = m.buf.is_empty() && m.buf.capacity() <= OUT_FRESH && m.buf.capacity() < out.capacity();
+                if back {
+                    std::mem::swap(out, &mut m.buf);
+                }
+                back
+            });
+            if back {
+                self.out_is_mail.store(false, Ordering::Relaxed);
+                self.report_out_room(0);
+                return;
+            }
+        }
+        self.report_out_room(out.capacity() as i64 - pending.min(out.capacity()) as i64);
     }
 }
 
 impl Drop for Mailbox {
     fn drop(&mut self) {
         if let Some(meter) = &self.meter {
-            let room = self.inner.get_mut().buf.capacity() + *self.taken.get_mut();
-            meter.fetch_sub(room as i64, Ordering::Relaxed);
+            let room = self.inner.get_mut().buf.capacity() as i64 + *self.out_room.get_mut();
+            meter.fetch_sub(room, Ordering::Relaxed);
         }
     }
 }
+
+/// The room of a fresh output buffer (`Out::new`).
+const OUT_FRESH: usize = 4096;
 
 #[derive(Default)]
 struct MailInner {
@@ -404,12 +444,14 @@ pub struct ClientRegistry {
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     /// `map.len()`, readable without the lock.
     live: AtomicUsize,
-    /// Bytes allocated by the connections' mailboxes: mail other tasks
-    /// left that its connection has not taken yet. It is about to be
-    /// written (Redis would have written it before running the next
-    /// command), so eviction does not count it; what a connection took
-    /// but could not write yet counts, as Redis's reply buffers.
-    pub mail_room: Arc<AtomicI64>,
+    /// Output room of the connections: their mailboxes (mail other tasks
+    /// left, about to be written) and their output buffers less what waits
+    /// for a slow socket. Eviction does not count it: Redis would have
+    /// written such output before running the next command, and frees its
+    /// reply blocks once written (evicting keys sends invalidations, which
+    /// must not make eviction go on). What waits for a client that does not
+    /// read counts, as Redis's reply buffers do.
+    pub out_room: Arc<AtomicI64>,
 }
 
 impl ClientRegistry {

@@ -130,20 +130,27 @@ pub fn used_memory_now(srv: &Server) -> u64 {
     used_memory(srv)
 }
 
-/// Bytes not counted for eviction (INFO `mem_not_counted_for_evict`): mail
-/// waiting for its connection to take it (see `ClientRegistry::mail_room`).
+/// Bytes not counted for eviction (INFO `mem_not_counted_for_evict`): the
+/// connections' output room that holds no output waiting for a slow client
+/// (see `ClientRegistry::out_room`).
 pub fn not_counted(srv: &Server) -> u64 {
-    srv.clients.mail_room.load(Ordering::Relaxed).max(0) as u64
+    srv.clients.out_room.load(Ordering::Relaxed).max(0) as u64
 }
 
-/// What maxmemory is compared with: `used_memory` less `not_counted`.
+/// What maxmemory is compared with: `used_memory` less the output room
+/// (more than `used_memory` when connections' reply buffers are smaller
+/// than Redis's).
 fn counted(srv: &Server) -> u64 {
-    used_memory(srv).saturating_sub(not_counted(srv))
+    less_room(srv, used_memory(srv))
 }
 
 /// `counted` with this thread's own bytes published first.
 fn counted_now(srv: &Server) -> u64 {
-    used_memory_now(srv).saturating_sub(not_counted(srv))
+    less_room(srv, used_memory_now(srv))
+}
+
+fn less_room(srv: &Server, used: u64) -> u64 {
+    (used as i64 - srv.clients.out_room.load(Ordering::Relaxed)).max(0) as u64
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

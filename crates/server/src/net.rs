@@ -72,7 +72,7 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     }
     let id = srv.clients.next_id();
     let mut info = ClientInfo::new(id, stream.peer_addr().ok(), stream.local_addr().ok(), srv.clock.now_ms());
-    info.mailbox.meter = Some(srv.clients.mail_room.clone());
+    info.mailbox.meter = Some(srv.clients.out_room.clone());
     let info = Arc::new(info);
     {
         use std::os::fd::AsRawFd;
@@ -647,13 +647,10 @@ fn write_some(
         out.clear();
         u.sent = 0;
         u.soft_since_ms = 0;
-        // Room that came with mail is not kept past a burst (replies keep
-        // theirs up to 1 MiB: the next batch likely needs it again).
-        let mail = info.mailbox.taken.load(Ordering::Relaxed) != 0;
-        if out.buf.capacity() > if mail { crate::client::MAIL_KEEP } else { 1024 * 1024 } {
+        if out.buf.capacity() > 1024 * 1024 {
             out.buf = Vec::with_capacity(4096);
         }
-        info.settle_taken_mail();
+        info.mailbox.written_out(&mut out.buf, 0);
         if was_queued {
             info.pending_out.store(0, Ordering::Relaxed);
             info.omem.store(info.mail_len(), Ordering::Relaxed);
@@ -666,8 +663,8 @@ fn write_some(
         out.buf.drain(..u.sent);
         u.sent = 0;
     }
-    info.settle_taken_mail();
     let left = out.len() - u.sent;
+    info.mailbox.written_out(&mut out.buf, left);
     info.pending_out.store(left, Ordering::Relaxed);
     let queued = info.mail_len() + left;
     info.omem.store(queued, Ordering::Relaxed);
