@@ -28,13 +28,34 @@ unsafe extern "C-unwind" fn lib_tramp(l: *mut ffi::lua_State) -> c_int {
     ffi::lua_gettop(l)
 }
 
+/// An error message that is not UTF-8 (it quotes a byte of the input).
+#[derive(Debug)]
+struct RawMessage(Vec<u8>);
+
+impl std::fmt::Display for RawMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for RawMessage {}
+
+/// An error whose message `lib_fn` raises byte for byte.
+pub fn raw_error(m: Vec<u8>) -> mlua::Error {
+    mlua::Error::external(RawMessage(m))
+}
+
 /// The message of an error raised by an implementation.
-fn message(e: &mlua::Error) -> String {
+fn message(e: &mlua::Error) -> Vec<u8> {
     match e {
-        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::RuntimeError(m) => m.clone().into_bytes(),
         mlua::Error::CallbackError { cause, .. } => message(cause),
-        mlua::Error::MemoryError(m) => m.clone(),
-        e => e.to_string(),
+        mlua::Error::MemoryError(m) => m.clone().into_bytes(),
+        mlua::Error::ExternalError(x) => match x.downcast_ref::<RawMessage>() {
+            Some(RawMessage(m)) => m.clone(),
+            None => x.to_string().into_bytes(),
+        },
+        e => e.to_string().into_bytes(),
     }
 }
 

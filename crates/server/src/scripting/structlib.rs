@@ -82,7 +82,13 @@ fn control(fmt: &mut Fmt<'_>, h: &mut Header, opt: u8, fname: &str) -> mlua::Res
             }
             h.align = a;
         }
-        c => return Err(argerr(1, fname, &format!("invalid format option '{}'", c as char))),
+        c => {
+            // The option is quoted as the raw byte, which may not be UTF-8.
+            let mut m = format!("bad argument #1 to '{fname}' (invalid format option '").into_bytes();
+            m.push(c);
+            m.extend_from_slice(b"')");
+            return Err(super::libfn::raw_error(m));
+        }
     }
     Ok(())
 }
@@ -94,7 +100,8 @@ fn string_arg(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<Vec<u8>>
         Some(Value::Integer(n)) => Ok(n.to_string().into_bytes()),
         other => {
             let got = match other {
-                None | Some(Value::Nil) => "no value",
+                None => "no value",
+                Some(Value::Nil) => "nil",
                 Some(Value::Boolean(_)) => "boolean",
                 Some(Value::Table(_)) => "table",
                 Some(Value::Function(_)) => "function",
