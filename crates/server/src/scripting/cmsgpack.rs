@@ -47,8 +47,11 @@ fn encode_int(out: &mut Vec<u8>, n: i64) {
 }
 
 fn encode_number(out: &mut Vec<u8>, n: f64) {
-    if n.is_finite() && n.floor() == n && (n as i64) as f64 == n {
-        encode_int(out, n as i64);
+    // lua_cmsgpack's test: not infinite and unchanged by an (int64_t) cast
+    // (which gives i64::MIN for 2^63, so 2^63 is a float).
+    let i = types::num::c_cast_i64(n);
+    if !n.is_infinite() && i as f64 == n {
+        encode_int(out, i);
     } else if (n as f32) as f64 == n || n.is_nan() {
         out.push(0xca);
         out.extend_from_slice(&(n as f32).to_be_bytes());
