@@ -401,7 +401,7 @@ def gen(r, fam):
                           "\x00\x03abc\x0b\x00" + "\x00" * 8, "\x00\xc0\x01\x09\x00\xf6\x8a\xb6\x7a\x85\x87\x72\x8f"])
         reads = [["TYPE", tk], ["OBJECT", "ENCODING", tk], ["GET", tk], ["LRANGE", tk, "0", "-1"], ["@sort", "SMEMBERS", tk], ["@sort", "HGETALL", tk],
                  ["ZRANGE", tk, "0", "-1", "WITHSCORES"], ["XRANGE", tk, "-", "+"], ["PFCOUNT", tk], ["EXPIRETIME", tk], ["EXISTS", tk, tk2],
-                 ["OBJECT", "REFCOUNT", tk], ["@skip", "OBJECT", "FREQ", tk], ["@skip", "OBJECT", "IDLETIME", tk], ["OBJECT", "NOPE", tk], ["OBJECT", "ENCODING"]]
+                 ["OBJECT", "REFCOUNT", "absent"], ["@skip", "OBJECT", "FREQ", tk], ["@skip", "OBJECT", "IDLETIME", tk], ["OBJECT", "NOPE", tk], ["OBJECT", "ENCODING"]]
         return pick(r, creators + creators + reads + reads + [
             ["EVAL", dumpcmp, "1", tk], ["EVAL", dumpcmp, "1", tk], ["EVAL", roundtrip, "2", tk, tk2] + payload_opts,
             ["EVAL", roundtrip, "2", tk, tk2] + payload_opts, ["RESTORE", tk2, pick(r, ["0", "-5"]), badpay] + pick(r, [[], ["REPLACE"]]),
