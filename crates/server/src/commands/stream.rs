@@ -1028,7 +1028,9 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         let (old_time, old_count, owned) = match g.pel.get(&id) {
             Some(nack) => (nack.delivery_time, nack.delivery_count, true),
-            None if force => (0, 0, false),
+            // Redis creates a forced entry with one delivery already
+            // counted, before the claim itself counts (unless JUSTID).
+            None if force => (0, 1, false),
             None => continue,
         };
         if owned && min_idle > 0 && now - old_time < min_idle {
