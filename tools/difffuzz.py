@@ -239,14 +239,23 @@ def gen(r, fam):
         return cmd
     if fam == "multi":
         wk = pick(r, ["k1", "k2", "k3", "nokey"])
-        return pick(r, [["MULTI"], ["MULTI"], ["EXEC"], ["EXEC"], ["EXEC"], ["DISCARD"], ["WATCH", wk], ["WATCH", k, k2], ["UNWATCH"],
-                        ["SET", k, v], ["INCR", k], ["LPUSH", k, v], ["GET", k], ["NOSUCH"], ["SET", k], ["GET", k, k], ["DEL", k],
-                        ["@other", "SET", k, v], ["@other", "DEL", k], ["@other", "INCR", k], ["@other", "GET", k], ["@other", "FLUSHDB"],
-                        ["@other", "EXPIRE", k, "100"], ["@other", "RENAME", k, k2], ["@other", "SET", k, v, "XX"],
-                        ["EXPIRE", k, pick(r, ["0", "100", "-1"])], ["SELECT", pick(r, ["0", "1"])], ["SWAPDB", "0", "1"], ["FLUSHDB"],
-                        ["EVAL", "return redis.call('incr', KEYS[1])", "1", k], ["EVAL", "return redis.call('multi')", "0"],
-                        ["WATCH"], ["PING"], ["ECHO", v], ["SETNX", k, v], ["GETSET", k, v], ["TYPE", k], ["SUBSCRIBE", "ch"],
-                        ["CLIENT", "SETNAME", "x"], ["HSET", k, f, v], ["CONFIG", "SET", "maxmemory", "0"], ["RESET"], ["OBJECT", "ENCODING", k]])
+        x = r.random()
+        if x < 0.35:
+            # transaction control, WATCH from this and changes from another connection
+            return pick(r, [["MULTI"], ["MULTI"], ["MULTI"], ["EXEC"], ["EXEC"], ["DISCARD"], ["WATCH", wk], ["WATCH", k, k2], ["UNWATCH"],
+                            ["@other", "SET", k, v], ["@other", "DEL", k], ["@other", "INCR", k], ["@other", "GET", k], ["@other", "FLUSHDB"],
+                            ["@other", "EXPIRE", k, "100"], ["@other", "RENAME", k, k2], ["@other", "SET", k, v, "XX"], ["@other", "SWAPDB", "0", "1"],
+                            ["@other", "FLUSHALL"], ["@other", "LPUSH", k, v], ["@other", "EXPIRE", k, "0"], ["@other", "PERSIST", k], ["UNSUBSCRIBE"]])
+        if x < 0.42:
+            # errors at queue time (EXECABORT) and rare state changes
+            return pick(r, [["NOSUCH"], ["SET", k], ["GET", k, k], ["WATCH"], ["SUBSCRIBE", "ch"] if r.random() < 0.1 else ["PING", "x"],
+                            ["UNSUBSCRIBE"], ["RESET"], ["EVAL", "return redis.call('multi')", "0"], ["CONFIG", "SET", "maxmemory", "0"],
+                            ["CLIENT", "SETNAME", "x"], ["SELECT", "1"], ["SELECT", "0"], ["SELECT", "x"]])
+        # commands that succeed, or fail only when run (wrong type, not an integer)
+        return pick(r, [["SET", k, v], ["INCR", k], ["LPUSH", k, v], ["GET", k], ["DEL", k], ["EXPIRE", k, pick(r, ["0", "100", "-1"])],
+                        ["SWAPDB", "0", "1"], ["FLUSHDB"], ["EVAL", "return redis.call('incr', KEYS[1])", "1", k], ["PING"], ["ECHO", v],
+                        ["SETNX", k, v], ["GETSET", k, v], ["TYPE", k], ["HSET", k, f, v], ["OBJECT", "ENCODING", k], ["MGET", k, k2],
+                        ["INCRBY", k, n], ["RENAME", k, k2], ["TTL", k], ["EXISTS", k, k2], ["APPEND", k, v], ["LLEN", k]])
     if fam == "scripts":
         import hashlib
         lit = pick(r, ["1", "-1", "0", "3.7", "-3.7", "1e20", "-1e20", "0/0", "1/0", "'x'", "''", "true", "false", "nil", "{}", "{1,2,3}", "{1,nil,3}",
