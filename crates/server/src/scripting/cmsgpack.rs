@@ -52,7 +52,7 @@ fn encode_number(out: &mut Vec<u8>, n: f64) {
     let i = types::num::c_cast_i64(n);
     if !n.is_infinite() && i as f64 == n {
         encode_int(out, i);
-    } else if (n as f32) as f64 == n || n.is_nan() {
+    } else if (n as f32) as f64 == n {
         out.push(0xca);
         out.extend_from_slice(&(n as f32).to_be_bytes());
     } else {
