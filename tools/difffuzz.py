@@ -391,7 +391,8 @@ def gen(r, fam):
                     ["HSET", tk, el, el], ["HSET", tk, "f", el] + [x for i in range(r.randrange(0, 5)) for x in ("h%d" % i, "v")], ["HDEL", tk, "f"],
                     ["ZADD", tk, pick(r, ["1", "2.5", "-inf", "0"]), el], ["ZADD", tk] + [x for i in range(r.randrange(1, 7)) for x in (str(i), "z%d" % i)],
                     ["ZREM", tk, el], ["XADD", tk, pick(r, ["1-1", "2-*", "3-0", "5-*"]), "f", el], ["PFADD", tk, el, "x", "y"], ["GEOADD", tk, "1", "2", el],
-                    ["EXPIRE", tk, pick(r, ["1000", "100000"])], ["PERSIST", tk], ["SETBIT", tk, "100", "1"]]
+                    ["EXPIRE", tk, pick(r, ["1000", "100000"])], ["PERSIST", tk], ["SETBIT", tk, "100", "1"],
+                    ["XGROUP", "CREATE", tk, pick(r, ["g1", "g2"]), "0"], ["XREADGROUP", "GROUP", "g1", "c1", "COUNT", "1", "STREAMS", tk, ">"]]
         payload_opts = pick(r, [["0"], ["0", "REPLACE"], ["100000"], ["0", "ABSTTL"], ["4102444800000", "ABSTTL"], ["1", "ABSTTL"], ["-1"], ["x"],
                                 ["0", "IDLETIME", pick(r, ["0", "100", "-1", "x"])], ["0", "FREQ", pick(r, ["0", "255", "256", "-1", "x"])],
                                 ["0", "IDLETIME", "1", "FREQ", "1"], ["0", "REPLACE", "ABSTTL", "IDLETIME", "5"], ["0", "NOPE"], ["0", "REPLACE", "REPLACE"]])
@@ -409,7 +410,7 @@ def gen(r, fam):
         badpay = pick(r, ["", "x", "\x00\x03abc\x0a\x00\xff\xff\xff\xff\xff\xff\xff\xff", "\x00\x03abc\x09\x00" + "\x00" * 8,
                           "\x00\x03abc\x0b\x00" + "\x00" * 8, "\x00\xc0\x01\x09\x00\xf6\x8a\xb6\x7a\x85\x87\x72\x8f"])
         reads = [["TYPE", tk], ["OBJECT", "ENCODING", tk], ["GET", tk], ["LRANGE", tk, "0", "-1"], ["@sort", "SMEMBERS", tk], ["@sort", "HGETALL", tk],
-                 ["ZRANGE", tk, "0", "-1", "WITHSCORES"], ["XRANGE", tk, "-", "+"], ["PFCOUNT", tk], ["EXPIRETIME", tk], ["EXISTS", tk, tk2],
+                 ["ZRANGE", tk, "0", "-1", "WITHSCORES"], ["XRANGE", tk, "-", "+"], ["@notime", "XINFO", "STREAM", tk, "FULL"], ["PFCOUNT", tk], ["EXPIRETIME", tk], ["EXISTS", tk, tk2],
                  ["OBJECT", "REFCOUNT", "absent"], ["@skip", "OBJECT", "FREQ", tk], ["@skip", "OBJECT", "IDLETIME", tk], ["OBJECT", "NOPE", tk], ["OBJECT", "ENCODING"]]
         return pick(r, creators + creators + reads + reads + [
             ["EVAL", dumpcmp, "1", tk], ["EVAL", dumpcmp, "1", tk], ["EVAL", roundtrip, "2", tk, tk2] + payload_opts,
