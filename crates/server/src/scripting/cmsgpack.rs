@@ -378,9 +378,11 @@ unsafe fn unpack_c(l: *mut ffi::lua_State, mode: Unpack) -> c_int {
         Ok(n) => n,
         Err(msg) => {
             ffi::lua_settop(l, 0);
-            ffi::luaL_where(l, 1);
             ffi::lua_pushlstring(l, msg.as_ptr() as *const std::ffi::c_char, msg.len());
             drop(msg);
+            super::libfn::rename_arg_error(l, 1);
+            ffi::luaL_where(l, 1);
+            ffi::lua_insert(l, 1);
             ffi::lua_concat(l, 2);
             ffi::lua_error(l)
         }
