@@ -142,7 +142,7 @@ pub fn area_center(a: &Area) -> (f64, f64) {
 
 /// The point a stored score stands for: (longitude, latitude).
 pub fn decode_score(score: f64) -> Option<(f64, f64)> {
-    let h = Hash { bits: score as u64, step: STEP_MAX };
+    let h = Hash { bits: crate::num::c_cast_u64(score), step: STEP_MAX };
     decode(WGS84.0, WGS84.1, h).map(|a| area_center(&a))
 }
 
@@ -448,5 +448,11 @@ mod tests {
         assert_eq!(estimate_steps(0.0, 0.0), 26);
         assert_eq!(estimate_steps(1e9, 0.0), 1);
         assert!(estimate_steps(1000.0, 0.0) > estimate_steps(1000.0, 85.0));
+    }
+
+    #[test]
+    fn scores_cast_like_c() {
+        // All bits set decodes to the clamped corner, as Redis replies.
+        assert_eq!(decode_score(-1.0), Some((180.0, LAT_MAX)));
     }
 }

@@ -20,6 +20,31 @@ extern "C" {
     fn hm_is_long_double(s: *const c_char, len: usize) -> c_int;
 }
 
+const TWO63: f64 = 9_223_372_036_854_775_808.0;
+
+/// C's `(int64_t)` cast of a double as x86-64 code performs it (the bundled
+/// Lua libraries and Redis's geo code cast without range checks): a
+/// truncation, and 2^63 as i64::MIN for NaN and anything out of range.
+pub fn c_cast_i64(x: f64) -> i64 {
+    if x.is_nan() || !(-TWO63..TWO63).contains(&x) {
+        i64::MIN
+    } else {
+        x as i64
+    }
+}
+
+/// C's `(uint64_t)` cast of a double on x86-64: below 2^63 the signed
+/// truncation (negative values wrap around), from 2^63 on the same after
+/// subtracting 2^63, with the top bit flipped back (so 2^64 and more, and
+/// NaN, give 0).
+pub fn c_cast_u64(x: f64) -> u64 {
+    if x < TWO63 {
+        c_cast_i64(x) as u64
+    } else {
+        (c_cast_i64(x - TWO63) as u64) ^ (1 << 63)
+    }
+}
+
 /// Redis's `string2ll`.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
@@ -219,5 +244,21 @@ mod tests {
         assert_eq!(incr_by_float(Some(b"5.0e3"), b"2.0e2").unwrap(), b"5200");
         assert_eq!(incr_by_float(Some(b"abc"), b"1"), Err(IncrFloatError::NotFloat));
         assert_eq!(incr_by_float(None, b"inf"), Err(IncrFloatError::NanOrInf));
+    }
+
+    #[test]
+    fn casts_like_c() {
+        assert_eq!(c_cast_u64(-1.0), u64::MAX);
+        assert_eq!(c_cast_u64(-0.5), 0);
+        assert_eq!(c_cast_u64(-1e30), 1 << 63);
+        assert_eq!(c_cast_u64(f64::NEG_INFINITY), 1 << 63);
+        assert_eq!(c_cast_u64(f64::INFINITY), 0);
+        assert_eq!(c_cast_u64(1e30), 0);
+        assert_eq!(c_cast_u64(1.8e19), 18_000_000_000_000_000_000);
+        assert_eq!(c_cast_u64(4503599627370496.0), 1 << 52);
+        assert_eq!(c_cast_i64(TWO63), i64::MIN);
+        assert_eq!(c_cast_i64(-TWO63), i64::MIN);
+        assert_eq!(c_cast_i64(f64::NAN), i64::MIN);
+        assert_eq!(c_cast_i64(-3.7), -3);
     }
 }

@@ -322,8 +322,12 @@ fn radius_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, v: Variant, nostore: b
             byradius = true;
             i += 2;
         } else if is(a, "bybox") && more >= 3 && search && !byradius {
-            let width = parse_nonneg(opts[i + 1], "need numeric width", "height or width cannot be negative")?;
-            let height = parse_nonneg(opts[i + 2], "need numeric height", "height or width cannot be negative")?;
+            // Both numbers are read before either sign is checked.
+            let num = |b: &[u8], what: &str| types::num::parse_f64(b).ok_or_else(|| CmdError::err(what));
+            let (width, height) = (num(opts[i + 1], "need numeric width")?, num(opts[i + 2], "need numeric height")?);
+            if width < 0.0 || height < 0.0 {
+                return Err(CmdError::err("height or width cannot be negative"));
+            }
             conversion = parse_unit(opts[i + 3])?;
             kind = Some(ShapeKind::Box { width, height });
             bybox = true;

@@ -1028,7 +1028,9 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         let (old_time, old_count, owned) = match g.pel.get(&id) {
             Some(nack) => (nack.delivery_time, nack.delivery_count, true),
-            None if force => (0, 0, false),
+            // Redis creates a forced entry with one delivery already
+            // counted, before the claim itself counts (unless JUSTID).
+            None if force => (0, 1, false),
             None => continue,
         };
         if owned && min_idle > 0 && now - old_time < min_idle {
@@ -1169,6 +1171,10 @@ fn existing(found: Option<&mut KeyEntry>) -> Result<&mut Stream, CmdError> {
 fn xinfo_stream(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
     let opts = args.take_rest();
+    // Redis looks the key up before it reads the options: a missing key or
+    // a wrong type wins over a syntax error.
+    let (found, out) = ctx.lookup_read_out(key)?;
+    let s = existing(found)?;
     let mut full = false;
     let mut count: i64 = 10;
     if !opts.is_empty() {
@@ -1186,8 +1192,6 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             }
         }
     }
-    let (found, out) = ctx.lookup_read_out(key)?;
-    let s = existing(found)?;
     out.map(if full { 9 } else { 10 });
     out.bulk("length");
     out.int(s.len as i64);

@@ -119,6 +119,9 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             }
             let mut h = Hash::new();
             let (mut b1, mut b2) = (itoa::Buffer::new(), itoa::Buffer::new());
+            // Redis keeps a loaded listpack unless it has too many entries;
+            // the lengths of its values are not checked.
+            let cfg = &count_only(cfg);
             for p in items.chunks_exact(2) {
                 hash_add(&mut h, p[0].bytes(&mut b1), p[1].bytes(&mut b2), cfg)?;
             }
@@ -173,6 +176,8 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             if items.len() % 2 != 0 {
                 return None;
             }
+            // As for hashes: only the number of entries can convert it.
+            let cfg = &count_only(cfg);
             let mut z = ZSet::for_size(items.len() / 2, 0, cfg.zset);
             let mut buf = itoa::Buffer::new();
             for p in items.chunks_exact(2) {
@@ -187,6 +192,14 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
         ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => stream(&mut r, t == ty::STREAM_LISTPACKS_2)?,
         _ => return None,
     })
+}
+
+/// `cfg` without the value-length limits (for loaded listpacks).
+fn count_only(cfg: &LoadConfig) -> LoadConfig {
+    let mut c = *cfg;
+    c.hash.max_value = usize::MAX;
+    c.zset.max_value = usize::MAX;
+    c
 }
 
 fn nonempty_list(l: List) -> Option<Value> {

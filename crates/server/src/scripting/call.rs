@@ -264,14 +264,33 @@ fn run_command(
     refs: &[&[u8]],
     mut buf: Vec<u8>,
 ) -> Result<Vec<u8>, (&'static str, bool)> {
-    // Err: the message, and whether it was counted here already (a command
-    // refused by the script rules counts as a rejected call and an error
-    // reply at once, as Redis's scriptCall does; a failed lookup is counted
-    // only if the script returns the error).
+    // Err: the message, and whether it was counted here already. Every
+    // refusal of Redis's scriptCall, a failed lookup included, counts as an
+    // error reply at once (and as a rejected call of the command, when
+    // there is one), and its table carries ignore_error_stats_update.
     let entry = match lookup_checked(refs) {
         Ok(e) => e,
-        Err(true) => return Err(("Unknown Redis command called from script", false)),
-        Err(false) => return Err(("Wrong number of args calling Redis command from script", false)),
+        Err(unknown) => {
+            let msg = if unknown {
+                "Unknown Redis command called from script"
+            } else {
+                "Wrong number of args calling Redis command from script"
+            };
+            if !unknown {
+                let reg = registry();
+                let top = reg.get(refs[0]);
+                let e =
+                    top.and_then(
+                        |t| if t.handler.is_none() && refs.len() >= 2 { reg.sub(t, refs[1]) } else { Some(t) },
+                    );
+                if let Some(e) = e {
+                    ctx.srv.cmdstats.per[e.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ctx.srv.cmdstats.error(&format!("ERR {msg}"));
+            return Err((msg, true));
+        }
     };
     let spec = entry.spec;
     let refuse = |msg: &'static str| {

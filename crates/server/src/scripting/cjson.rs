@@ -596,16 +596,15 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     return Err(err(format!("bad argument #1 to 'decode' (string expected, got {})", type_name(other))))
                 }
             };
-            let mut d = Decoder {
-                s: &s,
-                pos: 0,
-                cfg: *c.lock(),
-                depth: 0,
-                text: Vec::new(),
-                num: 0.0,
-                boolean: false,
-                err_at: 0,
-            };
+            // A NUL among the first two bytes means UTF-16 or UTF-32 text
+            // (only the first character is sure to be ASCII).
+            if s.len() >= 2 && (s[0] == 0 || s[1] == 0) {
+                return Err(err("JSON parser does not support UTF-16 or UTF-32"));
+            }
+            // The C lexer stops at a NUL as at the end of the text.
+            let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
+            let mut d =
+                Decoder { s, pos: 0, cfg: *c.lock(), depth: 0, text: Vec::new(), num: 0.0, boolean: false, err_at: 0 };
             let (tok, at) = d.next();
             let v = d.value(lua, tok, at)?;
             let (end, ep) = d.next();

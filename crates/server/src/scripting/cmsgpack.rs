@@ -47,9 +47,12 @@ fn encode_int(out: &mut Vec<u8>, n: i64) {
 }
 
 fn encode_number(out: &mut Vec<u8>, n: f64) {
-    if n.is_finite() && n.floor() == n && (n as i64) as f64 == n {
-        encode_int(out, n as i64);
-    } else if (n as f32) as f64 == n || n.is_nan() {
+    // lua_cmsgpack's test: not infinite and unchanged by an (int64_t) cast
+    // (which gives i64::MIN for 2^63, so 2^63 is a float).
+    let i = types::num::c_cast_i64(n);
+    if !n.is_infinite() && i as f64 == n {
+        encode_int(out, i);
+    } else if (n as f32) as f64 == n {
         out.push(0xca);
         out.extend_from_slice(&(n as f32).to_be_bytes());
     } else {
@@ -375,9 +378,11 @@ unsafe fn unpack_c(l: *mut ffi::lua_State, mode: Unpack) -> c_int {
         Ok(n) => n,
         Err(msg) => {
             ffi::lua_settop(l, 0);
-            ffi::luaL_where(l, 1);
             ffi::lua_pushlstring(l, msg.as_ptr() as *const std::ffi::c_char, msg.len());
             drop(msg);
+            super::libfn::rename_arg_error(l, 1);
+            ffi::luaL_where(l, 1);
+            ffi::lua_insert(l, 1);
             ffi::lua_concat(l, 2);
             ffi::lua_error(l)
         }

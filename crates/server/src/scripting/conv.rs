@@ -233,14 +233,19 @@ pub fn lua_to_reply(out: &mut Out, v: &Value, resp3: bool, depth: usize) {
     }
 }
 
+/// A Lua string as Redis passes it on through a C string: up to its first
+/// NUL byte (status and error replies are cut there).
+pub fn c_string(b: &[u8]) -> &[u8] {
+    b.iter().position(|&c| c == 0).map_or(b, |n| &b[..n])
+}
+
 fn table_to_reply(out: &mut Out, t: &Table, resp3: bool, depth: usize) {
     if let Value::String(e) = field(t, "err") {
-        let msg = e.to_string_lossy();
-        out.error(msg.as_bytes());
+        out.error(c_string(&e.as_bytes()));
         return;
     }
     if let Value::String(s) = field(t, "ok") {
-        out.simple(&s.as_bytes()[..]);
+        out.simple(c_string(&s.as_bytes()));
         return;
     }
     if let Value::Number(d) = field(t, "double") {

@@ -392,7 +392,7 @@ impl Engine {
             if let Value::Table(t) = &v {
                 if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
                     if !t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
-                        let msg = e.to_string_lossy().to_string();
+                        let msg = String::from_utf8_lossy(conv::c_string(&e.as_bytes())).into_owned();
                         drop(u);
                         return Outcome::Failed(CmdError::msg(msg));
                     }
@@ -556,7 +556,7 @@ fn format_error(v: &Value, name: &str) -> String {
     };
     let get = |k: &str| -> Option<String> {
         match t.raw_get::<Value>(k).ok()? {
-            Value::String(s) => Some(s.to_string_lossy()),
+            Value::String(s) => Some(String::from_utf8_lossy(conv::c_string(&s.as_bytes())).into_owned()),
             Value::Number(n) => Some(super::lua_number_string(n)),
             Value::Integer(n) => Some(n.to_string()),
             _ => None,

@@ -264,6 +264,11 @@ pub fn load(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let Some(code) = args.peek() else { return Err(CmdError::err("Function code is missing")) };
     let name = with_functions(ctx, |fs| {
+        // Redis refuses an existing library before it runs the new code.
+        let name = metadata(code).map_err(CmdError::err)?;
+        if !replace && fs.libs.contains_key(&name) {
+            return Err(CmdError::err(format!("Library '{name}' already exists")));
+        }
         let (name, lib) = fs.compile(code).map_err(CmdError::err)?;
         fs.link(vec![(name.clone(), lib)], replace).map_err(CmdError::err)?;
         Ok(name)

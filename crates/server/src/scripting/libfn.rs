@@ -19,6 +19,7 @@ unsafe extern "C-unwind" fn lib_tramp(l: *mut ffi::lua_State) -> c_int {
     ffi::lua_insert(l, 1);
     ffi::lua_call(l, n, ffi::LUA_MULTRET);
     if ffi::lua_toboolean(l, 1) == 0 {
+        rename_arg_error(l, 2);
         ffi::luaL_where(l, 1);
         ffi::lua_pushvalue(l, 2);
         ffi::lua_concat(l, 2);
@@ -28,13 +29,88 @@ unsafe extern "C-unwind" fn lib_tramp(l: *mut ffi::lua_State) -> c_int {
     ffi::lua_gettop(l)
 }
 
+/// Lua's luaL_argerror names the function as it was called (`'size'` for
+/// `struct.size(x)`, `'f'` for a local `f`, `'?'` through pcall) and does
+/// not count `self` in a method call. The implementations write the
+/// library name; this rewrites "bad argument #N to 'NAME' (MSG)" at stack
+/// index `at` with the name the running call has.
+///
+/// # Safety
+/// `l` is the state of the running C function, with the message at `at`.
+pub unsafe fn rename_arg_error(l: *mut ffi::lua_State, at: c_int) {
+    let mut len = 0;
+    let p = ffi::lua_tolstring(l, at, &mut len);
+    if p.is_null() {
+        return;
+    }
+    let msg = std::slice::from_raw_parts(p as *const u8, len);
+    let Some(rest) = msg.strip_prefix(b"bad argument #") else { return };
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    let Ok(mut narg) = std::str::from_utf8(&rest[..digits]).unwrap_or("").parse::<i64>() else { return };
+    let Some(rest) = rest[digits..].strip_prefix(b" to '") else { return };
+    let Some(close) = rest.windows(3).position(|w| w == b"' (") else { return };
+    let extra = &rest[close + 2..]; // "(MSG)"
+    let mut ar: ffi::lua_Debug = std::mem::zeroed();
+    if ffi::lua_getstack(l, 0, &mut ar) == 0 {
+        return;
+    }
+    ffi::lua_getinfo(l, c"n".as_ptr(), &mut ar);
+    let cstr = |p: *const std::os::raw::c_char| {
+        if p.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(p).to_bytes())
+        }
+    };
+    let name = cstr(ar.name).unwrap_or(b"?");
+    let mut out = Vec::with_capacity(len + 8);
+    if cstr(ar.namewhat) == Some(b"method") {
+        narg -= 1;
+        if narg == 0 {
+            out.extend_from_slice(b"calling '");
+            out.extend_from_slice(name);
+            out.extend_from_slice(b"' on bad self ");
+            out.extend_from_slice(extra);
+        }
+    }
+    if out.is_empty() {
+        out.extend_from_slice(format!("bad argument #{narg} to '").as_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"' ");
+        out.extend_from_slice(extra);
+    }
+    ffi::lua_pushlstring(l, out.as_ptr() as *const std::os::raw::c_char, out.len());
+    ffi::lua_replace(l, at);
+}
+
+/// An error message that is not UTF-8 (it quotes a byte of the input).
+#[derive(Debug)]
+struct RawMessage(Vec<u8>);
+
+impl std::fmt::Display for RawMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for RawMessage {}
+
+/// An error whose message `lib_fn` raises byte for byte.
+pub fn raw_error(m: Vec<u8>) -> mlua::Error {
+    mlua::Error::external(RawMessage(m))
+}
+
 /// The message of an error raised by an implementation.
-fn message(e: &mlua::Error) -> String {
+fn message(e: &mlua::Error) -> Vec<u8> {
     match e {
-        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::RuntimeError(m) => m.clone().into_bytes(),
         mlua::Error::CallbackError { cause, .. } => message(cause),
-        mlua::Error::MemoryError(m) => m.clone(),
-        e => e.to_string(),
+        mlua::Error::MemoryError(m) => m.clone().into_bytes(),
+        mlua::Error::ExternalError(x) => match x.downcast_ref::<RawMessage>() {
+            Some(RawMessage(m)) => m.clone(),
+            None => x.to_string().into_bytes(),
+        },
+        e => e.to_string().into_bytes(),
     }
 }
 

@@ -82,7 +82,13 @@ fn control(fmt: &mut Fmt<'_>, h: &mut Header, opt: u8, fname: &str) -> mlua::Res
             }
             h.align = a;
         }
-        c => return Err(argerr(1, fname, &format!("invalid format option '{}'", c as char))),
+        c => {
+            // The option is quoted as the raw byte, which may not be UTF-8.
+            let mut m = format!("bad argument #1 to '{fname}' (invalid format option '").into_bytes();
+            m.push(c);
+            m.extend_from_slice(b"')");
+            return Err(super::libfn::raw_error(m));
+        }
     }
     Ok(())
 }
@@ -94,7 +100,8 @@ fn string_arg(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<Vec<u8>>
         Some(Value::Integer(n)) => Ok(n.to_string().into_bytes()),
         other => {
             let got = match other {
-                None | Some(Value::Nil) => "no value",
+                None => "no value",
+                Some(Value::Nil) => "nil",
                 Some(Value::Boolean(_)) => "boolean",
                 Some(Value::Table(_)) => "table",
                 Some(Value::Function(_)) => "function",
@@ -124,7 +131,7 @@ fn pack(lua: &Lua, mut args: MultiValue) -> mlua::Result<mlua::LuaString> {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let n = check_number(&args, arg, "pack")?;
                 arg += 1;
-                let mut v: u64 = if n < 0.0 { n as i64 as u64 } else { n as u64 };
+                let mut v: u64 = if n < 0.0 { types::num::c_cast_i64(n) as u64 } else { types::num::c_cast_u64(n) };
                 let mut bytes = vec![0u8; size];
                 for b in bytes.iter_mut() {
                     *b = v as u8;
@@ -207,8 +214,9 @@ fn unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
                     l = l.checked_shl(8).unwrap_or(0) | b as u64;
                 }
                 let v = if opt.is_ascii_lowercase() {
-                    let bits = (size * 8).min(64);
-                    let mask = if bits == 0 { 0 } else { u64::MAX << (bits - 1) };
+                    // As C shifts on x86-64: the count taken modulo 64
+                    // (a 9-byte integer's mask is ~0 << 7).
+                    let mask = u64::MAX.wrapping_shl(((size * 8) as u32).wrapping_sub(1));
                     if l & mask != 0 {
                         l |= mask;
                     }
