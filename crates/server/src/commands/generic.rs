@@ -430,8 +430,9 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, what: TtlOut) -> CmdResul
             .max(0);
             match what {
                 TtlOut::Ms | TtlOut::AtMs => v,
-                // Redis rounds to the nearest second.
-                TtlOut::Secs | TtlOut::AtSecs => v.saturating_add(500) / 1000,
+                // Redis rounds to the nearest second; its sum is unsigned in
+                // effect, so an expiry near i64::MAX rounds up, not down.
+                TtlOut::Secs | TtlOut::AtSecs => ((v as u64 + 500) / 1000) as i64,
             }
         }
     };
