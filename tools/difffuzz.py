@@ -72,6 +72,15 @@ def pick(r, xs):
     return xs[r.randrange(len(xs))]
 
 
+# DUMP payloads of redis-server 7.0.15 (list, intset, zset, hash, string, int) for RESTORE.
+PAYLOADS = [b"\x12\x01\x02\x0f\x0f\x00\x00\x00\x03\x00\x81a\x02\x01\x01\x81b\x02\xff\n\x00\x90C\xa3L\xeb\x8e\x1b\x1c",
+            b"\x0b\x0e\x02\x00\x00\x00\x03\x00\x00\x00\x01\x00\x02\x00\x03\x00\n\x00\xa5\x02\\\xe2mnM\x1b",
+            b"\x11\x11\x11\x00\x00\x00\x04\x00\x81a\x02\x01\x01\x81b\x02\x02\x01\xff\n\x00\xba\x07\xf2$\xa9\xd2\x8fU",
+            b"\x10\x12\x12\x00\x00\x00\x04\x00\x81f\x02\x81v\x02\x81g\x02\x01\x01\xff\n\x00#\xc1\xa5\xe3]\xfa\xe8\x1c",
+            b"\x00\x05hello\n\x00cr\xdfve4 \n", b"\x00\xc190\n\x00\x9d\x94\xea'\x93\xfc\x08\xb9",
+            b"\x00\x05hello\n\x00cr\xdfve4 \x0b", b"\x00\x05hello\x0b\x00cr\xdfve4 \n", b"\x00\x05"]
+
+
 def gen(r, fam):
     k = pick(r, ["k1", "k2", "k3"])
     k2 = pick(r, ["k1", "k2", "k3"])
@@ -101,7 +110,7 @@ def gen(r, fam):
                         ["LCS", k, k2, "MINMATCHLEN"], ["LCS", k, k2, "FOO"], ["LCS", k, "nokey", "IDX"], ["LCS", k, k2, "LEN", "MINMATCHLEN", "1"],
                         ["SUBSTR", k, n, n2], ["INCRBY", k, n], ["DEL", k], ["SET", k, v, pick(r, ["EX", "PX", "EXAT", "PXAT"]), ttl],
                         ["SET", k, v, "KEEPTTL"], ["SET", k, v, "KEEPTTL", "EX", "100"], ["SET", k, v, "NX", "XX"], ["GETEX", k, "PERSIST"],
-                        ["GETEX", k, pick(r, ["EX", "PX", "EXAT"]), ttl], ["TTL", k], ["SETRANGE", k, pick(r, ["536870911", "536870912", "-1"]), v],
+                        ["GETEX", k, pick(r, ["EX", "PX", "EXAT"]), ttl], ["TTL", k], ["SETRANGE", k, pick(r, ["536870911", "536870912", "-1"]), pick(r, ["", "ab", "x" * 70])],
                         ["DECR", k], ["INCRBYFLOAT", k, pick(r, ["1e308", "-1e308"])], ["PSETEX", k, ttl, v], ["SETEX", k, ttl, v],
                         ["LCS", k, k2, "IDX", "MINMATCHLEN", n2], ["OBJECT", "ENCODING", k], ["GETRANGE", k, "0", "-1"],
                         ["SET", k, sv] + ex, ["SET", k, sv, pick(r, ["NX", "XX"]), pick(r, ["GET", "KEEPTTL", "NX", "XX"])] + ex,
@@ -109,7 +118,8 @@ def gen(r, fam):
                         ["TTL", k], ["EXPIRETIME", k], ["PERSIST", k], ["RPUSH", k, v], ["EXISTS", k], ["TYPE", k],
                         ["INCRBY", k, pick(r, ["9223372036854775807", "-9223372036854775808", "1"])], ["DECRBY", k, "-9223372036854775808"],
                         ["GETSET", k, "1"], ["STRLEN", "nokey"], ["GETDEL", "nokey"], ["APPEND", k, ""], ["SETRANGE", k, "0", ""],
-                        ["SETRANGE", "nokey", n2, ""], ["OBJECT", "ENCODING", k], ["SET", k, pick(r, ["1", "-5", "123", "10000", "9999", "007"])]])
+                        ["SETRANGE", "nokey", n2, ""], ["OBJECT", "ENCODING", k], ["DUMP", k], ["DUMP", k], ["MSETNX", k, v, k, sv],
+                        ["SET", k, pick(r, ["a" * 25, "ab" * 30, "abc" * 100, "x" * 20 + "y" * 20])], ["GETSET", k, "a" * 25], ["SET", k, pick(r, ["1", "-5", "123", "10000", "9999", "007"])]])
     if fam == "keys":
         kk = pick(r, ["k1", "k2", "k3", "nokey"])
         db = pick(r, ["0", "1", "2", "15", "16", "-1", "x"])
@@ -137,7 +147,11 @@ def gen(r, fam):
                         ["SCAN", "x"], ["SCAN", "0", "COUNT", pick(r, ["0", "-1", "x"])], ["SCAN", "0", "FOO"], ["SCAN", "0", "MATCH"],
                         ["@sort", "KEYS", pat], ["@skip", "RANDOMKEY"], ["DBSIZE"], ["TYPE", kk], ["EXISTS", k, k, kk], ["DEL", k, k, kk],
                         ["TOUCH", kk], ["UNLINK", k, k2, kk], ["GET", k], ["LRANGE", k, "0", "-1"], ["@sort", "SMEMBERS", k],
-                        ["SWAPDB", "0", "1"], ["SET", k, v, "EX", "1000"]])
+                        ["SWAPDB", "0", "1"], ["SET", k, v, "EX", "1000"],
+                        ["RESTORE", pick(r, ["r", "r", k]), pick(r, ["0", "0", "100000", "-1", "x", "4000000000000"]), pick(r, PAYLOADS)] + pick(r, [[], ["REPLACE"], ["REPLACE", "ABSTTL"],
+                        ["ABSTTL"], ["IDLETIME", pick(r, ["10", "-1", "x"])], ["FREQ", pick(r, ["5", "256", "-1"])], ["REPLACE", "FOO"], ["IDLETIME"]]),
+                        ["DUMP", "r"], ["TYPE", "r"], ["TTL", "r"], ["RENAME", "r", k], ["COPY", "r", k, "REPLACE"], ["COPY", k, "r", "REPLACE"],
+                        ["DUMP", "nokey"], ["OBJECT", "ENCODING", "r"], ["DEL", "r"]])
     if fam == "lists":
         big = pick(r, ["9223372036854775807", "-9223372036854775808", "4294967296", "-4294967296", "100000", "-100000"])
         ix = pick(r, [n, n2, big, "-1", "0", "3", "-5"])
@@ -163,7 +177,14 @@ def gen(r, fam):
                         ["BLMPOP", to, "2", k, k2, side, "COUNT", n2], ["BLMPOP", to, "1", k, side], ["BLMPOP", "0.01", "0", k, side],
                         ["BRPOP", k, to], ["BLPOP", k, "nokey", to], ["BLMOVE", k, k2, side, side, to], ["BRPOPLPUSH", k, k2, to],
                         ["SET", k, v], ["DEL", k], ["LRANGE", k, "0", "-1"], ["LLEN", "nokey"], ["LINDEX", "nokey", "0"], ["OBJECT", "ENCODING", k],
-                        ["RPUSH", k, "1", "2", "3", "4", "5"], ["LREM", k, "0", m], ["LTRIM", k, "1", "0"]])
+                        ["RPUSH", k, "1", "2", "3", "4", "5"], ["LREM", k, "0", m], ["LTRIM", k, "1", "0"],
+                        # DUMP cuts a list into nodes as RPUSH would (a known limit, see rdb/encode.rs): only
+                        # 'rl', which sees tail pushes and pops alone, is dumped.
+                        ["RPUSH", "rl"] + [pick(r, [m, v, "y" * 3000, "z" * 50]) for _ in range(r.randrange(1, 8))], ["RPOP", "rl", n2], ["DUMP", "rl"], ["DUMP", "rl"],
+                        ["RPUSH", k] + [pick(r, [m, v, "y" * 3000, "z" * 50]) for _ in range(r.randrange(1, 30))], ["LPUSH", k, "y" * 3000, "z" * 50],
+                        ["LINSERT", k, "AFTER", m, "y" * 3000], ["LSET", k, n2, pick(r, ["y" * 3000, "z" * 50, "q"])],
+                        ["CONFIG", "SET", "list-max-listpack-size", pick(r, ["-1", "-2", "1", "2", "3", "4", "8"])],
+                        ["CONFIG", "SET", "list-compress-depth", pick(r, ["0", "1", "2"])], ["LRANGE", k, "0", "-1"]])
     if fam == "hashes":
         hv = pick(r, ["1", "-5", "a", "", "10.5", "9223372036854775807", "1e3", "abc", "x" * 30])
         fl = pick(r, ["0", "1.1", "0.1", "-0.1", "1e17", "5e-324", "1e-310", "-0", "x", "", "nan", "inf", "1e308", "-1e308",
@@ -186,18 +207,22 @@ def gen(r, fam):
                         ["HINCRBYFLOAT", k, f, fl], ["HSET", k, f, hv], ["HSET", k, f], ["HMSET", k, f, v, m], ["HSETNX", k, f, hv],
                         ["HSTRLEN", k, "nofield"], ["HGET", "nokey", f], ["HMGET", "nokey", f, f], ["HDEL", k, f, f, "f1", "f2", "f3", "f4"],
                         ["@sort", "HSCAN", k, "0", "MATCH", "f*", "COUNT", "100"], ["HSCAN", k, "x"], ["HSCAN", k, "0", "COUNT", "0"],
-                        ["HSCAN", "nokey", "0"], ["HSET", k, "x" * 70, v], ["SET", k, v], ["DEL", k], ["HLEN", "nokey"], ["HEXISTS", "nokey", f]])
+                        ["HSCAN", "nokey", "0"], ["HSET", k, "x" * 70, v], ["SET", k, v], ["DEL", k], ["HLEN", "nokey"], ["HEXISTS", "nokey", f],
+                        ["DUMP", "hs"], ["DUMP", "one"], ["HSET", k] + [pick(r, ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "m1", "m2", v, m]) if i % 2 == 0 else hv for i in range(2 * r.randrange(1, 10))],
+                        ["CONFIG", "SET", "hash-max-listpack-entries", pick(r, ["3", "4", "8"])], ["CONFIG", "SET", "hash-max-listpack-value", pick(r, ["32", "64"])],
+                        ["OBJECT", "ENCODING", "hs"], ["@sort", "HGETALL", k]])
     if fam == "sets":
-        iv = pick(r, ["1", "2", "-1"])
+        # 'is' holds at most 4 integers: always an intset (its limit stays >= 4), exact order.
+        iv = pick(r, ["1", "2"])
         sc2 = pick(r, ["0", "1", "2", "3", "-1", "-5", "100", "x", "-9223372036854775808", "9223372036854775807", "-0"])
-        big = pick(r, ["100", "10", "1000"])
+        big = pick(r, ["100", "1000"])
         return pick(r, [["SADD", k, m, v], ["SREM", k, m], ["SCARD", k], ["SISMEMBER", k, m], ["SMISMEMBER", k, m, v], ["@sort", "SMEMBERS", k],
                         ["@skip", "SRANDMEMBER", k, n], ["SMOVE", k, k2, m], ["@sort", "SINTER", k, k2],
                         ["@sort", "SUNION", k, k2], ["@sort", "SDIFF", k, k2], ["SINTERCARD", "2", k, k2, "LIMIT", n2],
                         ["SINTERSTORE", k, k, k2], ["SUNIONSTORE", k2, k, k2], ["SDIFFSTORE", k, k2, k], ["OBJECT", "ENCODING", k],
                         ["@sort", "SRANDMEMBER", k, "-0"], ["@sort", "SPOP", k, "100"],
                         ["SADD", k, m, m, "x" * 70], ["SADD", k, pick(r, ["1", "2", "3", "100", "-1", "9223372036854775807", "-0", "01"])],
-                        ["SREM", k, m, v, m], ["SMOVE", k, k, m], ["SMOVE", k, "nokey", m], ["SMOVE", "nokey", k, m], ["SMISMEMBER", "nokey", m],
+                        ["SREM", k, m, v, m], ["SMOVE", k, k, m], ["SMOVE", k, "dst", m], ["SMOVE", "nokey", k, m], ["SMISMEMBER", "nokey", m],
                         ["SINTERCARD", pick(r, ["1", "2", "3", "0", "-1", "x"]), k, k2], ["SINTERCARD", "2", k, k2, "LIMIT", sc2],
                         ["SINTERCARD", "1", k, "LIMIT"], ["SINTERCARD", "1", k, "FOO", "1"], ["SINTERCARD", "2", k, "nokey"],
                         ["@sort", "SINTER", k, k2, "k3"], ["@sort", "SUNION", k, "nokey"], ["@sort", "SDIFF", k, k2, "k3"], ["SDIFF", "nokey", k],
@@ -210,7 +235,10 @@ def gen(r, fam):
                         ["OBJECT", "ENCODING", "is"], ["SADD", "one", "m1"], ["SRANDMEMBER", "one", sc2], ["SPOP", "one", pick(r, ["1", "5"])],
                         ["SRANDMEMBER", "one"], ["SPOP", "one"], ["SINTER", "is", "one"], ["SUNION", "is", "is"], ["SINTERCARD", "2", "is", k],
                         ["SET", k, v], ["DEL", k], ["SCARD", "nokey"], ["SISMEMBER", "nokey", m], ["@sort", "SSCAN", k, "0", "COUNT", "100"],
-                        ["SSCAN", "is", "0"], ["SSCAN", "is", "0", "MATCH", "1*"], ["@sort", "SSCAN", k, "0", "MATCH", "m*", "COUNT", "100"]])
+                        ["SSCAN", "is", "0"], ["SSCAN", "is", "0", "MATCH", "1*"], ["@sort", "SSCAN", k, "0", "MATCH", "m*", "COUNT", "100"],
+                        ["DUMP", "is"], ["DUMP", "one"], ["SADD", k] + [pick(r, [str(r.randrange(-5, 30)), m, v, "9223372036854775807"]) for _ in range(r.randrange(1, 20))],
+                        ["SADD", "is", pick(r, ["-2147483649", "40000"])], ["SREM", "is", "-2147483649", "40000"],
+                        ["CONFIG", "SET", "set-max-intset-entries", pick(r, ["4", "8", "512"])], ["@sort", "SMEMBERS", k]])
     if fam == "zsets":
         zs = pick(r, [sc, sc, "1e-310", "-0", "0.30000000000000004", "1.2345678901234567", "123456789012345678", "3.0000000000000004",
                       "1e17", "-1e-5", "2.5e+10", "0x10", " 1", "1.", ".5", "1e400", "-1e400", "4.9e-324"])
@@ -254,12 +282,16 @@ def gen(r, fam):
                         ["ZRANDMEMBER", k, "100"], ["ZRANDMEMBER", k, "100", "WITHSCORES"], ["ZRANDMEMBER", k, "0"],
                         ["ZRANDMEMBER", "nokey"], ["ZRANDMEMBER", "nokey", "-5", "WITHSCORES"], ["ZRANDMEMBER", k, "-9223372036854775808"],
                         ["ZRANDMEMBER", k, "-4611686018427387904", "WITHSCORES"], ["ZADD", "one", zs, "m1"], ["ZRANDMEMBER", "one", pick(r, ["-3", "-1", "1", "3"]), "WITHSCORES"],
-                        ["ZRANDMEMBER", "one"], ["ZMSCORE", "nokey", m], ["ZMSCORE", k, m, m], ["@sort", "ZSCAN", k, "0"], ["@sort", "ZSCAN", k, "0", "MATCH", "m*"], ["ZSCAN", "one", "0"],
+                        ["ZRANDMEMBER", "one"], ["ZMSCORE", "nokey", m], ["ZMSCORE", k, m, m], ["@sort", "ZSCAN", k, "0", "COUNT", "1000"], ["@sort", "ZSCAN", k, "0", "MATCH", "m*", "COUNT", "1000"], ["ZSCAN", "one", "0"],
                         ["SADD", "s1", m, v], ["SADD", "s1", "x" * 70], ["SREM", "s1", m], ["SET", k, v], ["DEL", k], ["OBJECT", "ENCODING", k],
                         ["ZRANGE", k, "0", "-1", "WITHSCORES"], ["ZRANGE", "lx", "0", "-1", "BYLEX"], ["ZRANGE", "lx"] + lrng + ws + lim, ["ZRANGESTORE", "dst", "lx"] + lrng + lim,
                         ["ZADD", "lx", "0", lm], ["ZADD", "lx", "0", lm, "0", lm], ["ZADD", "lx", "0", "x" * 70], ["ZREM", "lx", lm], ["ZPOPMIN", "lx"],
                         ["ZRANGE", "lx", "0", "-1"], ["OBJECT", "ENCODING", "lx"], ["ZADD", "lx", "NX", "0", lm], ["ZREMRANGEBYLEX", "lx", lx, lx], ["ZRANGE", k, "0", "-1", "LIMIT", "0", "1"],
-                        ["ZRANGE", k, "0", "-1", "FOO"], ["ZCARD", "nokey"], ["ZREM", k, m, m, "a"], ["ZRANGEBYSCORE", k, "-inf", "+inf", "WITHSCORES"]])
+                        ["ZRANGE", k, "0", "-1", "FOO"], ["ZCARD", "nokey"], ["ZREM", k, m, m, "a"], ["ZRANGEBYSCORE", k, "-inf", "+inf", "WITHSCORES"],
+                        ["DUMP", k], ["DUMP", "lx"], ["DUMP", "one"], ["DUMP", "dst"],
+                        ["ZADD", k] + [x for _ in range(r.randrange(1, 12)) for x in (pick(r, [sc, zs, "0", "1"]), pick(r, [m, "a", "b", "c", "d", "e", "f", "x" * 20]))],
+                        ["ZADD", "lx"] + [x for _ in range(r.randrange(1, 12)) for x in ("0", pick(r, ["a", "b", "c", "d", "e", "f", "g", "m1", "m2", "m3", "aa", "ab"]))],
+                        ["CONFIG", "SET", "zset-max-listpack-entries", pick(r, ["1", "2", "4", "128"])], ["CONFIG", "SET", "zset-max-listpack-value", pick(r, ["8", "64"])]])
     if fam == "sort":
         sk = pick(r, ["l", "s", "z", "ln", "sn", "zn", "nokey", "str", "h_a"])
         el = pick(r, ["1", "2", "10", "-3", "3.5", "a", "b", "abc", "1e5", " 1", "nan", "inf", "-inf", "0x10", "", "B", "a1", "10.0"])
