@@ -261,7 +261,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
         }
-        if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru }) {
+        if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru, unshared: true }) {
             c.free(Why::ServerDel, old.value);
         }
         c.modified(dst);
@@ -636,7 +636,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let n = if shared_integer(&e.value) && sharing_allowed(ctx) { i32::MAX as i64 } else { 1 };
+    let n = if shared_integer(&e.value) && !e.unshared && sharing_allowed(ctx) { i32::MAX as i64 } else { 1 };
     ctx.out.int(n);
     Ok(())
 }
