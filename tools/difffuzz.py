@@ -127,21 +127,24 @@ def gen(r, fam):
         typ = pick(r, ["string", "list", "set", "zset", "hash", "stream", "nosuch", "STRING"])
         when = pick(r, ["1", "1000", "4000000000", "-1", "0", "x", "9223372036854775807", "4000000000000"])
         fl = pick(r, ["NX", "XX", "GT", "LT"])
+        # GT/LT compare with the current TTL: a relative time given twice would tie or not
+        # depending on the millisecond each server ran it in, so relative times are distinct.
+        rel = str(r.randrange(1, 1000000))
         return pick(r, [["SET", k, v], ["RPUSH", k, v], ["SADD", k, m], ["DEL", k, k2], ["EXISTS", k, k2], ["TYPE", k],
                         ["RENAME", k, k2], ["RENAMENX", k, k2], ["COPY", k, k2], ["COPY", k, k2, "REPLACE"], ["EXPIRE", k, "100"],
-                        ["EXPIRE", k, pick(r, ["50", "200"]), fl], ["PERSIST", k], ["TTL", k], ["PEXPIRE", k, pick(r, ["-1", "0", "100000", "x"])],
+                        ["EXPIRE", k, rel, fl], ["PERSIST", k], ["TTL", k], ["PEXPIRE", k, pick(r, ["-1", "0", "100000", "x"])],
                         ["EXPIRETIME", k], ["UNLINK", k], ["TOUCH", k, k2], ["OBJECT", "ENCODING", k], ["@sort", "KEYS", "*"],
                         ["DBSIZE"], ["@sort", "SCAN", "0", "COUNT", "100"], ["MOVE", k, "1"], ["EXPIRE", k, pick(r, ["-1", "0", "1000", "x", "99999999999999999"])], ["SETEX", k, "100", v],
                         ["HSET", k, f, v], ["ZADD", k, sc, m], ["XADD", k, "1-1", "f", v], ["SET", k, pick(r, ["1", "12345", "x" * 50])],
                         ["COPY", k, k2, "DB", db], ["COPY", k, k2, "DB", db, "REPLACE"], ["COPY", k, k, "DB", pick(r, ["0", "1"])], ["COPY", k, k],
                         ["COPY", k, k2, "FOO"], ["COPY", k, k2, "DB"], ["MOVE", k, db], ["SWAPDB", pick(r, ["0", "1", "2"]), pick(r, ["0", "1", "x", "16"])],
                         ["SELECT", pick(r, ["0", "0", "0", "1", "2"])], ["RENAME", k, k], ["RENAMENX", k, k], ["RENAME", kk, k2], ["RENAMENX", kk, k2],
-                        ["EXPIRE", k, pick(r, ["50", "200", "0", "-5"]), fl, pick(r, ["NX", "XX", "GT", "LT", "FOO"])],
-                        ["PEXPIRE", k, pick(r, ["50000", "300000"]), fl], ["EXPIREAT", k, when], ["PEXPIREAT", k, when], ["EXPIREAT", k, when, fl],
+                        ["EXPIRE", k, pick(r, [rel, rel, "0", "-5"]), fl, pick(r, ["NX", "XX", "GT", "LT", "FOO"])],
+                        ["PEXPIRE", k, rel + "000", fl], ["EXPIREAT", k, when], ["PEXPIREAT", k, when], ["EXPIREAT", k, when, fl],
                         ["PEXPIREAT", k, when, fl], ["EXPIRE", k, "9223372036854775807"], ["PEXPIRE", k, "9223372036854775807"],
                         ["EXPIREAT", k, "9223372036854775807"], ["PEXPIREAT", k, "9223372036854775807"], ["EXPIRE", k, "-9223372036854775808"],
                         ["EXPIRE", k, "9223372036854775"], ["PERSIST", kk],
-                        ["OBJECT", "FREQ", kk], ["OBJECT", "IDLETIME", "nokey"], ["OBJECT", "ENCODING", kk],
+                        ["OBJECT", "FREQ", kk], ["OBJECT", "IDLETIME", "nokey"], ["OBJECT", "REFCOUNT", kk], ["SET", k, pick(r, ["1", "9999", "10000", "-1"])], ["OBJECT", "ENCODING", kk],
                         ["OBJECT", "FOO", k], ["OBJECT", "ENCODING"], ["@sort", "SCAN", "0", "MATCH", pat, "COUNT", "100"],
                         ["@sort", "SCAN", "0", "TYPE", typ, "COUNT", "100"], ["@sort", "SCAN", "0", "MATCH", pat, "TYPE", typ, "COUNT", "1000"],
                         ["SCAN", "x"], ["SCAN", "0", "COUNT", pick(r, ["0", "-1", "x"])], ["SCAN", "0", "FOO"], ["SCAN", "0", "MATCH"],
@@ -294,10 +297,12 @@ def gen(r, fam):
                         ["CONFIG", "SET", "zset-max-listpack-entries", pick(r, ["1", "2", "4", "128"])], ["CONFIG", "SET", "zset-max-listpack-value", pick(r, ["8", "64"])]])
     if fam == "sort":
         sk = pick(r, ["l", "s", "z", "ln", "sn", "zn", "nokey", "str", "h_a"])
-        el = pick(r, ["1", "2", "10", "-3", "3.5", "a", "b", "abc", "1e5", " 1", "nan", "inf", "-inf", "0x10", "", "B", "a1", "10.0"])
+        # Elements that name keys ('w_1', 'l', 'h_a'...) make BY * and GET * read keys of every type.
+        el = pick(r, ["1", "2", "10", "-3", "3.5", "a", "b", "abc", "1e5", " 1", "nan", "inf", "-inf", "0x10", "", "B", "a1", "10.0",
+                      "w_1", "h_1", "l", "str", "z"])
         num = pick(r, ["1", "2", "10", "-3", "3.5", "1e5", "-inf", "007", "0", "100", "2.0", "-0"])
         by = pick(r, ["w_*", "h_*->f", "nosort", "w_*->", "h_*->", "x_*", "nomatch", "*", "w_", "*->f", "h_*->g", "w_*_x"])
-        get = pick(r, ["#", "w_*", "h_*->f", "h_*->g", "x_*", "nomatch", "*", "h_*->", "#x"])
+        get = pick(r, ["#", "w_*", "h_*->f", "h_*->g", "x_*", "nomatch", "*", "h_*->", "#x", "*->f", "**", "w_*", "h_*->f->g"])
         opts = []
         for _ in range(r.randrange(4)):
             opts += pick(r, [["BY", by], ["GET", get], ["GET", get], ["LIMIT", pick(r, ["0", "1", "-1", "2", "100"]), pick(r, ["-1", "0", "1", "2", "3", "100"])],
