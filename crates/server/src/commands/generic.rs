@@ -261,7 +261,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if c.lookup_write(dst)?.is_some() && !replace {
             return Ok(false);
         }
-        if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru }) {
+        if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru, unshared: true }) {
             c.free(Why::ServerDel, old.value);
         }
         c.modified(dst);
@@ -430,8 +430,9 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, what: TtlOut) -> CmdResul
             .max(0);
             match what {
                 TtlOut::Ms | TtlOut::AtMs => v,
-                // Redis rounds to the nearest second.
-                TtlOut::Secs | TtlOut::AtSecs => v.saturating_add(500) / 1000,
+                // Redis rounds to the nearest second; its sum is unsigned in
+                // effect, so an expiry near i64::MAX rounds up, not down.
+                TtlOut::Secs | TtlOut::AtSecs => ((v as u64 + 500) / 1000) as i64,
             }
         }
     };
@@ -635,7 +636,7 @@ fn object_refcount(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let n = if shared_integer(&e.value) && sharing_allowed(ctx) { i32::MAX as i64 } else { 1 };
+    let n = if shared_integer(&e.value) && !e.unshared && sharing_allowed(ctx) { i32::MAX as i64 } else { 1 };
     ctx.out.int(n);
     Ok(())
 }

@@ -137,7 +137,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
             j += 1;
         } else if is(a, "by") && left >= 1 {
             sortby = Some(opts[j + 1]);
-            dontsort = !opts[j + 1].contains(&b'*');
+            // A constant pattern turns sorting off for good: a later BY
+            // with a real pattern does not turn it back on.
+            dontsort |= !opts[j + 1].contains(&b'*');
             j += 1;
         } else if is(a, "get") && left >= 1 {
             gets.push(opts[j + 1]);

@@ -53,11 +53,15 @@ pub struct Entry {
     pub expire_at: i64,
     /// LRU clock (seconds) of the last access, for OBJECT IDLETIME.
     pub lru: u32,
+    /// The value is a private copy (COPY duplicates the object in Redis), so
+    /// a small integer here is not one of Redis's shared integers: OBJECT
+    /// REFCOUNT says 1. Any new value clears it.
+    pub unshared: bool,
 }
 
 impl Entry {
     pub fn new(value: Value, lru: u32) -> Self {
-        Entry { value, expire_at: NO_EXPIRE, lru }
+        Entry { value, expire_at: NO_EXPIRE, lru, unshared: false }
     }
 
     pub fn is_expired(&self, now_ms: i64) -> bool {
@@ -97,6 +101,7 @@ impl Db {
         if let Some(e) = self.map.get_mut(key) {
             e.value = value;
             e.lru = lru;
+            e.unshared = false;
             if !keep_ttl && e.expire_at != NO_EXPIRE {
                 e.expire_at = NO_EXPIRE;
                 self.volatile.swap_remove(key);
@@ -122,6 +127,7 @@ impl Db {
                 let e = self.map.entry_at_mut(i);
                 e.lru = access(Some(e));
                 let old = std::mem::replace(&mut e.value, value);
+                e.unshared = false;
                 if !keep_ttl && e.expire_at != NO_EXPIRE {
                     e.expire_at = NO_EXPIRE;
                     self.volatile.swap_remove(key);
