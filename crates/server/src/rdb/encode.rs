@@ -23,6 +23,7 @@
 use super::listpack::{write_intset, Writer};
 use super::{seal, seal_as, ty, write_len, write_string, RDB_VERSION_74};
 use crate::storage::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use types::hash::{FieldTtl, Hash};
 use types::list::List;
 use types::set::Set;
@@ -58,8 +59,11 @@ const SIZE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const SIZE_SAFETY_LIMIT: usize = 8192;
 /// Redis's overestimate of one entry's overhead when deciding a node is full.
 const ENTRY_OVERHEAD: usize = 8;
-/// Elements from this size on get a plain node of their own.
-const PLAIN_THRESHOLD: usize = 1 << 30;
+/// Elements from this size on get a plain node of their own (Redis's
+/// quicklist packed threshold: 1 GiB unless DEBUG QUICKLIST-PACKED-THRESHOLD
+/// changed it).
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PACKED_THRESHOLD);
+const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
 const CONTAINER_PLAIN: u64 = 1;
 const CONTAINER_PACKED: u64 = 2;
 
@@ -75,34 +79,59 @@ fn node_takes(fill: i32, bytes: usize, count: usize, len: usize) -> bool {
     new <= SIZE_SAFETY_LIMIT && (count as i64) < fill as i64
 }
 
-fn list(out: &mut Vec<u8>, l: &List) {
-    out.push(ty::LIST_QUICKLIST_2);
-    // Nodes are written after their count: collect them first.
-    let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
+/// Sets the packed threshold as Redis's `quicklistisSetPackedThreshold`:
+/// false (unchanged) above 4 GiB - 1 MiB, 0 restores the default.
+pub fn set_packed_threshold(sz: u64) -> bool {
+    if sz > (1u64 << 32) - (1 << 20) {
+        return false;
+    }
+    let sz = if sz == 0 { DEFAULT_PACKED_THRESHOLD } else { sz as usize };
+    PACKED_THRESHOLD.store(sz, Ordering::Relaxed);
+    true
+}
+
+/// A quicklist node as Redis would hold it: plain (one element, its bytes)
+/// or packed (a listpack).
+pub struct QlNode {
+    pub plain: bool,
+    pub data: Vec<u8>,
+}
+
+/// The list's elements cut into the nodes of Redis's quicklist (see the
+/// module header: as if pushed at the tail).
+pub fn quicklist_nodes(l: &List) -> Vec<QlNode> {
+    let threshold = PACKED_THRESHOLD.load(Ordering::Relaxed);
+    let mut nodes = Vec::new();
     let mut cur: Option<Writer> = None;
     let mut it = l.iter();
     while let Some(e) = it.next() {
-        if e.len() >= PLAIN_THRESHOLD {
+        if e.len() >= threshold {
             if let Some(w) = cur.take() {
-                nodes.push((CONTAINER_PACKED, w.finish()));
+                nodes.push(QlNode { plain: false, data: w.finish() });
             }
-            nodes.push((CONTAINER_PLAIN, e.to_vec()));
+            nodes.push(QlNode { plain: true, data: e.to_vec() });
             continue;
         }
         if let Some(w) = &cur {
             if !node_takes(l.fill(), w.bytes(), w.count(), e.len()) {
-                nodes.push((CONTAINER_PACKED, cur.take().expect("a node").finish()));
+                nodes.push(QlNode { plain: false, data: cur.take().expect("a node").finish() });
             }
         }
         cur.get_or_insert_with(Writer::new).push_str(e);
     }
     if let Some(w) = cur {
-        nodes.push((CONTAINER_PACKED, w.finish()));
+        nodes.push(QlNode { plain: false, data: w.finish() });
     }
+    nodes
+}
+
+fn list(out: &mut Vec<u8>, l: &List) {
+    out.push(ty::LIST_QUICKLIST_2);
+    let nodes = quicklist_nodes(l);
     write_len(out, nodes.len() as u64);
-    for (container, data) in nodes {
-        write_len(out, container);
-        write_string(out, &data);
+    for n in nodes {
+        write_len(out, if n.plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
+        write_string(out, &n.data);
     }
 }
 
