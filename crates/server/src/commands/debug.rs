@@ -449,13 +449,10 @@ fn populate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Redis's getPositiveLongFromObjectOrReply.
+/// Redis's getPositiveLongFromObjectOrReply (one message for both a
+/// non-number and a negative one).
 fn positive(b: &[u8]) -> Result<i64, CmdError> {
-    let n = crate::args::parse_i64(b)?;
-    if n < 0 {
-        return Err(CmdError::err("value is out of range, must be positive"));
-    }
-    Ok(n)
+    types::num::parse_i64(b).filter(|&n| n >= 0).ok_or_else(|| CmdError::err("value is out of range, must be positive"))
 }
 
 // ---------------------------------------------------------------- STRINGMATCH-TEST
