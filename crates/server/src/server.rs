@@ -248,6 +248,9 @@ pub struct Server {
     /// DEBUG PAUSE-CRON: the periodic jobs (active expiry, clients cron)
     /// skip their work.
     pub cron_paused: AtomicBool,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this big or bigger
+    /// are plain quicklist nodes in DUMP payloads and DEBUG OBJECT.
+    pub packed_threshold: std::sync::atomic::AtomicUsize,
     /// INFO's master_replid; DEBUG CHANGE-REPL-ID draws a new one.
     pub replid: parking_lot::Mutex<String>,
     /// The peak of `used_memory` seen by INFO.
@@ -306,6 +309,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             deny_scripts_disabled: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
+            packed_threshold: std::sync::atomic::AtomicUsize::new(crate::rdb::DEFAULT_PACKED_THRESHOLD),
             replid: parking_lot::Mutex::new(run_id),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),

@@ -167,13 +167,13 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         b"quicklist-packed-threshold" if argc == 3 => {
             let arg = String::from_utf8_lossy(args.next_bytes()?).into_owned();
-            match crate::config::parse_memory(&arg) {
-                Some(sz) if crate::rdb::set_packed_threshold(sz as u64) => {
-                    ctx.out.ok();
-                    Ok(())
-                }
-                _ => Err(CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb")),
-            }
+            let th = crate::config::parse_memory(&arg).and_then(|sz| crate::rdb::packed_threshold(sz as u64));
+            let Some(th) = th else {
+                return Err(CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb"));
+            };
+            ctx.srv.packed_threshold.store(th, Ordering::Relaxed);
+            ctx.out.ok();
+            Ok(())
         }
         b"error" if argc == 3 => {
             // The message as the whole error line, newlines made spaces.
@@ -349,15 +349,16 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let clock = ctx.srv.lru_clock_at(ctx.now_ms);
     let shared = super::generic::sharing_allowed(ctx);
     let compress = crate::cfg_num!(ctx.srv.config, "list-compress-depth") != 0;
+    let threshold = ctx.srv.packed_threshold.load(Ordering::Relaxed);
     let Some(e) = ctx.locked.shard(key).and_then(|s| s.dbs[dbi].get(key)) else {
         return Err(CmdError::NoSuchKey);
     };
     let v = &e.value;
     let refcount = if shared && super::generic::shared_integer(v) { i32::MAX } else { 1 };
-    let serialized = crate::rdb::dump(v).len() - 11;
+    let serialized = crate::rdb::dump_with(v, threshold).len() - 11;
     let mut extra = String::new();
     if let Value::List(l) = v {
-        let nodes = crate::rdb::quicklist_nodes(l);
+        let nodes = crate::rdb::quicklist_nodes(l, threshold);
         let n = nodes.len().max(1);
         let size: usize = nodes.iter().map(|n| n.data.len()).sum();
         extra = format!(
@@ -386,13 +387,14 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
 /// DEBUG QUICKLIST key [0|1]: the list's quicklist shape, written to the
 /// log (Redis prints it on standard output).
 fn debug_quicklist(ctx: &mut Ctx<'_>, key: &[u8], full: bool) -> CmdResult {
+    let threshold = ctx.srv.packed_threshold.load(Ordering::Relaxed);
     let Some(e) = ctx.peek(key)? else {
         return Err(CmdError::NoSuchKey);
     };
     let Value::List(l) = &e.value else {
         return Err(CmdError::err("Not a quicklist encoded object."));
     };
-    let nodes = crate::rdb::quicklist_nodes(l);
+    let nodes = crate::rdb::quicklist_nodes(l, threshold);
     tracing::warn!("{{quicklist}} count: {} len: {} fill: {}", l.len(), nodes.len(), l.fill());
     if full {
         for (i, n) in nodes.iter().enumerate() {
@@ -551,4 +553,105 @@ fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex_of(d: [u8; 20]) -> String {
+        hex(&d)
+    }
+
+    #[test]
+    fn xor_is_sha1_and_order_free() {
+        let mut d = [0u8; 20];
+        xor_digest(&mut d, b"abc");
+        assert_eq!(hex_of(d), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        let (mut ab, mut ba) = ([0u8; 20], [0u8; 20]);
+        xor_digest(&mut ab, b"a");
+        xor_digest(&mut ab, b"b");
+        xor_digest(&mut ba, b"b");
+        xor_digest(&mut ba, b"a");
+        assert_eq!(ab, ba);
+        // The same element twice cancels out.
+        xor_digest(&mut ab, b"a");
+        xor_digest(&mut ab, b"a");
+        assert_eq!(ab, ba);
+    }
+
+    #[test]
+    fn mix_is_ordered_and_chained() {
+        let mut d = [0u8; 20];
+        mix_digest(&mut d, b"abc");
+        // sha1(0 ^ sha1("abc")) = sha1(sha1("abc")).
+        let inner = Sha1::from(b"abc").digest().bytes();
+        assert_eq!(d, Sha1::from(&inner[..]).digest().bytes());
+        let (mut ab, mut ba) = ([0u8; 20], [0u8; 20]);
+        mix_digest(&mut ab, b"a");
+        mix_digest(&mut ab, b"b");
+        mix_digest(&mut ba, b"b");
+        mix_digest(&mut ba, b"a");
+        assert_ne!(ab, ba);
+        // "fo" + "obar" differs from "foo" + "bar".
+        let (mut x, mut y) = ([0u8; 20], [0u8; 20]);
+        mix_digest(&mut x, b"fo");
+        mix_digest(&mut x, b"obar");
+        mix_digest(&mut y, b"foo");
+        mix_digest(&mut y, b"bar");
+        assert_ne!(x, y);
+    }
+
+    #[test]
+    fn values_digest_as_redis() {
+        // Reference digests from redis-server 7.0.15 (DEBUG DIGEST-VALUE).
+        let mut d = [0u8; 20];
+        value_digest(&mut d, &Value::Str(Str::from_bytes(b"hello")), false);
+        assert_eq!(hex_of(d), "36b23a1456b2dce2c3ed252c456761301dba8060");
+        let mut l = types::list::List::new(-2);
+        for e in [&b"a"[..], b"b", b"c"] {
+            l.push_back(e);
+        }
+        let mut d = [0u8; 20];
+        value_digest(&mut d, &Value::List(Box::new(l)), false);
+        assert_eq!(hex_of(d), "8bf72d812571eea9b927f3c11beb0c4165a6ff89");
+        // The same string in any encoding digests the same; a TTL changes it.
+        let (mut a, mut b) = ([0u8; 20], [0u8; 20]);
+        value_digest(&mut a, &Value::Str(Str::Int(12)), false);
+        value_digest(&mut b, &Value::Str(Str::raw(b"12".to_vec())), false);
+        assert_eq!(a, b);
+        value_digest(&mut b, &Value::Str(Str::Emb(b"x"[..].into())), true);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn key_digest_as_redis() {
+        // DEBUG DIGEST of a dataset holding only `s` = "hello" in db 0.
+        let mut fin = [0u8; 20];
+        mix_digest(&mut fin, &0u32.to_be_bytes());
+        let e = Entry::new(Value::Str(Str::from_bytes(b"hello")), 0);
+        xor_digest(&mut fin, &key_digest(b"s", &e));
+        assert_eq!(hex_of(fin), "a500c6b54937da22f2ac1167da1da852479c7339");
+    }
+
+    #[test]
+    fn scores_as_held() {
+        assert_eq!(score_text(-0.0, true), "0");
+        assert_eq!(score_text(-0.0, false), "-0");
+        assert_eq!(score_text(1e17, true), "1e+17");
+        assert_eq!(score_text(0.1, true), "0.10000000000000001");
+        assert_eq!(score_text(f64::INFINITY, true), "inf");
+        assert_eq!(score_text(2.5, false), "2.5");
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(c_atoi(b"12abc"), 12);
+        assert_eq!(c_atoi(b"abc"), 0);
+        assert_eq!(c_atoi(b"-3"), -3);
+        assert_eq!(c_strtod(b"0.5s"), 0.5);
+        assert_eq!(c_strtod(b"x"), 0.0);
+        assert_eq!(positive(b"5"), Ok(5));
+        assert!(positive(b"-1").is_err() && positive(b"x").is_err());
+    }
 }

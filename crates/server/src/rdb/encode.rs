@@ -23,7 +23,6 @@
 use super::listpack::{write_intset, Writer};
 use super::{seal, seal_as, ty, write_len, write_string, RDB_VERSION_74};
 use crate::storage::Value;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use types::hash::{FieldTtl, Hash};
 use types::list::List;
 use types::set::Set;
@@ -32,13 +31,19 @@ use types::zset::ZSet;
 
 /// The DUMP payload of `v`.
 pub fn dump(v: &Value) -> Vec<u8> {
+    dump_with(v, DEFAULT_PACKED_THRESHOLD)
+}
+
+/// The DUMP payload of `v`, list elements of `threshold` bytes or more in
+/// plain nodes.
+pub fn dump_with(v: &Value, threshold: usize) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
         Value::Str(s) => {
             out.push(ty::STRING);
             write_string(&mut out, s.as_bytes(&mut itoa::Buffer::new()));
         }
-        Value::List(l) => list(&mut out, l),
+        Value::List(l) => list(&mut out, l, threshold),
         Value::Set(s) => set(&mut out, s),
         Value::Hash(h) => {
             if let Some(min) = h.min_ttl() {
@@ -60,10 +65,9 @@ const SIZE_SAFETY_LIMIT: usize = 8192;
 /// Redis's overestimate of one entry's overhead when deciding a node is full.
 const ENTRY_OVERHEAD: usize = 8;
 /// Elements from this size on get a plain node of their own (Redis's
-/// quicklist packed threshold: 1 GiB unless DEBUG QUICKLIST-PACKED-THRESHOLD
-/// changed it).
-static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PACKED_THRESHOLD);
-const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
+/// quicklist packed threshold, which DEBUG QUICKLIST-PACKED-THRESHOLD
+/// changes per server).
+pub const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
 const CONTAINER_PLAIN: u64 = 1;
 const CONTAINER_PACKED: u64 = 2;
 
@@ -79,15 +83,13 @@ fn node_takes(fill: i32, bytes: usize, count: usize, len: usize) -> bool {
     new <= SIZE_SAFETY_LIMIT && (count as i64) < fill as i64
 }
 
-/// Sets the packed threshold as Redis's `quicklistisSetPackedThreshold`:
-/// false (unchanged) above 4 GiB - 1 MiB, 0 restores the default.
-pub fn set_packed_threshold(sz: u64) -> bool {
+/// A packed threshold as Redis's `quicklistisSetPackedThreshold` takes it:
+/// None above 4 GiB - 1 MiB, 0 for the default.
+pub fn packed_threshold(sz: u64) -> Option<usize> {
     if sz > (1u64 << 32) - (1 << 20) {
-        return false;
+        return None;
     }
-    let sz = if sz == 0 { DEFAULT_PACKED_THRESHOLD } else { sz as usize };
-    PACKED_THRESHOLD.store(sz, Ordering::Relaxed);
-    true
+    Some(if sz == 0 { DEFAULT_PACKED_THRESHOLD } else { sz as usize })
 }
 
 /// A quicklist node as Redis would hold it: plain (one element, its bytes)
@@ -99,8 +101,7 @@ pub struct QlNode {
 
 /// The list's elements cut into the nodes of Redis's quicklist (see the
 /// module header: as if pushed at the tail).
-pub fn quicklist_nodes(l: &List) -> Vec<QlNode> {
-    let threshold = PACKED_THRESHOLD.load(Ordering::Relaxed);
+pub fn quicklist_nodes(l: &List, threshold: usize) -> Vec<QlNode> {
     let mut nodes = Vec::new();
     let mut cur: Option<Writer> = None;
     let mut it = l.iter();
@@ -125,9 +126,9 @@ pub fn quicklist_nodes(l: &List) -> Vec<QlNode> {
     nodes
 }
 
-fn list(out: &mut Vec<u8>, l: &List) {
+fn list(out: &mut Vec<u8>, l: &List, threshold: usize) {
     out.push(ty::LIST_QUICKLIST_2);
-    let nodes = quicklist_nodes(l);
+    let nodes = quicklist_nodes(l, threshold);
     write_len(out, nodes.len() as u64);
     for n in nodes {
         write_len(out, if n.plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
