@@ -30,7 +30,7 @@ pub async fn active_expire_loop(srv: Arc<Server>) {
         if srv.shutting_down.load(Ordering::Relaxed) {
             return;
         }
-        if !srv.active_expire.load(Ordering::Relaxed) {
+        if !srv.active_expire.load(Ordering::Relaxed) || srv.cron_paused.load(Ordering::Relaxed) {
             continue;
         }
         let budget = period / 4;

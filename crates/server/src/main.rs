@@ -28,7 +28,12 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     }
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    // Without RUST_LOG, warnings show (Redis's LL_WARNING lines, such as
+    // DEBUG LOG's, are always written).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).init();
     let srv = Arc::new(Server::new(cfg));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .on_thread_stop(hematite::alloc::flush_thread)

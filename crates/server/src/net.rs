@@ -444,6 +444,9 @@ pub async fn clients_cron(srv: Arc<Server>) {
     let mut n = 0u64;
     loop {
         tick.tick().await;
+        if srv.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
         // Client eviction every tick (while maxmemory-clients is on),
         // query buffers every fifth.
         srv.client_mem.cron(&srv);

@@ -245,6 +245,14 @@ pub struct Server {
     pub active_expire: AtomicBool,
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call no-script commands.
     pub deny_scripts_disabled: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic jobs (active expiry, clients cron)
+    /// skip their work.
+    pub cron_paused: AtomicBool,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this big or bigger
+    /// are plain quicklist nodes in DUMP payloads and DEBUG OBJECT.
+    pub packed_threshold: std::sync::atomic::AtomicUsize,
+    /// INFO's master_replid; DEBUG CHANGE-REPL-ID draws a new one.
+    pub replid: parking_lot::Mutex<String>,
     /// The peak of `used_memory` seen by INFO.
     pub peak_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
@@ -295,11 +303,14 @@ impl Server {
             listeners: Default::default(),
             listen_change: Notify::new(),
             port: AtomicU64::new(0),
-            run_id,
+            run_id: run_id.clone(),
             cmdstats: CommandStats::new(),
             pause: Pause::default(),
             active_expire: AtomicBool::new(true),
             deny_scripts_disabled: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
+            packed_threshold: std::sync::atomic::AtomicUsize::new(crate::rdb::DEFAULT_PACKED_THRESHOLD),
+            replid: parking_lot::Mutex::new(run_id),
             peak_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
             watches: Default::default(),

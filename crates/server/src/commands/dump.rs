@@ -24,11 +24,12 @@ pub static COMMANDS: &[Cmd] =
 /// DUMP key
 fn dump(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
+    let threshold = ctx.srv.packed_threshold.load(std::sync::atomic::Ordering::Relaxed);
     let Some(e) = ctx.lookup_read(key)? else {
         ctx.out.null();
         return Ok(());
     };
-    let payload = rdb::dump(&e.value);
+    let payload = rdb::dump_with(&e.value, threshold);
     ctx.out.bulk(payload);
     Ok(())
 }

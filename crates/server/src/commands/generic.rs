@@ -607,13 +607,13 @@ fn object_entry<'c>(ctx: &'c mut Ctx<'_>, args: &mut Args<'_>) -> Result<Option<
 
 /// True if Redis would hold this value as one of its shared integers
 /// (0..9999, refcount INT_MAX).
-fn shared_integer(v: &Value) -> bool {
+pub(super) fn shared_integer(v: &Value) -> bool {
     matches!(v, Value::Str(Str::Int(n)) if (0..10000).contains(n))
 }
 
 /// Shared integers are not used while an LRU/LFU maxmemory policy is in
 /// force (each key needs its own access data).
-fn sharing_allowed(ctx: &Ctx<'_>) -> bool {
+pub(super) fn sharing_allowed(ctx: &Ctx<'_>) -> bool {
     crate::cfg_num!(ctx.srv.config, "maxmemory") == 0
         || !ctx.srv.config.get_text("maxmemory-policy").is_some_and(|p| p.contains("lru") || p.contains("lfu"))
 }

@@ -17,6 +17,7 @@ pub mod bitmap;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod debug;
 pub mod dump;
 pub mod generic;
 pub mod geo;
@@ -101,6 +102,7 @@ fn families() -> Vec<&'static [Cmd]> {
         generic::COMMANDS,
         dump::COMMANDS,
         server::COMMANDS,
+        debug::COMMANDS,
         memory::COMMANDS,
         slowlog::COMMANDS,
         latency::COMMANDS,

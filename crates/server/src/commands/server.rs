@@ -1,5 +1,5 @@
 //! Server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
-//! LASTSAVE, DEBUG, SHUTDOWN.
+//! LASTSAVE, SHUTDOWN (DEBUG is in debug.rs).
 //!
 //! Keyspace-wide commands (DBSIZE, FLUSH*, SWAPDB) lock every shard; INFO's
 //! keyspace section locks one shard at a time, so it never stalls the whole
@@ -27,7 +27,6 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::TIME, time),
     Cmd::new(&t::LASTSAVE, lastsave),
     Cmd::new(&t::INFO, info),
-    Cmd::new(&t::DEBUG, debug),
     Cmd::new(&t::SHUTDOWN, shutdown),
     Cmd::new(&t::CONFIG_GET, config_get),
     Cmd::new(&t::CONFIG_SET, config_set),
@@ -194,151 +193,6 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     ctx.srv.request_shutdown();
     // Redis closes the connection without a reply when it shuts down.
     ctx.effects.after = After::Close;
-    Ok(())
-}
-
-/// DEBUG subcommand [arg ...]
-fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    let allowed = match ctx.srv.config.get_text("enable-debug-command").as_deref() {
-        Some("yes") => true,
-        Some("local") => is_local(&ctx.client.info.addr),
-        _ => false,
-    };
-    if !allowed {
-        return Err(CmdError::err(
-            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
-        ));
-    }
-    let sub = args.next_bytes()?;
-    let more = args.remaining();
-    let unknown = || {
-        CmdError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
-        ))
-    };
-    match sub.to_ascii_lowercase().as_slice() {
-        b"help" if more == 0 => {
-            write_help(
-                ctx.out,
-                "DEBUG",
-                &[
-                    "SLEEP <seconds>",
-                    "    Holds this connection for the given (fractional) number of seconds.",
-                    "SET-ACTIVE-EXPIRE <0|1>",
-                    "    Stops or restarts the background removal of expired keys.",
-                    "SET-DISABLE-DENY-SCRIPTS <0|1>",
-                    "    Lets scripts call commands that are normally denied to them.",
-                    "PROTOCOL <type>",
-                    "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
-                    "    attrib, push, verbatim, true, false.",
-                ],
-            );
-            Ok(())
-        }
-        b"sleep" if more == 1 => {
-            let secs = c_strtod(args.next_bytes()?);
-            // Redis sleeps the whole server; here only this connection waits.
-            // Bounded so a typo cannot hold a worker thread for days.
-            let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
-            std::thread::sleep(d);
-            ctx.out.ok();
-            Ok(())
-        }
-        b"set-active-expire" if more == 1 => {
-            let v = c_atoi(args.next_bytes()?);
-            ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
-            ctx.out.ok();
-            Ok(())
-        }
-        b"set-disable-deny-scripts" if more == 1 => {
-            let v = c_atoi(args.next_bytes()?);
-            ctx.srv.deny_scripts_disabled.store(v != 0, Ordering::Relaxed);
-            ctx.out.ok();
-            Ok(())
-        }
-        b"protocol" if more == 1 => debug_protocol(ctx, args.next_bytes()?),
-        _ => Err(unknown()),
-    }
-}
-
-/// C's `atoi`: the leading integer, 0 if none (DEBUG is that lenient).
-fn c_atoi(b: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(b);
-    let t = s.trim_start();
-    let end = t
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
-        .map_or(t.len(), |(i, _)| i);
-    t[..end].parse().unwrap_or(0)
-}
-
-/// C's `strtod`: the longest leading number, 0 if none.
-fn c_strtod(b: &[u8]) -> f64 {
-    let s = String::from_utf8_lossy(b);
-    let t = s.trim_start();
-    (1..=t.len())
-        .rev()
-        .filter(|&i| t.is_char_boundary(i))
-        .find_map(|i| t[..i].parse::<f64>().ok())
-        .filter(|d| d.is_finite())
-        .unwrap_or(0.0)
-}
-
-/// DEBUG PROTOCOL <type>: one value of each RESP type, as Redis sends it.
-fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
-    let out = &mut *ctx.out;
-    match kind.to_ascii_lowercase().as_slice() {
-        b"string" => out.bulk("Hello World"),
-        b"integer" => out.int(12345),
-        // The value Redis sends (close to pi, not pi).
-        #[allow(clippy::approx_constant)]
-        b"double" => out.double(3.141),
-        b"bignum" => out.bignum("1234567999999999999999999999999999999"),
-        b"null" => out.null(),
-        b"array" => {
-            out.array(3);
-            (0..3).for_each(|i| out.int(i));
-        }
-        b"set" => {
-            out.set(3);
-            (0..3).for_each(|i| out.int(i));
-        }
-        b"map" => {
-            out.map(3);
-            for i in 0..3 {
-                out.int(i);
-                out.bool(i == 1);
-            }
-        }
-        b"attrib" => {
-            if out.resp3() {
-                out.raw(b"|1\r\n");
-                out.bulk("key-popularity");
-                out.array(2);
-                out.bulk("key:123");
-                out.int(90);
-            }
-            out.bulk("Some real reply following the attribute");
-        }
-        b"push" => {
-            if !out.resp3() {
-                return Err(CmdError::err("RESP2 is not supported by this command"));
-            }
-            out.push(2);
-            out.bulk("server-cpu-usage");
-            out.int(42);
-            out.bulk("Some real reply following the push reply");
-        }
-        b"true" => out.bool(true),
-        b"false" => out.bool(false),
-        b"verbatim" => out.verbatim("txt", "This is a verbatim\nstring"),
-        _ => {
-            return Err(CmdError::err(
-                "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
-            ))
-        }
-    }
     Ok(())
 }
 
@@ -778,7 +632,7 @@ fn replication_section(srv: &Server, s: &mut String) {
         "role" => "master",
         "connected_slaves" => 0,
         "master_failover_state" => "no-failover",
-        "master_replid" => &srv.run_id,
+        "master_replid" => srv.replid.lock().clone(),
         "master_replid2" => "0000000000000000000000000000000000000000",
         "master_repl_offset" => 0,
         "second_repl_offset" => -1,
@@ -921,15 +775,6 @@ mod tests {
         assert_eq!(bytes_to_human(2048), "2.00K");
         assert_eq!(bytes_to_human(1572864), "1.50M");
         assert_eq!(bytes_to_human(25276518400), "23.54G");
-    }
-
-    #[test]
-    fn lenient_numbers() {
-        assert_eq!(c_atoi(b"12abc"), 12);
-        assert_eq!(c_atoi(b"abc"), 0);
-        assert_eq!(c_atoi(b"-3"), -3);
-        assert_eq!(c_strtod(b"0.5s"), 0.5);
-        assert_eq!(c_strtod(b"x"), 0.0);
     }
 
     #[test]

@@ -31,13 +31,19 @@ use types::zset::ZSet;
 
 /// The DUMP payload of `v`.
 pub fn dump(v: &Value) -> Vec<u8> {
+    dump_with(v, DEFAULT_PACKED_THRESHOLD)
+}
+
+/// The DUMP payload of `v`, list elements of `threshold` bytes or more in
+/// plain nodes.
+pub fn dump_with(v: &Value, threshold: usize) -> Vec<u8> {
     let mut out = Vec::new();
     match v {
         Value::Str(s) => {
             out.push(ty::STRING);
             write_string(&mut out, s.as_bytes(&mut itoa::Buffer::new()));
         }
-        Value::List(l) => list(&mut out, l),
+        Value::List(l) => list(&mut out, l, threshold),
         Value::Set(s) => set(&mut out, s),
         Value::Hash(h) => {
             if let Some(min) = h.min_ttl() {
@@ -58,8 +64,10 @@ const SIZE_LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const SIZE_SAFETY_LIMIT: usize = 8192;
 /// Redis's overestimate of one entry's overhead when deciding a node is full.
 const ENTRY_OVERHEAD: usize = 8;
-/// Elements from this size on get a plain node of their own.
-const PLAIN_THRESHOLD: usize = 1 << 30;
+/// Elements from this size on get a plain node of their own (Redis's
+/// quicklist packed threshold, which DEBUG QUICKLIST-PACKED-THRESHOLD
+/// changes per server).
+pub const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
 const CONTAINER_PLAIN: u64 = 1;
 const CONTAINER_PACKED: u64 = 2;
 
@@ -75,34 +83,56 @@ fn node_takes(fill: i32, bytes: usize, count: usize, len: usize) -> bool {
     new <= SIZE_SAFETY_LIMIT && (count as i64) < fill as i64
 }
 
-fn list(out: &mut Vec<u8>, l: &List) {
-    out.push(ty::LIST_QUICKLIST_2);
-    // Nodes are written after their count: collect them first.
-    let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
+/// A packed threshold as Redis's `quicklistisSetPackedThreshold` takes it:
+/// None above 4 GiB - 1 MiB, 0 for the default.
+pub fn packed_threshold(sz: u64) -> Option<usize> {
+    if sz > (1u64 << 32) - (1 << 20) {
+        return None;
+    }
+    Some(if sz == 0 { DEFAULT_PACKED_THRESHOLD } else { sz as usize })
+}
+
+/// A quicklist node as Redis would hold it: plain (one element, its bytes)
+/// or packed (a listpack).
+pub struct QlNode {
+    pub plain: bool,
+    pub data: Vec<u8>,
+}
+
+/// The list's elements cut into the nodes of Redis's quicklist (see the
+/// module header: as if pushed at the tail).
+pub fn quicklist_nodes(l: &List, threshold: usize) -> Vec<QlNode> {
+    let mut nodes = Vec::new();
     let mut cur: Option<Writer> = None;
     let mut it = l.iter();
     while let Some(e) = it.next() {
-        if e.len() >= PLAIN_THRESHOLD {
+        if e.len() >= threshold {
             if let Some(w) = cur.take() {
-                nodes.push((CONTAINER_PACKED, w.finish()));
+                nodes.push(QlNode { plain: false, data: w.finish() });
             }
-            nodes.push((CONTAINER_PLAIN, e.to_vec()));
+            nodes.push(QlNode { plain: true, data: e.to_vec() });
             continue;
         }
         if let Some(w) = &cur {
             if !node_takes(l.fill(), w.bytes(), w.count(), e.len()) {
-                nodes.push((CONTAINER_PACKED, cur.take().expect("a node").finish()));
+                nodes.push(QlNode { plain: false, data: cur.take().expect("a node").finish() });
             }
         }
         cur.get_or_insert_with(Writer::new).push_str(e);
     }
     if let Some(w) = cur {
-        nodes.push((CONTAINER_PACKED, w.finish()));
+        nodes.push(QlNode { plain: false, data: w.finish() });
     }
+    nodes
+}
+
+fn list(out: &mut Vec<u8>, l: &List, threshold: usize) {
+    out.push(ty::LIST_QUICKLIST_2);
+    let nodes = quicklist_nodes(l, threshold);
     write_len(out, nodes.len() as u64);
-    for (container, data) in nodes {
-        write_len(out, container);
-        write_string(out, &data);
+    for n in nodes {
+        write_len(out, if n.plain { CONTAINER_PLAIN } else { CONTAINER_PACKED });
+        write_string(out, &n.data);
     }
 }
 

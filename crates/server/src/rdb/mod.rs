@@ -40,7 +40,7 @@ pub mod lzf;
 use std::borrow::Cow;
 
 pub use decode::{load, LoadConfig};
-pub use encode::dump;
+pub use encode::{dump, dump_with, packed_threshold, quicklist_nodes, QlNode, DEFAULT_PACKED_THRESHOLD};
 
 /// The RDB version Redis 7.0 writes and the newest it reads.
 pub const RDB_VERSION: u16 = 10;

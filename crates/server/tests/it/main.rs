@@ -10,6 +10,7 @@ mod common;
 mod config;
 mod conform;
 mod connection;
+mod debug;
 mod diff;
 mod dump;
 mod eviction;
