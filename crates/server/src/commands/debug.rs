@@ -417,9 +417,15 @@ fn populate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Err(_) => b"key",
     };
     let size = match args.next_bytes() {
-        Ok(s) => positive(s)? as usize,
+        Ok(s) => positive(s)? as u64,
         Err(_) => 0,
     };
+    // Redis would try to allocate any size (and abort if it cannot); a
+    // value is never longer than a string may be here.
+    if size > crate::cfg_num!(ctx.srv.config, "proto-max-bulk-len") as u64 {
+        return Err(CmdError::StringTooLong);
+    }
+    let size = size as usize;
     let mut key = Vec::with_capacity(prefix.len().min(NAME_MAX) + 21);
     let mut buf = itoa::Buffer::new();
     for j in 0..count {

@@ -99,6 +99,12 @@ fn populate() {
     assert_eq!(r.cmd("GET p:1").as_bytes(), b"$10\r\nvalue:1\0\0\0\r\n");
     r.cmd("DEBUG POPULATE 2 q 3");
     assert_eq!(r.cmd("GET q:0"), "$3\r\nval\r\n");
+    // A size no string may have is refused, not allocated.
+    assert_eq!(
+        r.cmd("DEBUG POPULATE 1 huge 4611686018427387904"),
+        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+    );
+    assert_eq!(r.cmd("EXISTS huge:0"), ":0\r\n");
     r.cmd("DEBUG POPULATE 1 big 100");
     assert_eq!(r.cmd("OBJECT ENCODING big:0"), "$3\r\nraw\r\n");
     // The current database only.
