@@ -343,6 +343,8 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let shared = super::generic::sharing_allowed(ctx);
     let compress = crate::cfg_num!(ctx.srv.config, "list-compress-depth") != 0;
     let threshold = ctx.srv.packed_threshold.load(Ordering::Relaxed);
+    // Found as stored, a logically expired key too (Redis reads its dict
+    // directly, with no expiry check).
     let Some(e) = ctx.locked.shard(key).and_then(|s| s.dbs[dbi].get(key)) else {
         return Err(CmdError::NoSuchKey);
     };
