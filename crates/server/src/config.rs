@@ -1481,6 +1481,9 @@ impl Config {
         if it.name == "maxmemory" {
             self.maxmemory.store(v.num as u64, Ordering::Relaxed);
         }
+        if it.name == "rdbcompression" {
+            crate::rdb::COMPRESS.store(v.num != 0, Ordering::Relaxed);
+        }
         if it.name == "slowlog-log-slower-than" {
             self.slowlog_us.store(slowlog_threshold(v.num), Ordering::Relaxed);
         }

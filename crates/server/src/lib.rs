@@ -27,6 +27,7 @@ pub mod latency;
 pub mod lazyfree;
 pub mod net;
 pub mod notify;
+pub mod persist;
 pub mod prefetch;
 pub mod pubsub;
 pub mod rdb;
@@ -46,9 +47,17 @@ pub use config::Config;
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 pub use server::Server;
 
+/// Loads the RDB file of the working directory (`dir`/`dbfilename`) if
+/// there is one, then serves as `serve` does.
+pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
+    persist::load_at_start(&srv).map_err(std::io::Error::other)?;
+    serve(srv, on_ready).await
+}
+
 /// Binds the configured addresses and serves until shutdown. Returns the
 /// bound addresses once listening (through `on_ready`).
-pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
+pub async fn serve(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
+    persist::Persist::attach(&srv);
     let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
     let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;
@@ -180,6 +189,8 @@ pub fn spawn_for_tests(settings: &[(&str, &str)]) -> (SocketAddr, Arc<Server>) {
     let cfg = Config::default();
     cfg.load_set("bind", "127.0.0.1").expect("bind");
     cfg.load_set("port", "0").expect("port");
+    // No save points: a test server never writes a file unless told to.
+    cfg.load_set("save", "").expect("save");
     for (k, v) in settings {
         cfg.load_set(k, v).expect("setting");
     }
@@ -200,7 +211,7 @@ pub fn spawn_for_tests(settings: &[(&str, &str)]) -> (SocketAddr, Arc<Server>) {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let _ = run(s2, |a| {
+            let _ = serve(s2, |a| {
                 let _ = tx.send(a);
             })
             .await;

@@ -46,12 +46,24 @@ fn main() {
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
+            loop {
+                let setting = tokio::select! {
+                    _ = tokio::signal::ctrl_c() => "shutdown-on-sigint",
+                    _ = term.recv() => "shutdown-on-sigterm",
+                };
+                tracing::warn!(
+                    "Received {}, scheduling shutdown...",
+                    if setting.ends_with("int") { "SIGINT" } else { "SIGTERM" }
+                );
+                let s4 = s3.clone();
+                let ok = tokio::task::spawn_blocking(move || hematite::persist::signal_shutdown(&s4, setting))
+                    .await
+                    .unwrap_or(true);
+                if ok {
+                    s3.request_shutdown();
+                    return;
+                }
             }
-            tracing::info!("received signal, shutting down");
-            s3.request_shutdown();
         });
         let r = hematite::run(s2, |addrs| {
             // On standard output, worded as Redis's log lines, so tools

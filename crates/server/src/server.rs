@@ -269,6 +269,8 @@ pub struct Server {
     pub evictor: crate::evict::Evictor,
     /// The background freeing thread (lazyfree.rs).
     pub lazyfree: crate::lazyfree::LazyFree,
+    /// RDB snapshots (persist.rs).
+    pub persist: crate::persist::Persist,
     /// SLOWLOG entries (cmdlog.rs).
     pub slowlog: crate::cmdlog::SlowLog,
     /// Clients in MONITOR mode (cmdlog.rs).
@@ -319,6 +321,7 @@ impl Server {
             tracking: Default::default(),
             evictor: Default::default(),
             lazyfree: Default::default(),
+            persist: Default::default(),
             slowlog: Default::default(),
             monitors: Default::default(),
             latency: Default::default(),

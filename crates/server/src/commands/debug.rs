@@ -22,7 +22,7 @@
 //! connection waits, not the whole server as in Redis).
 //!
 //! Not implemented, and so answered with Redis's unknown-subcommand error:
-//! what needs persistence or replication (RELOAD, LOADAOF, RESTART,
+//! what needs AOF or replication (LOADAOF, RESTART,
 //! CRASH-AND-RECOVER, AOF-FLUSH-SLEEP, SET-SKIP-CHECKSUM-VALIDATION,
 //! REPLICATE, CONFIG-REWRITE-FORCE-ALL), cluster (CLUSTERLINK,
 //! DROP-CLUSTER-PACKET-FILTER), crashes and leaks (SEGFAULT, PANIC, ASSERT,
@@ -66,6 +66,10 @@ const HELP: &[&str] = &[
     "PROTOCOL <type>",
     "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
     "    attrib, push, verbatim, true, false.",
+    "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
+    "    Saves the RDB file, empties the keyspace and loads the file back. NOSAVE:",
+    "    load the file as it is; NOFLUSH: keep the current keys (a key also in the",
+    "    file is then an error, unless MERGE: the file's value wins).",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Stops or restarts the background removal of expired keys.",
     "SET-DISABLE-DENY-SCRIPTS <0|1>",
@@ -84,6 +88,44 @@ const HELP: &[&str] = &[
 ];
 
 /// DEBUG subcommand [arg ...]
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves the RDB file, empties
+/// the keyspace and loads the file back.
+fn reload(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    while !args.is_empty() {
+        let o = args.next_bytes()?;
+        if o.eq_ignore_ascii_case(b"merge") {
+            merge = true;
+        } else if o.eq_ignore_ascii_case(b"noflush") {
+            flush = false;
+        } else if o.eq_ignore_ascii_case(b"nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."));
+        }
+    }
+    let srv = ctx.srv;
+    if save {
+        srv.persist.cancel_bg();
+        crate::persist::save_locked(srv, &mut ctx.locked).map_err(|_| CmdError::msg("ERR"))?;
+    }
+    let name = srv.config.get_text("dbfilename").unwrap_or_default();
+    let load_err = || CmdError::err("Error trying to load the RDB dump");
+    let data = std::fs::read(&name).map_err(|_| load_err())?;
+    if flush {
+        let dirty = srv.dirty.load(Ordering::Relaxed);
+        super::server::clear_db(ctx, None, false);
+        srv.dirty.store(dirty, Ordering::Relaxed);
+    }
+    crate::persist::load_locked(srv, &mut ctx.locked, &data, merge).map_err(|e| {
+        tracing::warn!("{e}");
+        load_err()
+    })?;
+    tracing::warn!("DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
+    Ok(())
+}
+
 fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let allowed = match ctx.srv.config.get_text("enable-debug-command").as_deref() {
         Some("yes") => true,
@@ -114,6 +156,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             Ok(())
         }
         b"object" if argc == 3 => debug_object(ctx, args.next_bytes()?),
+        b"reload" => reload(ctx, args),
         b"quicklist" if argc == 3 || argc == 4 => {
             let key = args.next_bytes()?;
             let full = if argc == 4 { c_atoi(args.next_bytes()?) } else { 0 };

@@ -3,8 +3,8 @@
 //!
 //! Keyspace-wide commands (DBSIZE, FLUSH*, SWAPDB) lock every shard; INFO's
 //! keyspace section locks one shard at a time, so it never stalls the whole
-//! server. Persistence does not exist yet: SHUTDOWN SAVE answers Redis's
-//! failure, a plain SHUTDOWN stops without saving.
+//! server. SAVE, BGSAVE and the saves of SHUTDOWN and FLUSHALL are in
+//! persist.rs.
 
 use super::command::write_help;
 use super::{registry, Cmd};
@@ -26,6 +26,8 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::SWAPDB, swapdb).lock_all(),
     Cmd::new(&t::TIME, time),
     Cmd::new(&t::LASTSAVE, lastsave),
+    Cmd::new(&t::SAVE, save).lock_all(),
+    Cmd::new(&t::BGSAVE, bgsave).lock_all(),
     Cmd::new(&t::INFO, info),
     Cmd::new(&t::SHUTDOWN, shutdown),
     Cmd::new(&t::CONFIG_GET, config_get),
@@ -74,7 +76,7 @@ fn signal_waiting_keys(ctx: &mut Ctx<'_>, db: usize) {
 /// Empties database `db` (all of them for `None`) in every held shard;
 /// returns the keys removed. With `lazy` the emptied tables are freed by
 /// the lazyfree thread: the keyspace is empty for everyone at once.
-fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 {
+pub(crate) fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 {
     let mut removed = 0;
     let (mut emptied, mut lazy_keys) = (Vec::new(), 0);
     match db {
@@ -110,6 +112,12 @@ fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 {
 fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
     clear_db(ctx, None, lazy);
+    // Redis's flushAllDataAndResetRDB: a running BGSAVE is stopped, and
+    // with save points the (empty) dataset is saved at once.
+    ctx.srv.persist.cancel_bg();
+    if !crate::persist::save_params(ctx.srv).is_empty() {
+        let _ = crate::persist::save_locked(ctx.srv, &mut ctx.locked);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -162,6 +170,51 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SAVE
+fn save(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    if ctx.srv.persist.in_progress.load(Ordering::SeqCst) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    ctx.srv.persist.saves.fetch_add(1, Ordering::Relaxed);
+    crate::persist::save_locked(ctx.srv, &mut ctx.locked).map_err(|_| CmdError::msg("ERR"))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// BGSAVE [SCHEDULE]
+fn bgsave(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let mut schedule = false;
+    if !args.is_empty() {
+        if args.remaining() == 1 && args.peek().is_some_and(|a| a.eq_ignore_ascii_case(b"schedule")) {
+            schedule = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let p = &ctx.srv.persist;
+    if p.in_progress.load(Ordering::SeqCst) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    // Inside EXEC a snapshot cannot start (Redis cannot fork there either):
+    // it is scheduled.
+    let in_exec = ctx.nested && !ctx.in_script;
+    if in_exec {
+        let _ = schedule;
+        p.scheduled.store(true, Ordering::Relaxed);
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
+    }
+    crate::persist::bgsave_locked(ctx.srv, &ctx.locked).map_err(|e| {
+        if e.contains("already") {
+            CmdError::err(e)
+        } else {
+            CmdError::msg("ERR")
+        }
+    })?;
+    ctx.out.simple("Background saving started");
+    Ok(())
+}
+
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
 fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
@@ -184,11 +237,16 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         // Shutdown here is immediate: there is never one in progress.
         return Err(CmdError::err("No shutdown in progress."));
     }
-    // NOW and FORCE only matter while waiting for replicas or when a save
-    // fails: there are neither here.
-    if save && !force {
-        // No persistence yet: a save cannot succeed.
-        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    // NOW only matters while waiting for replicas: there are none here.
+    let _ = now;
+    // Without SAVE or NOSAVE, the data is saved when save points are set.
+    if save || (!nosave && !crate::persist::save_params(ctx.srv).is_empty()) {
+        if crate::persist::shutdown_save(ctx.srv).is_err() && !force {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+        }
+    } else {
+        ctx.srv.persist.cancel_bg();
     }
     ctx.srv.request_shutdown();
     // Redis closes the connection without a reply when it shuts down.
@@ -533,6 +591,8 @@ fn memory_section(srv: &Server, s: &mut String) {
 }
 
 fn persistence_section(srv: &Server, s: &mut String) {
+    let p = &srv.persist;
+    let (running, cur, last, done, total) = p.progress();
     s.push_str("# Persistence\r\n");
     fields!(s,
         "loading" => 0,
@@ -541,18 +601,18 @@ fn persistence_section(srv: &Server, s: &mut String) {
         "current_cow_size" => 0,
         "current_cow_size_age" => 0,
         "current_fork_perc" => "0.00",
-        "current_save_keys_processed" => 0,
-        "current_save_keys_total" => 0,
+        "current_save_keys_processed" => done,
+        "current_save_keys_total" => total,
         "rdb_changes_since_last_save" => srv.dirty.load(Ordering::Relaxed),
-        "rdb_bgsave_in_progress" => 0,
+        "rdb_bgsave_in_progress" => running as u8,
         "rdb_last_save_time" => srv.lastsave.load(Ordering::Relaxed),
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "rdb_last_bgsave_status" => if p.last_bg_ok() { "ok" } else { "err" },
+        "rdb_last_bgsave_time_sec" => last,
+        "rdb_current_bgsave_time_sec" => cur,
+        "rdb_saves" => p.saves.load(Ordering::Relaxed),
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
+        "rdb_last_load_keys_expired" => p.loaded_expired.load(Ordering::Relaxed),
+        "rdb_last_load_keys_loaded" => p.loaded_keys.load(Ordering::Relaxed),
         "aof_enabled" => crate::cfg_num!(srv.config, "appendonly"),
         "aof_rewrite_in_progress" => 0,
         "aof_rewrite_scheduled" => 0,

@@ -54,6 +54,13 @@ impl Default for LoadConfig {
 pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
     let mut r = Reader::new(body);
     let t = r.byte()?;
+    load_object(&mut r, t, cfg)
+}
+
+/// The object of type `t` at the reader's position (an RDB file's value,
+/// after its type byte and key).
+pub fn load_object(r: &mut Reader<'_>, t: u8, cfg: &LoadConfig) -> Option<Value> {
+    let r = &mut *r;
     Some(match t {
         ty::STRING => Value::Str(Str::from_bytes(&r.string()?)),
         ty::LIST => {
@@ -64,7 +71,7 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             }
             nonempty_list(l)?
         }
-        ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => quicklist(&mut r, t == ty::LIST_QUICKLIST_2, cfg)?,
+        ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => quicklist(r, t == ty::LIST_QUICKLIST_2, cfg)?,
         ty::LIST_ZIPLIST => {
             let blob = r.string()?;
             let mut l = List::new(cfg.list_fill);
@@ -164,7 +171,7 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             let mut z = ZSet::new_skip();
             for _ in 0..n {
                 let m = r.string()?;
-                let score = if t == ty::ZSET_2 { f64::from_bits(r.u64_le()?) } else { text_double(&mut r)? };
+                let score = if t == ty::ZSET_2 { f64::from_bits(r.u64_le()?) } else { text_double(r)? };
                 zset_add(&mut z, &m, score, cfg)?;
             }
             z.shrink_if_small(cfg.zset);
@@ -189,7 +196,7 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
             }
             nonempty_zset(z)?
         }
-        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => stream(&mut r, t == ty::STREAM_LISTPACKS_2)?,
+        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 => stream(r, t == ty::STREAM_LISTPACKS_2)?,
         _ => return None,
     })
 }
@@ -468,4 +475,31 @@ fn stream(r: &mut Reader<'_>, v2: bool) -> Option<Value> {
         }
     }
     Some(Value::Stream(Box::new(s)))
+}
+
+/// True for the object types `load_object` reads (a `None` from it is then
+/// bad data rather than an unknown type).
+pub fn known_type(t: u8) -> bool {
+    matches!(
+        t,
+        ty::STRING
+            | ty::LIST
+            | ty::SET
+            | ty::ZSET
+            | ty::HASH
+            | ty::ZSET_2
+            | ty::HASH_ZIPMAP
+            | ty::LIST_ZIPLIST
+            | ty::SET_INTSET
+            | ty::ZSET_ZIPLIST
+            | ty::HASH_ZIPLIST
+            | ty::LIST_QUICKLIST
+            | ty::STREAM_LISTPACKS
+            | ty::HASH_LISTPACK
+            | ty::ZSET_LISTPACK
+            | ty::LIST_QUICKLIST_2
+            | ty::STREAM_LISTPACKS_2
+            | ty::HASH_METADATA
+            | ty::HASH_LISTPACK_EX
+    )
 }

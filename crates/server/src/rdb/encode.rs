@@ -38,24 +38,35 @@ pub fn dump(v: &Value) -> Vec<u8> {
 /// plain nodes.
 pub fn dump_with(v: &Value, threshold: usize) -> Vec<u8> {
     let mut out = Vec::new();
+    if write_object(&mut out, v, threshold) {
+        seal_as(out, RDB_VERSION_74)
+    } else {
+        seal(out)
+    }
+}
+
+/// Appends the type byte and the object of `v` (an RDB file puts the key
+/// between the two). True if the object needs Redis 7.4's RDB version (a
+/// hash with field TTLs).
+pub fn write_object(out: &mut Vec<u8>, v: &Value, threshold: usize) -> bool {
     match v {
         Value::Str(s) => {
             out.push(ty::STRING);
-            write_string(&mut out, s.as_bytes(&mut itoa::Buffer::new()));
+            write_string(out, s.as_bytes(&mut itoa::Buffer::new()));
         }
-        Value::List(l) => list(&mut out, l, threshold),
-        Value::Set(s) => set(&mut out, s),
+        Value::List(l) => list(out, l, threshold),
+        Value::Set(s) => set(out, s),
         Value::Hash(h) => {
             if let Some(min) = h.min_ttl() {
-                ttl_hash(&mut out, h, min);
-                return seal_as(out, RDB_VERSION_74);
+                ttl_hash(out, h, min);
+                return true;
             }
-            hash(&mut out, h)
+            hash(out, h)
         }
-        Value::ZSet(z) => zset(&mut out, z),
-        Value::Stream(s) => stream(&mut out, s),
+        Value::ZSet(z) => zset(out, z),
+        Value::Stream(s) => stream(out, s),
     }
-    seal(out)
+    false
 }
 
 /// Quicklist sizes by negative fill (-1..-5), and the safety net of a

@@ -34,13 +34,14 @@
 
 mod decode;
 mod encode;
+pub mod file;
 mod listpack;
 pub mod lzf;
 
 use std::borrow::Cow;
 
-pub use decode::{load, LoadConfig};
-pub use encode::{dump, dump_with, packed_threshold, quicklist_nodes, QlNode, DEFAULT_PACKED_THRESHOLD};
+pub use decode::{load, load_object, LoadConfig};
+pub use encode::{dump, dump_with, packed_threshold, quicklist_nodes, write_object, QlNode, DEFAULT_PACKED_THRESHOLD};
 
 /// The RDB version Redis 7.0 writes and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
@@ -125,6 +126,11 @@ pub fn write_len(out: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// `rdbcompression`: strings over 20 bytes may be LZF-compressed (in RDB
+/// files and DUMP payloads alike, as in Redis, where the setting is
+/// server-wide).
+pub static COMPRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// An RDB string as Redis's `rdbSaveRawString` writes it: a short canonical
 /// integer that fits 32 bits as an integer, a string over 20 bytes
 /// LZF-compressed when that saves 4 bytes, else length and bytes.
@@ -145,7 +151,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
+    if s.len() > 20 && COMPRESS.load(std::sync::atomic::Ordering::Relaxed) {
         if let Some(c) = lzf::compress(s, s.len() - 4) {
             out.push(0xC3);
             write_len(out, c.len() as u64);

@@ -248,7 +248,27 @@ fn with_functions<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Functions) -> Result
     let r = f(funcs);
     let (l, n) = funcs.counts();
     srv.scripting.counts.store(((l as u64) << 32) | n as u64, Ordering::Relaxed);
+    *srv.scripting.lib_codes.lock() = funcs.libs.values().map(|l| l.code.clone()).collect();
     r
+}
+
+/// Loads libraries from their code (an RDB file), as FUNCTION RESTORE
+/// with REPLACE would. Not for use while a function runs.
+pub fn load_codes(srv: &crate::server::Server, codes: &[Vec<u8>]) -> Result<(), String> {
+    let mut g = srv.scripting.functions.lock();
+    if g.is_none() {
+        *g = Some(Functions::new(srv).map_err(|e| e.to_string())?);
+    }
+    let fs = g.as_mut().expect("just created");
+    let mut libs = Vec::new();
+    for c in codes {
+        libs.push(fs.compile(c)?);
+    }
+    fs.link(libs, true)?;
+    let (l, n) = fs.counts();
+    srv.scripting.counts.store(((l as u64) << 32) | n as u64, Ordering::Relaxed);
+    *srv.scripting.lib_codes.lock() = fs.libs.values().map(|l| l.code.clone()).collect();
+    Ok(())
 }
 
 /// FUNCTION LOAD [REPLACE] function-code
@@ -305,6 +325,7 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if n > crate::lazyfree::THRESHOLD {
             let old = g.take();
             srv.scripting.counts.store(0, Ordering::Relaxed);
+            srv.scripting.lib_codes.lock().clear();
             drop(g);
             srv.lazyfree.free_many(old, n);
             srv.dirty.fetch_add(1, Ordering::Relaxed);

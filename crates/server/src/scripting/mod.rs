@@ -249,6 +249,10 @@ pub struct Scripting {
     /// Libraries (high half) and functions (low half), for FUNCTION STATS
     /// while a function holds the functions state.
     pub counts: std::sync::atomic::AtomicU64,
+    /// The code of every library, kept beside the functions state for
+    /// snapshots (a running function holds that state for as long as it
+    /// runs; a snapshot must never wait for it).
+    pub lib_codes: Mutex<Vec<Vec<u8>>>,
     /// The last memory figures read; INFO reuses them while a script holds
     /// a Lua state (INFO never waits for one, and may run inside a script).
     mem: Mutex<MemInfo>,

@@ -34,7 +34,7 @@ pub mod value;
 use indexmap::IndexSet;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use crc16::{crc16, key_hash_slot};
@@ -245,7 +245,18 @@ pub struct Keyspace {
     /// (`Locked::acquire_more`): lockers that hold shards and wait for
     /// another release what they hold and start over (see `acquire`).
     escalating: AtomicUsize,
+    /// A point-in-time snapshot in progress (`begin_snapshot`): shards not
+    /// captured yet are `pending`; the first locker of such a shard hands
+    /// its contents to the sink before doing anything with it.
+    snap_any: AtomicBool,
+    snap_pending: Box<[AtomicBool]>,
+    snap_sink: Mutex<Option<SnapshotSink>>,
 }
+
+/// Receives each shard of a snapshot once, as it was when the snapshot
+/// began (called with the shard locked, possibly with other shards held:
+/// it must not lock shards or wait).
+pub type SnapshotSink = std::sync::Arc<dyn Fn(usize, &Shard) + Send + Sync>;
 
 /// How long a multi-shard locker waits for one shard before it looks at
 /// the escalation flag (and its give-up condition) again.
@@ -260,6 +271,51 @@ impl Keyspace {
             mask: n - 1,
             ndb,
             escalating: AtomicUsize::new(0),
+            snap_any: AtomicBool::new(false),
+            snap_pending: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            snap_sink: Mutex::new(None),
+        }
+    }
+
+    /// Starts a point-in-time snapshot. The caller holds every shard
+    /// (`all`), so the moment is the same for all of them. From now on,
+    /// whoever locks a shard first (a command, background work, or the
+    /// snapshot's own writer) gives it to `sink` before using it: a shard
+    /// is copied out before its first change, never the whole keyspace at
+    /// once (copy-on-write by shard, no fork).
+    pub fn begin_snapshot(&self, all: &Locked<'_>, sink: SnapshotSink) {
+        assert!(all.all && std::ptr::eq(all.ks, self), "a snapshot starts with every shard held");
+        *self.snap_sink.lock() = Some(sink);
+        for p in self.snap_pending.iter() {
+            p.store(true, Ordering::Relaxed);
+        }
+        self.snap_any.store(true, Ordering::Relaxed);
+    }
+
+    /// Ends a snapshot whose shards were all given to the sink.
+    pub fn end_snapshot(&self) {
+        self.snap_any.store(false, Ordering::Relaxed);
+        *self.snap_sink.lock() = None;
+    }
+
+    /// The snapshot hook on every path that locks a shard. The flags were
+    /// set under every shard's lock, so taking shard `i`'s lock makes them
+    /// visible here.
+    #[inline]
+    fn captured<'g>(&self, i: usize, g: MutexGuard<'g, Shard>) -> MutexGuard<'g, Shard> {
+        if self.snap_any.load(Ordering::Relaxed) {
+            self.capture(i, &g);
+        }
+        g
+    }
+
+    #[cold]
+    fn capture(&self, i: usize, s: &Shard) {
+        if self.snap_pending[i].swap(false, Ordering::AcqRel) {
+            let sink = self.snap_sink.lock().clone();
+            if let Some(f) = sink {
+                f(i, s);
+            }
         }
     }
 
@@ -278,13 +334,13 @@ impl Keyspace {
     /// Locks one shard (for background work such as active expiry). The
     /// caller must hold no other shard.
     pub fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
-        self.shards[i].lock()
+        self.captured(i, self.shards[i].lock())
     }
 
     /// Locks one shard if it is free (background work skips busy shards
     /// rather than blocking a worker behind a script or EXEC).
     pub fn try_lock_shard(&self, i: usize) -> Option<MutexGuard<'_, Shard>> {
-        self.shards[i].try_lock()
+        self.shards[i].try_lock().map(|g| self.captured(i, g))
     }
 
     /// Locks the shards of `keys`, in ascending order.
@@ -397,7 +453,7 @@ impl Keyspace {
                         }
                     },
                 };
-                guards.push((i, g));
+                guards.push((i, self.captured(i, g)));
             }
             return Some(Locked { ks: self, guards, all, hint: KeyHint::NONE });
         }
@@ -597,6 +653,7 @@ impl<'a> Locked<'a> {
                 g
             }
         };
+        let g = self.ks.captured(i, g);
         let pos = self.guards.partition_point(|(j, _)| *j < i);
         self.guards.insert(pos, (i, g));
     }
@@ -616,6 +673,12 @@ impl<'a> Locked<'a> {
             self.acquire_more(i);
         }
         self.all = true;
+    }
+
+    /// The held shard with index `i`, if held, shared.
+    pub fn shard_at_ref(&self, i: usize) -> Option<&Shard> {
+        let p = self.find(i)?;
+        Some(&self.guards[p].1)
     }
 
     /// The held shard with index `i`, if held.

@@ -24,6 +24,7 @@ mod list;
 mod msgconf;
 mod notify;
 mod perf;
+mod persist;
 mod protocol;
 mod pubsub;
 mod scriptconf;

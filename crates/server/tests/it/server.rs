@@ -380,7 +380,9 @@ fn keyspace_commands() {
 
 #[test]
 fn debug_and_shutdown() {
-    let t = TestServer::with(&[("enable-debug-command", "yes")]);
+    // A file name the save cannot be renamed to (a directory): SHUTDOWN
+    // SAVE fails.
+    let t = TestServer::with(&[("enable-debug-command", "yes"), ("dbfilename", ".")]);
     let mut r = t.raw();
     assert_eq!(r.cmd("DEBUG SLEEP 0"), "+OK\r\n");
     assert_eq!(r.cmd("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");

@@ -1,0 +1,653 @@
+//! RDB persistence: SAVE, BGSAVE, save points, the save at shutdown and
+//! after FLUSHALL, and loading at startup and by DEBUG RELOAD.
+//!
+//! No fork. SAVE (and the other foreground saves) hold every shard while
+//! they write, as Redis blocks while it saves. BGSAVE takes every shard for
+//! a moment only, to fix the point in time (`Keyspace::begin_snapshot`),
+//! then a writer thread goes through the shards; a command that reaches a
+//! shard before the writer first copies that shard out in RDB form (its
+//! chunk goes to the writer), so the file holds the keyspace exactly as it
+//! was at BGSAVE, while the server keeps serving. Extra memory is the
+//! serialized form of the shards changed before the writer got to them,
+//! never a second copy of the objects.
+//!
+//! Files are written to `temp-<pid>-<n>.rdb` in the working directory
+//! (`dir`), flushed to disk, then renamed to `dbfilename`, as Redis does.
+
+use crate::rdb::{self, file, LoadConfig};
+use crate::server::Server;
+use crate::storage::{Entry, Locked, Shard, SnapshotSink, Value, NO_EXPIRE};
+use parking_lot::Mutex;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// The persistence state of a server.
+#[derive(Default)]
+pub struct Persist {
+    me: OnceLock<Weak<Server>>,
+    bg: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// A BGSAVE is running (INFO rdb_bgsave_in_progress).
+    pub in_progress: AtomicBool,
+    /// Whether the last BGSAVE succeeded (starts true).
+    last_bg_failed: AtomicBool,
+    pub saves: AtomicU64,
+    bg_started: Mutex<Option<Instant>>,
+    /// Seconds the last BGSAVE took, -1 before the first.
+    last_bg_secs: AtomicI64,
+    /// Unix seconds of the last BGSAVE attempt.
+    last_try: AtomicI64,
+    /// BGSAVE SCHEDULE: start one as soon as possible.
+    pub scheduled: AtomicBool,
+    pub loaded_keys: AtomicU64,
+    pub loaded_expired: AtomicU64,
+    keys_total: AtomicU64,
+    keys_done: AtomicU64,
+    /// Makes a running BGSAVE give up (FLUSHALL, DEBUG RELOAD, SHUTDOWN):
+    /// it removes its temporary file and never renames it. Checked and set
+    /// under `rename`.
+    cancel: AtomicBool,
+    rename: Mutex<()>,
+    seq: AtomicU64,
+    /// The save cron thread is running.
+    cron: AtomicBool,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Persist {
+    /// Remembers the server, for the threads that BGSAVE and the save
+    /// cron start (called once the server is shared).
+    pub fn attach(srv: &Arc<Server>) {
+        let _ = srv.persist.me.set(Arc::downgrade(srv));
+        srv.persist.last_bg_secs.store(-1, Ordering::Relaxed);
+        if !srv.persist.cron.swap(true, Ordering::SeqCst) {
+            let weak = Arc::downgrade(srv);
+            std::thread::Builder::new()
+                .name("save-cron".into())
+                .spawn(move || save_cron(weak))
+                .expect("save cron thread");
+        }
+    }
+
+    pub fn last_bg_ok(&self) -> bool {
+        !self.last_bg_failed.load(Ordering::Relaxed)
+    }
+
+    /// INFO's persistence fields that change while saving:
+    /// (in progress, seconds running or -1, last duration, keys done, keys total).
+    pub fn progress(&self) -> (bool, i64, i64, u64, u64) {
+        let running = self.in_progress.load(Ordering::Relaxed);
+        let cur = if running { self.bg_started.lock().map_or(-1, |t| t.elapsed().as_secs() as i64) } else { -1 };
+        (
+            running,
+            cur,
+            self.last_bg_secs.load(Ordering::Relaxed),
+            if running { self.keys_done.load(Ordering::Relaxed) } else { 0 },
+            if running { self.keys_total.load(Ordering::Relaxed) } else { 0 },
+        )
+    }
+
+    /// Stops a running BGSAVE (its file is not kept). Does not wait.
+    pub fn cancel_bg(&self) {
+        let _g = self.rename.lock();
+        if self.in_progress.load(Ordering::SeqCst) {
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits for a BGSAVE thread that ended (or was cancelled) to be gone.
+    /// The caller must hold no shard.
+    pub fn join_bg(&self) {
+        let h = self.bg.lock().take();
+        if let Some(h) = h {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The save points of the `save` setting: (seconds, changes) pairs.
+pub fn save_params(srv: &Server) -> Vec<(i64, u64)> {
+    let text = srv.config.get_text("save").unwrap_or_default();
+    let w: Vec<&str> = text.split_whitespace().collect();
+    w.chunks(2).filter_map(|p| Some((p.first()?.parse().ok()?, p.get(1)?.parse().ok()?))).collect()
+}
+
+/// The shape of values loaded from a file (the `*-max-*` settings).
+pub fn load_config(srv: &Server) -> LoadConfig {
+    let c = &srv.config;
+    let n = |v: i64| v.max(0) as usize;
+    LoadConfig {
+        hash: types::hash::Limits {
+            max_entries: n(crate::cfg_num!(c, "hash-max-listpack-entries")),
+            max_value: n(crate::cfg_num!(c, "hash-max-listpack-value")),
+        },
+        zset: types::zset::Limits {
+            max_entries: n(crate::cfg_num!(c, "zset-max-listpack-entries")),
+            max_value: n(crate::cfg_num!(c, "zset-max-listpack-value")),
+        },
+        max_intset: n(crate::cfg_num!(c, "set-max-intset-entries")),
+        list_fill: crate::cfg_num!(c, "list-max-listpack-size").clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+    }
+}
+
+// ------------------------------------------------------------ writing
+
+/// One shard in RDB form: a `SELECTDB` group per non-empty database.
+/// Returns the bytes and the number of keys.
+fn shard_chunk(s: &Shard, threshold: usize) -> (Vec<u8>, u64) {
+    let mut out = Vec::new();
+    let mut scratch = Vec::new();
+    let mut n = 0;
+    for (d, db) in s.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        file::select_db(&mut out, d, db.len(), db.volatile.len());
+        for (k, e) in db.map.iter() {
+            file::key_value(&mut out, &mut scratch, k, e, threshold);
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+/// True if some hash holds fields with a TTL: the file then needs RDB
+/// version 12 (Redis 7.4), which Redis 7.0 cannot read; without such
+/// hashes the file is version 10, as Redis 7.0 writes.
+fn needs_v12<'a>(shards: impl Iterator<Item = &'a Shard>) -> bool {
+    shards.into_iter().any(|s| {
+        s.dbs.iter().any(|db| {
+            db.hexpires
+                .iter()
+                .any(|k| matches!(db.get(k), Some(Entry { value: Value::Hash(h), .. }) if h.min_ttl().is_some()))
+        })
+    })
+}
+
+/// The file's start: header, auxiliary fields and function libraries.
+fn preamble(srv: &Server, v12: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    file::header(&mut out, if v12 { rdb::RDB_VERSION_74 } else { rdb::RDB_VERSION });
+    file::aux(&mut out, b"redis-ver", crate::commands::server::REDIS_VERSION.as_bytes());
+    file::aux(&mut out, b"redis-bits", b"64");
+    file::aux(&mut out, b"ctime", unix_now().to_string().as_bytes());
+    file::aux(&mut out, b"used-mem", crate::evict::used_memory(srv).to_string().as_bytes());
+    file::aux(&mut out, b"aof-base", b"0");
+    for code in srv.scripting.lib_codes.lock().iter() {
+        file::function(&mut out, code);
+    }
+    out
+}
+
+/// A file being written: bytes go through a buffer and the checksum.
+struct RdbFile {
+    w: std::io::BufWriter<std::fs::File>,
+    crc: file::Crc64,
+    tmp: String,
+}
+
+impl RdbFile {
+    fn create(srv: &Server) -> std::io::Result<RdbFile> {
+        let tmp = format!("temp-{}-{}.rdb", std::process::id(), srv.persist.seq.fetch_add(1, Ordering::Relaxed));
+        let f = std::fs::File::create(&tmp)?;
+        Ok(RdbFile { w: std::io::BufWriter::with_capacity(1 << 16, f), crc: file::Crc64(0), tmp })
+    }
+
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.crc.update(b);
+        self.w.write_all(b)
+    }
+
+    /// Writes the footer and syncs; the file is still under its temporary
+    /// name.
+    fn finish(mut self, checksum: bool) -> std::io::Result<String> {
+        let mut end = Vec::new();
+        file::finish(&mut end, &mut self.crc, checksum);
+        self.w.write_all(&end)?;
+        let f = self.w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(self.tmp)
+    }
+}
+
+fn install(tmp: &str, srv: &Server) -> std::io::Result<()> {
+    let name = srv.config.get_text("dbfilename").unwrap_or_else(|| "dump.rdb".into());
+    std::fs::rename(tmp, &name)?;
+    if let Ok(d) = std::fs::File::open(".") {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn checksum_on(srv: &Server) -> bool {
+    crate::cfg_num!(srv.config, "rdbchecksum") != 0
+}
+
+/// After a successful save: Redis's bookkeeping.
+fn saved(srv: &Server, dirty_before: u64) {
+    let _ = srv.dirty.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some(d.saturating_sub(dirty_before)));
+    srv.lastsave.store(unix_now(), Ordering::Relaxed);
+}
+
+/// SAVE and the other foreground saves: writes the whole keyspace, every
+/// shard held by the caller, and installs the file.
+pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> {
+    assert!(locked.holds_all(), "a foreground save holds every shard");
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let threshold = srv.packed_threshold.load(Ordering::Relaxed);
+    let v12 = needs_v12(locked.shards_mut().map(|s| &*s));
+    let r = (|| -> std::io::Result<()> {
+        let mut f = RdbFile::create(srv)?;
+        f.put(&preamble(srv, v12))?;
+        let mut scratch = Vec::new();
+        let mut buf = Vec::with_capacity(1 << 16);
+        for s in locked.shards_mut() {
+            for (d, db) in s.dbs.iter().enumerate() {
+                if db.is_empty() {
+                    continue;
+                }
+                file::select_db(&mut buf, d, db.len(), db.volatile.len());
+                for (k, e) in db.map.iter() {
+                    file::key_value(&mut buf, &mut scratch, k, e, threshold);
+                    if buf.len() >= 1 << 16 {
+                        f.put(&buf)?;
+                        buf.clear();
+                    }
+                }
+            }
+        }
+        f.put(&buf)?;
+        let tmp = f.finish(checksum_on(srv))?;
+        let r = install(&tmp, srv);
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r
+    })();
+    match r {
+        Ok(()) => {
+            saved(srv, dirty);
+            tracing::info!("DB saved on disk");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("Failed saving the DB: {e}");
+            Err(e.to_string())
+        }
+    }
+}
+
+/// BGSAVE: fixes the snapshot's moment (the caller holds every shard) and
+/// starts the writer thread. Refused while one runs.
+pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
+    assert!(locked.holds_all(), "a snapshot starts with every shard held");
+    let Some(me) = srv.persist.me.get().and_then(|w| w.upgrade()) else {
+        return Err("Background saving is not available".into());
+    };
+    let p = &srv.persist;
+    if p.in_progress.swap(true, Ordering::SeqCst) {
+        return Err("Background save already in progress".into());
+    }
+    // The previous writer has ended (in_progress was false): reap it.
+    if let Some(h) = p.bg.lock().take() {
+        let _ = h.join();
+    }
+    p.cancel.store(false, Ordering::SeqCst);
+    p.scheduled.store(false, Ordering::Relaxed);
+    p.saves.fetch_add(1, Ordering::Relaxed);
+    *p.bg_started.lock() = Some(Instant::now());
+    p.last_try.store(unix_now(), Ordering::Relaxed);
+    p.keys_done.store(0, Ordering::Relaxed);
+    let threshold = srv.packed_threshold.load(Ordering::Relaxed);
+    // Count keys and find the version through a shared view of the shards.
+    let (mut total, mut v12) = (0u64, false);
+    for i in 0..srv.keyspace.nshards() {
+        if let Some(s) = locked.shard_at_ref(i) {
+            total += s.dbs.iter().map(|d| d.len() as u64).sum::<u64>();
+            v12 = v12 || needs_v12(std::iter::once(s));
+        }
+    }
+    p.keys_total.store(total, Ordering::Relaxed);
+    let pre = preamble(srv, v12);
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel::<(Vec<u8>, u64)>();
+    let tx = Mutex::new(tx);
+    let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| {
+        let chunk = shard_chunk(s, threshold);
+        let _ = tx.lock().send(chunk);
+    });
+    srv.keyspace.begin_snapshot(locked, sink);
+    let h = std::thread::Builder::new().name("bgsave".into()).spawn(move || bg_writer(me, pre, rx, dirty));
+    match h {
+        Ok(h) => {
+            *p.bg.lock() = Some(h);
+            tracing::info!("Background saving started");
+            Ok(())
+        }
+        Err(e) => {
+            srv.keyspace.end_snapshot();
+            p.in_progress.store(false, Ordering::SeqCst);
+            Err(e.to_string())
+        }
+    }
+}
+
+fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>, dirty: u64) {
+    let p = &srv.persist;
+    let n = srv.keyspace.nshards();
+    let cancelled = || p.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed);
+    let r = (|| -> Result<String, String> {
+        let mut f = RdbFile::create(&srv).map_err(|e| e.to_string())?;
+        let tmp = f.tmp.clone();
+        let r = (|| -> Result<(), String> {
+            f.put(&pre).map_err(|e| e.to_string())?;
+            let (mut got, mut next) = (0, 0);
+            while got < n {
+                if cancelled() {
+                    return Err("cancelled".into());
+                }
+                // Chunks that commands copied out, then the next shard
+                // nobody has touched (locking it copies it out).
+                let chunk = match rx.try_recv() {
+                    Ok(c) => c,
+                    Err(_) if next < n => {
+                        drop(srv.keyspace.lock_shard(next));
+                        next += 1;
+                        continue;
+                    }
+                    Err(_) => match rx.recv_timeout(Duration::from_millis(100)) {
+                        Ok(c) => c,
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(e) => return Err(e.to_string()),
+                    },
+                };
+                got += 1;
+                f.put(&chunk.0).map_err(|e| e.to_string())?;
+                p.keys_done.fetch_add(chunk.1, Ordering::Relaxed);
+                // rdb-key-save-delay (microseconds per key): tests use it
+                // to keep a BGSAVE running.
+                let delay = crate::cfg_num!(srv.config, "rdb-key-save-delay");
+                if delay > 0 && chunk.1 > 0 {
+                    let until = Instant::now() + Duration::from_micros((delay as u64).saturating_mul(chunk.1));
+                    while Instant::now() < until && !cancelled() {
+                        std::thread::sleep(Duration::from_millis(1).min(until - Instant::now()));
+                    }
+                }
+            }
+            Ok(())
+        })();
+        srv.keyspace.end_snapshot();
+        match r.and_then(|()| f.finish(checksum_on(&srv)).map_err(|e| e.to_string())) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    })();
+    let ok = match r {
+        Ok(tmp) => {
+            let _g = p.rename.lock();
+            if cancelled() {
+                let _ = std::fs::remove_file(&tmp);
+                false
+            } else {
+                match install(&tmp, &srv) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!("Background saving error: {e}");
+                        let _ = std::fs::remove_file(&tmp);
+                        false
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            if e != "cancelled" {
+                tracing::warn!("Background saving error: {e}");
+            }
+            false
+        }
+    };
+    let secs = p.bg_started.lock().take().map_or(0, |t| t.elapsed().as_secs() as i64);
+    p.last_bg_secs.store(secs, Ordering::Relaxed);
+    if ok {
+        saved(&srv, dirty);
+        p.last_bg_failed.store(false, Ordering::Relaxed);
+        tracing::info!("Background saving terminated with success");
+    } else if !p.cancel.load(Ordering::SeqCst) {
+        p.last_bg_failed.store(true, Ordering::Relaxed);
+    }
+    let _g = p.rename.lock();
+    p.in_progress.store(false, Ordering::SeqCst);
+}
+
+/// Starts a BGSAVE from outside a command (save points, BGSAVE SCHEDULE).
+fn bgsave_now(srv: &Server) -> Result<(), String> {
+    let locked = srv.keyspace.lock_all();
+    bgsave_locked(srv, &locked)
+}
+
+/// Redis's serverCron part for RDB: save points and scheduled BGSAVEs.
+fn save_cron(weak: Weak<Server>) {
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let Some(srv) = weak.upgrade() else { return };
+        if srv.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let p = &srv.persist;
+        if p.in_progress.load(Ordering::SeqCst) {
+            continue;
+        }
+        // Reap a writer that ended.
+        if let Some(h) = p.bg.lock().take() {
+            let _ = h.join();
+        }
+        if p.scheduled.load(Ordering::Relaxed) {
+            let _ = bgsave_now(&srv);
+            continue;
+        }
+        let now = unix_now();
+        let dirty = srv.dirty.load(Ordering::Relaxed);
+        let last = srv.lastsave.load(Ordering::Relaxed);
+        // After a failed BGSAVE, retry only every 5 seconds (Redis's
+        // CONFIG_BGSAVE_RETRY_DELAY).
+        let may_try = p.last_bg_ok() || now - p.last_try.load(Ordering::Relaxed) > 5;
+        for (secs, changes) in save_params(&srv) {
+            if dirty >= changes && now - last > secs && may_try {
+                tracing::info!("{changes} changes in {secs} seconds. Saving...");
+                let _ = bgsave_now(&srv);
+                break;
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ loading
+
+/// What a load did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Loaded {
+    pub keys: u64,
+    pub expired: u64,
+}
+
+/// Loads `data` (a whole RDB file) into the shards the caller holds (every
+/// one). `replace`: a key already present is replaced (DEBUG RELOAD
+/// MERGE); otherwise a duplicate is an error.
+pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: bool) -> Result<Loaded, String> {
+    let cfg = load_config(srv);
+    let now = srv.clock.now_ms();
+    let ndb = srv.keyspace.ndb();
+    let mut db = 0usize;
+    let mut out = Loaded::default();
+    let mut codes = Vec::new();
+    let verify = checksum_on(srv);
+    file::parse(data, &cfg, verify, |item| {
+        match item {
+            file::Item::Db(d) => {
+                if d >= ndb {
+                    return Err(format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases. Exiting"
+                    ));
+                }
+                db = d;
+            }
+            file::Item::Function(code) => codes.push(code.into_owned()),
+            file::Item::Aux(..) => {}
+            file::Item::Key { key, value, expire_at, idle, freq } => {
+                if expire_at != NO_EXPIRE && expire_at <= now {
+                    out.expired += 1;
+                    return Ok(());
+                }
+                let lru = match (srv.config.lfu(), freq, idle) {
+                    (true, Some(f), _) => (crate::storage::lfu::minutes(now) << 8) | f as u32,
+                    (false, _, Some(i)) => srv.lru_clock_at(now).saturating_sub(i.min(u32::MAX as u64) as u32),
+                    _ => srv.new_access(now),
+                };
+                let ttl_hash = matches!(&value, Value::Hash(h) if h.min_ttl().is_some());
+                let mut e = Entry::new(value, lru);
+                e.expire_at = expire_at;
+                let shard = locked.shard_mut(&key).ok_or("shard not held")?;
+                let d = &mut shard.dbs[db];
+                if !replace && d.get(&key).is_some() {
+                    return Err(format!("RDB has duplicated key '{}' in DB {db}", String::from_utf8_lossy(&key)));
+                }
+                if let Some(old) = d.insert_entry(&key, e) {
+                    srv.lazyfree.free(&srv.config, crate::lazyfree::Why::ServerDel, old.value);
+                }
+                if ttl_hash {
+                    d.hexpires.insert(key.as_ref().into());
+                }
+                out.keys += 1;
+            }
+        }
+        Ok(())
+    })?;
+    if !codes.is_empty() {
+        crate::scripting::functions::load_codes(srv, &codes)?;
+    }
+    srv.persist.loaded_keys.store(out.keys, Ordering::Relaxed);
+    srv.persist.loaded_expired.store(out.expired, Ordering::Relaxed);
+    Ok(out)
+}
+
+/// Reads `dbfilename` from the working directory, if it exists, into an
+/// empty server (startup). A file that cannot be read or loaded is an
+/// error: the server does not start, as Redis does not.
+pub fn load_at_start(srv: &Server) -> Result<(), String> {
+    let name = srv.config.get_text("dbfilename").unwrap_or_else(|| "dump.rdb".into());
+    let data = match std::fs::read(&name) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let t = Instant::now();
+    let mut locked = srv.keyspace.lock_all();
+    let r = load_locked(srv, &mut locked, &data, false)?;
+    drop(locked);
+    srv.lastsave.store(unix_now(), Ordering::Relaxed);
+    tracing::warn!(
+        "DB loaded from disk: {:.3} seconds ({} keys, {} expired keys skipped)",
+        t.elapsed().as_secs_f64(),
+        r.keys,
+        r.expired
+    );
+    Ok(())
+}
+
+/// The save SHUTDOWN (or a signal) asks for, with every shard taken here;
+/// a running BGSAVE is stopped first, as Redis kills its child.
+pub fn shutdown_save(srv: &Server) -> Result<(), String> {
+    srv.persist.cancel_bg();
+    srv.persist.join_bg();
+    let mut locked = srv.keyspace.lock_all();
+    save_locked(srv, &mut locked)
+}
+
+/// A signal asks the server to stop: saves as the `shutdown-on-sigterm` /
+/// `shutdown-on-sigint` setting says (by default when save points are
+/// set). False if the save failed and the server must keep running.
+pub fn signal_shutdown(srv: &Server, setting: &str) -> bool {
+    let text = srv.config.get_text(setting).unwrap_or_default();
+    let has = |w: &str| text.split_whitespace().any(|x| x.eq_ignore_ascii_case(w));
+    if has("save") || (!has("nosave") && !save_params(srv).is_empty()) {
+        if shutdown_save(srv).is_err() && !has("force") {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return false;
+        }
+    } else {
+        srv.persist.cancel_bg();
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Str;
+
+    fn sv(s: &str) -> Value {
+        Value::Str(Str::from_bytes(s.as_bytes()))
+    }
+
+    #[test]
+    fn snapshot_sees_the_moment_it_began() {
+        let srv = Server::new(crate::Config::default());
+        {
+            let mut l = srv.keyspace.lock_all();
+            for i in 0..200 {
+                let k = format!("k{i}");
+                l.shard_mut(k.as_bytes()).unwrap().dbs[0].set(k.as_bytes(), sv("old"), false, 0);
+            }
+        }
+        let chunks = Arc::new(Mutex::new(Vec::new()));
+        let c2 = chunks.clone();
+        let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| c2.lock().push(shard_chunk(s, usize::MAX)));
+        {
+            let l = srv.keyspace.lock_all();
+            srv.keyspace.begin_snapshot(&l, sink);
+        }
+        // Writes after the start: every one first copies its shard out.
+        for i in 0..200 {
+            let k = format!("k{i}");
+            let mut l = srv.keyspace.lock_keys([k.as_bytes()]);
+            l.shard_mut(k.as_bytes()).unwrap().dbs[0].set(k.as_bytes(), sv("new"), false, 0);
+        }
+        for i in 0..srv.keyspace.nshards() {
+            drop(srv.keyspace.lock_shard(i));
+        }
+        srv.keyspace.end_snapshot();
+        let chunks = chunks.lock();
+        assert_eq!(chunks.len(), srv.keyspace.nshards(), "each shard exactly once");
+        let mut all = Vec::new();
+        file::header(&mut all, 10);
+        for (c, _) in chunks.iter() {
+            all.extend_from_slice(c);
+        }
+        let mut crc = file::Crc64(0);
+        crc.update(&all);
+        file::finish(&mut all, &mut crc, true);
+        let mut n = 0;
+        file::parse(&all, &LoadConfig::default(), true, |it| {
+            if let file::Item::Key { value: Value::Str(s), .. } = it {
+                assert_eq!(s.to_vec(), b"old");
+                n += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 200);
+    }
+
+    #[test]
+    fn save_params_parse() {
+        let srv = Server::new(crate::Config::default());
+        assert_eq!(save_params(&srv), vec![(3600, 1), (300, 100), (60, 10000)]);
+    }
+}

@@ -1,0 +1,345 @@
+//! RDB persistence: SAVE, BGSAVE, saving at shutdown, loading at startup,
+//! DEBUG RELOAD, and files exchanged with redis-server 7.0.15. These tests
+//! start the server binary in a directory of their own (a restart is what
+//! they test, and `dir` is the process's working directory).
+
+use crate::common::Raw;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    fn raw(&self) -> Raw {
+        Raw::connect(([127, 0, 0, 1], self.port).into())
+    }
+
+    /// Waits for the process to exit (after SHUTDOWN or a signal).
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "server did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fresh, empty directory for one test.
+fn test_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hematite-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
+    let port = free_port();
+    let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--enable-debug-command".into(), "yes".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(bin)
+        .args(&args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let mut p = Proc { child, port };
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            panic!("{bin} exited at start: {s}");
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "server did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    p
+}
+
+fn hematite(dir: &Path, extra: &[&str]) -> Proc {
+    spawn(env!("CARGO_BIN_EXE_hematite-server"), dir, extra)
+}
+
+/// Waits until no BGSAVE runs.
+fn wait_bgsave(r: &mut Raw) {
+    let t0 = Instant::now();
+    while r.info_field("persistence", "rdb_bgsave_in_progress") != "0" {
+        assert!(t0.elapsed() < Duration::from_secs(60), "BGSAVE did not end");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Data of every type and encoding, in two databases, with TTLs and a
+/// function library.
+fn fill(r: &mut Raw) {
+    let mut lines: Vec<String> = vec![
+        "SET int 12345".into(),
+        "SET neg -9000000000".into(),
+        "SET emb hello".into(),
+        format!("SET raw {}", "r".repeat(3000)),
+        format!("SET zeros {}", "0".repeat(100)),
+        "SET ttl1 v PX 9000000".into(),
+        "RPUSH smalllist a b 1 2".into(),
+        "HSET smallhash f1 v1 f2 2".into(),
+        "ZADD smallz 1 a 2.5 b -inf c".into(),
+        "SADD ints 1 2 3 -4".into(),
+        "SADD strs a b c".into(),
+        "PFADD hll a b c d".into(),
+        "SETBIT bits 1000 1".into(),
+        "GEOADD geo 13.361389 38.115556 Palermo".into(),
+        "XADD st 1-1 a 1".into(),
+        "XADD st 2-1 b 2".into(),
+        "XGROUP CREATE st g 0".into(),
+        "XREADGROUP GROUP g alice COUNT 1 STREAMS st >".into(),
+        "SELECT 7".into(),
+        "SET in7 seven".into(),
+        "HSET h7 a b".into(),
+        "SELECT 0".into(),
+    ];
+    for i in 0..600 {
+        lines.push(format!("RPUSH biglist element-{i}"));
+        lines.push(format!("HSET bighash field{i} value{i}"));
+        lines.push(format!("ZADD bigz {i}.25 m{i}"));
+        lines.push(format!("SADD bigset {i}"));
+        lines.push(format!("SADD bigsset s{i}"));
+        lines.push(format!("SET k{i} v{i}"));
+        if i % 3 == 0 {
+            lines.push(format!("PEXPIRE k{i} 8000000"));
+        }
+    }
+    for l in &lines {
+        let rep = r.cmd(l);
+        assert!(!rep.starts_with('-'), "{l}: {rep}");
+    }
+    let f = "#!lua name=plib\nredis.register_function('pf', function(keys, args) return 42 end)";
+    r.send_cmd(&[b"FUNCTION", b"LOAD", f.as_bytes()]);
+    assert_eq!(r.read_reply(), b"$4\r\nplib\r\n");
+}
+
+/// What must survive a save and load: the digest of each database and the
+/// TTL of a few keys (to the second: the clock moves between the two).
+fn state(r: &mut Raw) -> Vec<String> {
+    let mut v = Vec::new();
+    for db in [0, 7] {
+        r.cmd(&format!("SELECT {db}"));
+        v.push(r.cmd("DEBUG DIGEST"));
+        v.push(r.cmd("DBSIZE"));
+    }
+    r.cmd("SELECT 0");
+    for k in ["ttl1", "k0", "k3", "k1"] {
+        let ms: i64 = r.cmd(&format!("PTTL {k}")).trim_start_matches(':').trim().parse().unwrap();
+        v.push(format!("{k} {}", if ms < 0 { ms } else { (ms + 500_000) / 1_000_000 }));
+    }
+    v.push(r.cmd("FCALL pf 0"));
+    v.push(r.cmd("OBJECT ENCODING bigz"));
+    v.push(r.cmd("OBJECT ENCODING ints"));
+    v
+}
+
+#[test]
+fn save_then_restart_keeps_everything() {
+    let dir = test_dir("save");
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    fill(&mut r);
+    let before = state(&mut r);
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    assert!(r.info_field("persistence", "rdb_changes_since_last_save") == "0");
+    assert!(dir.join("dump.rdb").exists());
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(p.wait_exit().success());
+    let p2 = hematite(&dir, &["--save", ""]);
+    let mut r = p2.raw();
+    assert_eq!(state(&mut r), before);
+    assert_eq!(r.info_field("persistence", "rdb_last_load_keys_loaded"), "622");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_writes_the_moment_it_started() {
+    let dir = test_dir("bgsave");
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    for i in 0..2000 {
+        r.cmd(&format!("SET key{i} old{i}"));
+    }
+    // Slow the writer down (200 µs per key) so the writes below race it.
+    assert_eq!(r.cmd("CONFIG SET rdb-key-save-delay 200"), "+OK\r\n");
+    assert_eq!(r.cmd("BGSAVE"), "+Background saving started\r\n");
+    let mut w = p.raw();
+    for i in 0..2000 {
+        w.cmd(&format!("SET key{i} new{i}"));
+        w.cmd(&format!("SET added{i} x"));
+    }
+    w.cmd("DEL key5");
+    if r.info_field("persistence", "rdb_bgsave_in_progress") == "1" {
+        // (Only while it still runs: the machine may be fast.)
+        assert_eq!(r.cmd("BGSAVE"), "-ERR Background save already in progress\r\n");
+        assert_eq!(r.cmd("SAVE"), "-ERR Background save already in progress\r\n");
+    }
+    wait_bgsave(&mut r);
+    assert_eq!(r.info_field("persistence", "rdb_last_bgsave_status"), "ok");
+    assert_eq!(r.cmd("DBSIZE"), ":3999\r\n");
+    // The file has the keys as they were at BGSAVE.
+    assert_eq!(r.cmd("DEBUG RELOAD NOSAVE"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":2000\r\n");
+    assert_eq!(r.cmd("GET key5"), "$4\r\nold5\r\n");
+    assert_eq!(r.cmd("GET key1999"), "$7\r\nold1999\r\n");
+    assert_eq!(r.cmd("EXISTS added0"), ":0\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_saves_with_save_points_and_not_without() {
+    let dir = test_dir("shutdown");
+    // Redis's default save points are on: SHUTDOWN saves.
+    let mut p = hematite(&dir, &[]);
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    r.send_cmd(&[b"SHUTDOWN"]);
+    assert!(r.reply_or_closed().is_none());
+    assert!(p.wait_exit().success());
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("GET a"), "$1\r\n1\r\n");
+    // No save points, no SAVE: nothing is written.
+    r.cmd("SET a 2");
+    r.send_cmd(&[b"SHUTDOWN"]);
+    assert!(p.wait_exit().success());
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("GET a"), "$1\r\n1\r\n");
+    // SHUTDOWN SAVE saves anyway.
+    r.cmd("SET a 3");
+    r.send_cmd(&[b"SHUTDOWN", b"SAVE"]);
+    assert!(p.wait_exit().success());
+    let mut p = hematite(&dir, &[]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("GET a"), "$1\r\n3\r\n");
+    // SIGTERM with save points saves too.
+    r.cmd("SET a 4");
+    let pid = p.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(p.wait_exit().success());
+    let p = hematite(&dir, &["--save", ""]);
+    assert_eq!(p.raw().cmd("GET a"), "$1\r\n4\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn flushall_with_save_points_saves_the_empty_dataset() {
+    let dir = test_dir("flushall");
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    // Without save points FLUSHALL leaves the file alone.
+    r.cmd("FLUSHALL");
+    assert_eq!(r.cmd("DEBUG RELOAD NOSAVE"), "+OK\r\n");
+    assert_eq!(r.cmd("GET a"), "$1\r\n1\r\n");
+    assert_eq!(r.cmd("CONFIG SET save \"3600 1\""), "+OK\r\n");
+    r.cmd("FLUSHALL");
+    assert_eq!(r.cmd("DEBUG RELOAD NOSAVE"), "+OK\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":0\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_reload_and_errors() {
+    let dir = test_dir("reload");
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    fill(&mut r);
+    let before = state(&mut r);
+    assert_eq!(r.cmd("DEBUG RELOAD"), "+OK\r\n");
+    assert_eq!(state(&mut r), before);
+    assert_eq!(r.cmd("DEBUG RELOAD FOO"), "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n");
+    // NOFLUSH without MERGE: the keys are already there.
+    assert_eq!(r.cmd("DEBUG RELOAD NOSAVE NOFLUSH"), "-ERR Error trying to load the RDB dump\r\n");
+    r.cmd("SET emb changed");
+    r.cmd("SET extra 1");
+    assert_eq!(r.cmd("DEBUG RELOAD NOSAVE NOFLUSH MERGE"), "+OK\r\n");
+    assert_eq!(r.cmd("GET emb"), "$5\r\nhello\r\n");
+    assert_eq!(r.cmd("GET extra"), "$1\r\n1\r\n");
+    assert_eq!(r.cmd("BGSAVE foo"), "-ERR syntax error\r\n");
+    assert_eq!(r.cmd("MULTI"), "+OK\r\n");
+    r.cmd("BGSAVE");
+    assert_eq!(r.cmd("EXEC"), "*1\r\n+Background saving scheduled\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_damaged_file_stops_the_start() {
+    let dir = test_dir("damaged");
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    fill(&mut r);
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let path = dir.join("dump.rdb");
+    let mut data = std::fs::read(&path).unwrap();
+    let n = data.len();
+    data[n / 2] ^= 0x41;
+    std::fs::write(&path, &data).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hematite-server"))
+        .args(["--port", &free_port().to_string()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn files_cross_between_redis_and_hematite() {
+    let Some(redis) = crate::diff::reference_bin() else {
+        assert!(std::env::var("HEMATITE_SKIP_DIFF").is_ok(), "redis-server is needed (HEMATITE_SKIP_DIFF=1 to skip)");
+        return;
+    };
+    // Hematite writes, Redis reads.
+    let dir = test_dir("cross");
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    fill(&mut r);
+    let ours = state(&mut r);
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let mut q = spawn(&redis, &dir, &["--save", "", "--appendonly", "no"]);
+    let mut r = q.raw();
+    let theirs = state(&mut r);
+    // (Redis keeps a small integer set as an intset, and so do we.)
+    assert_eq!(theirs, ours);
+    // Redis writes, Hematite reads.
+    r.cmd("SET fromredis 1");
+    r.cmd("SELECT 7");
+    r.cmd("DEL in7");
+    r.cmd("SELECT 0");
+    let theirs = state(&mut r);
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    q.wait_exit();
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    assert_eq!(state(&mut r), theirs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
