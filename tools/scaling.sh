@@ -40,7 +40,7 @@ for kind in redis hematite; do
         "$REDIS_SERVER" --port "$port" --save '' --appendonly no >/dev/null 2>&1 &
     else
         port=$HPORT
-        target/release/hematite-server --port "$port" >/dev/null 2>&1 &
+        target/release/hematite-server --port "$port" --save '' --appendonly no >/dev/null 2>&1 &
     fi
     pid=$!
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -302,6 +302,15 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     if crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;
     }
+    // stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING)
+    // are refused until a save succeeds, as Redis does.
+    if !srv.persist.last_bg_ok()
+        && crate::persist::writes_denied(srv)
+        && (entry.spec.name == "ping" || may_write(srv, client, entry.spec, argv))
+    {
+        refuse(srv, client, entry, argv, out, CmdError::msg(crate::persist::MISCONF));
+        return After::Continue;
+    }
     // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
     // QUIT and RESET: its replies share the stream with messages.
     if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
@@ -366,6 +375,21 @@ fn touches_keyspace(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&
     let own = |s: &CommandSpec| s.has(f::WRITE | f::READONLY) || s.may_replicate();
     own(spec)
         || (spec.name == "exec" && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| own(q.entry.spec))))
+}
+
+/// Redis's is_write_command: the command's write flag, EXEC by the commands
+/// it would run, a script with a shebang by its flags.
+fn may_write(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    use crate::scripting::flags;
+    if spec.name.starts_with("eval") || spec.name.starts_with("fcall") {
+        let fl = argv.get(1).and_then(|a| crate::evict::script_flags(srv, spec, a));
+        if let Some(fl) = fl.filter(|fl| fl & flags::EVAL_COMPAT == 0) {
+            return fl & flags::NO_WRITES == 0;
+        }
+    }
+    spec.has(f::WRITE)
+        || (spec.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| q.entry.spec.has(f::WRITE))))
 }
 
 /// Commands a RESP2 client may run while subscribed.

@@ -109,6 +109,17 @@ impl Persist {
     }
 }
 
+/// The error writes get after a failed BGSAVE (`writes_denied`).
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's writeCommandsDeniedByDiskError for RDB: the last BGSAVE failed,
+/// save points are set and stop-writes-on-bgsave-error is on.
+pub fn writes_denied(srv: &Server) -> bool {
+    !srv.persist.last_bg_ok()
+        && crate::cfg_num!(srv.config, "stop-writes-on-bgsave-error") != 0
+        && !save_params(srv).is_empty()
+}
+
 /// The save points of the `save` setting: (seconds, changes) pairs.
 pub fn save_params(srv: &Server) -> Vec<(i64, u64)> {
     let text = srv.config.get_text("save").unwrap_or_default();
@@ -488,7 +499,18 @@ pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: 
     let mut out = Loaded::default();
     let mut codes = Vec::new();
     let verify = checksum_on(srv);
+    // Libraries come before the keys: they are loaded before the first key
+    // (a clash fails the load before any key changes, as in Redis).
+    let load_libs = |codes: &mut Vec<Vec<u8>>| -> Result<(), String> {
+        if codes.is_empty() {
+            return Ok(());
+        }
+        crate::scripting::functions::load_codes(srv, &std::mem::take(codes), replace)
+    };
     file::parse(data, &cfg, verify, |item| {
+        if !matches!(item, file::Item::Function(_) | file::Item::Aux(..)) {
+            load_libs(&mut codes)?;
+        }
         match item {
             file::Item::Db(d) => {
                 if d >= ndb {
@@ -529,9 +551,7 @@ pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: 
         }
         Ok(())
     })?;
-    if !codes.is_empty() {
-        crate::scripting::functions::load_codes(srv, &codes)?;
-    }
+    load_libs(&mut codes)?;
     srv.persist.loaded_keys.store(out.keys, Ordering::Relaxed);
     srv.persist.loaded_expired.store(out.expired, Ordering::Relaxed);
     Ok(out)

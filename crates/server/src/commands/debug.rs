@@ -115,6 +115,7 @@ fn reload(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if flush {
         let dirty = srv.dirty.load(Ordering::Relaxed);
         super::server::clear_db(ctx, None, false);
+        crate::scripting::functions::clear_all(srv);
         srv.dirty.store(dirty, Ordering::Relaxed);
     }
     crate::persist::load_locked(srv, &mut ctx.locked, &data, merge).map_err(|e| {

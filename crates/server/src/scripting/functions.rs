@@ -252,9 +252,20 @@ fn with_functions<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Functions) -> Result
     r
 }
 
-/// Loads libraries from their code (an RDB file), as FUNCTION RESTORE
-/// with REPLACE would. Not for use while a function runs.
-pub fn load_codes(srv: &crate::server::Server, codes: &[Vec<u8>]) -> Result<(), String> {
+/// Drops every library (DEBUG RELOAD empties functions with the data, as
+/// Redis's emptyData does). Not for use while a function runs.
+pub fn clear_all(srv: &crate::server::Server) {
+    if let Some(fs) = srv.scripting.functions.lock().as_mut() {
+        fs.libs.clear();
+        fs.owner.clear();
+    }
+    srv.scripting.counts.store(0, Ordering::Relaxed);
+    srv.scripting.lib_codes.lock().clear();
+}
+
+/// Loads libraries from their code (an RDB file). A library that exists
+/// already is an error unless `replace`. Not for use while a function runs.
+pub fn load_codes(srv: &crate::server::Server, codes: &[Vec<u8>], replace: bool) -> Result<(), String> {
     let mut g = srv.scripting.functions.lock();
     if g.is_none() {
         *g = Some(Functions::new(srv).map_err(|e| e.to_string())?);
@@ -264,7 +275,7 @@ pub fn load_codes(srv: &crate::server::Server, codes: &[Vec<u8>]) -> Result<(), 
     for c in codes {
         libs.push(fs.compile(c)?);
     }
-    fs.link(libs, true)?;
+    fs.link(libs, replace)?;
     let (l, n) = fs.counts();
     srv.scripting.counts.store(((l as u64) << 32) | n as u64, Ordering::Relaxed);
     *srv.scripting.lib_codes.lock() = fs.libs.values().map(|l| l.code.clone()).collect();

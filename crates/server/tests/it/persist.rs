@@ -343,3 +343,36 @@ fn files_cross_between_redis_and_hematite() {
     assert_eq!(state(&mut r), theirs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_failed_bgsave_stops_writes_until_a_save_works() {
+    let dir = test_dir("misconf");
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    // The file cannot replace a directory of the same name.
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(r.cmd("BGSAVE"), "+Background saving started\r\n");
+    wait_bgsave(&mut r);
+    assert_eq!(r.info_field("persistence", "rdb_last_bgsave_status"), "err");
+    // Without save points writes go on.
+    assert_eq!(r.cmd("SET a 2"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET save \"3600 1\""), "+OK\r\n");
+    let misconf = format!("-{}\r\n", hematite::persist::MISCONF);
+    assert_eq!(r.cmd("SET a 3"), misconf);
+    assert_eq!(r.cmd("PING"), misconf);
+    assert_eq!(r.cmd("GET a"), "$1\r\n2\r\n");
+    assert_eq!(r.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(r.cmd("INCR a"), misconf);
+    assert_eq!(r.cmd("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert_eq!(r.cmd("CONFIG SET stop-writes-on-bgsave-error no"), "+OK\r\n");
+    assert_eq!(r.cmd("SET a 4"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET stop-writes-on-bgsave-error yes"), "+OK\r\n");
+    assert_eq!(r.cmd("SET a 5"), misconf);
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(r.cmd("BGSAVE"), "+Background saving started\r\n");
+    wait_bgsave(&mut r);
+    assert_eq!(r.info_field("persistence", "rdb_last_bgsave_status"), "ok");
+    assert_eq!(r.cmd("SET a 6"), "+OK\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
