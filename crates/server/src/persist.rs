@@ -486,6 +486,8 @@ fn save_cron(weak: Weak<Server>) {
 pub struct Loaded {
     pub keys: u64,
     pub expired: u64,
+    /// Empty collections in the file, skipped.
+    pub empty: u64,
 }
 
 /// Loads `data` (a whole RDB file) into the shards the caller holds (every
@@ -522,6 +524,10 @@ pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: 
             }
             file::Item::Function(code) => codes.push(code.into_owned()),
             file::Item::Aux(..) => {}
+            file::Item::EmptyKey(key) => {
+                tracing::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
+                out.empty += 1;
+            }
             file::Item::Key { key, value, expire_at, idle, freq } => {
                 if expire_at != NO_EXPIRE && expire_at <= now {
                     out.expired += 1;
@@ -569,15 +575,19 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
     };
     let t = Instant::now();
     let mut locked = srv.keyspace.lock_all();
-    let r = load_locked(srv, &mut locked, &data, false)?;
+    let r = load_locked(srv, &mut locked, &data, false).inspect_err(|e| {
+        tracing::warn!("{e}");
+        tracing::warn!("Terminating server after rdb file reading failure.");
+    })?;
     drop(locked);
     srv.lastsave.store(unix_now(), Ordering::Relaxed);
     tracing::warn!(
-        "DB loaded from disk: {:.3} seconds ({} keys, {} expired keys skipped)",
-        t.elapsed().as_secs_f64(),
+        "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
         r.keys,
-        r.expired
+        r.expired,
+        r.empty
     );
+    tracing::warn!("DB loaded from disk: {:.3} seconds", t.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -60,6 +60,7 @@ pub fn load(body: &[u8], cfg: &LoadConfig) -> Option<Value> {
 /// The object of type `t` at the reader's position (an RDB file's value,
 /// after its type byte and key).
 pub fn load_object(r: &mut Reader<'_>, t: u8, cfg: &LoadConfig) -> Option<Value> {
+    EMPTY.with(|e| e.set(false));
     let r = &mut *r;
     Some(match t {
         ty::STRING => Value::Str(Str::from_bytes(&r.string()?)),
@@ -91,13 +92,19 @@ pub fn load_object(r: &mut Reader<'_>, t: u8, cfg: &LoadConfig) -> Option<Value>
                     return None;
                 }
             }
-            Value::Set(Box::new(s?))
+            match s {
+                Some(s) => Value::Set(Box::new(s)),
+                None => return empty(),
+            }
         }
         ty::SET_INTSET => {
             let blob = r.string()?;
             let mut s = Set::new_ints();
             for v in parse_intset(&blob)? {
                 s.add_member(Member::Int(v), cfg.max_intset);
+            }
+            if s.len() == 0 {
+                return empty();
             }
             Value::Set(Box::new(s))
         }
@@ -209,16 +216,43 @@ fn count_only(cfg: &LoadConfig) -> LoadConfig {
     c
 }
 
+thread_local! {
+    /// The last `None` of this thread's decoding was an empty collection
+    /// (well formed, but keys cannot be empty): an RDB file's loader skips
+    /// such keys, as Redis does, where RESTORE refuses them.
+    static EMPTY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn empty() -> Option<Value> {
+    EMPTY.with(|e| e.set(true));
+    None
+}
+
+/// True if the last failed `load_object` on this thread failed only
+/// because the collection was empty; clears the flag.
+pub fn take_empty() -> bool {
+    EMPTY.with(|e| e.replace(false))
+}
+
 fn nonempty_list(l: List) -> Option<Value> {
-    (!l.is_empty()).then(|| Value::List(Box::new(l)))
+    if l.is_empty() {
+        return empty();
+    }
+    Some(Value::List(Box::new(l)))
 }
 
 fn nonempty_hash(h: Hash) -> Option<Value> {
-    (!h.is_empty()).then_some(Value::Hash(h))
+    if h.is_empty() {
+        return empty();
+    }
+    Some(Value::Hash(h))
 }
 
 fn nonempty_zset(z: ZSet) -> Option<Value> {
-    (!z.is_empty()).then(|| Value::ZSet(Box::new(z)))
+    if z.is_empty() {
+        return empty();
+    }
+    Some(Value::ZSet(Box::new(z)))
 }
 
 /// Adds a pair; `None` for a duplicate field.
@@ -293,6 +327,7 @@ fn quicklist(r: &mut Reader<'_>, v2: bool, cfg: &LoadConfig) -> Option<Value> {
         if data.is_empty() {
             return None;
         }
+        // (An empty ziplist or listpack node is skipped, as Redis does.)
         match container {
             CONTAINER_PLAIN => l.push_back(&data),
             CONTAINER_PACKED => {

@@ -117,6 +117,8 @@ pub enum Item<'a> {
     Function(Cow<'a, [u8]>),
     /// The database the keys that follow go to.
     Db(usize),
+    /// A key whose collection was empty: skipped (keys cannot be empty).
+    EmptyKey(Cow<'a, [u8]>),
     Key {
         key: Cow<'a, [u8]>,
         value: Value,
@@ -201,6 +203,11 @@ pub fn parse<'a>(
                 let key = r.string().ok_or_else(short)?;
                 let value = match load_object(&mut r, t, cfg) {
                     Some(v) => v,
+                    None if super::decode::take_empty() => {
+                        f(Item::EmptyKey(key))?;
+                        (expire_at, idle, freq) = (NO_EXPIRE, None, None);
+                        continue;
+                    }
                     None if super::decode::known_type(t) => {
                         return Err(format!(
                             "Bad data format loading key '{}' (type {t})",
@@ -279,6 +286,7 @@ mod tests {
                 }
                 Item::Function(c) => assert!(c.starts_with(b"#!lua")),
                 Item::Aux(k, _) => assert_eq!(&*k, b"redis-ver"),
+                Item::EmptyKey(_) => panic!("no empty keys here"),
             }
             Ok(())
         })
@@ -291,6 +299,33 @@ mod tests {
                 (0, b"c".to_vec(), b"x".to_vec(), NO_EXPIRE)
             ]
         );
+    }
+
+    #[test]
+    fn empty_collections_are_skipped() {
+        let mut f = Vec::new();
+        header(&mut f, 10);
+        select_db(&mut f, 0, 3, 0);
+        // A set of no members, a list of no elements, then a real key.
+        f.extend_from_slice(&[super::super::ty::SET, 1, b'a', 0]);
+        f.extend_from_slice(&[super::super::ty::LIST, 1, b'b', 0]);
+        let mut scratch = Vec::new();
+        key_value(&mut f, &mut scratch, b"c", &entry("x", NO_EXPIRE), usize::MAX);
+        let mut crc = Crc64(0);
+        crc.update(&f);
+        finish(&mut f, &mut crc, true);
+        let (mut empty, mut keys) = (Vec::new(), Vec::new());
+        parse(&f, &LoadConfig::default(), true, |it| {
+            match it {
+                Item::EmptyKey(k) => empty.push(k.into_owned()),
+                Item::Key { key, .. } => keys.push(key.into_owned()),
+                _ => {}
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(empty, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(keys, vec![b"c".to_vec()]);
     }
 
     #[test]
