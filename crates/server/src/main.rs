@@ -34,6 +34,9 @@ fn main() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).init();
+    // The PID line comes first, before the data is loaded (Redis's test
+    // suite finds a server by it, also one that then fails to load).
+    println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
     let srv = Arc::new(Server::new(cfg));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .on_thread_stop(hematite::alloc::flush_thread)
@@ -69,7 +72,6 @@ fn main() {
             // On standard output, worded as Redis's log lines, so tools
             // that wait for a Redis server to start (Redis's own test
             // suite among them) recognise it.
-            println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
             for a in addrs {
                 println!("Ready to accept connections tcp on {a}");
             }

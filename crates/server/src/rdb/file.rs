@@ -228,7 +228,10 @@ pub fn parse<'a>(
             let mut c = Crc64(0);
             c.update(&data[..body_len]);
             if c.0 != sum {
-                return Err("Wrong RDB checksum. Aborting now.".into());
+                return Err(format!(
+                    "Wrong RDB checksum expected: ({:x}) got ({:x}). Aborting now. (RDB CRC error)",
+                    sum, c.0
+                ));
             }
         }
     }

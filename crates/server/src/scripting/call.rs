@@ -319,6 +319,18 @@ fn run_command(
         buf.extend_from_slice(b"\r\n");
         return Ok(buf);
     }
+    if spec.has(f::WRITE) && crate::persist::writes_denied(ctx.srv) {
+        // Redis's scriptVerifyWriteCommandAllow: after a failed BGSAVE a
+        // script's writes fail as the client's would.
+        ctx.srv.cmdstats.per[entry.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.srv.cmdstats.error(crate::persist::MISCONF);
+        buf.clear();
+        buf.extend_from_slice(b"-");
+        buf.extend_from_slice(crate::persist::MISCONF.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        return Ok(buf);
+    }
     if spec.has(f::WRITE) {
         ctx.srv.scripting.busy.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
     }

@@ -362,6 +362,11 @@ fn a_failed_bgsave_stops_writes_until_a_save_works() {
     assert_eq!(r.cmd("SET a 3"), misconf);
     assert_eq!(r.cmd("PING"), misconf);
     assert_eq!(r.cmd("GET a"), "$1\r\n2\r\n");
+    // Scripts: a write call fails; a shebang script that may write does
+    // not start; a read-only one runs.
+    assert!(r.cmd("EVAL \"return redis.call('set','a',1)\" 0").starts_with("-MISCONF "));
+    assert_eq!(r.cmd("EVAL \"#!lua\\nreturn redis.call('set','a',1)\" 0"), misconf);
+    assert_eq!(r.cmd("EVAL \"#!lua flags=no-writes\\nreturn redis.call('get','a')\" 0"), "$1\r\n2\r\n");
     assert_eq!(r.cmd("MULTI"), "+OK\r\n");
     assert_eq!(r.cmd("INCR a"), misconf);
     assert_eq!(r.cmd("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
