@@ -516,6 +516,8 @@ pub struct Client {
     pub db: usize,
     pub proto: Protocol,
     pub authenticated: bool,
+    /// The ACL user (None: an internal client that may run anything).
+    pub user: Option<Arc<crate::acl::AclUser>>,
     pub reply_mode: ReplyMode,
     /// Close after the pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
@@ -617,6 +619,7 @@ impl Client {
             db: 0,
             proto: Protocol::Resp2,
             authenticated,
+            user: None,
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             no_evict: false,
@@ -641,7 +644,9 @@ impl Client {
     /// NO-EVICT / NO-TOUCH). Families with per-connection state (MULTI,
     /// WATCH, subscriptions, tracking) add their own reset to
     /// `commands::connection::reset` next to this call.
-    pub fn reset(&mut self, needs_auth: bool) {
+    pub fn reset(&mut self, needs_auth: bool, default: Arc<crate::acl::AclUser>) {
+        *self.info.user.lock() = "default".into();
+        self.user = Some(default);
         self.select(0);
         self.proto = Protocol::Resp2;
         self.info.resp.store(2, Ordering::Relaxed);

@@ -126,6 +126,8 @@ pub fn redacted(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> SmallVec<[u
     match spec.name {
         // More than three arguments is a syntax error before redaction.
         "auth" if argv.len() <= 3 => r.extend(1..argv.len()),
+        // Every argument after the subcommand (passwords among the rules).
+        "acl|setuser" => r.extend(2..argv.len()),
         "hello" => {
             let ok = argv.get(1).is_none_or(|v| types::num::parse_i64(v).is_some_and(|n| (2..=3).contains(&n)));
             let mut j = 2;

@@ -1288,6 +1288,9 @@ pub struct Config {
     listen_hook: Mutex<Option<ListenHook>>,
     /// `bind` as last set (read by the listen hook for a new port).
     bind_text: Mutex<String>,
+    /// `user` directives of the config file and command line: each user's
+    /// name and rules, created at startup (acl.rs).
+    pub users: Mutex<Vec<Vec<Vec<u8>>>>,
     /// Cached `slowlog-log-slower-than` in µs, `u64::MAX` when negative
     /// (disabled): compared with every command's duration.
     slowlog_us: AtomicU64,
@@ -1332,6 +1335,7 @@ impl Default for Config {
             version: AtomicU64::new(0),
             listen_hook: Mutex::new(None),
             bind_text: Mutex::new(String::new()),
+            users: Mutex::new(Vec::new()),
             slowlog_us,
             latency_us,
         }
@@ -1648,6 +1652,34 @@ impl Config {
             }
             let name = words[0].to_ascii_lowercase();
             if DEPRECATED.contains(&name.as_str()) {
+                continue;
+            }
+            if name == "user" {
+                // user <name> [rule ...]: checked now, created at startup.
+                // (A rule list given on the command line arrives as one
+                // quoted word: it is split again.)
+                let mut w: Vec<Vec<u8>> = Vec::new();
+                for x in &words[1..] {
+                    match resp_split(x) {
+                        Some(parts) if words.len() == 2 => w.extend(parts.into_iter().map(|p| p.into_bytes())),
+                        _ => w.push(x.as_bytes().to_vec()),
+                    }
+                }
+                let refs: Vec<&[u8]> = w.iter().map(|x| x.as_slice()).collect();
+                if refs.is_empty() {
+                    return Err(config_error(file, n + 1, t, "wrong number of arguments"));
+                }
+                crate::acl::parse_user(&refs, false).map_err(|e| config_error(file, n + 1, t, &e))?;
+                let mut users = self.users.lock();
+                if users.iter().any(|u| u[0] == w[0]) {
+                    return Err(config_error(
+                        file,
+                        n + 1,
+                        t,
+                        "Duplicate user found. A user can only be defined once in config files",
+                    ));
+                }
+                users.push(w);
                 continue;
             }
             let Some(it) = lookup(&name) else {

@@ -291,13 +291,20 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             return After::Continue;
         }
     };
-    if !client.authenticated && !entry.spec.has(f::NO_AUTH) {
+    if !client.authenticated && !entry.spec.has(f::NO_AUTH) && srv.acl.auth_required() {
         refuse(srv, client, entry, argv, out, CmdError::NoAuth);
         return After::Continue;
     }
     if client.multi.is_some() && entry.spec.has(f::NO_MULTI) {
         refuse(srv, client, entry, argv, out, CmdError::err("Command not allowed inside a transaction"));
         return After::Continue;
+    }
+    if let Some(u) = &client.user {
+        if let Err(d) = u.check(entry.spec, entry.index, argv) {
+            let msg = crate::acl::denied(srv, client, entry.spec, argv, d);
+            refuse(srv, client, entry, argv, out, CmdError::msg(msg));
+            return After::Continue;
+        }
     }
     if crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;

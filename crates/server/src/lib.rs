@@ -7,6 +7,7 @@
 //! per family), `net` (connections), `config`, `server` (shared state).
 //! See docs/architecture.md.
 
+pub mod acl;
 pub mod alloc;
 pub mod args;
 pub mod argv;
@@ -50,6 +51,7 @@ pub use server::Server;
 /// Loads the RDB file of the working directory (`dir`/`dbfilename`) if
 /// there is one, then serves as `serve` does.
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
+    acl::load_at_start(&srv).map_err(std::io::Error::other)?;
     persist::load_at_start(&srv).map_err(std::io::Error::other)?;
     serve(srv, on_ready).await
 }

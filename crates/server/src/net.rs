@@ -79,8 +79,8 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
         info.fd.store(stream.as_raw_fd() as i64, Ordering::Relaxed);
     }
     srv.clients.add(info.clone());
-    let needs_auth = srv.config.get_text("requirepass").map(|p| !p.is_empty()).unwrap_or(false);
-    let mut client = Client::new(info.clone(), !needs_auth);
+    let mut client = Client::new(info.clone(), srv.acl.default_open());
+    client.user = Some(srv.acl.default_user());
     client.pending.batched = true;
     let _ = serve(&srv, &mut client, &mut stream).await;
     flush_stats(&srv, &mut client);

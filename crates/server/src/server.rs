@@ -271,6 +271,8 @@ pub struct Server {
     pub lazyfree: crate::lazyfree::LazyFree,
     /// RDB snapshots (persist.rs).
     pub persist: crate::persist::Persist,
+    /// Users and the ACL log (acl.rs).
+    pub acl: crate::acl::Acl,
     /// SLOWLOG entries (cmdlog.rs).
     pub slowlog: crate::cmdlog::SlowLog,
     /// Clients in MONITOR mode (cmdlog.rs).
@@ -286,7 +288,7 @@ impl Server {
         let clock = Clock::default();
         let started_unix = clock.now_ms() / 1000;
         let run_id: String = (0..40).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-        Server {
+        let srv = Server {
             keyspace: Keyspace::new(ndb, (cores * 16).max(64)),
             config,
             clients: ClientRegistry::default(),
@@ -322,10 +324,15 @@ impl Server {
             evictor: Default::default(),
             lazyfree: Default::default(),
             persist: Default::default(),
+            acl: Default::default(),
             slowlog: Default::default(),
             monitors: Default::default(),
             latency: Default::default(),
-        }
+        };
+        // requirepass is the default user's password.
+        let pass = srv.config.get_text("requirepass").unwrap_or_default();
+        srv.acl.set_requirepass(pass.as_bytes());
+        srv
     }
 
     /// The LRU clock: seconds since start, as stored in each entry.

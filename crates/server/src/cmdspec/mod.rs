@@ -81,6 +81,11 @@ impl CommandSpec {
             }
             return;
         }
+        self.walk_keys(argv, |i, _| out.push(i));
+    }
+
+    /// Each key position with the flags of the key spec that found it.
+    pub fn walk_keys(&self, argv: &[&[u8]], mut f: impl FnMut(usize, u64)) {
         let argc = argv.len() as i64;
         for ks in self.key_specs {
             let first = match ks.begin {
@@ -145,7 +150,7 @@ impl CommandSpec {
             let mut i = first;
             while i <= last {
                 if i >= 1 {
-                    out.push(i as usize);
+                    f(i as usize, ks.flags);
                 }
                 i += step;
             }

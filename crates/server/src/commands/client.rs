@@ -210,8 +210,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 b"addr" => addr = Some(val),
                 b"laddr" => laddr = Some(val),
                 b"user" => {
-                    // Only the default user exists until ACLs arrive.
-                    if val != b"default" {
+                    if ctx.srv.acl.get(val).is_none() {
                         return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(val))));
                     }
                     user = Some(val);

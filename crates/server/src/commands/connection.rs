@@ -30,14 +30,14 @@ fn reset(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// per-connection state add their reset here (MULTI/WATCH: discard and
 /// unwatch; pub/sub: unsubscribe everything; tracking: turn it off).
 pub fn reset_connection(ctx: &mut Ctx<'_>) {
-    let needs_auth = ctx.srv.config.get_text("requirepass").is_some_and(|p| !p.is_empty());
+    let needs_auth = !ctx.srv.acl.default_open();
     // Leave MULTI and forget WATCHed keys.
     crate::txn::on_disconnect(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     ctx.srv.pubsub.forget_client(&c.info);
     ctx.srv.tracking.disable(c);
     crate::commands::monitor::stop(ctx.srv, c);
-    ctx.client.reset(needs_auth);
+    ctx.client.reset(needs_auth, ctx.srv.acl.default_user());
 }
 
 /// PING [message]
@@ -88,17 +88,27 @@ fn quit(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Checks a password for `user` against requirepass (full ACLs come later:
-/// the only user is "default").
-fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    password_ok(ctx.srv, user, pass)
+/// Logs the connection in as `user` if the password is right (and the
+/// user is on); a failure goes to the ACL log.
+fn login(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8], object: &[u8]) -> bool {
+    match ctx.srv.acl.authenticate(user, pass) {
+        Some(u) => {
+            *ctx.client.info.user.lock() = String::from_utf8_lossy(user).into_owned();
+            ctx.client.user = Some(u);
+            ctx.client.authenticated = true;
+            true
+        }
+        None => {
+            crate::acl::log_event(ctx.srv, ctx.client, "auth", object, user);
+            false
+        }
+    }
 }
 
-/// `check_password` for a server (the slow log and MONITOR redact as far
-/// as HELLO gets, which depends on whether its AUTH succeeds).
+/// Whether `user`/`pass` would log in (the slow log and MONITOR redact as
+/// far as HELLO gets, which depends on whether its AUTH succeeds).
 pub(crate) fn password_ok(srv: &crate::server::Server, user: &[u8], pass: &[u8]) -> bool {
-    let required = srv.config.get_text("requirepass").unwrap_or_default();
-    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
+    srv.acl.authenticate(user, pass).is_some()
 }
 
 /// AUTH [username] password
@@ -108,16 +118,14 @@ fn auth(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         2 => (args.next_bytes()?, args.next_bytes()?),
         _ => return Err(CmdError::Syntax),
     };
-    let required = ctx.srv.config.get_text("requirepass").unwrap_or_default();
-    if required.is_empty() && args.all().len() == 2 {
+    if args.all().len() == 2 && ctx.srv.acl.default_user().read().nopass() {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    if !check_password(ctx, user, pass) {
+    if !login(ctx, user, pass, args.all()[0]) {
         return Err(CmdError::WrongPass);
     }
-    ctx.client.authenticated = true;
     ctx.out.ok();
     Ok(())
 }
@@ -148,12 +156,11 @@ fn hello(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
     }
     if let Some((u, p)) = creds {
-        if !check_password(ctx, u, p) {
+        if !login(ctx, u, p, args.all()[0]) {
             return Err(CmdError::WrongPass);
         }
-        ctx.client.authenticated = true;
     }
-    if !ctx.client.authenticated {
+    if !ctx.client.authenticated && ctx.srv.acl.auth_required() {
         return Err(CmdError::msg(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));

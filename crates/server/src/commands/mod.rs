@@ -13,6 +13,7 @@ use crate::error::CmdResult;
 use ahash::AHashMap as HashMap;
 use std::sync::OnceLock;
 
+pub mod acl;
 pub mod bitmap;
 pub mod client;
 pub mod command;
@@ -96,6 +97,7 @@ impl Cmd {
 /// Every family's bindings.
 fn families() -> Vec<&'static [Cmd]> {
     vec![
+        acl::COMMANDS,
         client::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,

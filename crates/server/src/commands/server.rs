@@ -290,6 +290,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         _ => false,
     };
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
+    if let Some((_, v)) = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case("requirepass")) {
+        ctx.srv.acl.set_requirepass(v.as_bytes());
+    }
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("maxmemory")) {
         crate::evict::maxmemory_changed(ctx.srv, &mut ctx.locked);
     }

@@ -119,6 +119,15 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
     let mut store: Option<&[u8]> = None;
     let mut gets: Vec<&[u8]> = Vec::new();
     let opts = args.take_rest();
+    // BY and GET patterns reach keys the arguments do not name: the user
+    // must be able to read every key (Redis's user_has_full_key_access).
+    let full_access = match &ctx.client.user {
+        None => true,
+        Some(u) => {
+            let entry = super::registry().get(ctx.spec.name.as_bytes()).expect("sort is registered");
+            u.read().all_keys_readable(ctx.spec, entry.index, args.all())
+        }
+    };
     let mut j = 0;
     while j < opts.len() {
         let (a, left) = (opts[j], opts.len() - j - 1);
@@ -140,8 +149,14 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, readonly: bool) -> CmdRe
             // A constant pattern turns sorting off for good: a later BY
             // with a real pattern does not turn it back on.
             dontsort |= !opts[j + 1].contains(&b'*');
+            if opts[j + 1].contains(&b'*') && !full_access {
+                return Err(CmdError::err("BY option of SORT denied due to insufficient ACL permissions."));
+            }
             j += 1;
         } else if is(a, "get") && left >= 1 {
+            if !full_access {
+                return Err(CmdError::err("GET option of SORT denied due to insufficient ACL permissions."));
+            }
             gets.push(opts[j + 1]);
             j += 1;
         } else {

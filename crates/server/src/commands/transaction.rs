@@ -70,6 +70,16 @@ fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
             ctx.locked.hint_key(key, shard, hash);
         }
         srv.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+        // ACLs are checked again: they may have changed since queuing.
+        if let Some(u) = ctx.client.user.clone() {
+            if let Err(d) = u.check(q.entry.spec, q.entry.index, &argv) {
+                crate::acl::log_denied(srv, ctx.client, "multi", q.entry.spec, &argv, d);
+                ctx.out.error(
+                    "NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution",
+                );
+                continue;
+            }
+        }
         crate::dispatch::execute_locked(ctx, q.entry, &argv);
     }
     ctx.nested = was_nested;

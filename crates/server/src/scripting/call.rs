@@ -132,6 +132,30 @@ pub fn set_resp(n: i64) {
     }
 }
 
+/// redis.acl_check_cmd: may the user running the script run `argv`?
+/// Err for an unknown command (or outside a script).
+pub fn acl_check(argv: &[Vec<u8>]) -> Result<bool, &'static str> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() || argv.is_empty() {
+        return Err("Invalid command passed to redis.acl_check_cmd()");
+    }
+    // SAFETY: a published slot outlives its publication, and its `Ctx`
+    // the run; only the client is read here.
+    let ctx = unsafe { &*((*p).ctx as *const Ctx<'_>) };
+    let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let reg = crate::commands::registry();
+    let entry =
+        reg.get(refs[0])
+            .and_then(|e| if e.subs.is_empty() { Some(e) } else { refs.get(1).and_then(|s| reg.sub(e, s)) });
+    let Some(entry) = entry.filter(|e| e.spec.arity_ok(refs.len())) else {
+        return Err("Invalid command passed to redis.acl_check_cmd()");
+    };
+    Ok(match &ctx.client.user {
+        None => true,
+        Some(u) => u.check(entry.spec, entry.index, &refs).is_ok(),
+    })
+}
+
 /// The memory limit of the Lua state (see engine.rs); lifted while Rust
 /// code pushes values without Lua's error protection.
 pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
@@ -304,6 +328,21 @@ fn run_command(
     }
     if state.read_only && (spec.has(f::WRITE) || spec.may_replicate()) {
         return refuse("Write commands are not allowed from read-only scripts.");
+    }
+    if let Some(u) = ctx.client.user.clone() {
+        if let Err(d) = u.check(spec, entry.index, refs) {
+            // Redis's scriptVerifyACL: logged with the "lua" context.
+            crate::acl::log_denied(ctx.srv, ctx.client, "lua", spec, refs, d);
+            return refuse(match d {
+                crate::acl::Denied::Command => "The user executing the script can't run this command or subcommand",
+                crate::acl::Denied::Key(_) => {
+                    "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+                }
+                crate::acl::Denied::Channel(_) => {
+                    "The user executing the script can't publish to the channel mentioned in the command"
+                }
+            });
+        }
     }
     if crate::evict::script_call_refused(ctx.srv, ctx.client, spec, state.allow_oom) {
         // An error reply of its own words (no "ERR " prefix), converted to

@@ -220,6 +220,24 @@ impl Engine {
         bridge.raw_set("set_resp", lua.create_function(|_, n: i64| Ok(call::set_resp(n)))?)?;
         bridge.raw_set("in_run", lua.create_function(|_, ()| Ok(call::in_run()))?)?;
         bridge.raw_set(
+            "acl_check",
+            lua.create_function(|_, args: mlua::Variadic<Value>| {
+                let mut argv = Vec::new();
+                for a in args.iter() {
+                    match a {
+                        Value::String(s) => argv.push(s.as_bytes().to_vec()),
+                        Value::Integer(n) => argv.push(n.to_string().into_bytes()),
+                        Value::Number(n) => argv.push(super::lua_number_string(*n).into_bytes()),
+                        _ => return Ok((false, Value::Nil)),
+                    }
+                }
+                Ok(match call::acl_check(&argv) {
+                    Ok(b) => (true, Value::Boolean(b)),
+                    Err(_) => (false, Value::Boolean(false)),
+                })
+            })?,
+        )?;
+        bridge.raw_set(
             "log",
             lua.create_function(|_, (level, msg): (i64, String)| {
                 match level {

@@ -263,6 +263,16 @@ redis.setresp = bridge.c_setresp
 redis.sha1hex = bridge.c_sha1hex
 redis.set_repl = bridge.c_set_repl
 redis.log = bridge.c_log
+redis.acl_check_cmd = function(...)
+    if select("#", ...) == 0 then
+        error({ err = "ERR Please specify at least one argument for this redis lib call" })
+    end
+    local ok, allowed = bridge.acl_check(...)
+    if not ok then
+        error({ err = "ERR Invalid command passed to redis.acl_check_cmd()" })
+    end
+    return allowed
+end
 impl.sha1hex = function(...)
     if select("#", ...) ~= 1 then
         return failure("wrong number of arguments")

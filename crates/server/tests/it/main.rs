@@ -2,6 +2,7 @@
 //! One binary, one module per family; `common` has the helpers; `diff` replays
 //! the scripts of tests/diff against redis-server and Hematite.
 
+mod acl;
 mod bitmap;
 mod blocking;
 mod clientevict;
