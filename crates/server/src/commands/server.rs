@@ -333,7 +333,19 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(fail(e)),
     };
-    let new = ctx.srv.config.rewritten(&old);
+    let mut new = ctx.srv.config.rewritten(&old);
+    // Without an ACL file, the users live in the config file: their lines
+    // are written anew from the current rules (Redis's
+    // rewriteConfigUserOption).
+    if ctx.srv.config.get_text("aclfile").is_none_or(|f| f.is_empty()) {
+        let is_user = |l: &str| l.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("user"));
+        let mut lines: Vec<String> = new.lines().filter(|l| !is_user(l)).map(String::from).collect();
+        for u in ctx.srv.acl.all() {
+            let u = u.read();
+            lines.push(format!("user {} {}", u.name, u.describe()));
+        }
+        new = lines.join("\n") + "\n";
+    }
     // Write a sibling file then rename it over, so a crash never leaves half a config.
     let tmp = path.with_extension("rewrite.tmp");
     std::fs::write(&tmp, new).map_err(fail)?;
