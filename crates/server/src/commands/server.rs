@@ -27,6 +27,8 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::TIME, time),
     Cmd::new(&t::LASTSAVE, lastsave),
     Cmd::new(&t::SAVE, save).lock_all(),
+    Cmd::new(&t::ROLE, role),
+    Cmd::new(&t::WAIT, wait),
     Cmd::new(&t::BGSAVE, bgsave).lock_all(),
     Cmd::new(&t::INFO, info),
     Cmd::new(&t::SHUTDOWN, shutdown),
@@ -167,6 +169,30 @@ fn time(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// LASTSAVE
 fn lastsave(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     ctx.out.int(ctx.srv.lastsave.load(Ordering::Relaxed));
+    Ok(())
+}
+
+/// ROLE: a master without replicas (there is no replication), at the
+/// offset INFO replication shows.
+fn role(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk("master");
+    ctx.out.int(0);
+    ctx.out.empty_array();
+    Ok(())
+}
+
+/// WAIT numreplicas timeout: there are no replicas, so none acknowledges:
+/// 0 at once when no replica is asked for (or inside MULTI), else after the
+/// timeout (0: never, as Redis with no replicas), or on CLIENT UNBLOCK.
+fn wait(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    let n = args.next_i64().map_err(|_| CmdError::NotInteger)?;
+    let deadline = crate::blocking::parse_timeout_ms(args.next_bytes()?, ctx.now_ms)?;
+    if n <= 0 || !ctx.may_block() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    ctx.block(crate::blocking::BlockRequest::new(Vec::new(), deadline, |out| out.int(0)));
     Ok(())
 }
 

@@ -503,3 +503,26 @@ fn query_buffer_is_given_back_when_idle() {
     }
     assert!(shrunk && free(&mut b) > 0, "{}", client_line(&mut b, "qb"));
 }
+
+/// WAIT without replicas: 0 at once when none is asked for or inside
+/// MULTI; otherwise the client waits (here until CLIENT UNBLOCK).
+#[test]
+fn wait_without_replicas() {
+    let t = TestServer::start();
+    let mut a = t.raw();
+    let mut b = t.raw();
+    assert_eq!(a.cmd("WAIT 0 0"), ":0\r\n");
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("WAIT 1 0"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), "*1\r\n:0\r\n");
+    let id = a.cmd("CLIENT ID");
+    let id = id.trim_start_matches(':').trim();
+    a.send_cmd(&[b"WAIT", b"1", b"0"]);
+    // Unblocked once it is seen blocked.
+    let t0 = std::time::Instant::now();
+    while b.cmd(&format!("CLIENT UNBLOCK {id}")) != ":1\r\n" {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    }
+    assert_eq!(a.read_reply(), b":0\r\n");
+    assert_eq!(a.cmd("ROLE"), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+}
