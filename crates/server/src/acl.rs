@@ -245,6 +245,9 @@ impl Selector {
 
     /// One rule that acts on a selector (Redis's ACLSetSelector).
     fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
+        }
         let is = |s: &str| op.eq_ignore_ascii_case(s.as_bytes());
         if is("allkeys") || is("~*") {
             self.all_keys = true;
@@ -849,6 +852,12 @@ impl AclUser {
         self.data.read().name.clone()
     }
 
+    /// Marks the user deleted: `check` refuses everything from now on.
+    fn retire(&self) {
+        self.deleted.store(true, Ordering::Release);
+        self.open.store(false, Ordering::Release);
+    }
+
     pub fn read(&self) -> parking_lot::RwLockReadGuard<'_, User> {
         self.data.read()
     }
@@ -864,6 +873,11 @@ impl AclUser {
     pub fn check(&self, spec: &CommandSpec, id: usize, argv: &[&[u8]]) -> Result<(), Denied> {
         if self.open.load(Ordering::Acquire) {
             return Ok(());
+        }
+        // A deleted user's connections are being closed; commands they
+        // had already sent run no more.
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(Denied::Command);
         }
         self.data.read().check(spec, id, argv)
     }
@@ -942,7 +956,7 @@ impl Acl {
         let mut w = self.users.write();
         let gone: Vec<Arc<AclUser>> = names.iter().filter_map(|n| w.remove(*n)).collect();
         for u in &gone {
-            u.deleted.store(true, Ordering::Release);
+            u.retire();
         }
         gone
     }
@@ -954,7 +968,7 @@ impl Acl {
         let mut w = self.users.write();
         for (_, u) in w.iter() {
             if !Arc::ptr_eq(u, &def) {
-                u.deleted.store(true, Ordering::Release);
+                u.retire();
             }
         }
         w.retain(|n, _| n == b"default");

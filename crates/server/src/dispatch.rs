@@ -456,6 +456,10 @@ fn execute_inner(
     // script passing busy-reply-threshold turns the wait into a BUSY reply
     // (and this worker stays free for SCRIPT KILL).
     let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some();
+    // A read-only command leaves a snapshot's pending shards to be copied
+    // by the next writer (its lazy expiry removes only keys that any later
+    // load of the snapshot would drop too).
+    let _reading = entry.spec.has(f::READONLY).then(crate::storage::ReadOnly::enter);
     let locked = match entry.lock {
         Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
@@ -469,6 +473,7 @@ fn execute_inner(
             }
         }
     };
+    drop(_reading);
     let Some(locked) = locked else {
         let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or(CmdError::err("busy"));
         reject(srv, out, e);

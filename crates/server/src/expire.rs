@@ -58,7 +58,11 @@ fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usiz
         let i = (start + step) % n;
         let now = srv.clock.now_ms();
         // A shard held by a script or EXEC is skipped this cycle.
+        // (Active expiry removes only keys a snapshot's load would drop:
+        // it leaves pending shards to the next writer.)
+        let reading = crate::storage::ReadOnly::enter();
         let Some(mut shard) = srv.keyspace.try_lock_shard(i) else { continue };
+        drop(reading);
         for (dbi, db) in shard.dbs.iter_mut().enumerate() {
             loop {
                 if db.volatile.is_empty() {

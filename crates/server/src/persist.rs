@@ -147,9 +147,46 @@ pub fn load_config(srv: &Server) -> LoadConfig {
 
 // ------------------------------------------------------------ writing
 
+/// How keys' access history is written: nothing, idle seconds (LRU
+/// policies) or the LFU counter (LFU policies), as of one moment.
+#[derive(Clone, Copy)]
+struct AccessMode {
+    kind: u8,
+    lru_clock: u32,
+    now_ms: i64,
+    decay: i64,
+}
+
+impl AccessMode {
+    fn of(srv: &Server) -> AccessMode {
+        let policy = srv.config.get_text("maxmemory-policy").unwrap_or_default();
+        let now_ms = srv.clock.now_ms();
+        AccessMode {
+            kind: if policy.contains("lru") {
+                1
+            } else if policy.contains("lfu") {
+                2
+            } else {
+                0
+            },
+            lru_clock: srv.lru_clock_at(now_ms),
+            now_ms,
+            decay: crate::cfg_num!(srv.config, "lfu-decay-time"),
+        }
+    }
+
+    fn of_entry(&self, e: &Entry) -> file::Access {
+        match self.kind {
+            1 => file::Access::Idle(self.lru_clock.saturating_sub(e.lru) as u64),
+            2 => file::Access::Freq(crate::storage::lfu::decayed(e.lru, self.now_ms, self.decay).min(255) as u8),
+            _ => file::Access::None,
+        }
+    }
+}
+
 /// One shard in RDB form: a `SELECTDB` group per non-empty database.
 /// Returns the bytes and the number of keys.
-fn shard_chunk(s: &Shard, threshold: usize) -> (Vec<u8>, u64) {
+fn shard_chunk(s: &Shard, threshold: usize, mode: AccessMode) -> (Vec<u8>, u64) {
     let mut out = Vec::new();
     let mut scratch = Vec::new();
     let mut n = 0;
@@ -159,7 +196,7 @@ fn shard_chunk(s: &Shard, threshold: usize) -> (Vec<u8>, u64) {
         }
         file::select_db(&mut out, d, db.len(), db.volatile.len());
         for (k, e) in db.map.iter() {
-            file::key_value(&mut out, &mut scratch, k, e, threshold);
+            file::key_value(&mut out, &mut scratch, k, e, threshold, mode.of_entry(e));
             n += 1;
         }
     }
@@ -242,15 +279,21 @@ fn checksum_on(srv: &Server) -> bool {
 fn saved(srv: &Server, dirty_before: u64) {
     let _ = srv.dirty.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| Some(d.saturating_sub(dirty_before)));
     srv.lastsave.store(unix_now(), Ordering::Relaxed);
+    // Any successful save lifts MISCONF, as Redis's rdbSave does.
+    srv.persist.last_bg_failed.store(false, Ordering::Relaxed);
 }
 
 /// SAVE and the other foreground saves: writes the whole keyspace, every
 /// shard held by the caller, and installs the file.
 pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> {
     assert!(locked.holds_all(), "a foreground save holds every shard");
+    // A BGSAVE still running holds an older snapshot: it must not be
+    // installed over this one.
+    srv.persist.cancel_bg();
     let dirty = srv.dirty.load(Ordering::Relaxed);
     let threshold = srv.packed_threshold.load(Ordering::Relaxed);
     let v12 = needs_v12(locked.shards_mut().map(|s| &*s));
+    let mode = AccessMode::of(srv);
     let r = (|| -> std::io::Result<()> {
         let mut f = RdbFile::create(srv)?;
         f.put(&preamble(srv, v12))?;
@@ -263,7 +306,7 @@ pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> 
                 }
                 file::select_db(&mut buf, d, db.len(), db.volatile.len());
                 for (k, e) in db.map.iter() {
-                    file::key_value(&mut buf, &mut scratch, k, e, threshold);
+                    file::key_value(&mut buf, &mut scratch, k, e, threshold, mode.of_entry(e));
                     if buf.len() >= 1 << 16 {
                         f.put(&buf)?;
                         buf.clear();
@@ -273,7 +316,10 @@ pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> 
         }
         f.put(&buf)?;
         let tmp = f.finish(checksum_on(srv))?;
-        let r = install(&tmp, srv);
+        let r = {
+            let _g = srv.persist.rename.lock();
+            install(&tmp, srv)
+        };
         if r.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -327,8 +373,9 @@ pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
     let dirty = srv.dirty.load(Ordering::Relaxed);
     let (tx, rx) = mpsc::channel::<(Vec<u8>, u64)>();
     let tx = Mutex::new(tx);
+    let mode = AccessMode::of(srv);
     let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| {
-        let chunk = shard_chunk(s, threshold);
+        let chunk = shard_chunk(s, threshold, mode);
         let _ = tx.lock().send(chunk);
     });
     srv.keyspace.begin_snapshot(locked, sink);
@@ -348,6 +395,14 @@ pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
 }
 
 fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>, dirty: u64) {
+    /// Ends the snapshot however the writer stops.
+    struct End<'a>(&'a Server);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            self.0.keyspace.end_snapshot();
+        }
+    }
+    let end = End(&srv);
     let p = &srv.persist;
     let n = srv.keyspace.nshards();
     let cancelled = || p.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed);
@@ -424,6 +479,7 @@ fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>,
             false
         }
     };
+    drop(end);
     let secs = p.bg_started.lock().take().map_or(0, |t| t.elapsed().as_secs() as i64);
     p.last_bg_secs.store(secs, Ordering::Relaxed);
     if ok {
@@ -437,9 +493,11 @@ fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>,
     p.in_progress.store(false, Ordering::SeqCst);
 }
 
-/// Starts a BGSAVE from outside a command (save points, BGSAVE SCHEDULE).
+/// Starts a BGSAVE from outside a command (save points, BGSAVE SCHEDULE);
+/// while a script runs it waits for no shard (the next tick tries again).
 fn bgsave_now(srv: &Server) -> Result<(), String> {
-    let locked = srv.keyspace.lock_all();
+    let busy = || srv.scripting.busy.running();
+    let Some(locked) = srv.keyspace.lock_all_unless(&busy) else { return Err("a script is running".into()) };
     bgsave_locked(srv, &locked)
 }
 
@@ -455,8 +513,10 @@ fn save_cron(weak: Weak<Server>) {
         if p.in_progress.load(Ordering::SeqCst) {
             continue;
         }
-        // Reap a writer that ended.
-        if let Some(h) = p.bg.lock().take() {
+        // Reap a writer that ended (the handle is taken first: the mutex
+        // is not held while joining).
+        let ended = p.bg.lock().take();
+        if let Some(h) = ended {
             let _ = h.join();
         }
         if p.scheduled.load(Ordering::Relaxed) {
@@ -493,7 +553,16 @@ pub struct Loaded {
 /// Loads `data` (a whole RDB file) into the shards the caller holds (every
 /// one). `replace`: a key already present is replaced (DEBUG RELOAD
 /// MERGE); otherwise a duplicate is an error.
-pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: bool) -> Result<Loaded, String> {
+/// `funcs` is the functions state, locked by the caller (before the
+/// shards, or while no script can run): a running function may hold it
+/// while it waits for a shard.
+pub fn load_locked(
+    srv: &Server,
+    locked: &mut Locked<'_>,
+    funcs: &mut Option<crate::scripting::functions::Functions>,
+    data: &[u8],
+    replace: bool,
+) -> Result<Loaded, String> {
     let cfg = load_config(srv);
     let now = srv.clock.now_ms();
     let ndb = srv.keyspace.ndb();
@@ -503,11 +572,11 @@ pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: 
     let verify = checksum_on(srv);
     // Libraries come before the keys: they are loaded before the first key
     // (a clash fails the load before any key changes, as in Redis).
-    let load_libs = |codes: &mut Vec<Vec<u8>>| -> Result<(), String> {
+    let mut load_libs = |codes: &mut Vec<Vec<u8>>| -> Result<(), String> {
         if codes.is_empty() {
             return Ok(());
         }
-        crate::scripting::functions::load_codes(srv, &std::mem::take(codes), replace)
+        crate::scripting::functions::load_codes(srv, funcs, &std::mem::take(codes), replace)
     };
     file::parse(data, &cfg, verify, |item| {
         if !matches!(item, file::Item::Function(_) | file::Item::Aux(..)) {
@@ -529,7 +598,7 @@ pub fn load_locked(srv: &Server, locked: &mut Locked<'_>, data: &[u8], replace: 
                 out.empty += 1;
             }
             file::Item::Key { key, value, expire_at, idle, freq } => {
-                if expire_at != NO_EXPIRE && expire_at <= now {
+                if expire_at != NO_EXPIRE && expire_at < now {
                     out.expired += 1;
                     return Ok(());
                 }
@@ -574,8 +643,10 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let t = Instant::now();
+    // (At startup no script runs: the order of the two locks is free.)
+    let mut funcs = srv.scripting.functions.lock();
     let mut locked = srv.keyspace.lock_all();
-    let r = load_locked(srv, &mut locked, &data, false).inspect_err(|e| {
+    let r = load_locked(srv, &mut locked, &mut funcs, &data, false).inspect_err(|e| {
         tracing::warn!("{e}");
         tracing::warn!("Terminating server after rdb file reading failure.");
     })?;
@@ -597,6 +668,8 @@ pub fn shutdown_save(srv: &Server) -> Result<(), String> {
     srv.persist.cancel_bg();
     srv.persist.join_bg();
     let mut locked = srv.keyspace.lock_all();
+    // (save_locked cancels again: the save cron may have started a BGSAVE
+    // between the join and the lock.)
     save_locked(srv, &mut locked)
 }
 
@@ -638,11 +711,18 @@ mod tests {
         }
         let chunks = Arc::new(Mutex::new(Vec::new()));
         let c2 = chunks.clone();
-        let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| c2.lock().push(shard_chunk(s, usize::MAX)));
+        let mode = AccessMode::of(&srv);
+        let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| c2.lock().push(shard_chunk(s, usize::MAX, mode)));
         {
             let l = srv.keyspace.lock_all();
             srv.keyspace.begin_snapshot(&l, sink);
         }
+        // Readers copy nothing out.
+        {
+            let _r = crate::storage::ReadOnly::enter();
+            drop(srv.keyspace.lock_all());
+        }
+        assert!(chunks.lock().is_empty());
         // Writes after the start: every one first copies its shard out.
         for i in 0..200 {
             let k = format!("k{i}");

@@ -105,6 +105,14 @@ fn reload(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
     }
     let srv = ctx.srv;
+    // The functions state is emptied and reloaded too. A function that
+    // runs holds it and may be waiting for one of the shards this command
+    // holds: then RELOAD gives up rather than wait.
+    let Some(mut funcs) = srv.scripting.functions.try_lock() else {
+        return Err(CmdError::msg(
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+        ));
+    };
     if save {
         srv.persist.cancel_bg();
         crate::persist::save_locked(srv, &mut ctx.locked).map_err(|_| CmdError::msg("ERR"))?;
@@ -115,10 +123,10 @@ fn reload(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if flush {
         let dirty = srv.dirty.load(Ordering::Relaxed);
         super::server::clear_db(ctx, None, false);
-        crate::scripting::functions::clear_all(srv);
+        crate::scripting::functions::clear_all(srv, &mut funcs);
         srv.dirty.store(dirty, Ordering::Relaxed);
     }
-    crate::persist::load_locked(srv, &mut ctx.locked, &data, merge).map_err(|e| {
+    crate::persist::load_locked(srv, &mut ctx.locked, &mut funcs, &data, merge).map_err(|e| {
         tracing::warn!("{e}");
         load_err()
     })?;

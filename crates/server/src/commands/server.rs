@@ -267,6 +267,11 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let _ = now;
     // Without SAVE or NOSAVE, the data is saved when save points are set.
     if save || (!nosave && !crate::persist::save_params(ctx.srv).is_empty()) {
+        // A script past busy-reply-threshold holds shards the save needs:
+        // only SHUTDOWN NOSAVE can stop the server then.
+        if let Some(e) = crate::scripting::busy_now(ctx.srv) {
+            return Err(e);
+        }
         if crate::persist::shutdown_save(ctx.srv).is_err() && !force {
             tracing::warn!("Error trying to save the DB, can't exit.");
             return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
@@ -854,7 +859,10 @@ fn keyspace_section(ctx: &mut Ctx<'_>, s: &mut String) {
         }
     } else {
         for i in 0..srv.keyspace.nshards() {
-            tally(&srv.keyspace.lock_shard(i), now, &mut acc);
+            let reading = crate::storage::ReadOnly::enter();
+            let shard = srv.keyspace.lock_shard(i);
+            drop(reading);
+            tally(&shard, now, &mut acc);
         }
     }
     for (d, (keys, expires, ttl_sum)) in acc.into_iter().enumerate() {

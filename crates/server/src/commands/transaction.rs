@@ -74,9 +74,14 @@ fn exec(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
         if let Some(u) = ctx.client.user.clone() {
             if let Err(d) = u.check(q.entry.spec, q.entry.index, &argv) {
                 crate::acl::log_denied(srv, ctx.client, "multi", q.entry.spec, &argv, d);
-                ctx.out.error(
-                    "NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution",
-                );
+                let reason = match d {
+                    crate::acl::Denied::Command => "no permission to execute the command or subcommand",
+                    crate::acl::Denied::Key(_) => "no permission to touch the specified keys",
+                    crate::acl::Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+                };
+                ctx.out.error(format!(
+                    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+                ));
                 continue;
             }
         }

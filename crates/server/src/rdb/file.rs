@@ -87,12 +87,42 @@ pub fn select_db(out: &mut Vec<u8>, db: usize, keys: usize, expires: usize) {
     write_len(out, expires as u64);
 }
 
-/// One key: its expiry, type, name and object. `scratch` is reused between
-/// calls. True if the object needs RDB version 12 (see `write_object`).
-pub fn key_value(out: &mut Vec<u8>, scratch: &mut Vec<u8>, key: &[u8], e: &Entry, threshold: usize) -> bool {
+/// What a key's record says of its access history (Redis writes it under
+/// LRU and LFU maxmemory policies).
+#[derive(Clone, Copy)]
+pub enum Access {
+    None,
+    /// Seconds since the last access.
+    Idle(u64),
+    /// The LFU counter.
+    Freq(u8),
+}
+
+/// One key: its expiry, access history, type, name and object. `scratch`
+/// is reused between calls. True if the object needs RDB version 12 (see
+/// `write_object`).
+pub fn key_value(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    key: &[u8],
+    e: &Entry,
+    threshold: usize,
+    access: Access,
+) -> bool {
     if e.expire_at != NO_EXPIRE {
         out.push(OP_EXPIRETIME_MS);
         out.extend_from_slice(&(e.expire_at as u64).to_le_bytes());
+    }
+    match access {
+        Access::None => {}
+        Access::Idle(s) => {
+            out.push(OP_IDLE);
+            write_len(out, s);
+        }
+        Access::Freq(f) => {
+            out.push(OP_FREQ);
+            out.push(f);
+        }
     }
     scratch.clear();
     let v12 = super::write_object(scratch, &e.value, threshold);
@@ -257,7 +287,7 @@ mod tests {
         let mut scratch = Vec::new();
         for (db, k, e) in keys {
             select_db(&mut out, *db, 1, 0);
-            key_value(&mut out, &mut scratch, k.as_bytes(), e, usize::MAX);
+            key_value(&mut out, &mut scratch, k.as_bytes(), e, usize::MAX, Access::None);
         }
         let mut crc = Crc64(0);
         crc.update(&out);
@@ -313,7 +343,7 @@ mod tests {
         f.extend_from_slice(&[super::super::ty::SET, 1, b'a', 0]);
         f.extend_from_slice(&[super::super::ty::LIST, 1, b'b', 0]);
         let mut scratch = Vec::new();
-        key_value(&mut f, &mut scratch, b"c", &entry("x", NO_EXPIRE), usize::MAX);
+        key_value(&mut f, &mut scratch, b"c", &entry("x", NO_EXPIRE), usize::MAX, Access::None);
         let mut crc = Crc64(0);
         crc.update(&f);
         finish(&mut f, &mut crc, true);

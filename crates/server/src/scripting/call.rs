@@ -147,7 +147,7 @@ pub fn acl_check(argv: &[Vec<u8>]) -> Result<bool, &'static str> {
     let entry =
         reg.get(refs[0])
             .and_then(|e| if e.subs.is_empty() { Some(e) } else { refs.get(1).and_then(|s| reg.sub(e, s)) });
-    let Some(entry) = entry.filter(|e| e.spec.arity_ok(refs.len())) else {
+    let Some(entry) = entry else {
         return Err("Invalid command passed to redis.acl_check_cmd()");
     };
     Ok(match &ctx.client.user {

@@ -254,8 +254,9 @@ fn with_functions<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Functions) -> Result
 
 /// Drops every library (DEBUG RELOAD empties functions with the data, as
 /// Redis's emptyData does). Not for use while a function runs.
-pub fn clear_all(srv: &crate::server::Server) {
-    if let Some(fs) = srv.scripting.functions.lock().as_mut() {
+/// `state` is the functions state, locked by the caller.
+pub fn clear_all(srv: &crate::server::Server, state: &mut Option<Functions>) {
+    if let Some(fs) = state.as_mut() {
         fs.libs.clear();
         fs.owner.clear();
     }
@@ -265,8 +266,13 @@ pub fn clear_all(srv: &crate::server::Server) {
 
 /// Loads libraries from their code (an RDB file). A library that exists
 /// already is an error unless `replace`. Not for use while a function runs.
-pub fn load_codes(srv: &crate::server::Server, codes: &[Vec<u8>], replace: bool) -> Result<(), String> {
-    let mut g = srv.scripting.functions.lock();
+/// `g` is the functions state, locked by the caller.
+pub fn load_codes(
+    srv: &crate::server::Server,
+    g: &mut Option<Functions>,
+    codes: &[Vec<u8>],
+    replace: bool,
+) -> Result<(), String> {
     if g.is_none() {
         *g = Some(Functions::new(srv).map_err(|e| e.to_string())?);
     }

@@ -175,6 +175,13 @@ pub fn busy_error(srv: &Server, spec: &CommandSpec) -> Option<CmdError> {
     Some(busy_message(busy.is_function()))
 }
 
+/// The BUSY error if a script has run past busy-reply-threshold, whatever
+/// the command (SHUTDOWN that would save gets it, as in Redis).
+pub fn busy_now(srv: &Server) -> Option<CmdError> {
+    let busy = &srv.scripting.busy;
+    (busy.running() && busy.timed_out(srv)).then(|| busy_message(busy.is_function()))
+}
+
 /// Script flags (shebang `flags=` and register_function's `flags`).
 pub mod flags {
     pub const NO_WRITES: u32 = 1;

@@ -258,6 +258,28 @@ pub struct Keyspace {
 /// it must not lock shards or wait).
 pub type SnapshotSink = std::sync::Arc<dyn Fn(usize, &Shard) + Send + Sync>;
 
+thread_local! {
+    static READ_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While held, shards this thread locks are not copied out for a running
+/// snapshot: the locker only reads (or removes keys whose TTL has passed,
+/// which a load of the snapshot would drop anyway). A later writer copies
+/// them.
+pub struct ReadOnly(bool);
+
+impl ReadOnly {
+    pub fn enter() -> ReadOnly {
+        ReadOnly(READ_ONLY.with(|r| r.replace(true)))
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        READ_ONLY.with(|r| r.set(self.0));
+    }
+}
+
 /// How long a multi-shard locker waits for one shard before it looks at
 /// the escalation flag (and its give-up condition) again.
 const SLICE: Duration = Duration::from_millis(2);
@@ -303,7 +325,7 @@ impl Keyspace {
     /// visible here.
     #[inline]
     fn captured<'g>(&self, i: usize, g: MutexGuard<'g, Shard>) -> MutexGuard<'g, Shard> {
-        if self.snap_any.load(Ordering::Relaxed) {
+        if self.snap_any.load(Ordering::Relaxed) && !READ_ONLY.with(|r| r.get()) {
             self.capture(i, &g);
         }
         g

@@ -99,7 +99,7 @@ fn scripts_and_transactions_are_checked() {
     admin.cmd("ACL SETUSER s -get");
     assert_eq!(
         c.cmd("EXEC"),
-        "*1\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution\r\n"
+        "*1\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n"
     );
     let log = admin.cmd("ACL LOG 1");
     assert!(log.contains("multi") && log.contains("\r\nget\r\n"), "{log}");

@@ -279,6 +279,19 @@ fn debug_reload_and_errors() {
     assert_eq!(r.cmd("DEBUG RELOAD NOSAVE NOFLUSH MERGE"), "+OK\r\n");
     assert_eq!(r.cmd("GET emb"), "$5\r\nhello\r\n");
     assert_eq!(r.cmd("GET extra"), "$1\r\n1\r\n");
+    // Under an LFU policy the counters are saved and loaded.
+    assert_eq!(r.cmd("CONFIG SET maxmemory-policy allkeys-lfu"), "+OK\r\n");
+    r.cmd("SET hot v");
+    for _ in 0..200 {
+        r.cmd("GET hot");
+    }
+    let freq = r.cmd("OBJECT FREQ hot");
+    assert_ne!(freq, ":0\r\n");
+    assert_eq!(r.cmd("DEBUG RELOAD"), "+OK\r\n");
+    assert_eq!(r.cmd("OBJECT FREQ hot"), freq);
+    assert_eq!(r.cmd("CONFIG SET maxmemory-policy allkeys-lru"), "+OK\r\n");
+    assert_eq!(r.cmd("DEBUG RELOAD"), "+OK\r\n");
+    assert_eq!(r.cmd("OBJECT IDLETIME hot"), ":0\r\n");
     assert_eq!(r.cmd("BGSAVE foo"), "-ERR syntax error\r\n");
     assert_eq!(r.cmd("MULTI"), "+OK\r\n");
     r.cmd("BGSAVE");
