@@ -82,6 +82,7 @@ fn main() {
             std::process::exit(1);
         }
     });
+    tracing::warn!("Hematite is now ready to exit, bye bye...");
     // The listeners are closed and every client was told to go: exit now,
     // rather than wait (as dropping the runtime would) for a connection
     // task or a blocking thread that may be stuck behind a long script,
