@@ -62,6 +62,9 @@ pub async fn accept_loop(srv: Arc<Server>, listener: TcpListener, stop_flag: Arc
     }
 }
 
+/// The reply to a connection refused by protected mode (Redis's words).
+const PROTECTED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
     srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     let maxclients = crate::cfg_num!(srv.config, "maxclients").max(1) as usize;
@@ -69,6 +72,20 @@ async fn handle(srv: Arc<Server>, mut stream: TcpStream) {
         srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
+    }
+    // Protected mode: with no password for the default user, only the
+    // loopback address may connect (Redis's islocalClient: exactly
+    // 127.0.0.1 or ::1).
+    if crate::cfg_num!(srv.config, "protected-mode") != 0 && srv.acl.default_user().read().nopass() {
+        let local = stream.peer_addr().map(|a| {
+            let ip = a.ip().to_canonical();
+            ip == std::net::IpAddr::from([127, 0, 0, 1]) || ip == std::net::Ipv6Addr::LOCALHOST
+        });
+        if !local.unwrap_or(true) {
+            srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            let _ = stream.write_all(PROTECTED.as_bytes()).await;
+            return;
+        }
     }
     let id = srv.clients.next_id();
     let mut info = ClientInfo::new(id, stream.peer_addr().ok(), stream.local_addr().ok(), srv.clock.now_ms());

@@ -48,3 +48,38 @@ fn quit_closes() {
     assert_eq!(r.cmd("QUIT"), "+OK\r\n");
     assert!(r.is_closed());
 }
+
+/// A non-loopback address of this machine, if it has one (the source
+/// address of a route out; no packet is sent).
+fn nonloopback_addr() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.77:9").or_else(|_| s.connect("10.255.255.1:9")).ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Protected mode: without a password for the default user, only
+/// 127.0.0.1 / ::1 may connect; a password or protected-mode no opens it.
+#[test]
+fn protected_mode_refuses_other_addresses() {
+    let Some(ip) = nonloopback_addr() else {
+        eprintln!("no non-loopback address: protected mode not exercised");
+        return;
+    };
+    let t = TestServer::with(&[("bind", "*")]);
+    let outside = std::net::SocketAddr::new(ip, t.addr.port());
+    let mut admin = t.raw();
+    let mut c = Raw::connect(outside);
+    let reply = String::from_utf8(c.read_reply()).unwrap();
+    assert!(reply.starts_with("-DENIED Redis is running in protected mode"), "{reply}");
+    assert!(c.is_closed());
+    assert_eq!(admin.info_field("stats", "rejected_connections"), "1");
+    assert_eq!(admin.cmd("CONFIG SET requirepass secret"), "+OK\r\n");
+    let mut c = Raw::connect(outside);
+    assert_eq!(c.cmd("AUTH secret"), "+OK\r\n");
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    assert_eq!(c.cmd("CONFIG SET requirepass \"\""), "+OK\r\n");
+    assert_eq!(admin.cmd("CONFIG SET protected-mode no"), "+OK\r\n");
+    let mut c = Raw::connect(outside);
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+}
