@@ -637,16 +637,17 @@ pub fn load_locked(
 /// error: the server does not start, as Redis does not.
 pub fn load_at_start(srv: &Server) -> Result<(), String> {
     let name = srv.config.get_text("dbfilename").unwrap_or_else(|| "dump.rdb".into());
-    let data = match std::fs::read(&name) {
-        Ok(d) => d,
+    let map = match Mapped::open(&name) {
+        Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
+    let data = map.bytes();
     let t = Instant::now();
     // (At startup no script runs: the order of the two locks is free.)
     let mut funcs = srv.scripting.functions.lock();
     let mut locked = srv.keyspace.lock_all();
-    let r = load_locked(srv, &mut locked, &mut funcs, &data, false).inspect_err(|e| {
+    let r = load_locked(srv, &mut locked, &mut funcs, data, false).inspect_err(|e| {
         tracing::warn!("{e}");
         tracing::warn!("Terminating server after rdb file reading failure.");
     })?;
@@ -660,6 +661,53 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
     );
     tracing::warn!("DB loaded from disk: {:.3} seconds", t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// A file mapped read-only, so a load does not hold a second copy of the
+/// whole file in memory: its pages are read as the parser reaches them and
+/// stay reclaimable page cache.
+struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    fn open(path: &str) -> std::io::Result<Mapped> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(path)?;
+        let len = usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)?;
+        if len == 0 {
+            return Ok(Mapped { ptr: std::ptr::null_mut(), len: 0 });
+        }
+        // SAFETY: a fresh private read-only mapping of a file we opened;
+        // checked for failure below.
+        let ptr =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, f.as_raw_fd(), 0) };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: advice on the mapping just made.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(Mapped { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the mapping is `len` readable bytes and lives as long as
+        // `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: unmapping our own mapping once.
+            unsafe { libc::munmap(self.ptr, self.len) };
+        }
+    }
 }
 
 /// The save SHUTDOWN (or a signal) asks for, with every shard taken here;
