@@ -255,6 +255,8 @@ pub struct Server {
     pub replid: parking_lot::Mutex<String>,
     /// The peak of `used_memory` seen by INFO.
     pub peak_memory: AtomicU64,
+    /// used_memory when the server was built (INFO used_memory_startup).
+    pub startup_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
     pub blocking: Blocking,
     /// Keys under WATCH (see `txn`).
@@ -316,6 +318,7 @@ impl Server {
             packed_threshold: std::sync::atomic::AtomicUsize::new(crate::rdb::DEFAULT_PACKED_THRESHOLD),
             replid: parking_lot::Mutex::new(run_id),
             peak_memory: AtomicU64::new(0),
+            startup_memory: AtomicU64::new(0),
             blocking: Blocking::default(),
             watches: Default::default(),
             scripting: Default::default(),
@@ -332,6 +335,7 @@ impl Server {
         // requirepass is the default user's password.
         let pass = srv.config.get_text("requirepass").unwrap_or_default();
         srv.acl.set_requirepass(pass.as_bytes());
+        srv.startup_memory.store(crate::evict::used_memory(&srv), Ordering::Relaxed);
         srv
     }
 

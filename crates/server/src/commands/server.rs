@@ -583,8 +583,8 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(srv: &Server, s: &mut String) {
-    let used = crate::evict::used_memory_now(srv);
-    let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+    let o = super::memory::overhead(srv);
+    let (used, peak) = (o.used, o.peak);
     let rss = crate::alloc::rss();
     let total = total_system_memory();
     let maxmemory = crate::cfg_num!(srv.config, "maxmemory").max(0) as u64;
@@ -600,6 +600,10 @@ fn memory_section(srv: &Server, s: &mut String) {
         "used_memory_peak" => peak,
         "used_memory_peak_human" => bytes_to_human(peak),
         "used_memory_peak_perc" => format!("{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 }),
+        "used_memory_overhead" => o.total,
+        "used_memory_startup" => o.startup,
+        "used_memory_dataset" => o.dataset(),
+        "used_memory_dataset_perc" => format!("{:.2}%", if o.net() > 0 { o.dataset() as f64 * 100.0 / o.net() as f64 } else { 0.0 }),
         "total_system_memory" => total,
         "total_system_memory_human" => bytes_to_human(total),
         "used_memory_lua" => lua.vm_eval,

@@ -526,3 +526,38 @@ fn wait_without_replicas() {
     assert_eq!(a.read_reply(), b":0\r\n");
     assert_eq!(a.cmd("ROLE"), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
 }
+
+/// MEMORY STATS: Redis's fields, with the key count and per-database
+/// tables of the keyspace; MEMORY DOCTOR answers in text; INFO memory has
+/// the same overhead split.
+#[test]
+fn memory_stats_and_doctor() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    for i in 0..100 {
+        r.cmd(&format!("SET k{i} v"));
+    }
+    r.cmd("SELECT 3");
+    r.cmd("SET x 1 EX 100");
+    let mut c = t.client();
+    let stats: Vec<redis::Value> = redis::cmd("MEMORY").arg("STATS").query(&mut c).unwrap();
+    let names: Vec<String> = stats
+        .iter()
+        .step_by(2)
+        .map(|v| match v {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names.len(), 29, "{names:?}");
+    assert_eq!(&names[..3], ["peak.allocated", "total.allocated", "startup.allocated"]);
+    assert!(names.contains(&"db.0".to_string()) && names.contains(&"db.3".to_string()), "{names:?}");
+    let pos = names.iter().position(|n| n == "keys.count").unwrap();
+    assert_eq!(stats[pos * 2 + 1], redis::Value::Int(101));
+    let doctor = r.cmd("MEMORY DOCTOR");
+    assert!(doctor.starts_with('$') && doctor.len() > 20, "{doctor}");
+    let info = r.cmd("INFO memory");
+    for f in ["used_memory_overhead:", "used_memory_startup:", "used_memory_dataset:", "used_memory_dataset_perc:"] {
+        assert!(info.contains(f), "{f}");
+    }
+}
