@@ -128,6 +128,22 @@ pub fn redacted(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> SmallVec<[u
         "auth" if argv.len() <= 3 => r.extend(1..argv.len()),
         // Every argument after the subcommand (passwords among the rules).
         "acl|setuser" => r.extend(2..argv.len()),
+        "migrate" => {
+            let mut j = 6;
+            while j < argv.len() {
+                let more = argv.len() - 1 - j;
+                if argv[j].eq_ignore_ascii_case(b"auth") && more >= 1 {
+                    r.push(j + 1);
+                    j += 1;
+                } else if argv[j].eq_ignore_ascii_case(b"auth2") && more >= 2 {
+                    r.extend([j + 1, j + 2]);
+                    j += 2;
+                } else if argv[j].eq_ignore_ascii_case(b"keys") {
+                    break;
+                }
+                j += 1;
+            }
+        }
         "hello" => {
             let ok = argv.get(1).is_none_or(|v| types::num::parse_i64(v).is_some_and(|n| (2..=3).contains(&n)));
             let mut j = 2;

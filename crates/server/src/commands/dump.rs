@@ -18,8 +18,12 @@ use crate::notify;
 use crate::rdb::{self, LoadConfig};
 use crate::storage::lfu;
 
-pub static COMMANDS: &[Cmd] =
-    &[Cmd::new(&t::DUMP, dump), Cmd::new(&t::RESTORE, restore), Cmd::new(&t::RESTORE_ASKING, restore)];
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new(&t::DUMP, dump),
+    Cmd::new(&t::RESTORE, restore),
+    Cmd::new(&t::RESTORE_ASKING, restore),
+    Cmd::new(&t::MIGRATE, migrate),
+];
 
 /// DUMP key
 fn dump(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
@@ -31,6 +35,173 @@ fn dump(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     };
     let payload = rdb::dump_with(&e.value, threshold);
     ctx.out.bulk(payload);
+    Ok(())
+}
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE]
+/// [AUTH password | AUTH2 username password] [KEYS key [key ...]]
+///
+/// DUMP of each key, RESTORE on the target over a new connection, then
+/// (without COPY) DEL of the keys the target took. Its key specs are
+/// incomplete, so it holds every shard while it talks to the target, as
+/// Redis blocks while it does: `timeout` bounds each step.
+fn migrate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    use std::io::{BufRead, Write};
+    let argv = args.all();
+    let (mut copy, mut replace) = (false, false);
+    let mut auth: Option<(Option<&[u8]>, &[u8])> = None;
+    let (mut first, mut nkeys) = (3usize, 1usize);
+    let mut j = 6;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        let a = argv[j];
+        if is(a, "copy") {
+            copy = true;
+        } else if is(a, "replace") {
+            replace = true;
+        } else if is(a, "auth") {
+            if more == 0 {
+                return Err(CmdError::Syntax);
+            }
+            auth = Some((None, argv[j + 1]));
+            j += 1;
+        } else if is(a, "auth2") {
+            if more < 2 {
+                return Err(CmdError::Syntax);
+            }
+            auth = Some((Some(argv[j + 1]), argv[j + 2]));
+            j += 2;
+        } else if is(a, "keys") {
+            if !argv[3].is_empty() {
+                return Err(CmdError::err(
+                    "When using MIGRATE KEYS option, the key argument must be set to the empty string",
+                ));
+            }
+            first = j + 1;
+            nkeys = argv.len() - j - 1;
+            break;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let timeout = types::num::parse_i64(argv[5]).ok_or(CmdError::NotInteger)?;
+    let dbid = types::num::parse_i64(argv[4]).ok_or(CmdError::NotInteger)?;
+    let timeout = std::time::Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });
+    let threshold = ctx.srv.packed_threshold.load(std::sync::atomic::Ordering::Relaxed);
+    // The keys that exist, with their remaining TTL and payload.
+    let mut found: Vec<(&[u8], i64, Vec<u8>)> = Vec::new();
+    let mut any = false;
+    for &k in &argv[first..first + nkeys] {
+        let now = ctx.now_ms;
+        let Some(e) = ctx.lookup_read(k)? else { continue };
+        any = true;
+        let ttl = if e.expire_at == crate::storage::NO_EXPIRE {
+            0
+        } else {
+            match e.expire_at - now {
+                t if t < 0 => continue,
+                t => t.max(1),
+            }
+        };
+        found.push((k, ttl, rdb::dump_with(&e.value, threshold)));
+    }
+    if !any {
+        ctx.out.simple("NOKEY");
+        return Ok(());
+    }
+    let mut req = Vec::new();
+    let mut push = |parts: &[&[u8]]| {
+        req.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
+        for p in parts {
+            req.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
+            req.extend_from_slice(p);
+            req.extend_from_slice(b"\r\n");
+        }
+    };
+    match auth {
+        Some((Some(u), p)) => push(&[b"AUTH", u, p]),
+        Some((None, p)) => push(&[b"AUTH", p]),
+        None => {}
+    }
+    let db = dbid.to_string();
+    push(&[b"SELECT", db.as_bytes()]);
+    for (k, ttl, payload) in &found {
+        let ttl = ttl.to_string();
+        let mut parts: Vec<&[u8]> = vec![b"RESTORE", k, ttl.as_bytes(), payload];
+        if replace {
+            parts.push(b"REPLACE");
+        }
+        push(&parts);
+    }
+    let connect_err = || CmdError::msg("IOERR error or timeout connecting to the client");
+    let host = String::from_utf8_lossy(argv[1]).into_owned();
+    let port: u16 = std::str::from_utf8(argv[2]).ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(connect_err)?;
+    // (A refused connection shows in Redis as a failed write: its connect
+    // does not wait for the answer.)
+    let write_err = || CmdError::msg("IOERR error or timeout writing to target instance");
+    let stream = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            write_err()
+        } else {
+            connect_err()
+        }
+    })?;
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let _ = stream.set_nodelay(true);
+    (&stream).write_all(&req).map_err(|_| write_err())?;
+    let mut rd = std::io::BufReader::new(&stream);
+    let read_err = || CmdError::msg("IOERR error or timeout reading to target instance");
+    let line = |rd: &mut std::io::BufReader<&std::net::TcpStream>| -> Result<String, CmdError> {
+        let mut l = Vec::new();
+        match rd.read_until(b'\n', &mut l) {
+            Ok(n) if n > 0 => Ok(String::from_utf8_lossy(&l).trim_end().to_string()),
+            _ => Err(read_err()),
+        }
+    };
+    // A refused AUTH or SELECT fails every RESTORE behind it; a refused
+    // RESTORE only its own key (the others still move).
+    let mut target_error: Option<String> = None;
+    if auth.is_some() {
+        let l = line(&mut rd)?;
+        if l.starts_with('-') {
+            target_error.get_or_insert(l);
+        }
+    }
+    let l = line(&mut rd)?;
+    if l.starts_with('-') {
+        target_error.get_or_insert(l);
+    }
+    let session_failed = target_error.is_some();
+    let mut socket_error = false;
+    for (k, _, _) in &found {
+        let l = match line(&mut rd) {
+            Ok(l) => l,
+            Err(_) => {
+                socket_error = true;
+                break;
+            }
+        };
+        if l.starts_with('-') || session_failed {
+            if l.starts_with('-') {
+                target_error.get_or_insert(l);
+            }
+        } else if !copy && ctx.delete(k)? {
+            ctx.notify(notify::GENERIC, "del", k);
+        }
+    }
+    if let Some(e) = target_error {
+        return Err(CmdError::err(format!("Target instance replied with error: {}", &e[1..])));
+    }
+    if socket_error {
+        return Err(read_err());
+    }
+    ctx.out.ok();
     Ok(())
 }
 

@@ -214,3 +214,63 @@ fn cross_check_with_redis() {
     }
     assert_eq!(read_all(&mut rc), read_all(&mut hc));
 }
+
+/// MIGRATE to another server: keys move (or are copied) with their TTL,
+/// the target's errors come back, and a missing target is an IOERR.
+#[test]
+fn migrate_between_servers() {
+    let src = TestServer::start();
+    let dst = TestServer::with(&[("requirepass", "pw")]);
+    let mut s = src.raw();
+    let mut d = dst.raw();
+    assert_eq!(d.cmd("AUTH pw"), "+OK\r\n");
+    let port = dst.addr.port();
+    s.cmd("SET a 1");
+    s.cmd("RPUSH l x y z");
+    s.cmd("SET t v PX 100000");
+    let m = |s: &mut Raw, rest: &str| s.cmd(&format!("MIGRATE 127.0.0.1 {port} {rest}"));
+    assert_eq!(m(&mut s, "a 0 1000"), "-ERR Target instance replied with error: NOAUTH Authentication required.\r\n");
+    assert_eq!(s.cmd("EXISTS a"), ":1\r\n");
+    assert_eq!(m(&mut s, "a 0 1000 AUTH pw"), "+OK\r\n");
+    assert_eq!(s.cmd("EXISTS a"), ":0\r\n");
+    assert_eq!(d.cmd("GET a"), "$1\r\n1\r\n");
+    assert_eq!(m(&mut s, "a 0 1000 AUTH2 default pw"), "+NOKEY\r\n");
+    // Several keys into database 3, copied; a TTL travels with its key.
+    assert_eq!(m(&mut s, "\"\" 3 1000 COPY AUTH pw KEYS l t nosuch"), "+OK\r\n");
+    assert_eq!(s.cmd("EXISTS l t"), ":2\r\n");
+    d.cmd("SELECT 3");
+    assert_eq!(d.cmd("LRANGE l 0 -1"), "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n");
+    let ttl: i64 = d.cmd("PTTL t").trim_start_matches(':').trim().parse().unwrap();
+    assert!(ttl > 0 && ttl <= 100000, "{ttl}");
+    // The target already has them: BUSYKEY, unless REPLACE.
+    assert_eq!(
+        m(&mut s, "l 3 1000 AUTH pw"),
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n"
+    );
+    assert_eq!(s.cmd("EXISTS l"), ":1\r\n");
+    assert_eq!(m(&mut s, "l 3 1000 REPLACE AUTH pw"), "+OK\r\n");
+    assert_eq!(s.cmd("EXISTS l"), ":0\r\n");
+    // Keys the target refuses stay; the others move.
+    s.cmd("MSET k1 1 k2 2 k3 3");
+    d.cmd("SELECT 5");
+    d.cmd("SET k2 busy");
+    assert_eq!(
+        m(&mut s, "\"\" 5 1000 AUTH pw KEYS k1 k2 k3"),
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n"
+    );
+    assert_eq!(s.cmd("EXISTS k1 k2 k3"), ":1\r\n");
+    assert_eq!(d.cmd("MGET k1 k2 k3"), "*3\r\n$1\r\n1\r\n$4\r\nbusy\r\n$1\r\n3\r\n");
+    // Errors of its own.
+    assert_eq!(
+        m(&mut s, "t 0 1000 KEYS t"),
+        "-ERR When using MIGRATE KEYS option, the key argument must be set to the empty string\r\n"
+    );
+    assert_eq!(m(&mut s, "t x 1000"), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(m(&mut s, "t 0 1000 AUTH"), "-ERR syntax error\r\n");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert_eq!(
+        s.cmd(&format!("MIGRATE 127.0.0.1 {closed} t 0 100")),
+        "-IOERR error or timeout writing to target instance\r\n"
+    );
+    assert_eq!(s.cmd("EXISTS t"), ":1\r\n");
+}
