@@ -174,7 +174,11 @@ impl Overhead {
     }
 }
 
-pub fn overhead(srv: &crate::server::Server) -> Overhead {
+/// `held`: the shards the calling command holds (INFO inside MULTI or a
+/// script): those are read as held; the others are then only tried (a
+/// locker holding shards must not wait for more), and a busy one is left
+/// out of the count. A caller holding nothing locks each shard in turn.
+pub fn overhead(srv: &crate::server::Server, held: &mut crate::storage::Locked<'_>) -> Overhead {
     use std::sync::atomic::Ordering;
     let used = crate::evict::used_memory_now(srv);
     let peak = srv.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
@@ -187,12 +191,22 @@ pub fn overhead(srv: &crate::server::Server) -> Overhead {
         (std::mem::size_of::<crate::storage::Key>() + std::mem::size_of::<crate::storage::Entry>() + 8) as u64;
     let per_exp = (std::mem::size_of::<crate::storage::Key>() + 8) as u64;
     let mut counts = vec![(0u64, 0u64); srv.keyspace.ndb()];
-    for i in 0..srv.keyspace.nshards() {
-        let _r = crate::storage::ReadOnly::enter();
-        let shard = srv.keyspace.lock_shard(i);
+    let holds_some = held.shards_mut().next().is_some();
+    let mut add = |shard: &crate::storage::Shard| {
         for (d, db) in shard.dbs.iter().enumerate() {
             counts[d].0 += db.len() as u64;
             counts[d].1 += db.volatile.len() as u64;
+        }
+    };
+    for i in 0..srv.keyspace.nshards() {
+        if let Some(s) = held.shard_at(i) {
+            add(s);
+            continue;
+        }
+        let _r = crate::storage::ReadOnly::enter();
+        let shard = if holds_some { srv.keyspace.try_lock_shard(i) } else { Some(srv.keyspace.lock_shard(i)) };
+        if let Some(shard) = shard {
+            add(&shard);
         }
     }
     let dbs: Vec<(usize, u64, u64)> =
@@ -223,7 +237,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 
 /// MEMORY STATS
 fn stats(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    let o = overhead(ctx.srv);
+    let o = overhead(ctx.srv, &mut ctx.locked);
     let out = &mut *ctx.out;
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     out.map(27 + o.dbs.len());
@@ -280,7 +294,7 @@ fn stats(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 
 /// MEMORY DOCTOR: a short report of what looks wrong, in words.
 fn doctor(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    let o = overhead(ctx.srv);
+    let o = overhead(ctx.srv, &mut ctx.locked);
     let mut issues: Vec<String> = Vec::new();
     let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
     if o.used < 5 << 20 {

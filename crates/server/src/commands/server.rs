@@ -466,7 +466,7 @@ pub fn info_text(ctx: &mut Ctx<'_>, sections: &[&str]) -> String {
         match *name {
             "server" => server_section(ctx, &mut s),
             "clients" => clients_section(ctx.srv, &mut s),
-            "memory" => memory_section(ctx.srv, &mut s),
+            "memory" => memory_section(ctx.srv, &mut ctx.locked, &mut s),
             "persistence" => persistence_section(ctx.srv, &mut s),
             "stats" => stats_section(ctx.srv, &mut s),
             "replication" => replication_section(ctx.srv, &mut s),
@@ -582,8 +582,8 @@ fn total_system_memory() -> u64 {
         .unwrap_or(0)
 }
 
-fn memory_section(srv: &Server, s: &mut String) {
-    let o = super::memory::overhead(srv);
+fn memory_section(srv: &Server, held: &mut crate::storage::Locked<'_>, s: &mut String) {
+    let o = super::memory::overhead(srv, held);
     let (used, peak) = (o.used, o.peak);
     let rss = crate::alloc::rss();
     let total = total_system_memory();

@@ -556,6 +556,13 @@ fn memory_stats_and_doctor() {
     assert_eq!(stats[pos * 2 + 1], redis::Value::Int(101));
     let doctor = r.cmd("MEMORY DOCTOR");
     assert!(doctor.starts_with('$') && doctor.len() > 20, "{doctor}");
+    // Inside MULTI and scripts, which hold shards already.
+    r.cmd("MULTI");
+    r.cmd("SET k0 v");
+    r.cmd("INFO memory");
+    r.cmd("MEMORY STATS");
+    assert!(r.cmd("EXEC").starts_with("*3\r\n+OK\r\n$"));
+    assert!(r.cmd("EVAL \"return redis.call('INFO','memory')\" 1 k1").contains("used_memory_dataset:"));
     let info = r.cmd("INFO memory");
     for f in ["used_memory_overhead:", "used_memory_startup:", "used_memory_dataset:", "used_memory_dataset_perc:"] {
         assert!(info.contains(f), "{f}");
