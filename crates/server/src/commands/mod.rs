@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 pub mod acl;
 pub mod bitmap;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod connection;
 pub mod debug;
@@ -99,6 +100,7 @@ fn families() -> Vec<&'static [Cmd]> {
     vec![
         acl::COMMANDS,
         client::COMMANDS,
+        cluster::COMMANDS,
         command::COMMANDS,
         connection::COMMANDS,
         generic::COMMANDS,
