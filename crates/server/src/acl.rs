@@ -522,6 +522,30 @@ fn key_flags(spec: &CommandSpec, argv: &[&[u8]]) -> Vec<(usize, u64)> {
     match spec.name {
         // SET only writes, unless GET also reads the old value.
         "set" if !has("get") => keys.iter_mut().for_each(|k| k.1 = ks::OW | ks::UPDATE),
+        // SORT: the sorted key is read, the last STORE destination written
+        // (Redis's sortGetKeys; the spec of STORE is incomplete).
+        "sort" => {
+            keys.retain(|k| k.0 == 1);
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i];
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+                    store = Some(i + 1);
+                }
+                i += 1;
+            }
+            if let Some(p) = store {
+                keys.push((p, ks::OW | ks::UPDATE));
+            }
+        }
+        // MIGRATE ... "" ... KEYS k1 k2: the empty key argument is not a key
+        // (Redis's migrateGetKeys).
+        "migrate" if argv.iter().skip(6).any(|a| a.eq_ignore_ascii_case(b"keys")) => keys.retain(|k| k.0 != 3),
         // BITFIELD with nothing but GET only reads.
         "bitfield" => {
             let mut writes = false;

@@ -76,6 +76,12 @@ fn set_and_bitfield_need_only_the_access_they_use() {
     assert_eq!(c.cmd("SET w1 v GET"), NOPERM_KEYS);
     assert_eq!(c.cmd("BITFIELD r1 GET u8 0"), "*1\r\n:0\r\n");
     assert_eq!(c.cmd("BITFIELD r1 SET u8 0 1"), NOPERM_KEYS);
+    assert_eq!(admin.cmd("ACL DRYRUN w SORT r1 STORE w2"), "+OK\r\n");
+    assert_eq!(
+        admin.cmd("ACL DRYRUN w SORT r1 STORE r2"),
+        "$51\r\nThis user has no permissions to access the 'r2' key\r\n"
+    );
+    assert_eq!(admin.cmd("ACL DRYRUN w MIGRATE h 1 \"\" 0 10 KEYS w1"), "+OK\r\n");
     assert_eq!(c.cmd("SORT r1 BY x*"), "-ERR BY option of SORT denied due to insufficient ACL permissions.\r\n");
     assert_eq!(c.cmd("SORT r1 GET #"), "-ERR GET option of SORT denied due to insufficient ACL permissions.\r\n");
 }
