@@ -275,6 +275,8 @@ pub struct Server {
     pub persist: crate::persist::Persist,
     /// Users and the ACL log (acl.rs).
     pub acl: crate::acl::Acl,
+    /// MIGRATE's cached connections.
+    pub migrate_cache: crate::commands::dump::MigrateCache,
     /// SLOWLOG entries (cmdlog.rs).
     pub slowlog: crate::cmdlog::SlowLog,
     /// Clients in MONITOR mode (cmdlog.rs).
@@ -328,6 +330,7 @@ impl Server {
             lazyfree: Default::default(),
             persist: Default::default(),
             acl: Default::default(),
+            migrate_cache: Default::default(),
             slowlog: Default::default(),
             monitors: Default::default(),
             latency: Default::default(),

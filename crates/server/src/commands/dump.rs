@@ -110,99 +110,185 @@ fn migrate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.out.simple("NOKEY");
         return Ok(());
     }
-    let mut req = Vec::new();
-    let mut push = |parts: &[&[u8]]| {
-        req.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
+    fn frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
+        out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
         for p in parts {
-            req.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
-            req.extend_from_slice(p);
-            req.extend_from_slice(b"\r\n");
+            out.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
+            out.extend_from_slice(p);
+            out.extend_from_slice(b"\r\n");
         }
-    };
+    }
+    let mut auth_req = Vec::new();
     match auth {
-        Some((Some(u), p)) => push(&[b"AUTH", u, p]),
-        Some((None, p)) => push(&[b"AUTH", p]),
+        Some((Some(u), p)) => frame(&mut auth_req, &[b"AUTH", u, p]),
+        Some((None, p)) => frame(&mut auth_req, &[b"AUTH", p]),
         None => {}
     }
-    let db = dbid.to_string();
-    push(&[b"SELECT", db.as_bytes()]);
+    let mut restores = Vec::new();
     for (k, ttl, payload) in &found {
         let ttl = ttl.to_string();
         let mut parts: Vec<&[u8]> = vec![b"RESTORE", k, ttl.as_bytes(), payload];
         if replace {
             parts.push(b"REPLACE");
         }
-        push(&parts);
+        frame(&mut restores, &parts);
     }
     let connect_err = || CmdError::msg("IOERR error or timeout connecting to the client");
-    let host = String::from_utf8_lossy(argv[1]).into_owned();
-    let port: u16 = std::str::from_utf8(argv[2]).ok().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(connect_err)?;
     // (A refused connection shows in Redis as a failed write: its connect
     // does not wait for the answer.)
     let write_err = || CmdError::msg("IOERR error or timeout writing to target instance");
-    let stream = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            write_err()
-        } else {
-            connect_err()
-        }
-    })?;
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
-    let _ = stream.set_nodelay(true);
-    (&stream).write_all(&req).map_err(|_| write_err())?;
-    let mut rd = std::io::BufReader::new(&stream);
     let read_err = || CmdError::msg("IOERR error or timeout reading to target instance");
-    let line = |rd: &mut std::io::BufReader<&std::net::TcpStream>| -> Result<String, CmdError> {
+    let host = String::from_utf8_lossy(argv[1]).into_owned();
+    let port: u16 = std::str::from_utf8(argv[2]).ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let cache_key = format!("{host}:{port}");
+    let line = |rd: &mut std::io::BufReader<&std::net::TcpStream>| -> Result<String, std::io::ErrorKind> {
         let mut l = Vec::new();
         match rd.read_until(b'\n', &mut l) {
             Ok(n) if n > 0 => Ok(String::from_utf8_lossy(&l).trim_end().to_string()),
-            _ => Err(read_err()),
+            Ok(_) => Err(std::io::ErrorKind::UnexpectedEof),
+            Err(e) => Err(e.kind()),
         }
     };
-    // A refused AUTH or SELECT fails every RESTORE behind it; a refused
-    // RESTORE only its own key (the others still move).
-    let mut target_error: Option<String> = None;
-    if auth.is_some() {
-        let l = line(&mut rd)?;
-        if l.starts_with('-') {
-            target_error.get_or_insert(l);
-        }
-    }
-    let l = line(&mut rd)?;
-    if l.starts_with('-') {
-        target_error.get_or_insert(l);
-    }
-    let session_failed = target_error.is_some();
-    let mut socket_error = false;
-    for (k, _, _) in &found {
-        let l = match line(&mut rd) {
-            Ok(l) => l,
-            Err(_) => {
-                socket_error = true;
-                break;
+    let is_timeout = |k: std::io::ErrorKind| matches!(k, std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+    // A socket error before any key was answered is retried once on a new
+    // connection (a cached one may have been closed by the target), unless
+    // it was a timeout, as Redis does.
+    let mut may_retry = true;
+    loop {
+        let (stream, last_db) = match ctx.srv.migrate_cache.take(&cache_key) {
+            Some(c) => c,
+            None => {
+                let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(connect_err)?;
+                let s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                        write_err()
+                    } else {
+                        connect_err()
+                    }
+                })?;
+                let _ = s.set_read_timeout(Some(timeout));
+                let _ = s.set_write_timeout(Some(timeout));
+                let _ = s.set_nodelay(true);
+                (s, -1)
             }
         };
-        if l.starts_with('-') || session_failed {
-            if l.starts_with('-') {
-                target_error.get_or_insert(l);
-            }
-        } else if !copy && ctx.delete(k)? {
-            ctx.notify(notify::GENERIC, "del", k);
+        let select = last_db != dbid;
+        let mut req = auth_req.clone();
+        if select {
+            frame(&mut req, &[b"SELECT", dbid.to_string().as_bytes()]);
         }
-    }
-    if let Some(e) = target_error {
-        return Err(CmdError::err(format!("Target instance replied with error: {}", &e[1..])));
-    }
-    if socket_error {
-        return Err(read_err());
+        req.extend_from_slice(&restores);
+        if let Err(e) = (&stream).write_all(&req) {
+            if may_retry && !is_timeout(e.kind()) {
+                may_retry = false;
+                continue;
+            }
+            return Err(write_err());
+        }
+        let mut rd = std::io::BufReader::new(&stream);
+        // A refused AUTH or SELECT fails every RESTORE behind it; a refused
+        // RESTORE only its own key (the others still move).
+        let mut target_error: Option<String> = None;
+        let mut head = Ok(());
+        for expect in [auth.is_some(), select] {
+            if !expect {
+                continue;
+            }
+            match line(&mut rd) {
+                Ok(l) if l.starts_with('-') => {
+                    target_error.get_or_insert(l);
+                }
+                Ok(_) => {}
+                Err(k) => {
+                    head = Err(k);
+                    break;
+                }
+            }
+        }
+        if let Err(k) = head {
+            if may_retry && !is_timeout(k) {
+                may_retry = false;
+                continue;
+            }
+            return Err(read_err());
+        }
+        let session_failed = target_error.is_some();
+        let mut socket_error = None;
+        for (j, (k, _, _)) in found.iter().enumerate() {
+            let l = match line(&mut rd) {
+                Ok(l) => l,
+                Err(e) => {
+                    socket_error = Some((j, e));
+                    break;
+                }
+            };
+            if l.starts_with('-') || session_failed {
+                if l.starts_with('-') {
+                    target_error.get_or_insert(l);
+                }
+            } else if !copy && ctx.delete(k)? {
+                ctx.notify(notify::GENERIC, "del", k);
+            }
+        }
+        drop(rd);
+        if let Some((j, e)) = socket_error {
+            if target_error.is_none() && j == 0 && may_retry && !is_timeout(e) {
+                may_retry = false;
+                continue;
+            }
+        } else {
+            // The connection stays for the next MIGRATE to this target
+            // (its database unknown after an error).
+            let db = if target_error.is_some() { -1 } else { dbid };
+            ctx.srv.migrate_cache.put(cache_key.clone(), stream, db);
+        }
+        if let Some(e) = target_error {
+            return Err(CmdError::err(format!("Target instance replied with error: {}", &e[1..])));
+        }
+        if socket_error.is_some() {
+            return Err(read_err());
+        }
+        break;
     }
     ctx.out.ok();
     Ok(())
+}
+
+/// MIGRATE's connections to its targets, kept for 10 seconds after their
+/// last use (at most 64; INFO migrate_cached_sockets).
+#[derive(Default)]
+pub struct MigrateCache {
+    conns: parking_lot::Mutex<std::collections::HashMap<String, (std::net::TcpStream, i64, std::time::Instant)>>,
+}
+
+const MIGRATE_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl MigrateCache {
+    /// The connection to `target` and the database last selected on it.
+    fn take(&self, target: &str) -> Option<(std::net::TcpStream, i64)> {
+        let (s, db, used) = self.conns.lock().remove(target)?;
+        (used.elapsed() < MIGRATE_IDLE).then_some((s, db))
+    }
+
+    fn put(&self, target: String, s: std::net::TcpStream, db: i64) {
+        let mut c = self.conns.lock();
+        if c.len() >= 64 {
+            if let Some(k) = c.keys().next().cloned() {
+                c.remove(&k);
+            }
+        }
+        c.insert(target, (s, db, std::time::Instant::now()));
+    }
+
+    /// Connections in the cache (those idle too long are closed first).
+    pub fn count(&self) -> usize {
+        let mut c = self.conns.lock();
+        c.retain(|_, (_, _, used)| used.elapsed() < MIGRATE_IDLE);
+        c.len()
+    }
 }
 
 /// The configuration a restored value is shaped by.

@@ -713,7 +713,7 @@ fn stats_section(srv: &Server, s: &mut String) {
         "pubsubshard_channels" => srv.pubsub.count(crate::pubsub::Kind::Shard),
         "latest_fork_usec" => 0,
         "total_forks" => 0,
-        "migrate_cached_sockets" => 0,
+        "migrate_cached_sockets" => srv.migrate_cache.count(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,
         "active_defrag_misses" => 0,

@@ -250,6 +250,13 @@ fn migrate_between_servers() {
     assert_eq!(s.cmd("EXISTS l"), ":1\r\n");
     assert_eq!(m(&mut s, "l 3 1000 REPLACE AUTH pw"), "+OK\r\n");
     assert_eq!(s.cmd("EXISTS l"), ":0\r\n");
+    // The connection is kept for the next MIGRATE, and one the target has
+    // closed meanwhile is replaced without an error.
+    assert_eq!(s.info_field("stats", "migrate_cached_sockets"), "1");
+    assert_eq!(d.cmd("CLIENT KILL TYPE normal SKIPME yes"), ":1\r\n");
+    s.cmd("SET again 1");
+    assert_eq!(m(&mut s, "again 0 1000 AUTH pw"), "+OK\r\n");
+    assert_eq!(s.info_field("stats", "migrate_cached_sockets"), "1");
     // Keys the target refuses stay; the others move.
     s.cmd("MSET k1 1 k2 2 k3 3");
     d.cmd("SELECT 5");
