@@ -569,7 +569,7 @@ pub fn load_locked(
     let mut db = 0usize;
     let mut out = Loaded::default();
     let mut codes = Vec::new();
-    let verify = checksum_on(srv);
+    let verify = checksum_on(srv) && !srv.skip_checksum.load(Ordering::Relaxed);
     // Libraries come before the keys: they are loaded before the first key
     // (a clash fails the load before any key changes, as in Redis).
     let mut load_libs = |codes: &mut Vec<Vec<u8>>| -> Result<(), String> {

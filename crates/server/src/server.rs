@@ -255,6 +255,9 @@ pub struct Server {
     pub replid: parking_lot::Mutex<String>,
     /// The peak of `used_memory` seen by INFO.
     pub peak_memory: AtomicU64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and RDB files
+    /// are not checked against their CRC64.
+    pub skip_checksum: AtomicBool,
     /// used_memory when the server was built (INFO used_memory_startup).
     pub startup_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
@@ -321,6 +324,7 @@ impl Server {
             replid: parking_lot::Mutex::new(run_id),
             peak_memory: AtomicU64::new(0),
             startup_memory: AtomicU64::new(0),
+            skip_checksum: AtomicBool::new(false),
             blocking: Blocking::default(),
             watches: Default::default(),
             scripting: Default::default(),

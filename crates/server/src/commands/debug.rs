@@ -23,7 +23,7 @@
 //!
 //! Not implemented, and so answered with Redis's unknown-subcommand error:
 //! what needs AOF or replication (LOADAOF, RESTART,
-//! CRASH-AND-RECOVER, AOF-FLUSH-SLEEP, SET-SKIP-CHECKSUM-VALIDATION,
+//! CRASH-AND-RECOVER, AOF-FLUSH-SLEEP,
 //! REPLICATE, CONFIG-REWRITE-FORCE-ALL), cluster (CLUSTERLINK,
 //! DROP-CLUSTER-PACKET-FILTER), crashes and leaks (SEGFAULT, PANIC, ASSERT,
 //! OOM, LEAK), allocator and C-structure internals (MALLCTL, MALLCTL-STR,
@@ -70,6 +70,8 @@ const HELP: &[&str] = &[
     "    Saves the RDB file, empties the keyspace and loads the file back. NOSAVE:",
     "    load the file as it is; NOFLUSH: keep the current keys (a key also in the",
     "    file is then an error, unless MERGE: the file's value wins).",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Stops or restarts checking the CRC64 of RESTORE payloads and RDB files.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Stops or restarts the background removal of expired keys.",
     "SET-DISABLE-DENY-SCRIPTS <0|1>",
@@ -201,6 +203,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             // Bounded so a typo cannot hold a worker thread for days.
             let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
             std::thread::sleep(d);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"set-skip-checksum-validation" if argc == 3 => {
+            let v = c_atoi(args.next_bytes()?);
+            ctx.srv.skip_checksum.store(v != 0, Ordering::Relaxed);
             ctx.out.ok();
             Ok(())
         }

@@ -342,13 +342,18 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
-    if rdb::unseal(payload).is_none() {
+    let crc = !ctx.srv.skip_checksum.load(std::sync::atomic::Ordering::Relaxed);
+    if rdb::unseal_checked(payload, crc).is_none() {
         return Err(CmdError::err("DUMP payload version or checksum are wrong"));
     }
     // The value is read from the whole payload, footer included, as Redis
     // reads it: a malformed value may run into the footer's bytes.
     let cfg = load_config(ctx);
-    let value = rdb::load(payload, &cfg).ok_or_else(|| CmdError::err("Bad data format"))?;
+    let value = rdb::load(payload, &cfg).ok_or_else(|| {
+        // Logged as Redis logs its sanitizer's refusals.
+        tracing::warn!("RESTORE of key '{}': integrity check failed", String::from_utf8_lossy(key));
+        CmdError::err("Bad data format")
+    })?;
 
     let now = ctx.now_ms;
     let at = if ttl != 0 && !absttl { ttl.wrapping_add(now) } else { ttl };

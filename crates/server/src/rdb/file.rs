@@ -240,7 +240,7 @@ pub fn parse<'a>(
                     }
                     None if super::decode::known_type(t) => {
                         return Err(format!(
-                            "Bad data format loading key '{}' (type {t})",
+                            "Bad data format loading key '{}' (type {t}): integrity check failed",
                             String::from_utf8_lossy(&key)
                         ))
                     }

@@ -98,13 +98,20 @@ fn seal_as(mut p: Vec<u8>, version: u16) -> Vec<u8> {
 /// The body of a payload whose version we can read and whose checksum is
 /// right (Redis's verifyDumpPayload); `None` otherwise.
 pub fn unseal(p: &[u8]) -> Option<&[u8]> {
+    unseal_checked(p, true)
+}
+
+/// `unseal`, the CRC64 checked only if `crc` (DEBUG
+/// SET-SKIP-CHECKSUM-VALIDATION turns it off, as in Redis; the version is
+/// always checked).
+pub fn unseal_checked(p: &[u8], crc: bool) -> Option<&[u8]> {
     if p.len() < 10 {
         return None;
     }
     let (body, footer) = p.split_at(p.len() - 8);
     let ver = u16::from_le_bytes([body[body.len() - 2], body[body.len() - 1]]);
     let ttl_hash = matches!(body[0], ty::HASH_METADATA | ty::HASH_LISTPACK_EX);
-    if (ver > RDB_VERSION && !(ttl_hash && ver <= RDB_VERSION_74)) || crc64(0, body).to_le_bytes() != footer {
+    if (ver > RDB_VERSION && !(ttl_hash && ver <= RDB_VERSION_74)) || (crc && crc64(0, body).to_le_bytes() != footer) {
         return None;
     }
     Some(&body[..body.len() - 2])

@@ -247,3 +247,26 @@ fn help_lists_what_exists() {
         assert!(reply.contains(&format!("'{n}'")) || !reply.starts_with("-ERR unknown"), "{n}: {reply}");
     }
 }
+
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE accepts a payload whose
+/// CRC64 is wrong (its version is still checked), until it is turned off.
+#[test]
+fn skip_checksum_validation() {
+    let (_t, mut r) = server();
+    r.cmd("SET k hello");
+    let mut dump = r.cmd_bytes("DUMP k");
+    // "$n\r\n<payload>\r\n": damage the last CRC byte.
+    let n = dump.len();
+    dump[n - 3] ^= 0xff;
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..n - 2];
+    let restore = |r: &mut Raw, key: &[u8]| {
+        r.send_cmd(&[b"RESTORE", key, b"0", payload]);
+        String::from_utf8(r.read_reply()).unwrap()
+    };
+    assert_eq!(restore(&mut r, b"a"), "-ERR DUMP payload version or checksum are wrong\r\n");
+    assert_eq!(r.cmd("DEBUG SET-SKIP-CHECKSUM-VALIDATION 1"), "+OK\r\n");
+    assert_eq!(restore(&mut r, b"a"), "+OK\r\n");
+    assert_eq!(r.cmd("GET a"), "$5\r\nhello\r\n");
+    assert_eq!(r.cmd("DEBUG SET-SKIP-CHECKSUM-VALIDATION 0"), "+OK\r\n");
+    assert_eq!(restore(&mut r, b"b"), "-ERR DUMP payload version or checksum are wrong\r\n");
+}
