@@ -292,6 +292,9 @@ impl Selector {
             } else {
                 flags = PERM_RW;
             }
+            if flags == 0 {
+                return Err(RuleError::Syntax);
+            }
             let pat = &op[offset.min(op.len())..];
             if has_spaces(pat) {
                 return Err(RuleError::Syntax);
@@ -1158,7 +1161,7 @@ pub fn commands_in_category(name: &[u8]) -> Option<Vec<&'static str>> {
 /// nothing and returns the errors (Redis's ACLLoadFromFile).
 pub fn load_file(srv: &crate::server::Server, path: &str) -> Result<(), String> {
     let text = std::fs::read(path).map_err(|e| format!("Error loading ACLs, opening file '{path}': {e}"))?;
-    let pubsub_all = srv.config.get_text("acl-pubsub-default").is_some_and(|v| v.eq_ignore_ascii_case("allchannels"));
+    let pubsub_all = pubsub_default_all(srv);
     let mut errors = String::new();
     let mut users: Vec<User> = Vec::new();
     for (i, line) in text.split(|&c| c == b'\n').enumerate() {
@@ -1199,6 +1202,11 @@ pub fn load_file(srv: &crate::server::Server, path: &str) -> Result<(), String> 
     Ok(())
 }
 
+/// acl-pubsub-default: whether new users start with every channel.
+pub fn pubsub_default_all(srv: &crate::server::Server) -> bool {
+    srv.config.get_text("acl-pubsub-default").is_some_and(|v| v.eq_ignore_ascii_case("allchannels"))
+}
+
 /// Startup: the users of `user` directives, or of the ACL file (not both,
 /// as Redis refuses).
 pub fn load_at_start(srv: &crate::server::Server) -> Result<(), String> {
@@ -1210,7 +1218,7 @@ pub fn load_at_start(srv: &crate::server::Server) -> Result<(), String> {
     if let Some(f) = file {
         return load_file(srv, &f);
     }
-    let pubsub_all = srv.config.get_text("acl-pubsub-default").is_some_and(|v| v.eq_ignore_ascii_case("allchannels"));
+    let pubsub_all = pubsub_default_all(srv);
     for w in declared {
         // Each starts from scratch, "default" included.
         let mut refs: Vec<&[u8]> = vec![b"reset"];
@@ -1312,6 +1320,8 @@ mod tests {
         assert_eq!(u.apply(b"#abc", false), Err(RuleError::BadHash));
         assert_eq!(u.apply(b"<nope", false), Err(RuleError::NoSuchPassword));
         assert_eq!(u.apply(b"%X~a", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"%", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"%~a", false), Err(RuleError::Syntax));
         u.apply(b"~*", false).unwrap();
         assert_eq!(u.apply(b"~a", false), Err(RuleError::KeyAfterAll));
         assert_eq!(u.apply(b"+config|get|x", false), Err(RuleError::FirstArgOfSubcommand));

@@ -14,7 +14,7 @@
 //! Files are written to `temp-<pid>-<n>.rdb` in the working directory
 //! (`dir`), flushed to disk, then renamed to `dbfilename`, as Redis does.
 
-use crate::rdb::{self, file, LoadConfig};
+use crate::rdb::{self, file};
 use crate::server::Server;
 use crate::storage::{Entry, Locked, Shard, SnapshotSink, Value, NO_EXPIRE};
 use parking_lot::Mutex;
@@ -125,24 +125,6 @@ pub fn save_params(srv: &Server) -> Vec<(i64, u64)> {
     let text = srv.config.get_text("save").unwrap_or_default();
     let w: Vec<&str> = text.split_whitespace().collect();
     w.chunks(2).filter_map(|p| Some((p.first()?.parse().ok()?, p.get(1)?.parse().ok()?))).collect()
-}
-
-/// The shape of values loaded from a file (the `*-max-*` settings).
-pub fn load_config(srv: &Server) -> LoadConfig {
-    let c = &srv.config;
-    let n = |v: i64| v.max(0) as usize;
-    LoadConfig {
-        hash: types::hash::Limits {
-            max_entries: n(crate::cfg_num!(c, "hash-max-listpack-entries")),
-            max_value: n(crate::cfg_num!(c, "hash-max-listpack-value")),
-        },
-        zset: types::zset::Limits {
-            max_entries: n(crate::cfg_num!(c, "zset-max-listpack-entries")),
-            max_value: n(crate::cfg_num!(c, "zset-max-listpack-value")),
-        },
-        max_intset: n(crate::cfg_num!(c, "set-max-intset-entries")),
-        list_fill: crate::cfg_num!(c, "list-max-listpack-size").clamp(i32::MIN as i64, i32::MAX as i64) as i32,
-    }
 }
 
 // ------------------------------------------------------------ writing
@@ -563,7 +545,7 @@ pub fn load_locked(
     data: &[u8],
     replace: bool,
 ) -> Result<Loaded, String> {
-    let cfg = load_config(srv);
+    let cfg = crate::commands::dump::load_config(srv);
     let now = srv.clock.now_ms();
     let ndb = srv.keyspace.ndb();
     let mut db = 0usize;
@@ -792,7 +774,7 @@ mod tests {
         crc.update(&all);
         file::finish(&mut all, &mut crc, true);
         let mut n = 0;
-        file::parse(&all, &LoadConfig::default(), true, |it| {
+        file::parse(&all, &crate::rdb::LoadConfig::default(), true, |it| {
             if let file::Item::Key { value: Value::Str(s), .. } = it {
                 assert_eq!(s.to_vec(), b"old");
                 n += 1;

@@ -51,10 +51,6 @@ const HELP: &[&str] = &[
     "    Returns the user this connection is logged in as.",
 ];
 
-fn pubsub_default(ctx: &Ctx<'_>) -> bool {
-    ctx.srv.config.get_text("acl-pubsub-default").is_some_and(|v| v.eq_ignore_ascii_case("allchannels"))
-}
-
 /// ACL SETUSER username [rule ...]
 fn setuser(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let name = args.next_bytes()?;
@@ -62,7 +58,7 @@ fn setuser(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::err("Usernames can't contain spaces or null characters"));
     }
     let rules = args.take_rest();
-    ctx.srv.acl.set_user(name, rules, pubsub_default(ctx)).map_err(CmdError::err)?;
+    ctx.srv.acl.set_user(name, rules, acl::pubsub_default_all(ctx.srv)).map_err(CmdError::err)?;
     kill_pubsub_clients_without_access(ctx, name);
     ctx.out.ok();
     Ok(())

@@ -206,15 +206,13 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             ctx.out.ok();
             Ok(())
         }
-        b"set-skip-checksum-validation" if argc == 3 => {
-            let v = c_atoi(args.next_bytes()?);
-            ctx.srv.skip_checksum.store(v != 0, Ordering::Relaxed);
-            ctx.out.ok();
-            Ok(())
-        }
-        b"set-active-expire" if argc == 3 => {
-            let v = c_atoi(args.next_bytes()?);
-            ctx.srv.active_expire.store(v != 0, Ordering::Relaxed);
+        b"set-skip-checksum-validation" | b"set-active-expire" if argc == 3 => {
+            let flag = if sub.eq_ignore_ascii_case(b"set-active-expire") {
+                &ctx.srv.active_expire
+            } else {
+                &ctx.srv.skip_checksum
+            };
+            flag.store(c_atoi(args.next_bytes()?) != 0, Ordering::Relaxed);
             ctx.out.ok();
             Ok(())
         }

@@ -41,8 +41,9 @@ fn dump(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE]
 /// [AUTH password | AUTH2 username password] [KEYS key [key ...]]
 ///
-/// DUMP of each key, RESTORE on the target over a new connection, then
-/// (without COPY) DEL of the keys the target took. Its key specs are
+/// DUMP of each key, RESTORE on the target (over a connection kept from
+/// an earlier MIGRATE, or a new one), then (without COPY) DEL of the keys
+/// the target took. Its key specs are
 /// incomplete, so it holds every shard while it talks to the target, as
 /// Redis blocks while it does: `timeout` bounds each step.
 fn migrate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
@@ -291,15 +292,22 @@ impl MigrateCache {
     }
 }
 
-/// The configuration a restored value is shaped by.
-pub fn load_config(ctx: &Ctx<'_>) -> LoadConfig {
-    let c = &ctx.srv.config;
-    let fill = crate::cfg_num!(c, "list-max-listpack-size");
+/// The configuration a restored or loaded value is shaped by (the
+/// `*-max-*` settings).
+pub fn load_config(srv: &crate::server::Server) -> LoadConfig {
+    let c = &srv.config;
+    let n = |v: i64| v.max(0) as usize;
     LoadConfig {
-        hash: ctx.hash_limits(),
-        zset: super::zset::limits(ctx),
-        max_intset: ctx.set_max_intset(),
-        list_fill: fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        hash: types::hash::Limits {
+            max_entries: n(crate::cfg_num!(c, "hash-max-listpack-entries")),
+            max_value: n(crate::cfg_num!(c, "hash-max-listpack-value")),
+        },
+        zset: types::zset::Limits {
+            max_entries: n(crate::cfg_num!(c, "zset-max-listpack-entries")),
+            max_value: n(crate::cfg_num!(c, "zset-max-listpack-value")),
+        },
+        max_intset: n(crate::cfg_num!(c, "set-max-intset-entries")),
+        list_fill: crate::cfg_num!(c, "list-max-listpack-size").clamp(i32::MIN as i64, i32::MAX as i64) as i32,
     }
 }
 
@@ -348,7 +356,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     // The value is read from the whole payload, footer included, as Redis
     // reads it: a malformed value may run into the footer's bytes.
-    let cfg = load_config(ctx);
+    let cfg = load_config(ctx.srv);
     let value = rdb::load(payload, &cfg).ok_or_else(|| {
         // Logged as Redis logs its sanitizer's refusals.
         tracing::warn!("RESTORE of key '{}': integrity check failed", String::from_utf8_lossy(key));
