@@ -264,7 +264,7 @@ fn stats(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     }
     int(out, "overhead.total", o.total);
     int(out, "keys.count", o.keys);
-    int(out, "keys.bytes-per-key", if o.keys > 0 { o.net() / o.keys } else { 0 });
+    int(out, "keys.bytes-per-key", o.net().checked_div(o.keys).unwrap_or(0));
     int(out, "dataset.bytes", o.dataset());
     out.bulk("dataset.percentage");
     out.double(percent(o.dataset(), o.net()));
