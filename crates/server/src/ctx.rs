@@ -78,6 +78,15 @@ pub struct Ctx<'a> {
     pub nested: bool,
     /// Inside a script (EVAL, FCALL): a few commands refuse options there.
     pub in_script: bool,
+    /// Changes made by the running command (Redis's dirty delta of call()):
+    /// a command that made any is propagated.
+    pub dirty: u64,
+    /// The ops of the top-level call waiting for its commit (propagate.rs).
+    pub pending: crate::propagate::Pending,
+    /// What the running handler said about its own propagation.
+    pub prop: crate::propagate::CallFlags,
+    /// Targets of a script's calls (redis.set_repl); ALL otherwise.
+    pub prop_target: u8,
 }
 
 /// What one lookup found (see `Ctx::probe`).
@@ -125,7 +134,17 @@ impl<'a> Ctx<'a> {
                 srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
                 self.srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 self.notify(crate::notify::EXPIRED, "expired", key);
+                // The deletion is propagated on its own (before the
+                // command), and is no change of the command's.
+                let d = self.dirty;
                 self.modified(key);
+                self.dirty = d;
+                if self.propagating() {
+                    // Whatever a script asked (redis.set_repl), as Redis.
+                    let del = crate::propagate::deletion(self.srv, "lazyfree-lazy-expire");
+                    let db = self.client.db;
+                    self.pending.push(db, crate::propagate::ALL, &[del, key]);
+                }
                 Ok(true)
             }
             Some(Entry { value: Value::Hash(h), .. }) if matches!(h.min_ttl(), Some(t) if t <= now) => {
@@ -414,12 +433,61 @@ impl<'a> Ctx<'a> {
 
     /// `modified` for a key of another database (MOVE, COPY ... DB).
     pub fn modified_in_db(&mut self, db: usize, key: &[u8]) {
-        self.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        self.add_dirty(1);
         if !self.srv.watches.is_empty() {
             let exists = self.raw_db_at(db, key).map(|d| d.get(key).is_some()).unwrap_or(false);
             crate::txn::touch_key(self.srv, db, key, exists);
         }
         self.srv.tracking.invalidate_key(self.srv, key, self.client.id);
+    }
+
+    /// Counts `n` changes of the running command (server dirty counter and
+    /// the command's own, which decides its propagation).
+    pub fn add_dirty(&mut self, n: u64) {
+        self.srv.dirty.fetch_add(n, Ordering::Relaxed);
+        self.dirty += n;
+    }
+
+    /// True while AOF or replication take the stream: handlers build their
+    /// rewritten forms only then.
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        self.srv.feed.on()
+    }
+
+    /// Propagates `argv` instead of the command's arguments (Redis's
+    /// rewriteClientCommandVector).
+    pub fn rewrite_propagation<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        if self.propagating() {
+            self.prop.rewrite = Some(argv.iter().map(|a| a.as_ref().to_vec()).collect());
+        }
+    }
+
+    /// The command itself is not propagated (its `also_propagate` ops are).
+    pub fn prevent_propagation(&mut self) {
+        self.prop.prevent = true;
+    }
+
+    /// Propagates the command even if it changed nothing (`target`: AOF,
+    /// REPL or both).
+    pub fn force_propagation(&mut self, target: u8) {
+        self.prop.force |= target;
+    }
+
+    /// Adds `argv` to the call's ops, for the current database (Redis's
+    /// alsoPropagate).
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let db = self.client.db;
+        self.also_propagate_in(db, argv);
+    }
+
+    pub fn also_propagate_in<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if self.propagating() {
+            let t = self.prop_target;
+            if t != 0 {
+                self.pending.push(db, t, argv);
+            }
+        }
     }
 
     /// Databases were flushed: every client-side cache is invalid.

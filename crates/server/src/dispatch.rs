@@ -496,6 +496,10 @@ fn execute_inner(
         effects: Effects::default(),
         nested: false,
         in_script: false,
+        dirty: 0,
+        pending: Default::default(),
+        prop: Default::default(),
+        prop_target: crate::propagate::ALL,
     };
     execute_locked(&mut ctx, entry, argv);
     if serving.is_none() && srv.monitors.active() {
@@ -507,6 +511,10 @@ fn execute_inner(
         // A blocked command is one call however many times it is re-run
         // (Redis counts it once, when it is unblocked).
         srv.cmdstats.per[entry.index].calls.fetch_sub(1, Ordering::Relaxed);
+    }
+    if !ctx.pending.is_empty() {
+        // Still holding the shards: the call's place in the serial order.
+        srv.feed.commit(&mut ctx.pending);
     }
     let Ctx { mut effects, locked, client, .. } = ctx;
     let mut after = Some(std::mem::take(&mut effects.after));
@@ -541,7 +549,13 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         flush_stats(ctx.srv, ctx.client);
     }
     let t0 = ctx.client.cmd_start.take().unwrap_or_else(crate::server::ticks::now);
+    let dirty0 = ctx.dirty;
+    let outer_prop = std::mem::take(&mut ctx.prop);
     let result = handler(ctx, &mut args);
+    if ctx.srv.feed.on() {
+        record_propagation(ctx, entry, argv, dirty0);
+    }
+    ctx.prop = outer_prop;
     let t1 = crate::server::ticks::now();
     if let Some(b) = ctx.client.batch_clock.as_mut() {
         b.mark = t1;
@@ -580,6 +594,27 @@ pub fn execute_locked(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]]) 
         track_read(ctx, entry, argv);
     }
     ctx.spec = saved;
+}
+
+/// Redis's call(): a command that changed something (or forced it) goes to
+/// the call's ops, as it ran or as its handler rewrote it. EXEC is never
+/// propagated itself (its commands are).
+fn record_propagation(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]], dirty0: u64) {
+    let flags = std::mem::take(&mut ctx.prop);
+    if flags.prevent || entry.spec.name == "exec" {
+        return;
+    }
+    let mut target = if ctx.dirty > dirty0 { crate::propagate::ALL } else { 0 };
+    target |= flags.force;
+    target &= ctx.prop_target;
+    if target == 0 {
+        return;
+    }
+    let db = ctx.client.db;
+    match &flags.rewrite {
+        Some(v) => ctx.pending.push(db, target, v),
+        None => ctx.pending.push(db, target, argv),
+    }
 }
 
 /// Carries out effects after the locks are released: serves the clients

@@ -429,6 +429,10 @@ fn evict_key(srv: &Server, shard: &mut Shard, dbi: usize, key: &[u8]) -> i64 {
     }
     srv.latency.end(srv, crate::latency::event::EVICTION_DEL, t);
     let delta = before - used_memory_now(srv) as i64;
+    if srv.feed.on() {
+        let del = crate::propagate::deletion(srv, "lazyfree-lazy-eviction");
+        srv.feed.commit_one(dbi, &[del, key]);
+    }
     srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
     crate::txn::touch_key(srv, dbi, key, false);
     srv.tracking.invalidate_key(srv, key, 0);

@@ -84,6 +84,11 @@ fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usiz
                         srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Expire, e.value);
                     }
                     srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
+                    if srv.feed.on() {
+                        // Under the shard's lock: its place in the serial order.
+                        let del = crate::propagate::deletion(srv, "lazyfree-lazy-expire");
+                        srv.feed.commit_one(dbi, &[del, k.as_ref()]);
+                    }
                     crate::txn::touch_key(srv, dbi, k, false);
                     srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                     crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);

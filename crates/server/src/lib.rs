@@ -9,6 +9,7 @@
 
 pub mod acl;
 pub mod alloc;
+pub mod aof;
 pub mod args;
 pub mod argv;
 pub mod blocking;
@@ -30,6 +31,7 @@ pub mod net;
 pub mod notify;
 pub mod persist;
 pub mod prefetch;
+pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
 pub mod scripting;
@@ -52,7 +54,11 @@ pub use server::Server;
 /// there is one, then serves as `serve` does.
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
     acl::load_at_start(&srv).map_err(std::io::Error::other)?;
-    persist::load_at_start(&srv).map_err(std::io::Error::other)?;
+    if crate::cfg_num!(srv.config, "appendonly") != 0 {
+        aof::load_at_start(&srv).map_err(std::io::Error::other)?;
+    } else {
+        persist::load_at_start(&srv).map_err(std::io::Error::other)?;
+    }
     serve(srv, on_ready).await
 }
 
@@ -60,6 +66,10 @@ pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> st
 /// bound addresses once listening (through `on_ready`).
 pub async fn serve(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
     persist::Persist::attach(&srv);
+    aof::start(&srv).map_err(|e| {
+        tracing::warn!("{e}");
+        std::io::Error::other(e)
+    })?;
     let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
     let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;

@@ -52,6 +52,9 @@ pub struct Persist {
     seq: AtomicU64,
     /// The save cron thread is running.
     cron: AtomicBool,
+    /// A point-in-time snapshot runs (BGSAVE or an AOF rewrite): one at a
+    /// time, as Redis runs one child at a time.
+    pub snapshot_busy: AtomicBool,
 }
 
 fn unix_now() -> i64 {
@@ -200,13 +203,18 @@ fn needs_v12<'a>(shards: impl Iterator<Item = &'a Shard>) -> bool {
 
 /// The file's start: header, auxiliary fields and function libraries.
 fn preamble(srv: &Server, v12: bool) -> Vec<u8> {
+    preamble_for(srv, v12, false)
+}
+
+/// `preamble`, for an AOF base file when `aof_base`.
+pub fn preamble_for(srv: &Server, v12: bool, aof_base: bool) -> Vec<u8> {
     let mut out = Vec::new();
     file::header(&mut out, if v12 { rdb::RDB_VERSION_74 } else { rdb::RDB_VERSION });
     file::aux(&mut out, b"redis-ver", crate::commands::server::REDIS_VERSION.as_bytes());
     file::aux(&mut out, b"redis-bits", b"64");
     file::aux(&mut out, b"ctime", unix_now().to_string().as_bytes());
     file::aux(&mut out, b"used-mem", crate::evict::used_memory(srv).to_string().as_bytes());
-    file::aux(&mut out, b"aof-base", b"0");
+    file::aux(&mut out, b"aof-base", if aof_base { b"1" } else { b"0" });
     for code in srv.scripting.lib_codes.lock().iter() {
         file::function(&mut out, code);
     }
@@ -214,7 +222,7 @@ fn preamble(srv: &Server, v12: bool) -> Vec<u8> {
 }
 
 /// A file being written: bytes go through a buffer and the checksum.
-struct RdbFile {
+pub struct RdbFile {
     w: std::io::BufWriter<std::fs::File>,
     crc: file::Crc64,
     tmp: String,
@@ -223,18 +231,23 @@ struct RdbFile {
 impl RdbFile {
     fn create(srv: &Server) -> std::io::Result<RdbFile> {
         let tmp = format!("temp-{}-{}.rdb", std::process::id(), srv.persist.seq.fetch_add(1, Ordering::Relaxed));
+        RdbFile::create_at(tmp)
+    }
+
+    /// A file at `tmp` (its temporary name).
+    pub fn create_at(tmp: String) -> std::io::Result<RdbFile> {
         let f = std::fs::File::create(&tmp)?;
         Ok(RdbFile { w: std::io::BufWriter::with_capacity(1 << 16, f), crc: file::Crc64(0), tmp })
     }
 
-    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+    pub fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.crc.update(b);
         self.w.write_all(b)
     }
 
     /// Writes the footer and syncs; the file is still under its temporary
     /// name.
-    fn finish(mut self, checksum: bool) -> std::io::Result<String> {
+    pub fn finish(mut self, checksum: bool) -> std::io::Result<String> {
         let mut end = Vec::new();
         file::finish(&mut end, &mut self.crc, checksum);
         self.w.write_all(&end)?;
@@ -253,7 +266,7 @@ fn install(tmp: &str, srv: &Server) -> std::io::Result<()> {
     Ok(())
 }
 
-fn checksum_on(srv: &Server) -> bool {
+pub fn checksum_on(srv: &Server) -> bool {
     crate::cfg_num!(srv.config, "rdbchecksum") != 0
 }
 
@@ -263,6 +276,20 @@ fn saved(srv: &Server, dirty_before: u64) {
     srv.lastsave.store(unix_now(), Ordering::Relaxed);
     // Any successful save lifts MISCONF, as Redis's rdbSave does.
     srv.persist.last_bg_failed.store(false, Ordering::Relaxed);
+}
+
+/// Writes the preamble and every shard (all held by the caller) to `f`.
+pub fn write_all_shards(srv: &Server, locked: &Locked<'_>, f: &mut RdbFile, aof_base: bool) -> std::io::Result<()> {
+    let threshold = srv.packed_threshold.load(Ordering::Relaxed);
+    let shards = || (0..srv.keyspace.nshards()).filter_map(|i| locked.shard_at_ref(i));
+    let v12 = needs_v12(shards());
+    let mode = AccessMode::of(srv);
+    f.put(&preamble_for(srv, v12, aof_base))?;
+    for s in shards() {
+        let (chunk, _) = shard_chunk(s, threshold, mode);
+        f.put(&chunk)?;
+    }
+    Ok(())
 }
 
 /// SAVE and the other foreground saves: writes the whole keyspace, every
@@ -320,26 +347,35 @@ pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> 
     }
 }
 
-/// BGSAVE: fixes the snapshot's moment (the caller holds every shard) and
-/// starts the writer thread. Refused while one runs.
-pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
+/// What ends a background snapshot: called on its thread with the file's
+/// temporary name (written, synced) or the error (the file removed).
+pub type SnapshotDone = Box<dyn FnOnce(&Arc<Server>, Result<String, String>) + Send>;
+
+/// Starts a background snapshot into `f` (the caller holds every shard: the
+/// moment is now). One runs at a time (`snapshot_busy`). `cancelled` makes
+/// the writer stop early (the file is then removed); `done` ends the job.
+pub fn start_snapshot(
+    srv: &Server,
+    locked: &Locked<'_>,
+    aof_base: bool,
+    f: RdbFile,
+    cancelled: Arc<dyn Fn(&Server) -> bool + Send + Sync>,
+    done: SnapshotDone,
+) -> Result<(), String> {
     assert!(locked.holds_all(), "a snapshot starts with every shard held");
     let Some(me) = srv.persist.me.get().and_then(|w| w.upgrade()) else {
+        let _ = std::fs::remove_file(&f.tmp);
         return Err("Background saving is not available".into());
     };
     let p = &srv.persist;
-    if p.in_progress.swap(true, Ordering::SeqCst) {
+    if p.snapshot_busy.swap(true, Ordering::SeqCst) {
+        let _ = std::fs::remove_file(&f.tmp);
         return Err("Background save already in progress".into());
     }
-    // The previous writer has ended (in_progress was false): reap it.
+    // The previous writer has ended (snapshot_busy was false): reap it.
     if let Some(h) = p.bg.lock().take() {
         let _ = h.join();
     }
-    p.cancel.store(false, Ordering::SeqCst);
-    p.scheduled.store(false, Ordering::Relaxed);
-    p.saves.fetch_add(1, Ordering::Relaxed);
-    *p.bg_started.lock() = Some(Instant::now());
-    p.last_try.store(unix_now(), Ordering::Relaxed);
     p.keys_done.store(0, Ordering::Relaxed);
     let threshold = srv.packed_threshold.load(Ordering::Relaxed);
     // Count keys and find the version through a shared view of the shards.
@@ -351,8 +387,7 @@ pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
         }
     }
     p.keys_total.store(total, Ordering::Relaxed);
-    let pre = preamble(srv, v12);
-    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let pre = preamble_for(srv, v12, aof_base);
     let (tx, rx) = mpsc::channel::<(Vec<u8>, u64)>();
     let tx = Mutex::new(tx);
     let mode = AccessMode::of(srv);
@@ -361,82 +396,120 @@ pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
         let _ = tx.lock().send(chunk);
     });
     srv.keyspace.begin_snapshot(locked, sink);
-    let h = std::thread::Builder::new().name("bgsave".into()).spawn(move || bg_writer(me, pre, rx, dirty));
+    let tmp = f.tmp.clone();
+    let h = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
+        let r = write_snapshot(&me, pre, rx, f, &*cancelled);
+        me.keyspace.end_snapshot();
+        done(&me, r);
+        me.persist.snapshot_busy.store(false, Ordering::SeqCst);
+    });
     match h {
         Ok(h) => {
             *p.bg.lock() = Some(h);
-            tracing::info!("Background saving started");
             Ok(())
         }
         Err(e) => {
             srv.keyspace.end_snapshot();
-            p.in_progress.store(false, Ordering::SeqCst);
+            let _ = std::fs::remove_file(&tmp);
+            p.snapshot_busy.store(false, Ordering::SeqCst);
             Err(e.to_string())
         }
     }
 }
 
-fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>, dirty: u64) {
-    /// Ends the snapshot however the writer stops.
-    struct End<'a>(&'a Server);
-    impl Drop for End<'_> {
-        fn drop(&mut self) {
-            self.0.keyspace.end_snapshot();
+/// BGSAVE: fixes the snapshot's moment (the caller holds every shard) and
+/// starts the writer thread. Refused while one runs.
+pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
+    let p = &srv.persist;
+    if p.in_progress.load(Ordering::SeqCst) || p.snapshot_busy.load(Ordering::SeqCst) {
+        return Err("Background save already in progress".into());
+    }
+    let f = RdbFile::create(srv).map_err(|e| e.to_string())?;
+    p.in_progress.store(true, Ordering::SeqCst);
+    p.cancel.store(false, Ordering::SeqCst);
+    p.scheduled.store(false, Ordering::Relaxed);
+    p.saves.fetch_add(1, Ordering::Relaxed);
+    *p.bg_started.lock() = Some(Instant::now());
+    p.last_try.store(unix_now(), Ordering::Relaxed);
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let cancelled =
+        Arc::new(|srv: &Server| srv.persist.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed));
+    let r = start_snapshot(srv, locked, false, f, cancelled, Box::new(move |srv, r| bgsave_done(srv, r, dirty)));
+    match r {
+        Ok(()) => {
+            tracing::info!("Background saving started");
+            Ok(())
+        }
+        Err(e) => {
+            p.in_progress.store(false, Ordering::SeqCst);
+            Err(e)
         }
     }
-    let end = End(&srv);
+}
+
+/// Writes the snapshot's chunks after `pre`, as they come (see the module
+/// docs), and the footer. The temporary name, or the error (file removed).
+fn write_snapshot(
+    srv: &Server,
+    pre: Vec<u8>,
+    rx: mpsc::Receiver<(Vec<u8>, u64)>,
+    mut f: RdbFile,
+    cancelled: &dyn Fn(&Server) -> bool,
+) -> Result<String, String> {
     let p = &srv.persist;
     let n = srv.keyspace.nshards();
-    let cancelled = || p.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed);
-    let r = (|| -> Result<String, String> {
-        let mut f = RdbFile::create(&srv).map_err(|e| e.to_string())?;
-        let tmp = f.tmp.clone();
-        let r = (|| -> Result<(), String> {
-            f.put(&pre).map_err(|e| e.to_string())?;
-            let (mut got, mut next) = (0, 0);
-            while got < n {
-                if cancelled() {
-                    return Err("cancelled".into());
-                }
-                // Chunks that commands copied out, then the next shard
-                // nobody has touched (locking it copies it out).
-                let chunk = match rx.try_recv() {
-                    Ok(c) => c,
-                    Err(_) if next < n => {
-                        drop(srv.keyspace.lock_shard(next));
-                        next += 1;
-                        continue;
-                    }
-                    Err(_) => match rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok(c) => c,
-                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                        Err(e) => return Err(e.to_string()),
-                    },
-                };
-                got += 1;
-                f.put(&chunk.0).map_err(|e| e.to_string())?;
-                p.keys_done.fetch_add(chunk.1, Ordering::Relaxed);
-                // rdb-key-save-delay (microseconds per key): tests use it
-                // to keep a BGSAVE running.
-                let delay = crate::cfg_num!(srv.config, "rdb-key-save-delay");
-                if delay > 0 && chunk.1 > 0 {
-                    let until = Instant::now() + Duration::from_micros((delay as u64).saturating_mul(chunk.1));
-                    while Instant::now() < until && !cancelled() {
-                        std::thread::sleep(Duration::from_millis(1).min(until - Instant::now()));
-                    }
-                }
+    let tmp = f.tmp.clone();
+    let r = (|| -> Result<(), String> {
+        f.put(&pre).map_err(|e| e.to_string())?;
+        let (mut got, mut next) = (0, 0);
+        while got < n {
+            if cancelled(srv) {
+                return Err("cancelled".into());
             }
-            Ok(())
-        })();
-        srv.keyspace.end_snapshot();
-        match r.and_then(|()| f.finish(checksum_on(&srv)).map_err(|e| e.to_string())) {
-            Ok(t) => Ok(t),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
+            // Chunks that commands copied out, then the next shard
+            // nobody has touched (locking it copies it out).
+            let chunk = match rx.try_recv() {
+                Ok(c) => c,
+                Err(_) if next < n => {
+                    drop(srv.keyspace.lock_shard(next));
+                    next += 1;
+                    continue;
+                }
+                Err(_) => match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(c) => c,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(e) => return Err(e.to_string()),
+                },
+            };
+            got += 1;
+            f.put(&chunk.0).map_err(|e| e.to_string())?;
+            p.keys_done.fetch_add(chunk.1, Ordering::Relaxed);
+            // rdb-key-save-delay (microseconds per key): tests use it
+            // to keep a BGSAVE running.
+            let delay = crate::cfg_num!(srv.config, "rdb-key-save-delay");
+            if delay > 0 && chunk.1 > 0 {
+                let until = Instant::now() + Duration::from_micros((delay as u64).saturating_mul(chunk.1));
+                while Instant::now() < until && !cancelled(srv) {
+                    std::thread::sleep(Duration::from_millis(1).min(until - Instant::now()));
+                }
             }
         }
+        Ok(())
     })();
+    srv.keyspace.end_snapshot();
+    match r.and_then(|()| f.finish(checksum_on(srv)).map_err(|e| e.to_string())) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// The end of a BGSAVE: installs the file unless cancelled meanwhile.
+fn bgsave_done(srv: &Arc<Server>, r: Result<String, String>, dirty: u64) {
+    let p = &srv.persist;
+    let cancelled = || p.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed);
     let ok = match r {
         Ok(tmp) => {
             let _g = p.rename.lock();
@@ -444,7 +517,7 @@ fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>,
                 let _ = std::fs::remove_file(&tmp);
                 false
             } else {
-                match install(&tmp, &srv) {
+                match install(&tmp, srv) {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::warn!("Background saving error: {e}");
@@ -461,11 +534,10 @@ fn bg_writer(srv: Arc<Server>, pre: Vec<u8>, rx: mpsc::Receiver<(Vec<u8>, u64)>,
             false
         }
     };
-    drop(end);
     let secs = p.bg_started.lock().take().map_or(0, |t| t.elapsed().as_secs() as i64);
     p.last_bg_secs.store(secs, Ordering::Relaxed);
     if ok {
-        saved(&srv, dirty);
+        saved(srv, dirty);
         p.last_bg_failed.store(false, Ordering::Relaxed);
         tracing::info!("Background saving terminated with success");
     } else if !p.cancel.load(Ordering::SeqCst) {
@@ -492,9 +564,10 @@ fn save_cron(weak: Weak<Server>) {
             return;
         }
         let p = &srv.persist;
-        if p.in_progress.load(Ordering::SeqCst) {
+        if p.in_progress.load(Ordering::SeqCst) || p.snapshot_busy.load(Ordering::SeqCst) {
             continue;
         }
+        crate::aof::cron(&srv);
         // Reap a writer that ended (the handle is taken first: the mutex
         // is not held while joining).
         let ended = p.bg.lock().take();

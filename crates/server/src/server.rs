@@ -286,6 +286,10 @@ pub struct Server {
     pub monitors: crate::cmdlog::Monitors,
     /// The latency monitor's events (latency.rs).
     pub latency: crate::latency::Monitor,
+    /// The stream of writes for AOF and replication (propagate.rs).
+    pub feed: crate::propagate::Feed,
+    /// The append-only file (aof.rs).
+    pub aof: crate::aof::Aof,
 }
 
 impl Server {
@@ -338,6 +342,8 @@ impl Server {
             slowlog: Default::default(),
             monitors: Default::default(),
             latency: Default::default(),
+            feed: Default::default(),
+            aof: Default::default(),
         };
         // requirepass is the default user's password.
         let pass = srv.config.get_text("requirepass").unwrap_or_default();
@@ -384,6 +390,8 @@ impl Server {
 
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        // What the AOF buffered is written and synced before exiting.
+        crate::aof::stop(self);
         self.shutdown_notify.notify_waiters();
         self.clients.kill_all();
         self.lazyfree.stop();

@@ -14,7 +14,6 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
 use crate::storage::{Str, Value};
-use std::sync::atomic::Ordering;
 use types::bitops::{self, BitOp, FieldType, Overflow};
 
 pub static COMMANDS: &[Cmd] = &[
@@ -400,7 +399,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, access: Access) -> C
     }
     if changes > 0 {
         ctx.modified(key);
-        ctx.srv.dirty.fetch_add(changes - 1, Ordering::Relaxed);
+        ctx.add_dirty(changes - 1);
         ctx.notify(notify::STRING, "setbit", key);
     }
     reply_fields(ctx, &replies);

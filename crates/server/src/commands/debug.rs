@@ -66,6 +66,8 @@ const HELP: &[&str] = &[
     "PROTOCOL <type>",
     "    Replies with a value of the type: string, integer, double, bignum, null, array, set, map,",
     "    attrib, push, verbatim, true, false.",
+    "LOADAOF",
+    "    Flushes the AOF buffers on disk and reloads the AOF in memory.",
     "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
     "    Saves the RDB file, empties the keyspace and loads the file back. NOSAVE:",
     "    load the file as it is; NOFLUSH: keep the current keys (a key also in the",
@@ -148,6 +150,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
         ));
     }
+    // DEBUG changes (RELOAD, LOADAOF, POPULATE ...) are never propagated.
+    ctx.prevent_propagation();
     let argv = args.all();
     let sub = args.next_bytes()?;
     // Redis's argc: the command name and the subcommand count.
@@ -168,6 +172,15 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         b"object" if argc == 3 => debug_object(ctx, args.next_bytes()?),
         b"reload" => reload(ctx, args),
+        b"loadaof" => {
+            crate::aof::debug_loadaof(ctx).map_err(|e| {
+                tracing::warn!("{e}");
+                CmdError::err("Error loading the AOF")
+            })?;
+            tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
+            ctx.out.ok();
+            Ok(())
+        }
         b"quicklist" if argc == 3 || argc == 4 => {
             let key = args.next_bytes()?;
             let full = if argc == 4 { c_atoi(args.next_bytes()?) } else { 0 };

@@ -14,7 +14,6 @@ use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::notify;
 use crate::storage::Str;
-use std::sync::atomic::Ordering;
 use types::hll;
 
 pub static COMMANDS: &[Cmd] = &[
@@ -58,7 +57,7 @@ fn sparse_max(ctx: &Ctx<'_>) -> usize {
 fn changed(ctx: &mut Ctx<'_>, key: &[u8], n: u64) {
     ctx.modified(key);
     if n > 1 {
-        ctx.srv.dirty.fetch_add(n - 1, Ordering::Relaxed);
+        ctx.add_dirty(n - 1);
     }
 }
 
@@ -201,7 +200,7 @@ fn pfdebug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             let converted = hll::to_dense(v).map_err(|_| corrupt())?;
             let regs: Vec<u8> = hll::registers(v).collect();
             if converted {
-                ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+                ctx.add_dirty(1);
             }
             ctx.out.array(regs.len());
             for r in regs {
@@ -222,7 +221,7 @@ fn pfdebug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Debug::ToDense => {
             let converted = hll::to_dense(v).map_err(|_| corrupt())?;
             if converted {
-                ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+                ctx.add_dirty(1);
             }
             ctx.out.int(converted as i64);
         }

@@ -662,6 +662,10 @@ mod tests {
             effects: Effects::default(),
             nested: true,
             in_script: false,
+            dirty: 0,
+            pending: Default::default(),
+            prop: Default::default(),
+            prop_target: crate::propagate::ALL,
         };
         crate::dispatch::execute_locked(&mut ctx, entry, &argv);
         let blocked = ctx.effects.block.is_some();

@@ -30,6 +30,7 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::ROLE, role),
     Cmd::new(&t::WAIT, wait),
     Cmd::new(&t::BGSAVE, bgsave).lock_all(),
+    Cmd::new(&t::BGREWRITEAOF, bgrewriteaof).lock_all(),
     Cmd::new(&t::INFO, info),
     Cmd::new(&t::SHUTDOWN, shutdown),
     Cmd::new(&t::CONFIG_GET, config_get),
@@ -106,7 +107,7 @@ pub(crate) fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 
         Some(d) => signal_waiting_keys(ctx, d),
         None => (0..ctx.srv.keyspace.ndb()).for_each(|d| signal_waiting_keys(ctx, d)),
     }
-    ctx.srv.dirty.fetch_add(removed, Ordering::Relaxed);
+    ctx.add_dirty(removed);
     removed
 }
 
@@ -114,6 +115,7 @@ pub(crate) fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 
 fn flushall(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
     clear_db(ctx, None, lazy);
+    ctx.force_propagation(crate::propagate::ALL);
     // Redis's flushAllDataAndResetRDB: a running BGSAVE is stopped, and
     // with save points the (empty) dataset is saved at once.
     ctx.srv.persist.cancel_bg();
@@ -129,6 +131,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
     let db = ctx.client.db;
     clear_db(ctx, Some(db), lazy);
+    ctx.force_propagation(crate::propagate::ALL);
     ctx.out.ok();
     Ok(())
 }
@@ -151,7 +154,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         // Clients blocked on keys of either database may now find them.
         signal_waiting_keys(ctx, a);
         signal_waiting_keys(ctx, b);
-        ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+        ctx.add_dirty(1);
     }
     ctx.out.ok();
     Ok(())
@@ -221,6 +224,16 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if p.in_progress.load(Ordering::SeqCst) {
         return Err(CmdError::err("Background save already in progress"));
     }
+    if ctx.srv.aof.rewriting.load(Ordering::SeqCst) {
+        if schedule {
+            p.scheduled.store(true, Ordering::Relaxed);
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::err(
+            "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ));
+    }
     // Inside EXEC a snapshot cannot start (Redis cannot fork there either):
     // it is scheduled.
     let in_exec = ctx.nested && !ctx.in_script;
@@ -238,6 +251,32 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
     })?;
     ctx.out.simple("Background saving started");
+    Ok(())
+}
+
+/// BGREWRITEAOF
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
+    let a = &ctx.srv.aof;
+    if a.rewriting.load(Ordering::SeqCst) {
+        return Err(CmdError::err("Background append only file rewriting already in progress"));
+    }
+    // Inside EXEC (or while a BGSAVE runs) the rewrite is scheduled.
+    let in_exec = ctx.nested && !ctx.in_script;
+    if in_exec || ctx.srv.persist.snapshot_busy.load(Ordering::SeqCst) {
+        a.scheduled.store(true, Ordering::Relaxed);
+        ctx.out.simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    match crate::aof::rewrite_locked(ctx.srv, &ctx.locked) {
+        Ok(crate::aof::Rewrite::Started) => ctx.out.simple("Background append only file rewriting started"),
+        Ok(crate::aof::Rewrite::Scheduled) => ctx.out.simple("Background append only file rewriting scheduled"),
+        Err(e) => {
+            tracing::warn!("Can't rewrite the append only file: {e}");
+            return Err(CmdError::err(
+                "Can't execute an AOF background rewriting. Please check the server logs for more information.",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -323,6 +362,28 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
     if let Some((_, v)) = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case("requirepass")) {
         ctx.srv.acl.set_requirepass(v.as_bytes());
+    }
+    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendfsync")) {
+        ctx.srv.aof.fsync_changed(ctx.srv);
+    }
+    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendonly")) {
+        if crate::cfg_num!(ctx.srv.config, "appendonly") != 0 {
+            let srv = ctx.srv;
+            let busy = || srv.scripting.busy.running();
+            let r = match srv.keyspace.lock_all_unless(&busy) {
+                Some(locked) => crate::aof::turn_on(srv, &locked),
+                None => Err("a script is running".into()),
+            };
+            if let Err(e) = r {
+                tracing::warn!(
+                    "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}"
+                );
+                let _ = srv.config.set_many(&[("appendonly", "no")], true);
+                return Err(CmdError::err("CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs."));
+            }
+        } else {
+            crate::aof::stop(ctx.srv);
+        }
     }
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("maxmemory")) {
         crate::evict::maxmemory_changed(ctx.srv, &mut ctx.locked);
@@ -663,19 +724,13 @@ fn persistence_section(srv: &Server, s: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => p.loaded_expired.load(Ordering::Relaxed),
         "rdb_last_load_keys_loaded" => p.loaded_keys.load(Ordering::Relaxed),
-        "aof_enabled" => crate::cfg_num!(srv.config, "appendonly"),
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
-        "aof_last_rewrite_time_sec" => -1,
-        "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
-        "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
-        "aof_last_cow_size" => 0,
+    );
+    srv.aof.info(s);
+    fields!(s,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    srv.aof.info_on(s);
 }
 
 fn stats_section(srv: &Server, s: &mut String) {

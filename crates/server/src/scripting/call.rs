@@ -132,6 +132,22 @@ pub fn set_resp(n: i64) {
     }
 }
 
+/// redis.set_repl: where the running script's later calls propagate
+/// (bits: 1 AOF, 2 replicas).
+pub fn set_repl(n: i64) {
+    let p = CURRENT.with(|c| c.get());
+    if !p.is_null() {
+        // SAFETY: a published slot outlives its publication, and its `Ctx`
+        // the run; no redis.call is under way while Lua runs this.
+        unsafe {
+            if !(*p).in_call {
+                let ctx = &mut *((*p).ctx as *mut Ctx<'_>);
+                ctx.prop_target = (n & 3) as u8;
+            }
+        }
+    }
+}
+
 /// redis.acl_check_cmd: may the user running the script run `argv`?
 /// Err for an unknown command (or outside a script).
 pub fn acl_check(argv: &[Vec<u8>]) -> Result<bool, &'static str> {

@@ -219,6 +219,7 @@ impl Engine {
         }
         bridge.raw_set("set_resp", lua.create_function(|_, n: i64| Ok(call::set_resp(n)))?)?;
         bridge.raw_set("in_run", lua.create_function(|_, ()| Ok(call::in_run()))?)?;
+        bridge.raw_set("repl_target", lua.create_function(|_, n: i64| Ok(call::set_repl(n)))?)?;
         bridge.raw_set(
             "acl_check",
             lua.create_function(|_, args: mlua::Variadic<Value>| {
@@ -367,6 +368,9 @@ impl Engine {
         name: &str,
     ) -> Outcome {
         let saved_db = ctx.client.db;
+        // Scripts replicate their effects, never themselves.
+        ctx.prevent_propagation();
+        let saved_target = std::mem::replace(&mut ctx.prop_target, crate::propagate::ALL);
         self.handoff_at.store(super::HANDOFF_HOOKS, Ordering::Relaxed);
         let mut slot = call::RunSlot::new(ctx, &self.lua, state);
         let published = slot.publish();
@@ -379,6 +383,7 @@ impl Engine {
         let resp = slot.resp;
         drop(slot);
         ctx.client.db = saved_db;
+        ctx.prop_target = saved_target;
         let kill = ctx.srv.scripting.busy.kill.load(Ordering::Relaxed);
         let failed = !matches!(&result, Ok(v) if matches!(v.front(), Some(Value::Boolean(true))));
         if failed || self.runs.get() + 1 == GC_PERIOD {

@@ -310,7 +310,7 @@ pub fn load(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         fs.link(vec![(name.clone(), lib)], replace).map_err(CmdError::err)?;
         Ok(name)
     })?;
-    ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+    ctx.add_dirty(1);
     ctx.out.bulk(name);
     Ok(())
 }
@@ -319,7 +319,7 @@ pub fn load(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 pub fn delete(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let name = String::from_utf8_lossy(args.next_bytes()?).into_owned();
     with_functions(ctx, |fs| if fs.unlink(&name) { Ok(()) } else { Err(CmdError::err("Library not found")) })?;
-    ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }
@@ -345,7 +345,7 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             srv.scripting.lib_codes.lock().clear();
             drop(g);
             srv.lazyfree.free_many(old, n);
-            srv.dirty.fetch_add(1, Ordering::Relaxed);
+            ctx.add_dirty(1);
             ctx.out.ok();
             return Ok(());
         }
@@ -355,7 +355,7 @@ pub fn flush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         fs.owner.clear();
         Ok(())
     })?;
-    ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }
@@ -503,7 +503,7 @@ pub fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         fs.link(libs, policy == Policy::Replace).map_err(CmdError::err)
     })?;
-    ctx.srv.dirty.fetch_add(1, Ordering::Relaxed);
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }

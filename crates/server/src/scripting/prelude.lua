@@ -333,6 +333,7 @@ impl.set_repl = function(...)
     if n ~= math.floor(n) or n < 0 or n > 3 then
         return failure("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
     end
+    bridge.repl_target(n)
     return true
 end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
