@@ -394,3 +394,218 @@ fn a_failed_bgsave_stops_writes_until_a_save_works() {
     assert_eq!(r.cmd("SET a 6"), "+OK\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ------------------------------------------------------------------ AOF
+
+fn aof_dir(dir: &Path) -> PathBuf {
+    dir.join("appendonlydir")
+}
+
+fn manifest(dir: &Path) -> String {
+    std::fs::read_to_string(aof_dir(dir).join("appendonly.aof.manifest")).unwrap()
+}
+
+fn wait_rewrite(r: &mut Raw) {
+    let t0 = Instant::now();
+    while r.info_field("persistence", "aof_rewrite_in_progress") != "0" {
+        assert!(t0.elapsed() < Duration::from_secs(60), "AOF rewrite did not end");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn aof_restart_keeps_everything() {
+    let dir = test_dir("aof");
+    let mut p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    // A base was written at start, and an incremental file opened.
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    fill(&mut r);
+    // A transaction and a script: their effects are in the file.
+    r.cmd("MULTI");
+    r.cmd("INCR counter");
+    r.cmd("INCRBYFLOAT counter 0.5");
+    assert_eq!(r.cmd("EXEC"), "*2\r\n:1\r\n$3\r\n1.5\r\n");
+    r.cmd("EVAL \"redis.call('set','fromlua','1'); return redis.call('incr','fromlua')\" 0");
+    let before = state(&mut r);
+    let digest = r.cmd("DEBUG DIGEST");
+    assert_eq!(r.info_field("persistence", "aof_enabled"), "1");
+    // Nothing is lost without a save: SHUTDOWN NOSAVE still syncs the AOF.
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(p.wait_exit().success());
+    assert!(!dir.join("dump.rdb").exists());
+    let p2 = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p2.raw();
+    assert_eq!(state(&mut r), before);
+    assert_eq!(r.cmd("DEBUG DIGEST"), digest);
+    assert_eq!(r.cmd("GET fromlua"), "$1\r\n2\r\n");
+    // DEBUG LOADAOF reloads the same dataset.
+    assert_eq!(r.cmd("DEBUG LOADAOF"), "+OK\r\n");
+    assert_eq!(r.cmd("DEBUG DIGEST"), digest);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_rewrite_makes_a_new_base_under_writes() {
+    let dir = test_dir("aofrw");
+    let mut p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    for i in 0..2000 {
+        r.cmd(&format!("SET key{i} old{i}"));
+    }
+    assert_eq!(r.cmd("CONFIG SET rdb-key-save-delay 100"), "+OK\r\n");
+    assert_eq!(r.cmd("BGREWRITEAOF"), "+Background append only file rewriting started\r\n");
+    let mut w = p.raw();
+    for i in 0..2000 {
+        w.cmd(&format!("SET key{i} new{i}"));
+        w.cmd(&format!("RPUSH list{} {i}", i % 7));
+    }
+    w.cmd("DEL key5");
+    if r.info_field("persistence", "aof_rewrite_in_progress") == "1" {
+        assert_eq!(r.cmd("BGREWRITEAOF"), "-ERR Background append only file rewriting already in progress\r\n");
+        assert!(r.cmd("BGSAVE").starts_with("-ERR Another child process is active (AOF?)"));
+    }
+    wait_rewrite(&mut r);
+    assert_eq!(r.cmd("CONFIG SET rdb-key-save-delay 0"), "+OK\r\n");
+    assert_eq!(r.info_field("persistence", "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(r.info_field("persistence", "aof_rewrites"), "1");
+    // The old files are gone; the new base and incremental file remain.
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(aof_dir(&dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]);
+    let digest = r.cmd("DEBUG DIGEST");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let p2 = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p2.raw();
+    assert_eq!(r.cmd("DEBUG DIGEST"), digest);
+    assert_eq!(r.cmd("GET key7"), "$4\r\nnew7\r\n");
+    assert_eq!(r.cmd("DBSIZE"), ":2006\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_turned_on_and_off_at_run_time() {
+    let dir = test_dir("aofcfg");
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    r.cmd("SET before 1");
+    assert_eq!(r.info_field("persistence", "aof_enabled"), "0");
+    assert_eq!(r.cmd("CONFIG SET appendonly yes"), "+OK\r\n");
+    wait_rewrite(&mut r);
+    assert_eq!(r.info_field("persistence", "aof_enabled"), "1");
+    r.cmd("SET after 2");
+    assert_eq!(r.cmd("CONFIG SET appendonly no"), "+OK\r\n");
+    r.cmd("SET lost 3");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let p2 = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p2.raw();
+    assert_eq!(r.cmd("MGET before after lost"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_truncated_tail_and_bad_files() {
+    let dir = test_dir("aoftrunc");
+    let mut p = hematite(&dir, &["--save", "", "--appendonly", "yes", "--appendfsync", "always"]);
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    r.cmd("SET b 2");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let incr = aof_dir(&dir).join("appendonly.aof.1.incr.aof");
+    let whole = std::fs::read(&incr).unwrap();
+    // A command cut short at the end.
+    let mut cut = whole.clone();
+    cut.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1");
+    std::fs::write(&incr, &cut).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_hematite-server"))
+        .args(["--port", &free_port().to_string(), "--appendonly", "yes", "--aof-load-truncated", "no"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("MGET a b c"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n");
+    drop(r);
+    drop(p);
+    // The file was cut back to its last whole command.
+    assert_eq!(std::fs::read(&incr).unwrap(), whole);
+    // Garbage is refused whatever aof-load-truncated says.
+    let mut bad = whole.clone();
+    bad.extend_from_slice(b"garbage\r\n");
+    std::fs::write(&incr, &bad).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_hematite-server"))
+        .args(["--port", &free_port().to_string(), "--appendonly", "yes"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_files_cross_between_redis_and_hematite() {
+    let Some(redis) = crate::diff::reference_bin() else {
+        assert!(std::env::var("HEMATITE_SKIP_DIFF").is_ok(), "redis-server is needed (HEMATITE_SKIP_DIFF=1 to skip)");
+        return;
+    };
+    // Redis writes an AOF (base and incremental file), Hematite loads it.
+    let dir = test_dir("aofcross");
+    let mut q = spawn(&redis, &dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = q.raw();
+    fill(&mut r);
+    r.cmd("SPOP ints");
+    r.cmd("MULTI");
+    r.cmd("INCR n");
+    r.cmd("LPUSH l2 a b");
+    r.cmd("EXEC");
+    let theirs = state(&mut r);
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    q.wait_exit();
+    let mut p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    assert_eq!(state(&mut r), theirs);
+    // Hematite goes on writing; Redis loads the result.
+    r.cmd("SET fromhematite 1");
+    r.cmd("BGREWRITEAOF");
+    wait_rewrite(&mut r);
+    r.cmd("HSET h2 x y");
+    let ours = state(&mut r);
+    let digest = r.cmd("DEBUG DIGEST");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let q = spawn(&redis, &dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = q.raw();
+    assert_eq!(state(&mut r), ours);
+    assert_eq!(r.cmd("DEBUG DIGEST"), digest);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_old_single_file_aof_is_upgraded() {
+    let dir = test_dir("aofold");
+    std::fs::write(
+        dir.join("appendonly.aof"),
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$3\r\nyes\r\n",
+    )
+    .unwrap();
+    let p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("GET old"), "$3\r\nyes\r\n");
+    assert!(!dir.join("appendonly.aof").exists());
+    assert_eq!(manifest(&dir), "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
