@@ -551,6 +551,13 @@ pub struct Client {
     /// Serves a blocked client's command (the slow log entry is made by
     /// the server, with the whole wait's figures).
     pub serving: bool,
+    /// The link from our master (replica side): its writes are allowed on
+    /// a read-only replica and it sees keys as its master does.
+    pub master: bool,
+    /// REPLCONF listening-port of a replica connection.
+    pub replica_port: u16,
+    /// The replication offset after this connection's last write (WAIT).
+    pub woff: u64,
 }
 
 /// What `prefetch::batch` computed for each key of a batch, in order: the
@@ -636,6 +643,9 @@ impl Client {
             oom: false,
             monitor: false,
             serving: false,
+            master: false,
+            replica_port: 0,
+            woff: 0,
         }
     }
 

@@ -34,6 +34,11 @@ pub enum After {
     /// The command blocked (see blocking.rs): write what is pending, then
     /// await the waiter's reply before the next command.
     Block(Arc<Waiter>),
+    /// SYNC / PSYNC: the connection becomes a replica (replication.rs).
+    Replica(crate::replication::SyncRequest),
+    /// WAIT: reply once `n` replicas acknowledged `offset`, or at the
+    /// deadline (ms, server clock), with the count then.
+    Wait { n: usize, offset: u64, deadline_ms: Option<i64> },
 }
 
 /// Effects a command declares, carried out after it.
@@ -123,6 +128,9 @@ impl<'a> Ctx<'a> {
     /// Also reclaims expired hash fields (deleting a hash left empty), so
     /// they are invisible to every command.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
+        if self.srv.repl.is_replica() {
+            return Ok(false);
+        }
         let (now, srv) = (self.now_ms, self.srv);
         let db = self.raw_db(key)?;
         match db.get(key) {
@@ -173,6 +181,15 @@ impl<'a> Ctx<'a> {
             Probe::Absent => Ok(None),
             Probe::At(i) => Ok(Some(i)),
             Probe::Due => {
+                // A replica never expires keys itself: its master sends the
+                // DEL. Its master's commands see the key as the master does
+                // (still there); other clients see it gone.
+                if self.srv.repl.is_replica() {
+                    if !self.client.master {
+                        return Ok(None);
+                    }
+                    return Ok(self.raw_db(key)?.map.position(key));
+                }
                 // While clients are paused Redis expires nothing (a failover
                 // may be under way): a reader sees the key as gone, and it
                 // is deleted (and counted) after the pause. Writers, which

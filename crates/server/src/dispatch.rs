@@ -306,12 +306,21 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             return After::Continue;
         }
     }
-    if crate::evict::refuse_oom(srv, client, entry, argv, out) {
+    if srv.repl.is_replica()
+        && !client.master
+        && crate::cfg_num!(srv.config, "replica-read-only") != 0
+        && may_write(srv, client, entry.spec, argv)
+    {
+        refuse(srv, client, entry, argv, out, CmdError::msg("READONLY You can't write against a read only replica."));
+        return After::Continue;
+    }
+    if !client.master && crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;
     }
     // stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING)
     // are refused until a save succeeds, as Redis does.
     if !srv.persist.last_bg_ok()
+        && !client.master
         && crate::persist::writes_denied(srv)
         && (entry.spec.name == "ping" || may_write(srv, client, entry.spec, argv))
     {
@@ -515,6 +524,7 @@ fn execute_inner(
     if !ctx.pending.is_empty() {
         // Still holding the shards: the call's place in the serial order.
         srv.feed.commit(&mut ctx.pending);
+        ctx.client.woff = srv.repl.stream.offset();
     }
     let Ctx { mut effects, locked, client, .. } = ctx;
     let mut after = Some(std::mem::take(&mut effects.after));
@@ -607,6 +617,10 @@ fn record_propagation(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]], 
     let mut target = if ctx.dirty > dirty0 { crate::propagate::ALL } else { 0 };
     target |= flags.force;
     target &= ctx.prop_target;
+    if ctx.client.master {
+        // A replica passes its master's stream on as it came.
+        target &= crate::propagate::AOF;
+    }
     if target == 0 {
         return;
     }

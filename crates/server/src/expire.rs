@@ -49,8 +49,9 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
 }
 
 fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usize {
-    // No key expires while clients are paused (see Ctx::live).
-    if srv.pause.holds(srv.clock.now_ms(), true) {
+    // No key expires while clients are paused (see Ctx::live), nor on a
+    // replica (its master sends the DELs).
+    if srv.pause.holds(srv.clock.now_ms(), true) || srv.repl.is_replica() {
         return start;
     }
     let n = srv.keyspace.nshards();

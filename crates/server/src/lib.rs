@@ -34,6 +34,7 @@ pub mod prefetch;
 pub mod propagate;
 pub mod pubsub;
 pub mod rdb;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod storage;
@@ -81,6 +82,13 @@ pub async fn serve(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> 
     tokio::spawn(expire::active_expire_loop(srv.clone()));
     tokio::spawn(evict::background(srv.clone()));
     tokio::spawn(net::clients_cron(srv.clone()));
+    tokio::spawn(replication::master_cron(srv.clone()));
+    // `replicaof host port` in the configuration: a replica from the start.
+    let master = srv.config.get_text("replicaof").unwrap_or_default();
+    let mut w = master.split_whitespace();
+    if let (Some(h), Some(p)) = (w.next(), w.next().and_then(|p| p.parse::<u16>().ok())) {
+        replication::replicaof(&srv, h.to_string(), p);
+    }
     on_ready(addrs);
     serve_listeners(&srv, listeners);
     // CONFIG SET port / bind: new listeners replace these (Redis's

@@ -139,7 +139,7 @@ impl Settings {
     }
 }
 
-async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std::io::Result<()> {
+async fn serve(srv: &Arc<Server>, client: &mut Client, stream: &mut TcpStream) -> std::io::Result<()> {
     let mut inbuf = BytesMut::with_capacity(READ_BUF);
     client.info.qbuf_cap.store(inbuf.capacity(), Ordering::Relaxed);
     let mut out = Out::new(Protocol::Resp2);
@@ -279,6 +279,24 @@ async fn serve(srv: &Server, client: &mut Client, stream: &mut TcpStream) -> std
             {
                 return Ok(());
             }
+            let after = match after {
+                After::Replica(req) => {
+                    // The connection is a replica from now on: what was
+                    // answered goes out first.
+                    flush_stats(srv, client);
+                    flush(srv, stream, &mut out, &info, &mut unsent).await?;
+                    let rest = inbuf[pos..].to_vec();
+                    return crate::replication::serve_replica(srv, client, stream, rest, req).await;
+                }
+                After::Wait { n, offset, deadline_ms } => {
+                    flush_stats(srv, client);
+                    write_some(srv, stream, &mut out, &info, &mut unsent)?;
+                    let count = wait_acks(srv, &info, n, offset, deadline_ms).await;
+                    out.int(count as i64);
+                    continue;
+                }
+                a => a,
+            };
             if let After::Block(w) = after {
                 flush_stats(srv, client);
                 write_some(srv, stream, &mut out, &info, &mut unsent)?;
@@ -455,6 +473,32 @@ const IDLE_FREE_MS: i64 = 2000;
 /// arrives), and one whose buffer grew past 32 KiB for a big request
 /// shrinks it back once empty. Each is told through its signal; the
 /// connection task does it, at its next wait.
+/// WAIT: until `n` replicas acknowledged `offset`, the deadline passes or
+/// the client is killed; the count then.
+async fn wait_acks(srv: &Server, info: &ClientInfo, n: usize, offset: u64, deadline_ms: Option<i64>) -> usize {
+    loop {
+        let notified = srv.repl.acks.notified();
+        let count = srv.repl.acked(offset);
+        if count >= n || info.killed.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) {
+            return count;
+        }
+        let nap = match deadline_ms {
+            Some(d) => {
+                let left = d - srv.clock.now_ms();
+                if left <= 0 {
+                    return count;
+                }
+                left.min(100)
+            }
+            None => 100,
+        };
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(nap as u64)) => {}
+        }
+    }
+}
+
 pub async fn clients_cron(srv: Arc<Server>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -115,6 +115,11 @@ impl Persist {
 /// The error writes get after a failed BGSAVE (`writes_denied`).
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
+/// The server as shared (for the threads and tasks commands start).
+pub fn server_arc(srv: &Server) -> Option<Arc<Server>> {
+    srv.persist.me.get().and_then(|w| w.upgrade())
+}
+
 /// Redis's writeCommandsDeniedByDiskError for RDB: the last BGSAVE failed,
 /// save points are set and stop-writes-on-bgsave-error is on.
 pub fn writes_denied(srv: &Server) -> bool {

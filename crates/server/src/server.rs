@@ -86,6 +86,8 @@ pub struct Stats {
     pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    pub net_repl_input_bytes: AtomicU64,
+    pub net_repl_output_bytes: AtomicU64,
     pub total_error_replies: AtomicU64,
     pub unexpected_error_replies: AtomicU64,
 }
@@ -102,6 +104,8 @@ impl Stats {
             &self.keyspace_misses,
             &self.net_input_bytes,
             &self.net_output_bytes,
+            &self.net_repl_input_bytes,
+            &self.net_repl_output_bytes,
             &self.total_error_replies,
             &self.unexpected_error_replies,
         ] {
@@ -290,6 +294,8 @@ pub struct Server {
     pub feed: crate::propagate::Feed,
     /// The append-only file (aof.rs).
     pub aof: crate::aof::Aof,
+    /// Replication, master and replica sides (replication.rs).
+    pub repl: crate::replication::Repl,
 }
 
 impl Server {
@@ -344,6 +350,7 @@ impl Server {
             latency: Default::default(),
             feed: Default::default(),
             aof: Default::default(),
+            repl: Default::default(),
         };
         // requirepass is the default user's password.
         let pass = srv.config.get_text("requirepass").unwrap_or_default();

@@ -30,6 +30,7 @@ pub mod list;
 pub mod memory;
 pub mod monitor;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -124,6 +125,7 @@ fn families() -> Vec<&'static [Cmd]> {
         hash::COMMANDS,
         set::COMMANDS,
         transaction::COMMANDS,
+        replication::COMMANDS,
         scripting::COMMANDS,
     ]
 }

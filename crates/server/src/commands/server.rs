@@ -27,8 +27,6 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::TIME, time),
     Cmd::new(&t::LASTSAVE, lastsave),
     Cmd::new(&t::SAVE, save).lock_all(),
-    Cmd::new(&t::ROLE, role),
-    Cmd::new(&t::WAIT, wait),
     Cmd::new(&t::BGSAVE, bgsave).lock_all(),
     Cmd::new(&t::BGREWRITEAOF, bgrewriteaof).lock_all(),
     Cmd::new(&t::INFO, info),
@@ -172,30 +170,6 @@ fn time(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
 /// LASTSAVE
 fn lastsave(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
     ctx.out.int(ctx.srv.lastsave.load(Ordering::Relaxed));
-    Ok(())
-}
-
-/// ROLE: a master without replicas (there is no replication), at the
-/// offset INFO replication shows.
-fn role(ctx: &mut Ctx<'_>, _args: &mut Args<'_>) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk("master");
-    ctx.out.int(0);
-    ctx.out.empty_array();
-    Ok(())
-}
-
-/// WAIT numreplicas timeout: there are no replicas, so none acknowledges:
-/// 0 at once when no replica is asked for (or inside MULTI), else after the
-/// timeout (0: never, as Redis with no replicas), or on CLIENT UNBLOCK.
-fn wait(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    let n = args.next_i64().map_err(|_| CmdError::NotInteger)?;
-    let deadline = crate::blocking::parse_timeout_ms(args.next_bytes()?, ctx.now_ms)?;
-    if n <= 0 || !ctx.may_block() {
-        ctx.out.int(0);
-        return Ok(());
-    }
-    ctx.block(crate::blocking::BlockRequest::new(Vec::new(), deadline, |out| out.int(0)));
     Ok(())
 }
 
@@ -363,6 +337,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if let Some((_, v)) = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case("requirepass")) {
         ctx.srv.acl.set_requirepass(v.as_bytes());
     }
+    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("repl-backlog-size")) {
+        crate::replication::backlog_size_changed(ctx.srv);
+    }
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendfsync")) {
         ctx.srv.aof.fsync_changed(ctx.srv);
     }
@@ -411,6 +388,9 @@ pub fn reset_stats(srv: &Server) {
     srv.peak_memory.store(0, Ordering::Relaxed);
     srv.evictor.reset_stats();
     srv.lazyfree.reset_stats();
+    for c in [&srv.repl.sync_full, &srv.repl.sync_partial_ok, &srv.repl.sync_partial_err] {
+        c.store(0, Ordering::Relaxed);
+    }
 }
 
 /// CONFIG REWRITE
@@ -743,16 +723,16 @@ fn stats_section(srv: &Server, s: &mut String) {
         "instantaneous_ops_per_sec" => 0,
         "total_net_input_bytes" => g(&st.net_input_bytes),
         "total_net_output_bytes" => g(&st.net_output_bytes),
-        "total_net_repl_input_bytes" => 0,
-        "total_net_repl_output_bytes" => 0,
+        "total_net_repl_input_bytes" => g(&st.net_repl_input_bytes),
+        "total_net_repl_output_bytes" => g(&st.net_repl_output_bytes),
         "instantaneous_input_kbps" => "0.00",
         "instantaneous_output_kbps" => "0.00",
         "instantaneous_input_repl_kbps" => "0.00",
         "instantaneous_output_repl_kbps" => "0.00",
         "rejected_connections" => g(&st.rejected_connections),
-        "sync_full" => 0,
-        "sync_partial_ok" => 0,
-        "sync_partial_err" => 0,
+        "sync_full" => g(&srv.repl.sync_full),
+        "sync_partial_ok" => g(&srv.repl.sync_partial_ok),
+        "sync_partial_err" => g(&srv.repl.sync_partial_err),
         "expired_keys" => g(&st.expired_keys),
         "expired_stale_perc" => "0.00",
         "expired_time_cap_reached_count" => 0,
@@ -793,19 +773,7 @@ fn stats_section(srv: &Server, s: &mut String) {
 
 fn replication_section(srv: &Server, s: &mut String) {
     s.push_str("# Replication\r\n");
-    fields!(s,
-        "role" => "master",
-        "connected_slaves" => 0,
-        "master_failover_state" => "no-failover",
-        "master_replid" => srv.replid.lock().clone(),
-        "master_replid2" => "0000000000000000000000000000000000000000",
-        "master_repl_offset" => 0,
-        "second_repl_offset" => -1,
-        "repl_backlog_active" => 0,
-        "repl_backlog_size" => crate::cfg_num!(srv.config, "repl-backlog-size"),
-        "repl_backlog_first_byte_offset" => 0,
-        "repl_backlog_histlen" => 0,
-    );
+    crate::replication::info(srv, s);
 }
 
 fn rusage(who: libc::c_int) -> (f64, f64) {

@@ -28,6 +28,7 @@ mod perf;
 mod persist;
 mod protocol;
 mod pubsub;
+mod replication;
 mod scriptconf;
 mod scripting;
 mod server;

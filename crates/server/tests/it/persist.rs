@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for Proc {
@@ -22,12 +22,12 @@ impl Drop for Proc {
 }
 
 impl Proc {
-    fn raw(&self) -> Raw {
+    pub fn raw(&self) -> Raw {
         Raw::connect(([127, 0, 0, 1], self.port).into())
     }
 
     /// Waits for the process to exit (after SHUTDOWN or a signal).
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let t0 = Instant::now();
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -44,14 +44,14 @@ fn free_port() -> u16 {
 }
 
 /// A fresh, empty directory for one test.
-fn test_dir(name: &str) -> PathBuf {
+pub(crate) fn test_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("hematite-persist-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
+pub(crate) fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
     let port = free_port();
     let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--enable-debug-command".into(), "yes".into()];
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -74,7 +74,7 @@ fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
     p
 }
 
-fn hematite(dir: &Path, extra: &[&str]) -> Proc {
+pub(crate) fn hematite(dir: &Path, extra: &[&str]) -> Proc {
     spawn(env!("CARGO_BIN_EXE_hematite-server"), dir, extra)
 }
 

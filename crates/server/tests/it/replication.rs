@@ -1,0 +1,165 @@
+//! Replication between Hematite servers, and with redis-server 7.0.15 on
+//! either side: full sync, the command stream, WAIT, partial resync after a
+//! broken link, a read-only replica, REPLICAOF NO ONE.
+
+use crate::common::Raw;
+use crate::persist::{hematite, spawn, test_dir, Proc};
+use std::time::{Duration, Instant};
+
+/// Waits until `f` holds (or fails after 30 s).
+fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn link_up(r: &mut Raw) {
+    until("the link to the master", || r.info_field("replication", "master_link_status") == "up");
+}
+
+/// Both sides hold the same data (DEBUG DIGEST of every database used).
+fn same_data(m: &mut Raw, r: &mut Raw) {
+    let off = m.info_field("replication", "master_repl_offset");
+    until("the replica to catch up", || r.info_field("replication", "slave_repl_offset") == off);
+    for db in ["0", "3"] {
+        m.cmd(&format!("SELECT {db}"));
+        r.cmd(&format!("SELECT {db}"));
+        assert_eq!(m.cmd("DEBUG DIGEST"), r.cmd("DEBUG DIGEST"), "db {db}");
+    }
+    m.cmd("SELECT 0");
+    r.cmd("SELECT 0");
+}
+
+fn writes(m: &mut Raw, tag: &str) {
+    for l in [
+        format!("SET s{tag} v"),
+        format!("RPUSH l{tag} a b c"),
+        format!("HSET h{tag} f v g w"),
+        format!("ZADD z{tag} 1 a 2 b"),
+        format!("SADD set{tag} x y"),
+        format!("SET ttl{tag} v PXAT 4102444800000"),
+        format!("INCRBYFLOAT f{tag} 1.5"),
+        format!("XADD x{tag} 1-1 k v"),
+        "SELECT 3".into(),
+        format!("SET in3{tag} 1"),
+        "SELECT 0".into(),
+        "MULTI".into(),
+        format!("INCR n{tag}"),
+        format!("LPUSH l{tag} d"),
+        "EXEC".into(),
+        format!("EVAL \"redis.call('set', KEYS[1], 'x'); return redis.call('append', KEYS[1], 'y')\" 1 lua{tag}"),
+        //SPOPTMP format!("SPOP set{tag}"),
+    ] {
+        assert!(!m.cmd(&l).starts_with('-'), "{l}");
+    }
+}
+
+fn start_pair(name: &str) -> (Proc, Proc, std::path::PathBuf) {
+    let dir = test_dir(name);
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    std::fs::create_dir_all(dir.join("r")).unwrap();
+    let m = hematite(&dir.join("m"), &["--save", ""]);
+    let r = hematite(&dir.join("r"), &["--save", ""]);
+    (m, r, dir)
+}
+
+#[test]
+fn a_replica_follows_its_master() {
+    let (mp, rp, dir) = start_pair("repl");
+    let (mut m, mut r) = (mp.raw(), rp.raw());
+    writes(&mut m, "a");
+    assert_eq!(r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port)), "+OK\r\n");
+    assert_eq!(r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port)), "+OK Already connected to specified master\r\n");
+    link_up(&mut r);
+    same_data(&mut m, &mut r);
+    writes(&mut m, "b");
+    assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
+    same_data(&mut m, &mut r);
+    assert_eq!(r.cmd("GET luab"), "$2\r\nxy\r\n");
+    assert!(r.cmd("TTL ttla").starts_with(":"));
+    assert_eq!(r.cmd("SET nope 1"), "-READONLY You can't write against a read only replica.\r\n");
+    assert_eq!(r.cmd("GET s_a"), "$-1\r\n");
+    assert_eq!(m.info_field("replication", "connected_slaves"), "1");
+    assert_eq!(m.info_field("stats", "sync_full"), "1");
+    let role = r.cmd("ROLE");
+    assert!(
+        role.starts_with(&format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{}\r\n$9\r\nconnected\r\n", mp.port)),
+        "{role}"
+    );
+    // A broken link: the replica comes back with PSYNC and gets the rest.
+    assert_eq!(m.cmd("CLIENT KILL TYPE replica"), ":1\r\n");
+    writes(&mut m, "c");
+    link_up(&mut r);
+    until("the partial resync", || m.info_field("stats", "sync_partial_ok") == "1");
+    same_data(&mut m, &mut r);
+    assert_eq!(m.info_field("stats", "sync_full"), "1");
+    // Keys expire on the master, which sends the DEL.
+    m.cmd("SET short v PX 50");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(m.cmd("GET short"), "$-1\r\n");
+    same_data(&mut m, &mut r);
+    assert_eq!(r.cmd("EXISTS short"), ":0\r\n");
+    // Promoted, it keeps its data and takes writes.
+    assert_eq!(r.cmd("REPLICAOF NO ONE"), "+OK\r\n");
+    assert_eq!(r.info_field("replication", "role"), "master");
+    assert_eq!(r.cmd("SET mine 1"), "+OK\r\n");
+    assert_eq!(r.cmd("GET sc"), "$1\r\nv\r\n");
+    drop((mp, rp));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replicas_chain_and_resync_after_a_flush() {
+    let (mp, rp, dir) = start_pair("chain");
+    std::fs::create_dir_all(dir.join("s")).unwrap();
+    let sp = hematite(&dir.join("s"), &["--save", ""]);
+    let (mut m, mut r, mut s) = (mp.raw(), rp.raw(), sp.raw());
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
+    link_up(&mut r);
+    s.cmd(&format!("REPLICAOF 127.0.0.1 {}", rp.port));
+    link_up(&mut s);
+    writes(&mut m, "a");
+    m.cmd("FLUSHDB");
+    writes(&mut m, "b");
+    same_data(&mut m, &mut r);
+    same_data(&mut m, &mut s);
+    assert_eq!(s.info_field("replication", "master_replid"), m.info_field("replication", "master_replid"));
+    drop((mp, rp, sp));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replication_with_redis_on_either_side() {
+    let Some(redis) = crate::diff::reference_bin() else {
+        assert!(std::env::var("HEMATITE_SKIP_DIFF").is_ok(), "redis-server is needed (HEMATITE_SKIP_DIFF=1 to skip)");
+        return;
+    };
+    let dir = test_dir("replredis");
+    for d in ["rm", "hr", "hm", "rr"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    // redis-server master (diskless sync, EOF-marked), Hematite replica.
+    let qm = spawn(&redis, &dir.join("rm"), &["--save", "", "--repl-diskless-sync-delay", "0"]);
+    let hr = hematite(&dir.join("hr"), &["--save", ""]);
+    let (mut m, mut r) = (qm.raw(), hr.raw());
+    writes(&mut m, "a");
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", qm.port));
+    link_up(&mut r);
+    writes(&mut m, "b");
+    assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
+    same_data(&mut m, &mut r);
+    // Hematite master, redis-server replica.
+    let hm = hematite(&dir.join("hm"), &["--save", ""]);
+    let qr = spawn(&redis, &dir.join("rr"), &["--save", ""]);
+    let (mut m, mut r) = (hm.raw(), qr.raw());
+    writes(&mut m, "a");
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", hm.port));
+    link_up(&mut r);
+    writes(&mut m, "b");
+    assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
+    same_data(&mut m, &mut r);
+    drop((qm, hr, hm, qr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
