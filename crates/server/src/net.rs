@@ -291,8 +291,10 @@ async fn serve(srv: &Arc<Server>, client: &mut Client, stream: &mut TcpStream) -
                 After::Wait { n, offset, deadline_ms } => {
                     flush_stats(srv, client);
                     write_some(srv, stream, &mut out, &info, &mut unsent)?;
-                    let count = wait_acks(srv, &info, n, offset, deadline_ms).await;
-                    out.int(count as i64);
+                    let reply = wait_acks(srv, client, n, offset, deadline_ms).await;
+                    // (CLIENT UNBLOCK's reply comes through the mailbox.)
+                    info.take_mail(&mut out.buf);
+                    out.raw(&reply);
                     continue;
                 }
                 a => a,
@@ -473,28 +475,45 @@ const IDLE_FREE_MS: i64 = 2000;
 /// arrives), and one whose buffer grew past 32 KiB for a big request
 /// shrinks it back once empty. Each is told through its signal; the
 /// connection task does it, at its next wait.
-/// WAIT: until `n` replicas acknowledged `offset`, the deadline passes or
-/// the client is killed; the count then.
-async fn wait_acks(srv: &Server, info: &ClientInfo, n: usize, offset: u64, deadline_ms: Option<i64>) -> usize {
+/// WAIT: until `n` replicas acknowledged `offset`, the deadline passes,
+/// CLIENT UNBLOCK (a blocked client's waiter is registered for it) or the
+/// client is killed; the reply: the count then (or UNBLOCKED's error).
+async fn wait_acks(srv: &Server, client: &Client, n: usize, offset: u64, deadline_ms: Option<i64>) -> Vec<u8> {
+    let req = crate::blocking::BlockRequest::new(Vec::new(), None, |out| out.int(0));
+    let w = Arc::new(crate::blocking::Waiter::new(
+        client.info.clone(),
+        client.db,
+        client.proto,
+        vec![b"wait".to_vec()],
+        req,
+    ));
+    srv.blocking.register(w.clone());
+    let mut rx = w.take_receiver();
+    let count_reply = |c: usize| {
+        let mut o = Out::new(client.proto);
+        o.int(c as i64);
+        o.buf
+    };
     loop {
         let notified = srv.repl.acks.notified();
         let count = srv.repl.acked(offset);
-        if count >= n || info.killed.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) {
-            return count;
-        }
-        let nap = match deadline_ms {
-            Some(d) => {
-                let left = d - srv.clock.now_ms();
-                if left <= 0 {
-                    return count;
-                }
-                left.min(100)
+        let due = deadline_ms.is_some_and(|d| srv.clock.now_ms() >= d);
+        let gone = client.info.killed.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed);
+        if count >= n || due || gone {
+            if w.claim() {
+                srv.blocking.unregister(&w);
+                return count_reply(count);
             }
-            None => 100,
-        };
+        }
+        let nap = deadline_ms.map_or(100, |d| (d - srv.clock.now_ms()).clamp(1, 100)) as u64;
         tokio::select! {
+            _ = async { match rx.as_mut() { Some(r) => r.await.ok(), None => std::future::pending().await } } => {
+                // CLIENT UNBLOCK: its reply (0, or the UNBLOCKED error) is
+                // in the mailbox.
+                return Vec::new();
+            }
             _ = notified => {}
-            _ = tokio::time::sleep(std::time::Duration::from_millis(nap as u64)) => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
         }
     }
 }
