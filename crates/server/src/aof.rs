@@ -62,30 +62,49 @@ impl Manifest {
     /// Parses a manifest's text (lines `file <name> seq <n> type <b|h|i>`).
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let mut m = Manifest::default();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        if text.is_empty() {
+            return Err("Found an empty AOF manifest".into());
+        }
+        let mut rest = text;
+        while !rest.is_empty() {
+            // Lines of at most 1024 bytes, each ending in a newline, as
+            // Redis reads them; comments skipped, blank lines refused.
+            let Some(end) = rest.find('\n').filter(|&e| e < 1024) else {
+                if rest.starts_with('#') {
+                    break;
+                }
+                return Err("The AOF manifest file contains too long line".into());
+            };
+            let line = &rest[..end];
+            rest = &rest[end + 1..];
+            if line.starts_with('#') {
                 continue;
             }
-            let w = split_args(line).ok_or("Invalid AOF manifest file format")?;
-            if w.len() % 2 != 0 {
+            let line = line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+            if line.is_empty() {
                 return Err("Invalid AOF manifest file format".into());
             }
-            let (mut name, mut seq, mut kind) = (None, None, None);
+            let w = split_args(line).ok_or("Invalid AOF manifest file format")?;
+            if w.len() < 6 || w.len() % 2 != 0 {
+                return Err("Invalid AOF manifest file format".into());
+            }
+            let (mut name, mut seq, mut kind) = (None, 0u64, 0u8);
             for p in w.chunks(2) {
-                match p[0].as_str() {
-                    "file" => name = Some(p[1].clone()),
-                    "seq" => seq = p[1].parse::<u64>().ok(),
-                    "type" => kind = p[1].bytes().next(),
+                match p[0].to_ascii_lowercase().as_str() {
+                    "file" => {
+                        if p[1].contains('/') {
+                            return Err("File can't be a path, just a filename".into());
+                        }
+                        name = Some(p[1].clone());
+                    }
+                    "seq" => seq = c_atoll(&p[1]),
+                    "type" => kind = p[1].bytes().next().unwrap_or(0),
                     _ => {}
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
+            let Some(name) = name.filter(|_| seq != 0 && kind != 0) else {
                 return Err("Invalid AOF manifest file format".into());
             };
-            if name.contains('/') {
-                return Err("File can't be a path, just a filename".into());
-            }
             let info = FileInfo { name, seq, kind };
             match kind {
                 b'b' => {
@@ -105,9 +124,6 @@ impl Manifest {
                 }
                 _ => return Err("Unknown AOF file type".into()),
             }
-        }
-        if m.base.is_none() && m.incrs.is_empty() {
-            return Err("Found an empty AOF manifest".into());
         }
         Ok(m)
     }
@@ -168,6 +184,12 @@ impl Manifest {
     }
 }
 
+/// C's atoll: leading digits, 0 for none.
+fn c_atoll(s: &str) -> u64 {
+    let d: String = s.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
+    d.parse().unwrap_or(0)
+}
+
 /// Splits a manifest line into words (double-quoted words may hold
 /// escapes, as Redis's sdssplitargs).
 fn split_args(line: &str) -> Option<Vec<String>> {
@@ -212,6 +234,8 @@ struct Shared {
     wake: Condvar,
     io: Mutex<Io>,
     fsync: AtomicU8,
+    /// aof-timestamp-enabled: `#TS:<unix seconds>` annotations.
+    timestamps: AtomicBool,
     /// The last write failed (INFO aof_last_write_status).
     write_failed: AtomicBool,
     /// Bytes written to the AOF since the server started or the last
@@ -276,6 +300,8 @@ impl Shared {
 struct Sink {
     shared: Arc<Shared>,
     selected: Option<usize>,
+    /// The second of the last `#TS` annotation.
+    last_ts: i64,
 }
 
 impl crate::propagate::Sink for Sink {
@@ -287,6 +313,18 @@ impl crate::propagate::Sink for Sink {
     }
     fn put(&mut self, bytes: &[u8]) {
         self.shared.buf.lock().extend_from_slice(bytes);
+    }
+    fn begin(&mut self) {
+        if self.shared.timestamps.load(Ordering::Relaxed) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            if now > self.last_ts {
+                self.last_ts = now;
+                self.shared.buf.lock().extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            }
+        }
     }
     fn committed(&mut self) {
         if self.shared.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS {
@@ -329,6 +367,7 @@ impl Default for Aof {
                 wake: Condvar::new(),
                 io: Mutex::new(Io::default()),
                 fsync: AtomicU8::new(FSYNC_EVERYSEC),
+                timestamps: AtomicBool::new(false),
                 write_failed: AtomicBool::new(false),
                 stop: AtomicBool::new(false),
             }),
@@ -397,9 +436,10 @@ impl Aof {
         self.state.load(Ordering::Relaxed) != OFF
     }
 
-    /// Re-reads appendfsync (CONFIG SET).
+    /// Re-reads appendfsync and aof-timestamp-enabled (CONFIG SET).
     pub fn fsync_changed(&self, srv: &Server) {
         self.shared.fsync.store(fsync_mode(srv), Ordering::Relaxed);
+        self.shared.timestamps.store(crate::cfg_num!(srv.config, "aof-timestamp-enabled") != 0, Ordering::Relaxed);
     }
 
     /// Writes out (and fsyncs) what is buffered.
@@ -510,7 +550,7 @@ pub fn start(srv: &Arc<Server>) -> Result<(), String> {
 fn attach_sink(srv: &Arc<Server>) {
     let a = &srv.aof;
     a.shared.stop.store(false, Ordering::SeqCst);
-    srv.feed.attach(Box::new(Sink { shared: a.shared.clone(), selected: None }));
+    srv.feed.attach(Box::new(Sink { shared: a.shared.clone(), selected: None, last_ts: 0 }));
     let mut w = a.writer.lock();
     if w.as_ref().is_some_and(|h| !h.is_finished()) {
         return;
@@ -752,10 +792,7 @@ pub fn cron(srv: &Server) {
 pub fn load_at_start(srv: &Server) -> Result<bool, String> {
     let d = dir(srv);
     let m = match std::fs::read_to_string(manifest_path(srv)) {
-        Ok(t) => Manifest::parse(&t).map_err(|e| {
-            tracing::warn!("{e}");
-            e
-        })?,
+        Ok(t) => Manifest::parse(&t)?,
         Err(_) => {
             let old = PathBuf::from(prefix(srv));
             if !old.exists() {
@@ -791,14 +828,21 @@ fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
         if data.is_empty() {
             continue;
         }
+        let mut start = 0;
         if data.starts_with(b"REDIS") {
             let mut funcs = srv.scripting.functions.lock();
             let mut locked = srv.keyspace.lock_all();
-            crate::persist::load_locked(srv, &mut locked, &mut funcs, &data, false)
+            let r = crate::persist::load_locked(srv, &mut locked, &mut funcs, &data, false)
                 .map_err(|e| format!("Error reading the RDB base file {}, AOF loading aborted: {e}", f.name))?;
-            continue;
+            drop((locked, funcs));
+            if r.consumed >= data.len() {
+                continue;
+            }
+            start = r.consumed;
+            // An old single-file AOF: commands follow its RDB preamble.
+            tracing::info!("Reading the remaining AOF tail...");
         }
-        match replay(srv, &data) {
+        match replay(srv, &data[start..]).map_err(|e| e.shifted(start)) {
             Ok(_) => {}
             Err(Replay::Truncated(valid)) => {
                 if !last {
@@ -819,6 +863,9 @@ fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
                     .map_err(|e| format!("Error truncating the AOF file {}: {e}", f.name))?;
                 tracing::warn!("AOF {} loaded anyway because aof-load-truncated is enabled", f.name);
             }
+            Err(Replay::Unknown(name)) => {
+                return Err(format!("Unknown command '{name}' reading the append only file {}", f.name));
+            }
             Err(Replay::Bad(at)) => {
                 return Err(format!(
                     "Bad file format reading the append only file {} (offset {at}): make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
@@ -830,6 +877,17 @@ fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+impl Replay {
+    /// Offsets relative to a tail starting at `by`.
+    fn shifted(self, by: usize) -> Replay {
+        match self {
+            Replay::Truncated(v) => Replay::Truncated(v + by),
+            Replay::Bad(v) => Replay::Bad(v + by),
+            u => u,
+        }
+    }
+}
+
 /// Why a replay stopped early.
 #[derive(Debug, PartialEq)]
 pub enum Replay {
@@ -838,6 +896,8 @@ pub enum Replay {
     Truncated(usize),
     /// Not a command at this offset.
     Bad(usize),
+    /// A command Hematite does not know.
+    Unknown(String),
 }
 
 /// One command of AOF data at `at`: Ok(None) at a clean end, Err(true)
@@ -937,8 +997,7 @@ pub fn replay(srv: &Server, data: &[u8]) -> Result<u64, Replay> {
             continue;
         }
         let Ok(entry) = crate::dispatch::resolve(&argv) else {
-            tracing::warn!("Unknown command '{}' reading the append only file", String::from_utf8_lossy(argv[0]));
-            break Err(Replay::Bad(start));
+            break Err(Replay::Unknown(String::from_utf8_lossy(argv[0]).into_owned()));
         };
         ctx.now_ms = srv.clock.now_ms();
         crate::dispatch::execute_locked(&mut ctx, entry, &argv);

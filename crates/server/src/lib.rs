@@ -56,7 +56,10 @@ pub use server::Server;
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
     acl::load_at_start(&srv).map_err(std::io::Error::other)?;
     if crate::cfg_num!(srv.config, "appendonly") != 0 {
-        aof::load_at_start(&srv).map_err(std::io::Error::other)?;
+        aof::load_at_start(&srv).map_err(|e| {
+            tracing::warn!("{e}");
+            std::io::Error::other(e)
+        })?;
     } else {
         persist::load_at_start(&srv).map_err(std::io::Error::other)?;
     }

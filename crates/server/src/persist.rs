@@ -608,6 +608,8 @@ pub struct Loaded {
     pub expired: u64,
     /// Empty collections in the file, skipped.
     pub empty: u64,
+    /// Bytes of RDB data (an old AOF's commands may follow).
+    pub consumed: usize,
 }
 
 /// Loads `data` (a whole RDB file) into the shards the caller holds (every
@@ -638,7 +640,7 @@ pub fn load_locked(
         }
         crate::scripting::functions::load_codes(srv, funcs, &std::mem::take(codes), replace)
     };
-    file::parse(data, &cfg, verify, |item| {
+    out.consumed = file::parse(data, &cfg, verify, |item| {
         if !matches!(item, file::Item::Function(_) | file::Item::Aux(..)) {
             load_libs(&mut codes)?;
         }

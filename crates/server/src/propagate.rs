@@ -110,6 +110,8 @@ pub trait Sink: Send {
     fn selected(&mut self) -> &mut Option<usize>;
     /// Appends bytes of the stream.
     fn put(&mut self, bytes: &[u8]);
+    /// Called before a commit puts anything (annotations).
+    fn begin(&mut self) {}
     /// Called once after a commit put something.
     fn committed(&mut self) {}
 }
@@ -176,6 +178,7 @@ impl Feed {
             let t = sink.target();
             let mut ops = p.iter().filter(|(_, tt, _)| tt & t != 0).peekable();
             let Some(&(first_db, _, _)) = ops.peek() else { continue };
+            sink.begin();
             if wrap {
                 select(&mut **sink, first_db);
                 sink.put(MULTI);

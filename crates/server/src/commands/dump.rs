@@ -155,6 +155,7 @@ fn migrate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     // connection (a cached one may have been closed by the target), unless
     // it was a timeout, as Redis does.
     let mut may_retry = true;
+    let mut moved: Vec<&[u8]> = Vec::new();
     loop {
         let (stream, last_db) = match ctx.srv.migrate_cache.take(&cache_key) {
             Some(c) => c,
@@ -232,9 +233,17 @@ fn migrate(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 }
             } else if !copy && ctx.delete(k)? {
                 ctx.notify(notify::GENERIC, "del", k);
+                moved.push(k);
             }
         }
         drop(rd);
+        // Propagated as the DEL of the keys the target took (even when it
+        // refused others), as Redis does.
+        if !moved.is_empty() {
+            let mut v: Vec<&[u8]> = vec![b"DEL"];
+            v.extend_from_slice(&moved);
+            ctx.rewrite_propagation(&v);
+        }
         if let Some((j, e)) = socket_error {
             if target_error.is_none() && j == 0 && may_retry && !is_timeout(e) {
                 may_retry = false;
@@ -369,6 +378,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         // Already expired: nothing is created; a replaced key is deleted.
         if replace && ctx.delete(key)? {
             ctx.notify(notify::GENERIC, "del", key);
+            ctx.rewrite_propagation(&[b"DEL", key]);
         }
         ctx.out.ok();
         return Ok(());
@@ -396,5 +406,14 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
+    // A relative TTL is propagated as the absolute time it made (ABSTTL
+    // appended), as Redis does.
+    if at != 0 && !absttl && ctx.propagating() {
+        let when = super::prop::num(at);
+        let mut v = args.all().to_vec();
+        v[2] = &when;
+        v.push(b"ABSTTL");
+        ctx.rewrite_propagation(&v);
+    }
     Ok(())
 }

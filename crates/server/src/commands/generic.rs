@@ -374,10 +374,23 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: ExpireKind) -> C
         }
         ctx.modified(key);
         ctx.notify(notify::GENERIC, "del", key);
+        if ctx.propagating() {
+            let del = super::prop::del_cmd(ctx, "lazyfree-lazy-expire");
+            ctx.rewrite_propagation(&[del, key]);
+        }
     } else {
         ctx.raw_db(key)?.set_expire(key, when);
         ctx.modified(key);
         ctx.notify(notify::GENERIC, "expire", key);
+        // Propagated as PEXPIREAT with the absolute time (PEXPIREAT itself
+        // as it was written), its options kept.
+        if ctx.propagating() && !matches!(kind, ExpireKind::AtMs) {
+            let mut v = args.all().to_vec();
+            let when = super::prop::num(when);
+            v[0] = b"PEXPIREAT";
+            v[2] = &when;
+            ctx.rewrite_propagation(&v);
+        }
     }
     ctx.out.int(1);
     Ok(())

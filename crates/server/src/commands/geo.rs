@@ -107,7 +107,17 @@ fn geoadd(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         pairs.push(s.as_bytes());
         pairs.push(t[2]);
     }
-    add_generic(ctx, key, f, &pairs)
+    add_generic(ctx, key, f, &pairs)?;
+    // Propagated as the ZADD it is, as Redis does: "zadd", the key and
+    // options as written, then the scores and members.
+    if ctx.propagating() {
+        let argv = args.all();
+        let mut v: Vec<&[u8]> = vec![b"zadd"];
+        v.extend_from_slice(&argv[1..argv.len() - rest.len()]);
+        v.extend_from_slice(&pairs);
+        ctx.rewrite_propagation(&v);
+    }
+    Ok(())
 }
 
 /// GEODIST key member1 member2 [M | KM | FT | MI]

@@ -12,7 +12,7 @@
 //! for TTL queries -1 means the field has no TTL, and HPERSIST answers -2, -1
 //! or 1.
 
-use super::Cmd;
+use super::{prop, Cmd};
 use crate::args::{self, Args};
 use crate::cmdspec::extra as x;
 use crate::cmdspec::table as t;
@@ -305,10 +305,23 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         types::num::IncrFloatError::NanOrInf => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     let lim = ctx.hash_limits();
-    ctx.write_hash_or_create(key)?.set_keep_ttl(field, &new, lim);
+    let propagating = ctx.propagating();
+    let h = ctx.write_hash_or_create(key)?;
+    let volatile = propagating && matches!(h.ttl(field), FieldTtl::At(_));
+    h.set_keep_ttl(field, &new, lim);
     ctx.modified(key);
     ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.out.bulk(&new);
+    // Propagated as the value it made (float formatting never differs on a
+    // replay): HSET as Redis 7.0 and 7.4 do; for a field with a TTL, which
+    // HSET would drop, HSETEX KEEPTTL as Redis 8 does.
+    if propagating {
+        if volatile {
+            ctx.rewrite_propagation(&[b"HSETEX", key, b"KEEPTTL", b"FIELDS", b"1", field, &new]);
+        } else {
+            ctx.rewrite_propagation(&[b"HSET", key, field, &new]);
+        }
+    }
     Ok(())
 }
 
@@ -604,6 +617,12 @@ fn finish_set_ex(ctx: &mut Ctx<'_>, key: &[u8], updated: usize, deleted: usize) 
     Ok(())
 }
 
+/// Propagates the deletion of a field whose new expiry had passed (Redis
+/// 7.4's propagateHashFieldDeletion), before the command's own form.
+fn propagate_hdel(ctx: &mut Ctx<'_>, key: &[u8], field: &[u8]) {
+    ctx.also_propagate(&[b"HDEL", key, field]);
+}
+
 fn hexpire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, secs: bool, relative: bool) -> CmdResult {
     let key = args.next_key()?;
     let found = ctx.write_hash(key)?.is_some();
@@ -611,20 +630,51 @@ fn hexpire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, secs: bool, relative:
     let at = parse_field_expire(ctx, args.next_bytes()?, secs, base)?;
     let mut cond = None;
     args.eat_group(&mut cond, &[("NX", Cond::Nx), ("XX", Cond::Xx), ("GT", Cond::Gt), ("LT", Cond::Lt)])?;
+    let fields_at = args.position() + 2;
     let fields = parse_fields(args, "Parameter `numFields` should be greater than 0")?;
     if !found {
         return reply_absent(ctx.out, fields.len(), Some(SetEx::NoField as i64));
     }
     let now = ctx.now_ms;
+    let propagating = ctx.propagating();
     let (h, out) = ctx.hash_out(key)?;
     h.enable_ttl();
     out.array(fields.len());
     let (mut updated, mut deleted) = (0, 0);
-    for f in fields {
+    let mut set: Vec<&[u8]> = Vec::new();
+    let mut gone: Vec<&[u8]> = Vec::new();
+    for &f in fields {
         let r = set_field_expiry(h, f, at, cond, now);
         updated += (r == SetEx::Set) as usize;
         deleted += (r == SetEx::Deleted) as usize;
+        if propagating {
+            match r {
+                SetEx::Set => set.push(f),
+                SetEx::Deleted => gone.push(f),
+                _ => {}
+            }
+        }
         out.int(r as i64);
+    }
+    // Redis 7.4 propagates the fields whose expiry was set as HPEXPIREAT
+    // with the absolute time (the others left out), and those deleted
+    // because the time had passed as HDELs; nothing else.
+    for f in gone {
+        propagate_hdel(ctx, key, f);
+    }
+    if updated == 0 {
+        ctx.prevent_propagation();
+    } else if propagating {
+        let argv = args.all();
+        let mut v: Vec<&[u8]> = argv[..fields_at - 1].to_vec();
+        let (when, n) = (prop::num(at), prop::num(updated));
+        if !ctx.spec.name.eq_ignore_ascii_case("hpexpireat") {
+            v[0] = b"HPEXPIREAT";
+            v[2] = &when;
+        }
+        v.push(if updated == fields.len() { argv[fields_at - 1] } else { &n });
+        v.extend_from_slice(&set);
+        ctx.rewrite_propagation(&v);
     }
     finish_set_ex(ctx, key, updated, deleted)
 }
@@ -753,6 +803,12 @@ fn hgetdel(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.modified(key);
         ctx.notify(notify::HASH, "hdel", key);
         drop_if_empty(ctx, key)?;
+        // Propagated as HDEL of the fields it names (Redis 8).
+        if ctx.propagating() {
+            let mut v: Vec<&[u8]> = vec![b"HDEL", key];
+            v.extend_from_slice(fields);
+            ctx.rewrite_propagation(&v);
+        }
     }
     Ok(())
 }
@@ -799,7 +855,8 @@ fn hgetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     out.array(fields.len());
     let (mut updated, mut deleted, mut persisted) = (0, 0, 0);
-    for f in fields {
+    let mut gone: Vec<&[u8]> = Vec::new();
+    for &f in fields {
         match h.get(f) {
             Some(v) => out.bulk(&v),
             None => {
@@ -811,16 +868,39 @@ fn hgetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             (Some(GetEx::Persist), _) => persisted += h.persist(f) as usize,
             (_, Some(at)) => match set_field_expiry(h, f, at, None, now) {
                 SetEx::Set => updated += 1,
-                SetEx::Deleted => deleted += 1,
+                SetEx::Deleted => {
+                    deleted += 1;
+                    gone.push(f);
+                }
                 _ => {}
             },
             _ => {}
         }
     }
+    // Never propagated as it ran (Redis 8): as HPERSIST or HPEXPIREAT of
+    // the fields it names, or the HDELs of fields whose new time had passed.
+    let argv = args.all();
     if persisted > 0 {
         ctx.modified(key);
         ctx.notify(notify::HASH, "hpersist", key);
+        if ctx.propagating() {
+            let mut v: Vec<&[u8]> = vec![b"HPERSIST"];
+            v.extend(argv[1..].iter().enumerate().filter(|&(i, _)| i != 1).map(|(_, a)| *a));
+            ctx.rewrite_propagation(&v);
+        }
         return Ok(());
+    }
+    if updated > 0 && ctx.propagating() {
+        let when = prop::num(at.unwrap_or_default());
+        let mut v: Vec<&[u8]> = vec![b"HPEXPIREAT", key];
+        v.push(if opt == Some(GetEx::PxAt) { argv[3] } else { &when });
+        v.extend_from_slice(&argv[4..]);
+        ctx.rewrite_propagation(&v);
+    } else if deleted > 0 {
+        for f in gone {
+            propagate_hdel(ctx, key, f);
+        }
+        ctx.prevent_propagation();
     }
     finish_set_ex(ctx, key, updated, deleted)
 }
@@ -843,6 +923,7 @@ enum SetTtl {
 fn hsetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
     let (mut cond, mut ttl) = (None, None);
+    let mut time_at = 0;
     let arity = || CmdError::WrongArity("hsetex".into());
     let pairs = loop {
         let Some(a) = args.peek() else { return Err(CmdError::Syntax) };
@@ -868,6 +949,7 @@ fn hsetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             if ttl.is_some() {
                 return Err(CmdError::err("Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified"));
             }
+            time_at = args.position();
             let raw = args.next_bytes().map_err(|_| CmdError::err("missing expire time"))?;
             let base = if rel { ctx.now_ms } else { 0 };
             ttl = Some(SetTtl::At(parse_field_expire(ctx, raw, secs, base)?));
@@ -901,6 +983,7 @@ fn hsetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let h = ctx.write_hash_or_create(key)?;
     h.convert_for(pairs.iter().copied(), lim);
     let (mut updated, mut deleted) = (0, 0);
+    let mut gone: Vec<&[u8]> = Vec::new();
     for p in pairs.chunks(2) {
         match ttl {
             None => {
@@ -913,10 +996,30 @@ fn hsetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 h.set_keep_ttl(p[0], p[1], lim);
                 match set_field_expiry(h, p[0], at, None, now) {
                     SetEx::Set => updated += 1,
-                    SetEx::Deleted => deleted += 1,
+                    SetEx::Deleted => {
+                        deleted += 1;
+                        gone.push(p[0]);
+                    }
                     _ => {}
                 }
             }
+        }
+    }
+    // Redis 8: fields whose time had passed go as HDELs (and the command
+    // not at all); EX, PX and EXAT become PXAT with the absolute time.
+    if deleted > 0 {
+        for f in gone {
+            propagate_hdel(ctx, key, f);
+        }
+        ctx.prevent_propagation();
+    } else if let Some(SetTtl::At(at)) = ttl {
+        let argv = args.all();
+        if ctx.propagating() && !args::is(argv[time_at - 1], "PXAT") {
+            let when = prop::num(at);
+            let mut v = argv.to_vec();
+            v[time_at - 1] = b"PXAT";
+            v[time_at] = &when;
+            ctx.rewrite_propagation(&v);
         }
     }
     ctx.modified(key);
@@ -941,6 +1044,64 @@ mod tests {
         assert!(parse_scan_cursor(b" 5").is_err());
         assert!(parse_scan_cursor(b"-").is_err());
         assert!(parse_scan_cursor(b"0x1").is_err());
+    }
+
+    /// What the field-expiry commands propagate (Redis 7.4's HEXPIRE
+    /// family; Redis 8's HGETDEL, HGETEX, HSETEX and HINCRBYFLOAT).
+    #[test]
+    fn field_expiry_propagation() {
+        let got = super::prop::tests::propagated(&[
+            "HSET h a 1 b 2 c 3 d 4",
+            "HEXPIRE h 100 FIELDS 3 a nofield b",
+            "HEXPIRE h 100 NX FIELDS 1 a",
+            "HPEXPIREAT h 4102444800000 FIELDS 1 c",
+            "HPEXPIRE h 0 FIELDS 2 c nofield",
+            "HGETDEL h FIELDS 2 nofield d",
+            "HGETDEL h FIELDS 1 nofield",
+            "HGETEX h EX 200 FIELDS 2 a nofield",
+            "HGETEX h PXAT 4102444800000 FIELDS 1 a",
+            "HGETEX h PERSIST FIELDS 1 a",
+            "HGETEX h PERSIST FIELDS 1 a",
+            "HGETEX h FIELDS 1 a",
+            "HSET h x 1",
+            "HGETEX h EXAT 1 FIELDS 2 x a",
+            "HSETEX h2 FNX EX 100 FIELDS 2 f 1 g 2",
+            "HSETEX h2 FNX EX 100 FIELDS 1 f 1",
+            "HSETEX h2 PXAT 4102444800000 FIELDS 1 f 2",
+            "HSETEX h2 KEEPTTL FIELDS 1 f 3",
+            "HINCRBYFLOAT h2 f 1.5",
+            "HSETEX h2 FIELDS 1 f 3",
+            "HINCRBYFLOAT h2 f 1.5",
+            "HSETEX h2 PX 0 FIELDS 2 f 1 g 2",
+        ]);
+        let got: Vec<String> = got.iter().map(|s| super::prop::tests::untimed(s)).collect();
+        assert_eq!(
+            got,
+            [
+                "HSET h a 1 b 2 c 3 d 4",
+                "HPEXPIREAT h T FIELDS 2 a b",
+                "",
+                "HPEXPIREAT h 4102444800000 FIELDS 1 c",
+                "HDEL h c",
+                "HDEL h nofield d",
+                "",
+                "HPEXPIREAT h T FIELDS 2 a nofield",
+                "HPEXPIREAT h 4102444800000 FIELDS 1 a",
+                "HPERSIST h FIELDS 1 a",
+                "",
+                "",
+                "HSET h x 1",
+                "HDEL h x | HDEL h a",
+                "HSETEX h2 FNX PXAT T FIELDS 2 f 1 g 2",
+                "",
+                "HSETEX h2 PXAT 4102444800000 FIELDS 1 f 2",
+                "HSETEX h2 KEEPTTL FIELDS 1 f 3",
+                "HSETEX h2 KEEPTTL FIELDS 1 f 4.5",
+                "HSETEX h2 FIELDS 1 f 3",
+                "HSET h2 f 4.5",
+                "HDEL h2 f | HDEL h2 g",
+            ]
+        );
     }
 
     #[test]

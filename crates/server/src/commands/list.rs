@@ -12,7 +12,7 @@
 //! blocked client is later served by re-executing the same command, so the
 //! reply, events and deletion rules are the ones written here.
 
-use super::Cmd;
+use super::{prop, Cmd};
 use crate::args::{self, Args};
 use crate::blocking::{self, BlockRequest};
 use crate::cmdspec::table as t;
@@ -345,7 +345,13 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     list.drop_front(ltrim);
     list.drop_back(rtrim);
     ctx.notify(notify::LIST, "ltrim", key);
-    after_removal(ctx, key)?;
+    if ltrim + rtrim == 0 {
+        // Nothing removed: the key is signalled, but nothing changed (Redis
+        // counts the removed elements) and nothing is propagated.
+        prop::signal_only(ctx, key);
+    } else {
+        after_removal(ctx, key)?;
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -489,10 +495,15 @@ fn parse_mpop<'a>(args: &mut Args<'a>) -> Result<Mpop<'a>, CmdError> {
 /// Pops from the first non-empty list of `keys`. With `count` the reply is
 /// `[key, [elements]]`; without, `[key, element]` (BLPOP's shape). False if
 /// every list was missing (nothing written).
+///
+/// Propagated as the pop it did (Redis does so for LMPOP, BLMPOP, BLPOP and
+/// BRPOP, run at once or served once blocked): `LPOP key` or `RPOP key`,
+/// with a count (as many as it popped) for the `count` forms.
 fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: Option<i64>) -> Result<bool, CmdError> {
     for &key in keys {
         let (list, out) = ctx.list_and_out(key, true)?;
         let Some(list) = list else { continue };
+        let len = list.len() as u64;
         out.array(2);
         out.bulk(key);
         match count {
@@ -503,6 +514,13 @@ fn pop_first(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: Option<i64>) ->
         }
         ctx.notify(notify::LIST, end_event(true, end), key);
         after_removal(ctx, key)?;
+        if ctx.propagating() {
+            let cmd: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
+            match count {
+                Some(n) => ctx.rewrite_propagation(&[cmd, key, &prop::num((n as u64).min(len))]),
+                None => ctx.rewrite_propagation(&[cmd, key]),
+            }
+        }
         return Ok(true);
     }
     Ok(false)
@@ -563,27 +581,52 @@ fn blmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn bmove_generic(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], from: End, to: End, timeout: &[u8]) -> CmdResult {
+/// Propagated as LMOVE (with the directions as written, or as Redis names
+/// them when a blocked client is served: `left`, `right`) or RPOPLPUSH.
+fn bmove_generic(ctx: &mut Ctx<'_>, args: &Args<'_>, from: End, to: End, timeout: &[u8]) -> CmdResult {
+    let argv = args.all();
+    let (src, dst) = (argv[1], argv[2]);
     let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
     if ctx.write_list(src)?.is_none() {
         block_or(ctx, &[src], deadline, Out::null);
         return Ok(());
     }
-    move_one(ctx, src, dst, from, to)
+    move_one(ctx, src, dst, from, to)?;
+    if ctx.propagating() {
+        if ctx.spec.name == "brpoplpush" {
+            ctx.rewrite_propagation(&[b"RPOPLPUSH", src, dst]);
+        } else if ctx.client.serving {
+            let word = |e: End| -> &'static [u8] {
+                if e == End::Head {
+                    b"left"
+                } else {
+                    b"right"
+                }
+            };
+            ctx.rewrite_propagation(&[b"LMOVE", src, dst, word(from), word(to)]);
+        } else {
+            ctx.rewrite_propagation(&[b"LMOVE", src, dst, argv[3], argv[4]]);
+        }
+    }
+    Ok(())
 }
 
 /// BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout
 fn blmove(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    let (src, dst) = (args.next_key()?, args.next_key()?);
+    args.next_key()?;
+    args.next_key()?;
     let from = parse_end(args.next_bytes()?)?;
     let to = parse_end(args.next_bytes()?)?;
-    bmove_generic(ctx, src, dst, from, to, args.next_bytes()?)
+    let timeout = args.next_bytes()?;
+    bmove_generic(ctx, args, from, to, timeout)
 }
 
 /// BRPOPLPUSH source destination timeout
 fn brpoplpush(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
-    let (src, dst) = (args.next_key()?, args.next_key()?);
-    bmove_generic(ctx, src, dst, End::Tail, End::Head, args.next_bytes()?)
+    args.next_key()?;
+    args.next_key()?;
+    let timeout = args.next_bytes()?;
+    bmove_generic(ctx, args, End::Tail, End::Head, timeout)
 }
 
 /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]

@@ -29,6 +29,7 @@ pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod monitor;
+pub mod prop;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;

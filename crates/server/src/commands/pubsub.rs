@@ -84,6 +84,9 @@ fn publish_to(ctx: &mut Ctx<'_>, args: &mut Args<'_>, shard: bool) -> CmdResult 
     let me = SelfOut { id: ctx.client.id, out: &mut *ctx.out };
     let now = ctx.now_ms;
     let n = ctx.srv.pubsub.publish(ctx.srv, shard, channel, msg, Some(me), now);
+    // Replicas deliver the message to their own subscribers; the AOF does
+    // not keep it (Redis forces the propagation to replication only).
+    ctx.force_propagation(crate::propagate::REPL);
     ctx.out.int(n as i64);
     Ok(())
 }

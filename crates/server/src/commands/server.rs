@@ -340,7 +340,10 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("repl-backlog-size")) {
         crate::replication::backlog_size_changed(ctx.srv);
     }
-    if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendfsync")) {
+    if pairs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("appendfsync") || n.eq_ignore_ascii_case("aof-timestamp-enabled"))
+    {
         ctx.srv.aof.fsync_changed(ctx.srv);
     }
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendonly")) {

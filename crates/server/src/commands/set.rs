@@ -9,7 +9,7 @@
 
 use super::hash::MAX_RANDOM_REPLY;
 use super::hash::{parse_random_count, parse_scan_cursor, parse_scan_opts, reply_empty_scan, sample_positions};
-use super::Cmd;
+use super::{prop, Cmd};
 use crate::args::Args;
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
@@ -38,6 +38,14 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::SDIFFSTORE, sdiffstore),
     Cmd::new(&t::SSCAN, sscan),
 ];
+
+/// A member as the bytes Redis would propagate (integers in decimal).
+fn member_bytes(m: Member<'_>) -> Vec<u8> {
+    match m {
+        Member::Int(n) => prop::num(n),
+        Member::Bytes(b) => b.to_vec(),
+    }
+}
 
 fn member_bulk(out: &mut Out, m: Member<'_>) {
     match m {
@@ -179,6 +187,8 @@ fn spop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.modified(key);
         ctx.notify(notify::SET, "spop", key);
         drop_if_empty(ctx, key)?;
+        // Propagated as the SREM it did.
+        ctx.rewrite_propagation(&[b"SREM", key, &m]);
         return Ok(());
     };
     let Some(s) = ctx.write_set(key)? else {
@@ -192,6 +202,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let size = s.len() as u64;
     ctx.notify(notify::SET, "spop", key);
     let max = ctx.set_max_intset();
+    let propagating = ctx.propagating();
     let (s, out) = ctx.set_out(key)?;
     if count >= size {
         // The whole set, replied as SUNION would (a rebuilt set's order).
@@ -204,14 +215,22 @@ fn spop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.raw_db(key)?.remove(key);
         ctx.notify(notify::GENERIC, "del", key);
         ctx.modified(key);
+        // Each popped member counts as a change; propagated as a DEL.
+        ctx.add_dirty(size - 1);
+        ctx.rewrite_propagation(&[b"DEL", key]);
         return Ok(());
     }
     out.set(count as usize);
     let remaining = size - count;
+    // Propagated as one SREM per member, in the reply's order.
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     if remaining * 5 > count {
         for _ in 0..count {
             let m = s.pop_random(&mut rng).unwrap_or_default();
             out.bulk(&m);
+            if propagating {
+                popped.push(m);
+            }
         }
     } else {
         // Few members stay: move them to a new set and reply with the rest.
@@ -221,11 +240,19 @@ fn spop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             kept.get_or_insert_with(|| Set::for_member(&m)).add(&m, max);
         }
         s.iter().for_each(|m| member_bulk(out, m));
+        if propagating {
+            popped.extend(s.iter().map(|m| member_bytes(m)));
+        }
         if let Some(k) = kept {
             *s = k;
         }
     }
     ctx.modified(key);
+    ctx.add_dirty(count - 1);
+    for m in &popped {
+        ctx.also_propagate(&[b"SREM", key, m]);
+    }
+    ctx.prevent_propagation();
     Ok(())
 }
 

@@ -156,6 +156,8 @@ struct TrimArgs {
     nomkstream: bool,
     /// XADD's explicit ID and whether its sequence was given.
     id: Option<(StreamId, bool)>,
+    /// Where the threshold is in argv (after `~` or `=` if given).
+    threshold_at: usize,
 }
 
 /// Redis's streamParseAddOrTrimArgsOrReply; returns the options and the
@@ -183,6 +185,7 @@ fn parse_trim(ctx: &Ctx<'_>, argv: &[&[u8]], xadd: bool) -> Result<(TrimArgs, us
                 i += 1;
             }
             let v = argv[i + 1];
+            a.threshold_at = i + 1;
             if is(opt, "maxlen") {
                 let n = parse_i64(v)?;
                 if n < 0 {
@@ -229,6 +232,38 @@ fn parse_trim(ctx: &Ctx<'_>, argv: &[&[u8]], xadd: bool) -> Result<(TrimArgs, us
     Ok((a, i))
 }
 
+/// The propagated form of XADD and XTRIM (Redis's streamRewriteTrimArgument
+/// and the XADD ID rewrite): an approximate trim (`~`) becomes an exact one
+/// (`=`) to the length, or first ID, the stream has now, so that a replay
+/// trims the same entries; XADD's ID becomes the one it made when `*` or
+/// `ms-*` was given (`id_at`).
+fn rewrite_add_or_trim(
+    ctx: &mut Ctx<'_>,
+    argv: &[&[u8]],
+    opts: &TrimArgs,
+    s_len: u64,
+    first: StreamId,
+    id: Option<(usize, StreamId)>,
+) {
+    if !ctx.propagating() {
+        return;
+    }
+    let mut v: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+    if opts.approx {
+        if let Some(how) = opts.how {
+            v[opts.threshold_at - 1] = b"=".to_vec();
+            v[opts.threshold_at] = match how {
+                Trim::MaxLen(_) => super::prop::num(s_len),
+                Trim::MinId(_) => first.to_bytes(),
+            };
+        }
+    }
+    if let Some((at, id)) = id {
+        v[at] = id.to_bytes();
+    }
+    ctx.rewrite_propagation(&v);
+}
+
 /// XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
 /// <* | id> field value [field value ...]
 fn xadd(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
@@ -246,6 +281,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     let limits = node_limits(ctx);
     let now = ctx.now_ms.max(0) as u64;
+    let on = ctx.propagating();
     if write_stream(ctx, key)?.is_none() {
         if opts.nomkstream {
             ctx.out.null();
@@ -283,6 +319,13 @@ fn xadd(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some(how) => s.trim(how, opts.approx, opts.limit),
         None => 0,
     };
+    let made_id = !matches!(opts.id, Some((_, true)));
+    let propagating = (opts.approx || made_id) && on;
+    let first = if propagating && opts.approx { s.edge_id(false) } else { None };
+    let (s_len, first) = (s.len, first.unwrap_or(StreamId::MAX));
+    if propagating {
+        rewrite_add_or_trim(ctx, argv, &opts, s_len, first, made_id.then_some((idpos, id)));
+    }
     ctx.out.bulk(id.to_bytes());
     ctx.modified(key);
     ctx.notify(notify::STREAM, "xadd", key);
@@ -298,13 +341,21 @@ fn xtrim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let argv = args.all();
     let key = argv[1];
     let (opts, _) = parse_trim(ctx, argv, false)?;
-    let deleted = match write_stream(ctx, key)? {
-        None => 0,
-        Some(s) => s.trim(opts.how.expect("checked"), opts.approx, opts.limit),
+    let propagating = opts.approx && ctx.propagating();
+    let (deleted, s_len, first) = match write_stream(ctx, key)? {
+        None => (0, 0, StreamId::MAX),
+        Some(s) => {
+            let d = s.trim(opts.how.expect("checked"), opts.approx, opts.limit);
+            let first = if propagating && d > 0 { s.edge_id(false) } else { None };
+            (d, s.len, first.unwrap_or(StreamId::MAX))
+        }
     };
     if deleted > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
         ctx.modified(key);
+        if opts.approx {
+            rewrite_add_or_trim(ctx, argv, &opts, s_len, first, None);
+        }
     }
     ctx.out.int(deleted as i64);
     Ok(())
@@ -430,8 +481,66 @@ fn xsetid(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         s.max_deleted = max_del;
     }
     ctx.out.ok();
+    ctx.add_dirty(1);
     ctx.notify(notify::STREAM, "xsetid", key);
     Ok(())
+}
+
+/// Commands a consumer-group operation propagates instead of itself.
+type Ops = Vec<Vec<Vec<u8>>>;
+
+/// Redis's streamPropagateXCLAIM: the XCLAIM that makes a replay hold the
+/// pending entry `id` as it is now (owner, delivery time and count, and the
+/// group's last ID).
+fn xclaim_op(
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+    id: &[u8],
+    time: i64,
+    count: u64,
+    last: StreamId,
+) -> Vec<Vec<u8>> {
+    use super::prop::num;
+    vec![
+        b"XCLAIM".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        consumer.to_vec(),
+        b"0".to_vec(),
+        id.to_vec(),
+        b"TIME".to_vec(),
+        num(time),
+        b"RETRYCOUNT".to_vec(),
+        num(count),
+        b"FORCE".to_vec(),
+        b"JUSTID".to_vec(),
+        b"LASTID".to_vec(),
+        last.to_bytes(),
+    ]
+}
+
+/// Redis's streamPropagateGroupID: XGROUP SETID with the group's last ID
+/// and read counter.
+fn setid_op(key: &[u8], group: &[u8], g: &Group) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        g.last_id.to_bytes(),
+        b"ENTRIESREAD".to_vec(),
+        super::prop::num(g.entries_read),
+    ]
+}
+
+/// Propagates `ops` instead of the command (which changed `dirty` things).
+fn propagate_ops(ctx: &mut Ctx<'_>, ops: Ops, dirty: u64) {
+    ctx.add_dirty(dirty);
+    for op in &ops {
+        ctx.also_propagate(op);
+    }
+    ctx.prevent_propagation();
 }
 
 /// What XREAD and XREADGROUP were asked.
@@ -569,6 +678,7 @@ fn resolve_ids(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>, serving: bool) -> Result<Vec
 /// that became ready) is served when the stream's last ID ever is past it,
 /// as Redis does: entries added then deleted before it runs (XDEL, XTRIM in
 /// the same transaction) give it an empty entry list, not a longer wait.
+#[allow(clippy::too_many_arguments)]
 fn serve_read<'k>(
     ctx: &mut Ctx<'_>,
     r: &ReadArgs<'k>,
@@ -576,8 +686,11 @@ fn serve_read<'k>(
     serving: bool,
     o: &mut Out,
     created: &mut Vec<(&'k [u8], usize)>,
+    ops: &mut Ops,
+    dirty: &mut u64,
 ) -> Result<usize, CmdError> {
     let now = ctx.now_ms;
+    let propagating = ctx.propagating();
     let limit = if r.count == 0 { usize::MAX } else { r.count };
     let mut served = 0;
     for (i, key) in r.keys.iter().enumerate() {
@@ -607,8 +720,23 @@ fn serve_read<'k>(
                 o.array(2);
             }
             o.bulk(key);
+            // Counted as Redis does (a change per stream served and per
+            // consumer created), propagated as the pending entries it made
+            // (XCLAIM), or with NOACK as the consumer it created and the
+            // group's new last ID.
+            *dirty += 1;
             if g.create_consumer(cname, now) {
                 created.push((*key, o.len()));
+                *dirty += 1;
+                if r.noack && propagating {
+                    ops.push(vec![
+                        b"XGROUP".to_vec(),
+                        b"CREATECONSUMER".to_vec(),
+                        key.to_vec(),
+                        gname.to_vec(),
+                        cname.to_vec(),
+                    ]);
+                }
             }
             g.consumers.get_mut(cname).expect("consumer").seen_time = now;
             let at = o.len();
@@ -648,7 +776,13 @@ fn serve_read<'k>(
                     s.group_delivered(&mut g, id);
                     if !r.noack {
                         g.assign(id, cname, now, 1);
+                        if propagating {
+                            ops.push(xclaim_op(key, gname, cname, &id.to_bytes(), now, 1, g.last_id));
+                        }
                     }
+                }
+                if r.noack && n > 0 && propagating {
+                    ops.push(setid_op(key, gname, &g));
                 }
             }
             insert_array_header(o, at, n);
@@ -664,7 +798,12 @@ fn read_cmd(ctx: &mut Ctx<'_>, args: &mut Args<'_>, group_cmd: bool) -> CmdResul
     let ids = resolve_ids(ctx, &r, serving)?;
     let mut o = Out::new(ctx.out.proto);
     let mut created = Vec::new();
-    let served = serve_read(ctx, &r, &ids, serving, &mut o, &mut created)?;
+    let (mut ops, mut dirty) = (Vec::new(), 0);
+    let served = serve_read(ctx, &r, &ids, serving, &mut o, &mut created, &mut ops, &mut dirty)?;
+    // XREADGROUP propagates what it did to the groups, never itself.
+    if group_cmd {
+        propagate_ops(ctx, ops, dirty);
+    }
     if served > 0 {
         // A served blocked reader: Redis creates the consumer before it
         // starts the reply.
@@ -791,6 +930,9 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             }
             s.groups.insert(gname.into(), Group::new(id, entries_read));
             ctx.out.ok();
+            if exists {
+                ctx.add_dirty(1);
+            }
             ctx.notify(notify::STREAM, "xgroup-create", key);
         }
         b"setid" if argv.len() == 5 || argv.len() == 7 => {
@@ -800,12 +942,14 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             g.last_id = id;
             g.entries_read = entries_read;
             ctx.out.ok();
+            ctx.add_dirty(1);
             ctx.notify(notify::STREAM, "xgroup-setid", key);
         }
         b"destroy" if argv.len() == 4 => {
             let removed = write_stream(ctx, key)?.map(|s| s.groups.remove(gname).is_some()).unwrap_or(false);
             ctx.out.int(removed as i64);
             if removed {
+                ctx.add_dirty(1);
                 ctx.notify(notify::STREAM, "xgroup-destroy", key);
                 ctx.signal_ready(key);
             }
@@ -814,6 +958,7 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             let s = write_stream(ctx, key)?.expect("exists");
             let created = s.groups.get_mut(gname).expect("checked").create_consumer(argv[4], now);
             if created {
+                ctx.add_dirty(1);
                 ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
             }
             ctx.out.int(created as i64);
@@ -822,6 +967,7 @@ fn xgroup(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             let s = write_stream(ctx, key)?.expect("exists");
             let pending = s.groups.get_mut(gname).expect("checked").delete_consumer(argv[4]);
             if pending.is_some() {
+                ctx.add_dirty(1);
                 ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
             }
             ctx.out.int(pending.unwrap_or(0) as i64);
@@ -866,6 +1012,7 @@ fn xack(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let ids = rest.iter().map(|b| parse_strict_id(b)).collect::<Result<Vec<_>, _>>()?;
     let n = ids.into_iter().filter(|id| g.ack(*id)).count();
     ctx.out.int(n as i64);
+    ctx.add_dirty(n as u64);
     Ok(())
 }
 
@@ -1012,17 +1159,30 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     if delivery < 0 || delivery > now {
         delivery = now;
     }
+    let propagating = ctx.propagating();
     let (found, out) = ctx.lookup_read_out(key)?;
     let s = as_stream(found)?.expect("checked");
     let mut g = s.groups.remove(gname).expect("checked");
-    if last_id > g.last_id {
-        g.last_id = last_id;
-    }
     let mut claimed = Out::new(out.proto);
     let mut n = 0;
     let mut created = false;
-    for id in ids {
+    // Propagated as one XCLAIM per pending entry changed (with the ID as
+    // written), or as XGROUP SETID when only LASTID moved the group.
+    let (mut ops, mut dirty) = (Ops::new(), 0);
+    let mut propagate_last = last_id > g.last_id;
+    if last_id > g.last_id {
+        g.last_id = last_id;
+    }
+    for (&id, raw) in ids.iter().zip(&argv[5..]) {
         if !s.contains(id) {
+            if let Some(nack) = g.pel.get(&id) {
+                if propagating {
+                    let (t, c) = (nack.delivery_time, nack.delivery_count);
+                    ops.push(xclaim_op(key, gname, &nack.consumer, raw, t, c, g.last_id));
+                }
+                propagate_last = false;
+                dirty += 1;
+            }
             g.ack(id);
             continue;
         }
@@ -1036,7 +1196,10 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if owned && min_idle > 0 && now - old_time < min_idle {
             continue;
         }
-        created |= g.create_consumer(cname, now);
+        if g.create_consumer(cname, now) {
+            created = true;
+            dirty += 1;
+        }
         g.consumers.get_mut(cname).expect("consumer").seen_time = now;
         let count = if retry >= 0 {
             retry as u64
@@ -1046,6 +1209,11 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             old_count
         };
         g.assign(id, cname, delivery, count);
+        if propagating {
+            ops.push(xclaim_op(key, gname, cname, raw, delivery, count, g.last_id));
+        }
+        propagate_last = false;
+        dirty += 1;
         if justid {
             write_id(&mut claimed, id);
         } else if let Some(e) = s.get(id) {
@@ -1053,7 +1221,14 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         n += 1;
     }
+    if propagate_last {
+        if propagating {
+            ops.push(setid_op(key, gname, &g));
+        }
+        dirty += 1;
+    }
     s.groups.insert(gname.into(), g);
+    propagate_ops(ctx, ops, dirty);
     ctx.out.array(n);
     // Redis creates the consumer when it claims the first entry, after the
     // reply's header: a RESP3 client listening to its own keys sees the
@@ -1091,6 +1266,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         j += 1;
     }
+    let propagating = ctx.propagating();
     let (found, out) = ctx.lookup_read_out(key)?;
     let s = as_stream(found)?.ok_or_else(|| nogroup(key, gname))?;
     let mut g = s.groups.remove(gname).ok_or_else(|| nogroup(key, gname))?;
@@ -1099,6 +1275,8 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let mut n = 0;
     let mut deleted = Vec::new();
     let mut created = false;
+    // Propagated as one XCLAIM per pending entry changed or dropped.
+    let (mut ops, mut dirty) = (Ops::new(), 0);
     let mut cursor = Some(start);
     let mut next = StreamId::ZERO;
     while let Some(from) = cursor {
@@ -1111,6 +1289,10 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         let (time, dcount) = (nack.delivery_time, nack.delivery_count);
         cursor = id.incr();
         if !s.contains(id) {
+            if propagating {
+                ops.push(xclaim_op(key, gname, &nack.consumer, &id.to_bytes(), time, dcount, g.last_id));
+            }
+            dirty += 1;
             g.ack(id);
             deleted.push(id);
             count -= 1;
@@ -1119,9 +1301,17 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         if min_idle > 0 && now - time < min_idle {
             continue;
         }
-        created |= g.create_consumer(cname, now);
+        if g.create_consumer(cname, now) {
+            created = true;
+            dirty += 1;
+        }
         g.consumers.get_mut(cname).expect("consumer").seen_time = now;
-        g.assign(id, cname, now, if justid { dcount } else { dcount + 1 });
+        let dcount = if justid { dcount } else { dcount + 1 };
+        g.assign(id, cname, now, dcount);
+        if propagating {
+            ops.push(xclaim_op(key, gname, cname, &id.to_bytes(), now, dcount, g.last_id));
+        }
+        dirty += 1;
         if justid {
             write_id(&mut claimed, id);
         } else if let Some(e) = s.get(id) {
@@ -1131,6 +1321,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         count -= 1;
     }
     s.groups.insert(gname.into(), g);
+    propagate_ops(ctx, ops, dirty);
     let out = &mut *ctx.out;
     out.array(3);
     write_id(out, next);

@@ -13,7 +13,7 @@
 //! Variants (SETNX, SETEX, PSETEX; INCR/DECR/INCRBY/DECRBY; GETRANGE/SUBSTR)
 //! are thin entry points over one shared body each.
 
-use super::Cmd;
+use super::{prop, Cmd};
 use crate::args::{self, Args};
 use crate::cmdspec::table as t;
 use crate::ctx::Ctx;
@@ -179,11 +179,14 @@ struct SetArgs<'a> {
     ttl: Option<Ttl>,
     ttl_raw: Option<&'a [u8]>,
     reply: SetReply,
+    /// The command's arguments (SET GET is propagated without its GETs).
+    argv: &'a [&'a [u8]],
 }
 
 fn parse_set<'a>(args: &mut Args<'a>) -> Result<SetArgs<'a>, CmdError> {
     let (key, value) = (args.next_key()?, args.next_bytes()?);
-    let mut a = SetArgs { key, value, cond: None, get: false, ttl: None, ttl_raw: None, reply: SetReply::Ok };
+    let argv = args.all();
+    let mut a = SetArgs { key, value, cond: None, get: false, ttl: None, ttl_raw: None, reply: SetReply::Ok, argv };
     while !args.is_empty() {
         if args.eat_group(&mut a.cond, &[("NX", Cond::Nx), ("XX", Cond::Xx)])?.is_some() {
             continue;
@@ -210,7 +213,9 @@ fn set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 /// SETNX key value
 fn setnx(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let (key, value) = (args.next_key()?, args.next_bytes()?);
-    let a = SetArgs { key, value, cond: Some(Cond::Nx), get: false, ttl: None, ttl_raw: None, reply: SetReply::Int };
+    let argv = args.all();
+    let a =
+        SetArgs { key, value, cond: Some(Cond::Nx), get: false, ttl: None, ttl_raw: None, reply: SetReply::Int, argv };
     set_generic(ctx, a)
 }
 
@@ -226,7 +231,9 @@ fn psetex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
 
 fn set_with_ttl(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ttl: Ttl) -> CmdResult {
     let (key, raw, value) = (args.next_key()?, args.next_bytes()?, args.next_bytes()?);
-    let a = SetArgs { key, value, cond: None, get: false, ttl: Some(ttl), ttl_raw: Some(raw), reply: SetReply::Ok };
+    let argv = args.all();
+    let a =
+        SetArgs { key, value, cond: None, get: false, ttl: Some(ttl), ttl_raw: Some(raw), reply: SetReply::Ok, argv };
     set_generic(ctx, a)
 }
 
@@ -263,6 +270,22 @@ fn set_generic(ctx: &mut Ctx<'_>, a: SetArgs<'_>) -> CmdResult {
         // on its next access (no "del" event here).
         ctx.raw_db(a.key)?.set_expire(a.key, at);
         ctx.notify(notify::GENERIC, "expire", a.key);
+        // Propagated with the absolute time, whatever the form (SETEX,
+        // PSETEX, SET EX/PX/EXAT/PXAT) and its other flags.
+        if ctx.propagating() {
+            ctx.rewrite_propagation(&[b"SET", a.key, a.value, b"PXAT", &prop::num(at)]);
+        }
+    } else if a.get && ctx.propagating() {
+        // SET ... GET is propagated without its GETs (any case, wherever
+        // they are among the options).
+        let v: Vec<&[u8]> = a
+            .argv
+            .iter()
+            .enumerate()
+            .filter(|&(i, w)| i < 3 || !w.eq_ignore_ascii_case(b"get"))
+            .map(|(_, w)| *w)
+            .collect();
+        ctx.rewrite_propagation(&v);
     }
     if !a.get {
         match a.reply {
@@ -295,21 +318,30 @@ fn getex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         _ => None,
     };
     reply_str(ctx, &s);
+    // Never propagated as it ran: as the DEL, PEXPIREAT or PERSIST it did.
     match (ttl, expire_at) {
         (Some(Ttl::ExAt | Ttl::PxAt), Some(at)) if at <= ctx.now_ms => {
             ctx.raw_db(key)?.remove(key);
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "del", key);
+            if ctx.propagating() {
+                let del = prop::del_cmd(ctx, "lazyfree-lazy-expire");
+                ctx.rewrite_propagation(&[del, key]);
+            }
         }
         (_, Some(at)) => {
             ctx.raw_db(key)?.set_expire(key, at);
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "expire", key);
+            if ctx.propagating() {
+                ctx.rewrite_propagation(&[b"PEXPIREAT", key, &prop::num(at)]);
+            }
         }
         (Some(Ttl::Persist), None) => {
             if ctx.raw_db(key)?.persist(key) {
                 ctx.modified(key);
                 ctx.notify(notify::GENERIC, "persist", key);
+                ctx.rewrite_propagation(&[b"PERSIST", key]);
             }
         }
         _ => {}
@@ -322,6 +354,10 @@ fn getdel(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let key = args.next_key()?;
     if get_reply(ctx, key)? && ctx.delete_for(key, crate::lazyfree::Why::UserDel)? {
         ctx.notify(notify::GENERIC, "del", key);
+        if ctx.propagating() {
+            let del = prop::del_cmd(ctx, "lazyfree-lazy-user-del");
+            ctx.rewrite_propagation(&[del, key]);
+        }
     }
     Ok(())
 }
@@ -332,6 +368,7 @@ fn getset(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     get_reply(ctx, key)?;
     ctx.set_value(key, Value::Str(Str::from_bytes(value)))?;
     ctx.notify(notify::STRING, "set", key);
+    ctx.rewrite_propagation(&[b"SET", key, value]);
     Ok(())
 }
 
@@ -576,6 +613,11 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         IncrFloatError::NanOrInf => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     ctx.out.bulk(&new);
+    // Propagated as the value it made, so that float formatting never
+    // differs on a replay.
+    if ctx.propagating() {
+        ctx.rewrite_propagation(&[b"SET", key, &new, b"KEEPTTL"]);
+    }
     ctx.set_value_keep_ttl(key, Value::Str(plain_str(new)))?;
     ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(())

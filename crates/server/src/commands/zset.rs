@@ -12,7 +12,7 @@
 //! event after the command's own event), and store commands replace their
 //! destination or delete it when the result is empty.
 
-use super::Cmd;
+use super::{prop, Cmd};
 use crate::args::{is, parse_i64, Args};
 use crate::blocking::{self, BlockRequest};
 use crate::cmdspec::table as t;
@@ -1139,11 +1139,28 @@ pub fn first_nonempty<'k>(ctx: &mut Ctx<'_>, keys: &[&'k [u8]]) -> Result<Option
     Ok(None)
 }
 
+/// Pops as `pop_from` does and propagates the ZPOPMIN or ZPOPMAX it did
+/// (Redis's form of ZMPOP, BZMPOP, BZPOPMIN and BZPOPMAX, run at once or
+/// served once blocked): with the number popped for the COUNT forms
+/// (`count` Some), without a count for BZPOPMIN and BZPOPMAX.
+fn pop_propagated(ctx: &mut Ctx<'_>, key: &[u8], wh: Where, count: Option<usize>, shape: PopShape) -> CmdResult {
+    let len = if ctx.propagating() { ctx.write_zset(key)?.map_or(0, |(z, _)| z.len()) } else { 0 };
+    pop_from(ctx, key, wh, count.unwrap_or(1), shape)?;
+    if ctx.propagating() {
+        let cmd: &[u8] = if wh == Where::Min { b"ZPOPMIN" } else { b"ZPOPMAX" };
+        match count {
+            Some(n) => ctx.rewrite_propagation(&[cmd, key, &prop::num(n.min(len))]),
+            None => ctx.rewrite_propagation(&[cmd, key]),
+        }
+    }
+    Ok(())
+}
+
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
 fn zmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let a = parse_mpop(args)?;
     match first_nonempty(ctx, a.keys)? {
-        Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
+        Some(k) => pop_propagated(ctx, k, a.wh, Some(a.count), PopShape::Nested),
         None => {
             ctx.out.null_array();
             Ok(())
@@ -1167,7 +1184,7 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, wh: Where) -> CmdResult
     let (keys, timeout) = all.split_at(all.len() - 1);
     let deadline = blocking::parse_timeout(timeout[0], ctx.now_ms)?;
     match first_nonempty(ctx, keys)? {
-        Some(k) => pop_from(ctx, k, wh, 1, PopShape::WithKey),
+        Some(k) => pop_propagated(ctx, k, wh, None, PopShape::WithKey),
         None => {
             block_or_null(ctx, keys, deadline);
             Ok(())
@@ -1191,7 +1208,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let a = parse_mpop(args)?;
     let deadline = blocking::parse_timeout(timeout, ctx.now_ms)?;
     match first_nonempty(ctx, a.keys)? {
-        Some(k) => pop_from(ctx, k, a.wh, a.count, PopShape::Nested),
+        Some(k) => pop_propagated(ctx, k, a.wh, Some(a.count), PopShape::Nested),
         None => {
             block_or_null(ctx, a.keys, deadline);
             Ok(())

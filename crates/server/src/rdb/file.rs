@@ -161,13 +161,13 @@ pub enum Item<'a> {
 /// Reads a whole file, handing each item to `f` (which may stop the load
 /// with an error). Every byte is checked: a malformed or truncated file is
 /// an error, never a panic. `verify`: check the CRC64 footer (when it is
-/// not 0, as Redis does).
+/// not 0, as Redis does). Returns the length of the RDB data.
 pub fn parse<'a>(
     data: &'a [u8],
     cfg: &LoadConfig,
     verify: bool,
     mut f: impl FnMut(Item<'a>) -> Result<(), String>,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err("Wrong signature trying to load DB from file".into());
     }
@@ -265,7 +265,8 @@ pub fn parse<'a>(
             }
         }
     }
-    Ok(())
+    // (What follows is not ours: an old AOF's commands after its preamble.)
+    Ok(data.len() - r.left())
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod msgconf;
 mod notify;
 mod perf;
 mod persist;
+mod propagation;
 mod protocol;
 mod pubsub;
 mod replication;

@@ -39,7 +39,7 @@ fn writes(m: &mut Raw, tag: &str) {
         format!("HSET h{tag} f v g w"),
         format!("ZADD z{tag} 1 a 2 b"),
         format!("SADD set{tag} x y"),
-        format!("SET ttl{tag} v PXAT 4102444800000"),
+        format!("SET ttl{tag} v EX 1000"),
         format!("INCRBYFLOAT f{tag} 1.5"),
         format!("XADD x{tag} 1-1 k v"),
         "SELECT 3".into(),
@@ -50,7 +50,7 @@ fn writes(m: &mut Raw, tag: &str) {
         format!("LPUSH l{tag} d"),
         "EXEC".into(),
         format!("EVAL \"redis.call('set', KEYS[1], 'x'); return redis.call('append', KEYS[1], 'y')\" 1 lua{tag}"),
-        //SPOPTMP format!("SPOP set{tag}"),
+        format!("SPOP set{tag}"),
     ] {
         assert!(!m.cmd(&l).starts_with('-'), "{l}");
     }
