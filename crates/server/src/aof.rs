@@ -959,23 +959,12 @@ pub fn replay(srv: &Server, data: &[u8]) -> Result<u64, Replay> {
     let mut client = crate::client::Client::new(info, true);
     let mut out = resp::Out::new(resp::Protocol::Resp2);
     let locked = srv.keyspace.lock_all();
-    let mut ctx = Ctx {
-        srv,
-        client: &mut client,
-        out: &mut out,
-        locked,
-        now_ms: srv.clock.now_ms(),
-        spec: crate::commands::registry().get(b"ping").expect("ping").spec,
-        effects: Default::default(),
-        nested: true,
-        in_script: false,
-        dirty: 0,
-        pending: Default::default(),
-        prop: Default::default(),
-        // Nothing loaded is propagated again (DEBUG LOADAOF runs with the
-        // AOF on).
-        prop_target: 0,
-    };
+    let ping = crate::commands::registry().get(b"ping").expect("ping").spec;
+    let mut ctx = Ctx::new(srv, &mut client, &mut out, locked, srv.clock.now_ms(), ping);
+    ctx.nested = true;
+    // Nothing loaded is propagated again (DEBUG LOADAOF runs with the AOF
+    // on).
+    ctx.prop_target = 0;
     let (mut at, mut valid, mut in_multi, mut n) = (0usize, 0usize, false, 0u64);
     let mut ranges = Vec::new();
     let r = loop {

@@ -108,6 +108,32 @@ fn not_locked() -> CmdError {
 }
 
 impl<'a> Ctx<'a> {
+    /// A context for one top-level call (nothing nested, nothing pending).
+    pub fn new(
+        srv: &'a Server,
+        client: &'a mut Client,
+        out: &'a mut Out,
+        locked: Locked<'a>,
+        now_ms: i64,
+        spec: &'static CommandSpec,
+    ) -> Ctx<'a> {
+        Ctx {
+            srv,
+            client,
+            out,
+            locked,
+            now_ms,
+            spec,
+            effects: Effects::default(),
+            nested: false,
+            in_script: false,
+            dirty: 0,
+            pending: Default::default(),
+            prop: Default::default(),
+            prop_target: crate::propagate::ALL,
+        }
+    }
+
     pub fn db_index(&self) -> usize {
         self.client.db
     }
@@ -590,12 +616,14 @@ impl<'a> Ctx<'a> {
     /// True if the key was deleted.
     fn purge_hash_fields(&mut self, key: &[u8]) -> Result<bool, CmdError> {
         let now = self.now_ms;
+        let propagating = self.srv.feed.on();
         let db = self.raw_db(key)?;
         let Some(Entry { value: Value::Hash(h), .. }) = db.get_mut(key) else { return Ok(false) };
         if !matches!(h.min_ttl(), Some(t) if t <= now) {
             return Ok(false);
         }
-        h.purge_expired(now, usize::MAX);
+        let mut names = Vec::new();
+        h.purge_expired_names(now, usize::MAX, propagating.then_some(&mut names));
         let (empty, volatile) = (h.is_empty(), h.min_ttl().is_some());
         if empty {
             db.remove(key);
@@ -607,7 +635,15 @@ impl<'a> Ctx<'a> {
         if empty {
             self.notify(crate::notify::GENERIC, "del", key);
         }
+        // The fields' deletion is propagated on its own (one HDEL per
+        // field, as Redis 7.4), and is no change of the command's.
+        let d = self.dirty;
         self.modified(key);
+        self.dirty = d;
+        let db = self.client.db;
+        for f in &names {
+            self.pending.push(db, crate::propagate::ALL, &[b"HDEL", key, f]);
+        }
         Ok(empty)
     }
 

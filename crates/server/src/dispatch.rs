@@ -495,21 +495,7 @@ fn execute_inner(
         }
         None => srv.clock.now_ms(),
     };
-    let mut ctx = Ctx {
-        srv,
-        client,
-        out,
-        locked,
-        now_ms,
-        spec: entry.spec,
-        effects: Effects::default(),
-        nested: false,
-        in_script: false,
-        dirty: 0,
-        pending: Default::default(),
-        prop: Default::default(),
-        prop_target: crate::propagate::ALL,
-    };
+    let mut ctx = Ctx::new(srv, client, out, locked, now_ms, entry.spec);
     execute_locked(&mut ctx, entry, argv);
     if serving.is_none() && srv.monitors.active() {
         // Still holding the command's keys: monitors see commands on the

@@ -131,13 +131,22 @@ fn expire_hash_fields(srv: &Server, db: &mut crate::storage::Db, dbi: usize, now
                 continue;
             }
         };
-        let n = h.purge_expired(now, FIELDS_PER_HASH);
+        let mut names = Vec::new();
+        let n = h.purge_expired_names(now, FIELDS_PER_HASH, srv.feed.on().then_some(&mut names));
         let (empty, volatile) = (h.is_empty(), h.min_ttl().is_some());
         if !volatile {
             db.hexpires.swap_remove(&key);
         }
         if empty {
             db.remove(&key);
+        }
+        if !names.is_empty() {
+            // Under the shard's lock: its place in the serial order.
+            let mut p = crate::propagate::Pending::default();
+            for f in &names {
+                p.push(dbi, crate::propagate::ALL, &[b"HDEL".as_slice(), &key, f]);
+            }
+            srv.feed.commit(&mut p);
         }
         if n > 0 {
             srv.dirty.fetch_add(1, Ordering::Relaxed);

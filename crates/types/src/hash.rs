@@ -1110,6 +1110,12 @@ impl Hash {
     /// Removes up to `max` fields whose expiry is at or before `now`.
     /// Returns how many were removed.
     pub fn purge_expired(&mut self, now: i64, max: usize) -> usize {
+        self.purge_expired_names(now, max, None)
+    }
+
+    /// `purge_expired`, also collecting the removed fields' names (in the
+    /// order they expired) when `names` is given.
+    pub fn purge_expired_names(&mut self, now: i64, max: usize, mut names: Option<&mut Vec<Vec<u8>>>) -> usize {
         match self {
             Hash::Pack(p) => {
                 if !p.ex() {
@@ -1118,7 +1124,13 @@ impl Hash {
                 let (mut w, mut n) = (p.walk(), 0);
                 while let Some(c) = w.peek().filter(|c| n < max && c.ttl != NO_TTL && c.ttl <= now) {
                     n += 1;
-                    w.at = c.end;
+                    match names.as_deref_mut() {
+                        Some(v) => {
+                            w.apply(&c);
+                            v.push(w.field.as_slice().to_vec());
+                        }
+                        None => w.at = c.end,
+                    }
                 }
                 if n > 0 {
                     let plan = p.walk().plan(n, None);
@@ -1137,6 +1149,9 @@ impl Hash {
                     let (_, field) = ttls.order.pop_first().expect("non-empty");
                     ttls.of.remove(&field);
                     t.map.swap_remove_key(&field[..]);
+                    if let Some(v) = names.as_deref_mut() {
+                        v.push(field[..].to_vec());
+                    }
                     n += 1;
                     if ttls.of.is_empty() {
                         t.ttl = None;

@@ -685,7 +685,6 @@ mod tests {
     fn run_nested(line: &[&str]) -> (Vec<u8>, bool) {
         use crate::client::{Client, ClientInfo};
         use crate::commands::registry;
-        use crate::ctx::Effects;
         use crate::server::Server;
         use std::sync::Arc;
         let srv = Server::new(crate::Config::default());
@@ -695,21 +694,8 @@ mod tests {
         let entry = registry().get(argv[0]).unwrap();
         let locked = srv.keyspace.lock_all();
         let now_ms = srv.clock.now_ms();
-        let mut ctx = Ctx {
-            srv: &srv,
-            client: &mut client,
-            out: &mut out,
-            locked,
-            now_ms,
-            spec: entry.spec,
-            effects: Effects::default(),
-            nested: true,
-            in_script: false,
-            dirty: 0,
-            pending: Default::default(),
-            prop: Default::default(),
-            prop_target: crate::propagate::ALL,
-        };
+        let mut ctx = Ctx::new(&srv, &mut client, &mut out, locked, now_ms, entry.spec);
+        ctx.nested = true;
         crate::dispatch::execute_locked(&mut ctx, entry, &argv);
         let blocked = ctx.effects.block.is_some();
         drop(ctx);

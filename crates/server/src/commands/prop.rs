@@ -38,7 +38,7 @@ pub fn del_cmd(ctx: &Ctx<'_>, setting: &str) -> &'static [u8] {
 pub(crate) mod tests {
     use crate::client::{Client, ClientInfo};
     use crate::commands::registry;
-    use crate::ctx::{Ctx, Effects};
+    use crate::ctx::Ctx;
     use crate::server::Server;
     use std::sync::Arc;
 
@@ -86,21 +86,7 @@ pub(crate) mod tests {
             let entry = registry().get(argv[0]).expect("command");
             let entry = if entry.handler.is_none() { registry().sub(entry, argv[1]).expect("sub") } else { entry };
             let now_ms = srv.clock.now_ms();
-            let mut ctx = Ctx {
-                srv: &srv,
-                client: &mut client,
-                out: &mut out,
-                locked: srv.keyspace.lock_all(),
-                now_ms,
-                spec: entry.spec,
-                effects: Effects::default(),
-                nested: false,
-                in_script: false,
-                dirty: 0,
-                pending: Default::default(),
-                prop: Default::default(),
-                prop_target: crate::propagate::ALL,
-            };
+            let mut ctx = Ctx::new(&srv, &mut client, &mut out, srv.keyspace.lock_all(), now_ms, entry.spec);
             crate::dispatch::execute_locked(&mut ctx, entry, &argv);
             all.push(ctx.pending.iter().map(|(_, _, b)| decode(b).join(" ")).collect::<Vec<_>>().join(" | "));
         }

@@ -152,8 +152,9 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         // Clients blocked on keys of either database may now find them.
         signal_waiting_keys(ctx, a);
         signal_waiting_keys(ctx, b);
-        ctx.add_dirty(1);
     }
+    // SWAPDB 0 0 counts as a change too (and is propagated), as in Redis.
+    ctx.add_dirty(1);
     ctx.out.ok();
     Ok(())
 }
