@@ -54,7 +54,7 @@ if [ "${MODE:-external}" = own ]; then
   for u in "${UNITS[@]}"; do
     log=$OUT/own_$(echo "$u" | tr / _).log
     (cd "$tree" && timeout "$TMO" tclsh tests/test_helper.tcl --clients 1 --baseport $((PORT + 40)) \
-      --durable --single "$u" --skipfile "$SKIP" --tags -needs:repl) >"$log.raw" 2>&1
+      --durable --single "$u" --skipfile "$SKIP") >"$log.raw" 2>&1
     sed 's/\x1b\[[0-9;]*m//g' "$log.raw" >"$log"
     rm -f "$log.raw"
     count() { grep -c "^\[$1\]" "$log"; }

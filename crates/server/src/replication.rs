@@ -828,10 +828,12 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
     let mut last_data = std::time::Instant::now();
     let mut inbuf = std::mem::take(&mut c.buf);
     loop {
-        // Run every whole command received.
+        // Run every whole command received (none while clients are
+        // paused: the replica's offset stays put, as Redis's does).
+        let paused = srv.pause.holds(srv.clock.now_ms(), true);
         let mut pos = 0;
         let mut reply: Vec<u8> = Vec::new();
-        loop {
+        while !paused {
             let p = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
@@ -890,7 +892,7 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
                 link.last_io_ms.store(now_ms(), Ordering::Relaxed);
                 srv.stats.net_repl_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
             }
-            _ = tokio::time::sleep(Duration::from_millis(1000)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(if paused { 10 } else { 1000 })) => {}
             _ = link.stop_notify.notified() => return Ok(()),
         }
     }
