@@ -314,6 +314,16 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         refuse(srv, client, entry, argv, out, CmdError::msg("READONLY You can't write against a read only replica."));
         return After::Continue;
     }
+    // min-replicas-to-write: a master with too few replicas acknowledging
+    // in time refuses writes.
+    let min_good = crate::cfg_num!(srv.config, "min-replicas-to-write");
+    if min_good > 0 && !srv.repl.is_replica() && may_write(srv, client, entry.spec, argv) {
+        let lag = crate::cfg_num!(srv.config, "min-replicas-max-lag");
+        if lag > 0 && (srv.repl.good(lag) as i64) < min_good {
+            refuse(srv, client, entry, argv, out, CmdError::msg("NOREPLICAS Not enough good replicas to write."));
+            return After::Continue;
+        }
+    }
     if !client.master && crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;
     }

@@ -228,6 +228,22 @@ impl Repl {
             .count()
     }
 
+    /// Online replicas that acknowledged within `max_lag` seconds
+    /// (min-replicas-to-write).
+    pub fn good(&self, max_lag: i64) -> usize {
+        let now = now_ms();
+        self.stream
+            .inner
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.state.load(Ordering::Relaxed) == ONLINE
+                    && (now - r.last_ack_ms.load(Ordering::Relaxed)) / 1000 <= max_lag
+            })
+            .count()
+    }
+
     /// Asks every replica for its offset (WAIT).
     pub fn request_acks(&self, srv: &Server) {
         if self.stream.inner.lock().replicas.is_empty() {

@@ -101,6 +101,13 @@ fn a_replica_follows_its_master() {
     assert_eq!(m.cmd("GET short"), "$-1\r\n");
     same_data(&mut m, &mut r);
     assert_eq!(r.cmd("EXISTS short"), ":0\r\n");
+    // min-replicas-to-write counts replicas that acknowledged in time.
+    assert_eq!(m.cmd("CONFIG SET min-replicas-to-write 2"), "+OK\r\n");
+    assert_eq!(m.cmd("SET w 1"), "-NOREPLICAS Not enough good replicas to write.\r\n");
+    assert_eq!(m.cmd("GET w"), "$-1\r\n");
+    assert_eq!(m.cmd("CONFIG SET min-replicas-to-write 1"), "+OK\r\n");
+    assert_eq!(m.cmd("SET w 1"), "+OK\r\n");
+    assert_eq!(m.cmd("CONFIG SET min-replicas-to-write 0"), "+OK\r\n");
     // Promoted, it keeps its data and takes writes.
     assert_eq!(r.cmd("REPLICAOF NO ONE"), "+OK\r\n");
     assert_eq!(r.info_field("replication", "role"), "master");
@@ -161,5 +168,62 @@ fn replication_with_redis_on_either_side() {
     assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
     same_data(&mut m, &mut r);
     drop((qm, hr, hm, qr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Many clients on different cores write the same keys at once: the
+/// replica and the AOF (reloaded) end with exactly the master's data, so
+/// the stream's order is the order the writes took effect.
+#[test]
+fn concurrent_writers_keep_replica_and_aof_exact() {
+    let dir = test_dir("replrace");
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    std::fs::create_dir_all(dir.join("r")).unwrap();
+    let mp = hematite(&dir.join("m"), &["--save", "", "--appendonly", "yes"]);
+    let rp = hematite(&dir.join("r"), &["--save", ""]);
+    let mut r = rp.raw();
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
+    link_up(&mut r);
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let mut c = mp.raw();
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    let k = (i * 7 + t) % 13;
+                    let line = match i % 9 {
+                        0 => format!("SET s{k} t{t}i{i}"),
+                        1 => format!("APPEND s{k} {t}"),
+                        2 => format!("RPUSH l{k} {t}-{i}"),
+                        3 => format!("LPOP l{k}"),
+                        4 => format!("INCRBYFLOAT f{k} 0.{t}"),
+                        5 => format!("ZADD z{k} {i} m{t}"),
+                        6 => format!("SPOP set{k}"),
+                        7 => format!("SADD set{k} {t} {i}"),
+                        _ => format!("EVAL \"redis.call('incr', KEYS[1]); return redis.call('lpush', KEYS[2], ARGV[1])\" 2 n{k} l{k} {t}"),
+                    };
+                    let rep = c.cmd(&line);
+                    assert!(!rep.starts_with('-') || rep.starts_with("-WRONGTYPE"), "{line}: {rep}");
+                    if i % 50 == 0 {
+                        c.cmd("MULTI");
+                        c.cmd(&format!("INCR n{k}"));
+                        c.cmd(&format!("RENAME s{k} s{}", (k + 1) % 13));
+                        c.cmd("EXEC");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut m = mp.raw();
+    assert_eq!(m.cmd("WAIT 1 10000"), ":1\r\n");
+    assert!(m.cmd("LLEN l3").trim_start_matches(':').trim().parse::<i64>().unwrap() > 0);
+    assert!(m.cmd("GET n3").len() > 5);
+    same_data(&mut m, &mut r);
+    let digest = m.cmd("DEBUG DIGEST");
+    assert_eq!(m.cmd("DEBUG LOADAOF"), "+OK\r\n");
+    assert_eq!(m.cmd("DEBUG DIGEST"), digest);
+    drop((mp, rp));
     let _ = std::fs::remove_dir_all(&dir);
 }
