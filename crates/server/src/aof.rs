@@ -633,6 +633,22 @@ pub fn turn_on(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
     }
 }
 
+/// CONFIG SET appendonly yes where no snapshot can start now (inside EXEC,
+/// which holds shards, or while another snapshot runs): the rewrite that
+/// turns the AOF on starts as soon as possible (the save cron).
+pub fn turn_on_later(srv: &Server) {
+    let a = &srv.aof;
+    if a.state.load(Ordering::SeqCst) != OFF {
+        return;
+    }
+    a.fsync_changed(srv);
+    a.state.store(WAIT_REWRITE, Ordering::SeqCst);
+    a.scheduled.store(true, Ordering::Relaxed);
+    tracing::warn!(
+        "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+    );
+}
+
 /// What BGREWRITEAOF did.
 pub enum Rewrite {
     Started,

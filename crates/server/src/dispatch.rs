@@ -306,21 +306,30 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             return After::Continue;
         }
     }
+    // replica-serve-stale-data no: while the link is down only commands
+    // flagged stale run (EXEC: if all it queued are).
     if srv.repl.is_replica()
-        && !client.master
-        && crate::cfg_num!(srv.config, "replica-read-only") != 0
-        && may_write(srv, client, entry.spec, argv)
+        && crate::cfg_num!(srv.config, "replica-serve-stale-data") == 0
+        && !srv.repl.link_up()
+        && (!entry.spec.has(f::STALE)
+            || (entry.spec.name == "exec"
+                && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| !q.entry.spec.has(f::STALE)))))
     {
-        refuse(srv, client, entry, argv, out, CmdError::msg("READONLY You can't write against a read only replica."));
+        refuse(
+            srv,
+            client,
+            entry,
+            argv,
+            out,
+            CmdError::msg("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+        );
         return After::Continue;
     }
-    // min-replicas-to-write: a master with too few replicas acknowledging
-    // in time refuses writes.
-    let min_good = crate::cfg_num!(srv.config, "min-replicas-to-write");
-    if min_good > 0 && !srv.repl.is_replica() && may_write(srv, client, entry.spec, argv) {
-        let lag = crate::cfg_num!(srv.config, "min-replicas-max-lag");
-        if lag > 0 && (srv.repl.good(lag) as i64) < min_good {
-            refuse(srv, client, entry, argv, out, CmdError::msg("NOREPLICAS Not enough good replicas to write."));
+    if (srv.repl.is_replica() || crate::cfg_num!(srv.config, "min-replicas-to-write") > 0)
+        && may_write(srv, client, entry.spec, argv)
+    {
+        if let Some(why) = crate::replication::write_refusal(srv, client) {
+            refuse(srv, client, entry, argv, out, CmdError::msg(why));
             return After::Continue;
         }
     }

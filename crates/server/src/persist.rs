@@ -55,6 +55,9 @@ pub struct Persist {
     /// A point-in-time snapshot runs (BGSAVE or an AOF rewrite): one at a
     /// time, as Redis runs one child at a time.
     pub snapshot_busy: AtomicBool,
+    /// Background snapshots started (INFO total_forks: what Redis forks
+    /// for, we snapshot for).
+    pub snapshots: AtomicU64,
 }
 
 fn unix_now() -> i64 {
@@ -401,6 +404,7 @@ pub fn start_snapshot(
         let _ = tx.lock().send(chunk);
     });
     srv.keyspace.begin_snapshot(locked, sink);
+    p.snapshots.fetch_add(1, Ordering::Relaxed);
     let tmp = f.tmp.clone();
     let h = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
         let r = write_snapshot(&me, pre, rx, f, &*cancelled);

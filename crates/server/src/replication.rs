@@ -228,6 +228,11 @@ impl Repl {
             .count()
     }
 
+    /// A replica whose link to its master is up.
+    pub fn link_up(&self) -> bool {
+        self.master.lock().as_ref().is_some_and(|l| *l.state.lock() == "connected")
+    }
+
     /// Online replicas that acknowledged within `max_lag` seconds
     /// (min-replicas-to-write).
     pub fn good(&self, max_lag: i64) -> usize {
@@ -253,6 +258,26 @@ impl Repl {
         p.push(0, crate::propagate::REPL, &[b"REPLCONF".as_slice(), b"GETACK", b"*"]);
         commit_raw(srv, &p);
     }
+}
+
+/// Why a write must be refused by replication's rules, if it must: a
+/// read-only replica (but for its master's client), or a master with fewer
+/// good replicas than min-replicas-to-write.
+pub fn write_refusal(srv: &Server, client: &crate::client::Client) -> Option<&'static str> {
+    if srv.repl.is_replica() {
+        if !client.master && crate::cfg_num!(srv.config, "replica-read-only") != 0 {
+            return Some("READONLY You can't write against a read only replica.");
+        }
+        return None;
+    }
+    let min_good = crate::cfg_num!(srv.config, "min-replicas-to-write");
+    if min_good > 0 {
+        let lag = crate::cfg_num!(srv.config, "min-replicas-max-lag");
+        if lag > 0 && (srv.repl.good(lag) as i64) < min_good {
+            return Some("NOREPLICAS Not enough good replicas to write.");
+        }
+    }
+    None
 }
 
 /// Puts ops in the replication stream outside any command (PING, GETACK),

@@ -348,7 +348,12 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         ctx.srv.aof.fsync_changed(ctx.srv);
     }
     if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case("appendonly")) {
-        if crate::cfg_num!(ctx.srv.config, "appendonly") != 0 {
+        if crate::cfg_num!(ctx.srv.config, "appendonly") != 0
+            && (ctx.nested || ctx.srv.persist.snapshot_busy.load(Ordering::SeqCst))
+        {
+            // (EXEC holds shards: the snapshot cannot take them all now.)
+            crate::aof::turn_on_later(ctx.srv);
+        } else if crate::cfg_num!(ctx.srv.config, "appendonly") != 0 {
             let srv = ctx.srv;
             let busy = || srv.scripting.busy.running();
             let r = match srv.keyspace.lock_all_unless(&busy) {
@@ -751,7 +756,7 @@ fn stats_section(srv: &Server, s: &mut String) {
         "pubsub_patterns" => srv.pubsub.count(crate::pubsub::Kind::Pattern),
         "pubsubshard_channels" => srv.pubsub.count(crate::pubsub::Kind::Shard),
         "latest_fork_usec" => 0,
-        "total_forks" => 0,
+        "total_forks" => srv.persist.snapshots.load(Ordering::Relaxed),
         "migrate_cached_sockets" => srv.migrate_cache.count(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,

@@ -374,15 +374,23 @@ fn run_command(
         buf.extend_from_slice(b"\r\n");
         return Ok(buf);
     }
-    if spec.has(f::WRITE) && crate::persist::writes_denied(ctx.srv) {
-        // Redis's scriptVerifyWriteCommandAllow: after a failed BGSAVE a
-        // script's writes fail as the client's would.
+    // Redis's scriptVerifyWriteCommandAllow: after a failed BGSAVE, on a
+    // read-only replica, or without enough good replicas, a script's writes
+    // fail as the client's would.
+    let refusal = if !spec.has(f::WRITE) {
+        None
+    } else if crate::persist::writes_denied(ctx.srv) {
+        Some(crate::persist::MISCONF)
+    } else {
+        crate::replication::write_refusal(ctx.srv, ctx.client)
+    };
+    if let Some(msg) = refusal {
         ctx.srv.cmdstats.per[entry.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ctx.srv.cmdstats.error(crate::persist::MISCONF);
+        ctx.srv.cmdstats.error(msg);
         buf.clear();
         buf.extend_from_slice(b"-");
-        buf.extend_from_slice(crate::persist::MISCONF.as_bytes());
+        buf.extend_from_slice(msg.as_bytes());
         buf.extend_from_slice(b"\r\n");
         return Ok(buf);
     }
