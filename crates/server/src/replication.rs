@@ -152,6 +152,9 @@ pub struct MasterLink {
     stop_notify: Notify,
     pub last_io_ms: AtomicI64,
     pub sync_in_progress: AtomicBool,
+    /// The master's offset of the bytes read (applied or not yet:
+    /// slave_read_repl_offset).
+    pub read_offset: AtomicU64,
 }
 
 /// Replication state of a server.
@@ -630,6 +633,7 @@ pub fn replicaof(srv: &Arc<Server>, host: String, port: u16) {
         stop_notify: Notify::new(),
         last_io_ms: AtomicI64::new(now_ms()),
         sync_in_progress: AtomicBool::new(false),
+        read_offset: AtomicU64::new(0),
     });
     *srv.repl.master.lock() = Some(link.clone());
     srv.repl.is_replica.store(true, Ordering::SeqCst);
@@ -905,6 +909,7 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
             srv.feed.with_sinks(|_| srv.repl.stream.put(raw, limit));
         }
         inbuf.drain(..pos);
+        link.read_offset.store(srv.repl.stream.offset() + inbuf.len() as u64, Ordering::Relaxed);
         srv.repl.stream.wake_all();
         if !reply.is_empty() {
             c.s.write_all(&reply).await?;
@@ -929,6 +934,7 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
                     return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection lost"));
                 }
                 inbuf.extend_from_slice(&chunk[..n]);
+                link.read_offset.store(srv.repl.stream.offset() + inbuf.len() as u64, Ordering::Relaxed);
                 last_data = std::time::Instant::now();
                 link.last_io_ms.store(now_ms(), Ordering::Relaxed);
                 srv.stats.net_repl_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -956,7 +962,7 @@ pub fn info(srv: &Server, s: &mut String) {
         line("master_link_status", if state == "connected" { "up" } else { "down" }.into());
         line("master_last_io_seconds_ago", ((now_ms() - l.last_io_ms.load(Ordering::Relaxed)) / 1000).to_string());
         line("master_sync_in_progress", (l.sync_in_progress.load(Ordering::Relaxed) as u8).to_string());
-        line("slave_read_repl_offset", offset.to_string());
+        line("slave_read_repl_offset", l.read_offset.load(Ordering::Relaxed).max(offset).to_string());
         line("slave_repl_offset", offset.to_string());
         line("slave_priority", crate::cfg_num!(srv.config, "replica-priority").to_string());
         line("slave_read_only", crate::cfg_num!(srv.config, "replica-read-only").to_string());
