@@ -862,7 +862,17 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
         now_ms(),
     ));
     *info.flags.lock() = "M".into();
-    let mut client = crate::client::Client::new(info, true);
+    // Listed by CLIENT LIST (flags=M); CLIENT KILL TYPE master breaks the
+    // link, which is then made again.
+    srv.clients.add(info.clone());
+    struct Listed<'a>(&'a Server, u64);
+    impl Drop for Listed<'_> {
+        fn drop(&mut self) {
+            self.0.clients.remove(self.1);
+        }
+    }
+    let _listed = Listed(srv, info.id);
+    let mut client = crate::client::Client::new(info.clone(), true);
     client.master = true;
     let mut out = resp::Out::new(resp::Protocol::Resp2);
     let mut ranges = Vec::new();
@@ -924,6 +934,9 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
         if link.stop.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) {
             return Ok(());
         }
+        if info.killed.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("the master's client was killed"));
+        }
         if last_data.elapsed() > timeout {
             return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "MASTER timeout: no data nor PING received"));
         }
@@ -941,6 +954,7 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
             }
             _ = tokio::time::sleep(Duration::from_millis(if paused { 10 } else { 1000 })) => {}
             _ = link.stop_notify.notified() => return Ok(()),
+            _ = info.kill.notified() => {}
         }
     }
 }

@@ -95,6 +95,13 @@ fn a_replica_follows_its_master() {
     until("the partial resync", || m.info_field("stats", "sync_partial_ok") == "1");
     same_data(&mut m, &mut r);
     assert_eq!(m.info_field("stats", "sync_full"), "1");
+    // The link is a client of the replica (flags=M); killing it makes the
+    // replica connect again.
+    assert!(r.cmd("CLIENT LIST TYPE master").contains("flags=M"));
+    assert_eq!(r.cmd("CLIENT KILL TYPE master"), ":1\r\n");
+    link_up(&mut r);
+    m.cmd("SET afterkill 1");
+    same_data(&mut m, &mut r);
     // Keys expire on the master, which sends the DEL.
     m.cmd("SET short v PX 50");
     std::thread::sleep(Duration::from_millis(100));
