@@ -350,6 +350,8 @@ pub struct Aof {
     last_rewrite_secs: AtomicI64,
     started: Mutex<Option<Instant>>,
     cancel: AtomicBool,
+    /// Unix ms of the last rewrite's start.
+    started_ms: AtomicI64,
     /// aof_current_size after the last rewrite (or at start): the base of
     /// auto-aof-rewrite-percentage.
     rewrite_base_size: AtomicU64,
@@ -381,6 +383,7 @@ impl Default for Aof {
             last_rewrite_secs: AtomicI64::new(-1),
             started: Mutex::new(None),
             cancel: AtomicBool::new(false),
+            started_ms: AtomicI64::new(0),
             rewrite_base_size: AtomicU64::new(0),
             loaded: AtomicBool::new(false),
         }
@@ -705,6 +708,7 @@ pub fn rewrite_locked(srv: &Server, locked: &Locked<'_>) -> Result<Rewrite, Stri
     a.scheduled.store(false, Ordering::Relaxed);
     a.rewriting.store(true, Ordering::SeqCst);
     *a.started.lock() = Some(Instant::now());
+    a.started_ms.store(crate::server::unix_ms(), Ordering::Relaxed);
     let cancelled =
         Arc::new(|srv: &Server| srv.aof.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed));
     let r = crate::persist::start_snapshot(srv, locked, true, f, cancelled, Box::new(rewrite_done));
@@ -770,6 +774,11 @@ fn rewrite_done(srv: &Arc<Server>, r: Result<String, String>) {
     } else if !cancelled {
         a.failures.fetch_add(1, Ordering::Relaxed);
         a.last_rewrite_ok.store(false, Ordering::Relaxed);
+        // Turning the AOF on needs a base: try again (the cron spaces the
+        // tries out).
+        if a.state.load(Ordering::SeqCst) == WAIT_REWRITE {
+            a.scheduled.store(true, Ordering::Relaxed);
+        }
     }
     a.rewriting.store(false, Ordering::SeqCst);
 }
@@ -779,6 +788,13 @@ fn rewrite_done(srv: &Arc<Server>, r: Result<String, String>) {
 pub fn cron(srv: &Server) {
     let a = &srv.aof;
     if a.rewriting.load(Ordering::SeqCst) {
+        return;
+    }
+    // After failures, wait a second per failure (at most a minute) between
+    // tries, as Redis limits its rewrites.
+    let fails = a.failures.load(Ordering::Relaxed).min(60);
+    let since = a.started_ms.load(Ordering::Relaxed);
+    if fails > 0 && crate::server::unix_ms() - since < fails as i64 * 1000 {
         return;
     }
     let go = if a.scheduled.load(Ordering::Relaxed) {
@@ -795,7 +811,11 @@ pub fn cron(srv: &Server) {
     if go {
         let busy = || srv.scripting.busy.running();
         if let Some(locked) = srv.keyspace.lock_all_unless(&busy) {
-            let _ = rewrite_locked(srv, &locked);
+            if let Err(e) = rewrite_locked(srv, &locked) {
+                tracing::warn!("Can't rewrite the append only file: {e}");
+                a.failures.fetch_add(1, Ordering::Relaxed);
+                a.started_ms.store(crate::server::unix_ms(), Ordering::Relaxed);
+            }
         }
     }
 }
