@@ -417,6 +417,11 @@ fn persist_manifest(srv: &Server, m: &Manifest) -> std::io::Result<()> {
     Ok(())
 }
 
+/// aof-use-rdb-preamble: the base is an RDB file (else commands).
+fn preamble_on(srv: &Server) -> bool {
+    crate::cfg_num!(srv.config, "aof-use-rdb-preamble") != 0
+}
+
 fn fsync_mode(srv: &Server) -> u8 {
     match srv.config.get_text("appendfsync").as_deref() {
         Some("always") => FSYNC_ALWAYS,
@@ -523,7 +528,7 @@ pub fn start(srv: &Arc<Server>) -> Result<(), String> {
     };
     let locked = srv.keyspace.lock_all();
     if m.base.is_none() && m.incrs.is_empty() {
-        let name = m.new_base(&prefix(srv), true);
+        let name = m.new_base(&prefix(srv), preamble_on(srv));
         write_base_sync(srv, &locked, &d.join(&name)).map_err(|e| format!("Can't write the AOF base {name}: {e}"))?;
         tracing::info!("Creating AOF base file {name} on server start");
     }
@@ -583,8 +588,18 @@ fn attach_sink(srv: &Arc<Server>) {
 fn write_base_sync(srv: &Server, locked: &Locked<'_>, path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = crate::persist::RdbFile::create_at(tmp.to_string_lossy().into_owned())?;
-    crate::persist::write_all_shards(srv, locked, &mut f, true)?;
-    let t = f.finish(crate::persist::checksum_on(srv))?;
+    let t = if preamble_on(srv) {
+        crate::persist::write_all_shards(srv, locked, &mut f, true)?;
+        f.finish(crate::persist::checksum_on(srv))?
+    } else {
+        f.put(&commands_preamble(srv))?;
+        for i in 0..srv.keyspace.nshards() {
+            if let Some(s) = locked.shard_at_ref(i) {
+                f.put(&shard_commands(s).0)?;
+            }
+        }
+        f.finish_raw()?
+    };
     std::fs::rename(t, path)
 }
 
@@ -711,7 +726,8 @@ pub fn rewrite_locked(srv: &Server, locked: &Locked<'_>) -> Result<Rewrite, Stri
     a.started_ms.store(crate::server::unix_ms(), Ordering::Relaxed);
     let cancelled =
         Arc::new(|srv: &Server| srv.aof.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed));
-    let r = crate::persist::start_snapshot(srv, locked, true, f, cancelled, Box::new(rewrite_done));
+    let form = if preamble_on(srv) { crate::persist::Form::AofRdb } else { crate::persist::Form::AofCommands };
+    let r = crate::persist::start_snapshot(srv, locked, form, f, cancelled, Box::new(rewrite_done));
     match r {
         Ok(()) => {
             tracing::info!("Background append only file rewriting started");
@@ -735,7 +751,7 @@ fn rewrite_done(srv: &Arc<Server>, r: Result<String, String>) {
             let d = dir(srv);
             let mut mg = a.manifest.lock();
             let mut m = mg.clone().unwrap_or_default();
-            let name = m.new_base(&prefix(srv), true);
+            let name = m.new_base(&prefix(srv), preamble_on(srv));
             m.incrs_to_history();
             let r = std::fs::rename(&tmp, d.join(&name)).and_then(|()| persist_manifest(srv, &m));
             match r {
@@ -1112,4 +1128,175 @@ mod tests {
         let mut at = 0;
         assert_eq!(next_command(b"SET k v\r\n", &mut at, &mut argv), Err(false));
     }
+}
+
+// ------------------------------------------------------------ command form
+
+/// At most this many items per command of a rewrite (Redis's
+/// AOF_REWRITE_ITEMS_PER_CMD).
+const ITEMS_PER_CMD: usize = 64;
+
+fn id_text(id: types::stream::StreamId) -> String {
+    format!("{}-{}", id.ms, id.seq)
+}
+
+/// Writes `head` then `items` (each `per` arguments long) in commands of at
+/// most ITEMS_PER_CMD items.
+fn batched(out: &mut Vec<u8>, head: &[&[u8]], items: &[Vec<u8>], per: usize) {
+    for chunk in items.chunks(ITEMS_PER_CMD * per) {
+        let mut argv: Vec<&[u8]> = head.to_vec();
+        argv.extend(chunk.iter().map(|v| v.as_slice()));
+        crate::propagate::encode(out, &argv);
+    }
+}
+
+/// One key as the commands that rebuild it (Redis's rewriteAppendOnlyFile
+/// without RDB preamble), its TTL as PEXPIREAT.
+pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &crate::storage::Entry) {
+    use crate::propagate::encode;
+    use crate::storage::Value;
+    let mut ib = itoa::Buffer::new();
+    match &e.value {
+        Value::Str(s) => encode(out, &[b"SET".as_slice(), key, s.as_bytes(&mut ib)]),
+        Value::List(l) => {
+            let mut items = Vec::with_capacity(l.len());
+            let mut c = l.iter();
+            while let Some(v) = c.next() {
+                items.push(v.to_vec());
+            }
+            batched(out, &[b"RPUSH", key], &items, 1);
+        }
+        Value::Set(s) => {
+            let items: Vec<Vec<u8>> = s.iter().map(|m| m.as_bytes(&mut ib).to_vec()).collect();
+            batched(out, &[b"SADD", key], &items, 1);
+        }
+        Value::ZSet(z) => {
+            let mut items = Vec::with_capacity(z.len() * 2);
+            for (m, sc) in z.iter() {
+                items.push(resp::fmt_g17(sc).into_bytes());
+                items.push(m.to_vec());
+            }
+            batched(out, &[b"ZADD", key], &items, 2);
+        }
+        Value::Hash(h) => {
+            let mut items = Vec::with_capacity(h.len() * 2);
+            let mut ttls = Vec::new();
+            let mut c = h.cursor();
+            while let Some((f, v)) = c.next_pair() {
+                items.push(f.to_vec());
+                items.push(v.to_vec());
+                if let types::hash::FieldTtl::At(t) = h.ttl(f) {
+                    ttls.push((f.to_vec(), t));
+                }
+            }
+            batched(out, &[b"HMSET", key], &items, 2);
+            for (f, t) in ttls {
+                let t = t.to_string();
+                encode(out, &[b"HPEXPIREAT".as_slice(), key, t.as_bytes(), b"FIELDS", b"1", &f]);
+            }
+        }
+        Value::Stream(s) => stream_commands(out, key, s),
+    }
+    if e.expire_at != crate::storage::NO_EXPIRE {
+        let t = e.expire_at.to_string();
+        encode(out, &[b"PEXPIREAT".as_slice(), key, t.as_bytes()]);
+    }
+}
+
+/// A stream as XADDs (or an empty one by XADD MAXLEN 0), XSETID, and its
+/// groups: XGROUP CREATE, XCLAIM per pending entry (FORCE JUSTID), XGROUP
+/// CREATECONSUMER for consumers with nothing pending, as Redis 7.0.
+fn stream_commands(out: &mut Vec<u8>, key: &[u8], s: &types::stream::Stream) {
+    use crate::propagate::encode;
+    if s.len > 0 {
+        for node in s.node_views() {
+            for (flags, e) in &node.entries {
+                if flags & types::stream::DELETED != 0 {
+                    continue;
+                }
+                let id = id_text(e.id);
+                let mut argv: Vec<&[u8]> = vec![b"XADD", key, id.as_bytes()];
+                for (f, v) in &e.fields {
+                    argv.push(f);
+                    argv.push(v);
+                }
+                encode(out, &argv);
+            }
+        }
+    } else {
+        let id = id_text(s.last_id);
+        encode(out, &[b"XADD".as_slice(), key, b"MAXLEN", b"0", id.as_bytes(), b"x", b"y"]);
+    }
+    let (last, added, maxdel) = (id_text(s.last_id), s.entries_added.to_string(), id_text(s.max_deleted));
+    encode(
+        out,
+        &[
+            b"XSETID".as_slice(),
+            key,
+            last.as_bytes(),
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            maxdel.as_bytes(),
+        ],
+    );
+    for (name, g) in &s.groups {
+        let (gid, read) = (id_text(g.last_id), g.entries_read.to_string());
+        encode(out, &[b"XGROUP".as_slice(), b"CREATE", key, name, gid.as_bytes(), b"ENTRIESREAD", read.as_bytes()]);
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode(out, &[b"XGROUP".as_slice(), b"CREATECONSUMER", key, name, cname]);
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                let (idt, time, count) =
+                    (id_text(*id), nack.delivery_time.to_string(), nack.delivery_count.to_string());
+                encode(
+                    out,
+                    &[
+                        b"XCLAIM".as_slice(),
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        idt.as_bytes(),
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
+    }
+}
+
+/// A shard in command form: a SELECT per non-empty database, then its
+/// keys. Returns the bytes and the number of keys.
+pub fn shard_commands(s: &crate::storage::Shard) -> (Vec<u8>, u64) {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for (d, db) in s.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        crate::propagate::encode(&mut out, &[b"SELECT".as_slice(), d.to_string().as_bytes()]);
+        for (k, e) in db.map.iter() {
+            key_commands(&mut out, k, e);
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+/// The start of a command-form base: the function libraries.
+pub fn commands_preamble(srv: &Server) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in srv.scripting.lib_codes.lock().iter() {
+        crate::propagate::encode(&mut out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
+    }
+    out
 }

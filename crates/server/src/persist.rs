@@ -255,6 +255,13 @@ impl RdbFile {
 
     /// Writes the footer and syncs; the file is still under its temporary
     /// name.
+    /// Flushes and syncs without an RDB footer (a command-form file).
+    pub fn finish_raw(self) -> std::io::Result<String> {
+        let f = self.w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(self.tmp)
+    }
+
     pub fn finish(mut self, checksum: bool) -> std::io::Result<String> {
         let mut end = Vec::new();
         file::finish(&mut end, &mut self.crc, checksum);
@@ -355,6 +362,17 @@ pub fn save_locked(srv: &Server, locked: &mut Locked<'_>) -> Result<(), String> 
     }
 }
 
+/// What a background snapshot writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// An RDB file (BGSAVE, a replica's sync).
+    Rdb,
+    /// An AOF base in RDB form (aof-base aux field set).
+    AofRdb,
+    /// An AOF base as commands (aof-use-rdb-preamble no).
+    AofCommands,
+}
+
 /// What ends a background snapshot: called on its thread with the file's
 /// temporary name (written, synced) or the error (the file removed).
 pub type SnapshotDone = Box<dyn FnOnce(&Arc<Server>, Result<String, String>) + Send>;
@@ -365,7 +383,7 @@ pub type SnapshotDone = Box<dyn FnOnce(&Arc<Server>, Result<String, String>) + S
 pub fn start_snapshot(
     srv: &Server,
     locked: &Locked<'_>,
-    aof_base: bool,
+    form: Form,
     f: RdbFile,
     cancelled: Arc<dyn Fn(&Server) -> bool + Send + Sync>,
     done: SnapshotDone,
@@ -395,19 +413,25 @@ pub fn start_snapshot(
         }
     }
     p.keys_total.store(total, Ordering::Relaxed);
-    let pre = preamble_for(srv, v12, aof_base);
+    let pre = match form {
+        Form::AofCommands => crate::aof::commands_preamble(srv),
+        _ => preamble_for(srv, v12, form == Form::AofRdb),
+    };
     let (tx, rx) = mpsc::channel::<(Vec<u8>, u64)>();
     let tx = Mutex::new(tx);
     let mode = AccessMode::of(srv);
     let sink: SnapshotSink = Arc::new(move |_i, s: &Shard| {
-        let chunk = shard_chunk(s, threshold, mode);
+        let chunk = match form {
+            Form::AofCommands => crate::aof::shard_commands(s),
+            _ => shard_chunk(s, threshold, mode),
+        };
         let _ = tx.lock().send(chunk);
     });
     srv.keyspace.begin_snapshot(locked, sink);
     p.snapshots.fetch_add(1, Ordering::Relaxed);
     let tmp = f.tmp.clone();
     let h = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
-        let r = write_snapshot(&me, pre, rx, f, &*cancelled);
+        let r = write_snapshot(&me, pre, rx, f, &*cancelled, form != Form::AofCommands);
         me.keyspace.end_snapshot();
         done(&me, r);
         me.persist.snapshot_busy.store(false, Ordering::SeqCst);
@@ -443,7 +467,7 @@ pub fn bgsave_locked(srv: &Server, locked: &Locked<'_>) -> Result<(), String> {
     let dirty = srv.dirty.load(Ordering::Relaxed);
     let cancelled =
         Arc::new(|srv: &Server| srv.persist.cancel.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed));
-    let r = start_snapshot(srv, locked, false, f, cancelled, Box::new(move |srv, r| bgsave_done(srv, r, dirty)));
+    let r = start_snapshot(srv, locked, Form::Rdb, f, cancelled, Box::new(move |srv, r| bgsave_done(srv, r, dirty)));
     match r {
         Ok(()) => {
             tracing::info!("Background saving started");
@@ -464,6 +488,7 @@ fn write_snapshot(
     rx: mpsc::Receiver<(Vec<u8>, u64)>,
     mut f: RdbFile,
     cancelled: &dyn Fn(&Server) -> bool,
+    rdb_footer: bool,
 ) -> Result<String, String> {
     let p = &srv.persist;
     let n = srv.keyspace.nshards();
@@ -506,7 +531,8 @@ fn write_snapshot(
         Ok(())
     })();
     srv.keyspace.end_snapshot();
-    match r.and_then(|()| f.finish(checksum_on(srv)).map_err(|e| e.to_string())) {
+    let end = |f: RdbFile| if rdb_footer { f.finish(checksum_on(srv)) } else { f.finish_raw() };
+    match r.and_then(|()| end(f).map_err(|e| e.to_string())) {
         Ok(t) => Ok(t),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);

@@ -490,7 +490,7 @@ async fn start_full_sync(srv: &Arc<Server>, out: &Arc<ReplicaOut>) -> std::io::R
         let r = crate::persist::start_snapshot(
             &s2,
             &locked,
-            false,
+            crate::persist::Form::Rdb,
             f,
             never,
             Box::new(move |_srv, r| {
