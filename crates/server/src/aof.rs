@@ -1009,6 +1009,9 @@ fn next_command(data: &[u8], at: &mut usize, argv: &mut Vec<std::ops::Range<usiz
 pub fn replay(srv: &Server, data: &[u8]) -> Result<u64, Replay> {
     let info = Arc::new(crate::client::ClientInfo::new(u64::MAX - 1, None, None, 0));
     let mut client = crate::client::Client::new(info, true);
+    // Keys are taken as the file has them (a TTL in the past is set, not
+    // acted on), as a replica takes its master's stream.
+    client.master = true;
     let mut out = resp::Out::new(resp::Protocol::Resp2);
     let locked = srv.keyspace.lock_all();
     let ping = crate::commands::registry().get(b"ping").expect("ping").spec;

@@ -551,8 +551,10 @@ pub struct Client {
     /// Serves a blocked client's command (the slow log entry is made by
     /// the server, with the whole wait's figures).
     pub serving: bool,
-    /// The link from our master (replica side): its writes are allowed on
-    /// a read-only replica and it sees keys as its master does.
+    /// The link from our master (replica side), or the AOF loader: its
+    /// writes are allowed on a read-only replica, it sees keys as its
+    /// master does (nothing expires for it), and a TTL in the past is set
+    /// as written.
     pub master: bool,
     /// REPLCONF listening-port of a replica connection.
     pub replica_port: u16,

@@ -154,7 +154,7 @@ impl<'a> Ctx<'a> {
     /// Also reclaims expired hash fields (deleting a hash left empty), so
     /// they are invisible to every command.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
-        if self.srv.repl.is_replica() {
+        if self.srv.repl.is_replica() || self.client.master {
             return Ok(false);
         }
         let (now, srv) = (self.now_ms, self.srv);
@@ -210,11 +210,11 @@ impl<'a> Ctx<'a> {
                 // A replica never expires keys itself: its master sends the
                 // DEL. Its master's commands see the key as the master does
                 // (still there); other clients see it gone.
-                if self.srv.repl.is_replica() {
-                    if !self.client.master {
-                        return Ok(None);
-                    }
+                if self.client.master {
                     return Ok(self.raw_db(key)?.map.position(key));
+                }
+                if self.srv.repl.is_replica() {
+                    return Ok(None);
                 }
                 // While clients are paused Redis expires nothing (a failover
                 // may be under way): a reader sees the key as gone, and it
@@ -449,7 +449,10 @@ impl<'a> Ctx<'a> {
         if self.peek(key)?.is_none() {
             return Ok(false);
         }
-        if at_ms <= self.now_ms {
+        // A time already past deletes the key, except for the master's
+        // stream on a replica and for an AOF being loaded (Redis's
+        // checkAlreadyExpired): they set the TTL as written.
+        if at_ms <= self.now_ms && !self.client.master && !self.srv.repl.is_replica() {
             if let Some(e) = self.raw_db(key)?.remove(key) {
                 self.free(Why::Expire, e.value);
             }

@@ -366,7 +366,9 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: ExpireKind) -> C
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= ctx.now_ms {
+    // (Not for the master's stream on a replica nor an AOF being loaded:
+    // they set the TTL as written, as Redis's checkAlreadyExpired.)
+    if when <= ctx.now_ms && !ctx.client.master && !ctx.srv.repl.is_replica() {
         // A time already past deletes the key (replicated as a DEL, or an
         // UNLINK under lazyfree-lazy-expire).
         if let Some(e) = ctx.raw_db(key)?.remove(key) {
