@@ -1295,9 +1295,13 @@ pub fn shard_commands(s: &crate::storage::Shard) -> (Vec<u8>, u64) {
     (out, n)
 }
 
-/// The start of a command-form base: the function libraries.
+/// The start of a command-form base: a `#TS` annotation (with
+/// aof-timestamp-enabled), then the function libraries.
 pub fn commands_preamble(srv: &Server) -> Vec<u8> {
     let mut out = Vec::new();
+    if crate::cfg_num!(srv.config, "aof-timestamp-enabled") != 0 {
+        out.extend_from_slice(format!("#TS:{}\r\n", crate::server::unix_ms() / 1000).as_bytes());
+    }
     for code in srv.scripting.lib_codes.lock().iter() {
         crate::propagate::encode(&mut out, &[b"FUNCTION".as_slice(), b"LOAD", code]);
     }
