@@ -875,8 +875,10 @@ fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
     for (i, f) in files.iter().enumerate() {
         let last = i + 1 == files.len();
         let path = d.join(&f.name);
-        let data = std::fs::read(&path)
+        // Mapped read-only, as RDB files are: no second copy in memory.
+        let map = crate::persist::Mapped::open(&path.to_string_lossy())
             .map_err(|e| format!("Fatal error: can't open the append log file {} for reading: {e}", f.name))?;
+        let data = map.bytes();
         if data.is_empty() {
             continue;
         }

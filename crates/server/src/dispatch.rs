@@ -306,6 +306,44 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             return After::Continue;
         }
     }
+    if !client.master && crate::evict::refuse_oom(srv, client, entry, argv, out) {
+        return After::Continue;
+    }
+    // stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING)
+    // are refused until a save succeeds, as Redis does.
+    if !srv.persist.last_bg_ok()
+        && !client.master
+        && crate::persist::writes_denied(srv)
+        && (entry.spec.name == "ping" || may_write(srv, client, entry.spec, argv))
+    {
+        refuse(srv, client, entry, argv, out, CmdError::msg(crate::persist::MISCONF));
+        return After::Continue;
+    }
+    // NOREPLICAS, then READONLY (Redis's order).
+    if (srv.repl.is_replica() || crate::cfg_num!(srv.config, "min-replicas-to-write") > 0)
+        && may_write(srv, client, entry.spec, argv)
+    {
+        if let Some(why) = crate::replication::write_refusal(srv, client) {
+            refuse(srv, client, entry, argv, out, CmdError::msg(why));
+            return After::Continue;
+        }
+    }
+    // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
+    // QUIT and RESET: its replies share the stream with messages.
+    if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
+        refuse(
+            srv,
+            client,
+            entry,
+            argv,
+            out,
+            CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                entry.spec.full_name()
+            )),
+        );
+        return After::Continue;
+    }
     // replica-serve-stale-data no: while the link is down only commands
     // flagged stale run (EXEC: if all it queued are).
     if srv.repl.is_replica()
@@ -322,43 +360,6 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
             argv,
             out,
             CmdError::msg("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
-        );
-        return After::Continue;
-    }
-    if (srv.repl.is_replica() || crate::cfg_num!(srv.config, "min-replicas-to-write") > 0)
-        && may_write(srv, client, entry.spec, argv)
-    {
-        if let Some(why) = crate::replication::write_refusal(srv, client) {
-            refuse(srv, client, entry, argv, out, CmdError::msg(why));
-            return After::Continue;
-        }
-    }
-    if !client.master && crate::evict::refuse_oom(srv, client, entry, argv, out) {
-        return After::Continue;
-    }
-    // stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING)
-    // are refused until a save succeeds, as Redis does.
-    if !srv.persist.last_bg_ok()
-        && !client.master
-        && crate::persist::writes_denied(srv)
-        && (entry.spec.name == "ping" || may_write(srv, client, entry.spec, argv))
-    {
-        refuse(srv, client, entry, argv, out, CmdError::msg(crate::persist::MISCONF));
-        return After::Continue;
-    }
-    // A RESP2 connection in subscribed mode can only (un)subscribe, PING,
-    // QUIT and RESET: its replies share the stream with messages.
-    if client.proto == resp::Protocol::Resp2 && client.info.in_pubsub() && !SUBSCRIBED_OK.contains(&entry.spec.name) {
-        refuse(
-            srv,
-            client,
-            entry,
-            argv,
-            out,
-            CmdError::err(format!(
-                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                entry.spec.full_name()
-            )),
         );
         return After::Continue;
     }
@@ -529,7 +530,9 @@ fn execute_inner(
     if !ctx.pending.is_empty() {
         // Still holding the shards: the call's place in the serial order.
         srv.feed.commit(&mut ctx.pending);
-        ctx.client.woff = srv.repl.stream.offset();
+        if srv.repl.streaming() {
+            ctx.client.woff = srv.repl.stream.offset();
+        }
     }
     let Ctx { mut effects, locked, client, .. } = ctx;
     let mut after = Some(std::mem::take(&mut effects.after));

@@ -758,13 +758,13 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
 /// A file mapped read-only, so a load does not hold a second copy of the
 /// whole file in memory: its pages are read as the parser reaches them and
 /// stay reclaimable page cache.
-struct Mapped {
+pub(crate) struct Mapped {
     ptr: *mut libc::c_void,
     len: usize,
 }
 
 impl Mapped {
-    fn open(path: &str) -> std::io::Result<Mapped> {
+    pub(crate) fn open(path: &str) -> std::io::Result<Mapped> {
         use std::os::fd::AsRawFd;
         let f = std::fs::File::open(path)?;
         let len = usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)?;
@@ -783,7 +783,7 @@ impl Mapped {
         Ok(Mapped { ptr, len })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         if self.len == 0 {
             return &[];
         }

@@ -231,6 +231,12 @@ impl Repl {
             .count()
     }
 
+    /// A replication stream (backlog) exists: offsets mean something.
+    #[inline]
+    pub fn streaming(&self) -> bool {
+        self.sink_attached.load(Ordering::Relaxed)
+    }
+
     /// A replica whose link to its master is up.
     pub fn link_up(&self) -> bool {
         self.master.lock().as_ref().is_some_and(|l| *l.state.lock() == "connected")
@@ -537,7 +543,9 @@ async fn replica_loop(
         if out.dropped.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) || info_killed() {
             return Ok(());
         }
-        read_acks(srv, out, &mut inbuf);
+        if !read_acks(srv, out, &mut inbuf) {
+            return Ok(());
+        }
         tokio::select! {
             _ = out.wake.notified() => {}
             r = stream.read(&mut chunk) => {
@@ -552,13 +560,28 @@ async fn replica_loop(
     }
 }
 
+/// A replica sends only short REPLCONF ACKs: input this long that is not
+/// whole commands closes its connection.
+const REPLICA_INPUT_LIMIT: usize = 64 * 1024;
+
 /// REPLCONF ACK <offset> from the replica (anything else is ignored).
-fn read_acks(srv: &Server, out: &ReplicaOut, inbuf: &mut Vec<u8>) {
+/// False when the input is no protocol or grows past REPLICA_INPUT_LIMIT:
+/// the connection is closed.
+fn read_acks(srv: &Server, out: &ReplicaOut, inbuf: &mut Vec<u8>) -> bool {
     let limits = resp::Limits { max_bulk: 1 << 20, authenticated: true };
     let mut ranges = Vec::new();
     let mut pos = 0;
     let mut acked = false;
-    while let Ok(Some(p)) = resp::parse(&inbuf[pos..], limits, &mut ranges) {
+    let mut ok = true;
+    loop {
+        let p = match resp::parse(&inbuf[pos..], limits, &mut ranges) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(_) => {
+                ok = false;
+                break;
+            }
+        };
         let base = pos;
         pos += p.consumed;
         let args: Vec<&[u8]> = match &p.inline {
@@ -577,6 +600,7 @@ fn read_acks(srv: &Server, out: &ReplicaOut, inbuf: &mut Vec<u8>) {
     if acked {
         srv.repl.acks.notify_waiters();
     }
+    ok && inbuf.len() <= REPLICA_INPUT_LIMIT
 }
 
 /// The master's periodic jobs: PING in the stream every

@@ -234,3 +234,20 @@ fn concurrent_writers_keep_replica_and_aof_exact() {
     drop((mp, rp));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A replica connection only sends short acknowledgements: input that is
+/// no protocol, or piles up, closes it instead of growing without bound.
+#[test]
+fn a_replica_connection_sending_junk_is_closed() {
+    let dir = test_dir("repljunk");
+    let mp = hematite(&dir, &["--save", ""]);
+    let mut m = mp.raw();
+    m.cmd("SET a 1");
+    let mut r = mp.raw();
+    r.send_cmd(&[b"PSYNC", b"?", b"-1"]);
+    until("the replica to be online", || m.cmd("INFO replication").contains("state=online"));
+    r.send(&vec![b'x'; 100 * 1024]);
+    until("the replica to be dropped", || m.info_field("replication", "connected_slaves") == "0");
+    drop(mp);
+    let _ = std::fs::remove_dir_all(&dir);
+}
