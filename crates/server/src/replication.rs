@@ -910,6 +910,8 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
         // Run every whole command received (none while clients are
         // paused: the replica's offset stays put, as Redis's does).
         let paused = srv.pause.holds(srv.clock.now_ms(), true);
+        // (Read once per batch: the setting is text to parse.)
+        let limit = replica_limit(srv);
         let mut pos = 0;
         let mut reply: Vec<u8> = Vec::new();
         while !paused {
@@ -939,7 +941,6 @@ async fn stream_from_master(srv: &Arc<Server>, link: &Arc<MasterLink>, mut c: Co
             // The bytes go on into our own stream (our offset is the
             // master's), with the feed's lock so nothing interleaves.
             let raw = &inbuf[base..pos];
-            let limit = replica_limit(srv);
             srv.feed.with_sinks(|_| srv.repl.stream.put(raw, limit));
         }
         inbuf.drain(..pos);
