@@ -238,6 +238,10 @@ struct Shared {
     timestamps: AtomicBool,
     /// The last write failed (INFO aof_last_write_status).
     write_failed: AtomicBool,
+    /// The last fsync failed (everysec; Redis's aof_bio_fsync_status).
+    fsync_failed: AtomicBool,
+    /// errno of the last failed write or fsync.
+    write_errno: std::sync::atomic::AtomicI32,
     /// Bytes written to the AOF since the server started or the last
     /// rewrite (the part of aof_current_size not yet known from files).
     stop: AtomicBool,
@@ -256,30 +260,63 @@ struct Io {
 impl Shared {
     /// Writes what the buffer holds; fsyncs when `sync` or (everysec) a
     /// second has passed since the last fsync.
+    ///
+    /// A failed write keeps the bytes for the next try, and a partial one
+    /// is cut back off the file first (or, when the cut fails, only the
+    /// rest is kept), as Redis's flushAppendOnlyFile. Until a write and an
+    /// fsync succeed again, `failing()` is true and writes are refused with
+    /// MISCONF. Under appendfsync always, where the commands' clients have
+    /// not had their replies yet, a failed write or fsync stops the server.
     fn flush(&self, sync: bool) {
         let data = std::mem::take(&mut *self.buf.lock());
         let mut io = self.io.lock();
+        let always = self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS;
         if !data.is_empty() {
-            match io.fd.as_mut().map(|f| f.write_all(&data)) {
-                Some(Ok(())) => {
-                    io.size += data.len() as u64;
-                    io.unsynced = true;
-                    if self.write_failed.swap(false, Ordering::Relaxed) {
-                        tracing::warn!("AOF write error looks solved, Redis can write again.");
+            let Some(f) = io.fd.as_mut() else { return };
+            let mut done = 0;
+            let mut err = None;
+            while done < data.len() {
+                match f.write(&data[done..]) {
+                    Ok(0) => {
+                        err = Some(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                        break;
+                    }
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        err = Some(e);
+                        break;
                     }
                 }
-                Some(Err(e)) => {
-                    if !self.write_failed.swap(true, Ordering::Relaxed) {
-                        tracing::warn!("Error writing to the AOF file: {e}");
+            }
+            match err {
+                None => {
+                    io.size += data.len() as u64;
+                    io.unsynced = true;
+                    solved(&self.write_failed, "write");
+                }
+                Some(e) => {
+                    self.failed(&self.write_failed, &e, always, "write");
+                    // Take a partial write back off the file; if that
+                    // fails, what was written stays and only the rest is
+                    // tried again.
+                    let mut keep_from = 0;
+                    if done > 0 {
+                        let cut =
+                            f.metadata().map(|m| m.len().saturating_sub(done as u64)).and_then(|len| f.set_len(len));
+                        if cut.is_err() {
+                            tracing::warn!("Could not remove short write from the append-only file.");
+                            io.size += done as u64;
+                            io.unsynced = true;
+                            keep_from = done;
+                        }
                     }
-                    // Keep the bytes for the next try.
                     let mut b = self.buf.lock();
-                    let mut rest = data;
+                    let mut rest = data[keep_from..].to_vec();
                     rest.extend_from_slice(&b);
                     *b = rest;
                     return;
                 }
-                None => {}
             }
         }
         let mode = self.fsync.load(Ordering::Relaxed);
@@ -288,11 +325,63 @@ impl Shared {
             || (mode == FSYNC_EVERYSEC && io.last_fsync.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)));
         if io.unsynced && due {
             if let Some(f) = io.fd.as_ref() {
-                let _ = f.sync_data();
+                match f.sync_data() {
+                    Ok(()) => solved(&self.fsync_failed, "fsync"),
+                    Err(e) => {
+                        self.failed(&self.fsync_failed, &e, always, "fsync");
+                        // Try again at the next flush.
+                        return;
+                    }
+                }
             }
             io.unsynced = false;
             io.last_fsync = Some(Instant::now());
         }
+    }
+
+    /// Records a failed write or fsync (`what`) in `flag`, logging the
+    /// first of a run; under appendfsync always the server stops, as Redis's
+    /// flushAppendOnlyFile does, since clients would get replies for writes
+    /// that are not on disk.
+    fn failed(&self, flag: &AtomicBool, e: &std::io::Error, always: bool, what: &str) {
+        self.write_errno.store(e.raw_os_error().unwrap_or(libc_enospc()), Ordering::Relaxed);
+        if always {
+            tracing::warn!(
+                "Can't recover from AOF {what} error when the AOF fsync policy is 'always': {}. Exiting...",
+                strerror(e)
+            );
+            std::process::exit(1);
+        }
+        if !flag.swap(true, Ordering::Relaxed) {
+            tracing::warn!("Error on AOF {what}: {}", strerror(e));
+        }
+    }
+
+    /// A write or fsync failed and has not succeeded since.
+    fn failing(&self) -> bool {
+        self.write_failed.load(Ordering::Relaxed) || self.fsync_failed.load(Ordering::Relaxed)
+    }
+}
+
+/// A write or fsync (`what`) worked again after failing.
+fn solved(flag: &AtomicBool, what: &str) {
+    if flag.swap(false, Ordering::Relaxed) {
+        tracing::warn!("AOF {what} error looks solved, Redis can write again.");
+    }
+}
+
+/// ENOSPC, the errno assumed for an error without one.
+fn libc_enospc() -> i32 {
+    28
+}
+
+/// An I/O error's text without std's " (os error N)" suffix: C's strerror,
+/// as Redis words its messages.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 
@@ -371,6 +460,8 @@ impl Default for Aof {
                 fsync: AtomicU8::new(FSYNC_EVERYSEC),
                 timestamps: AtomicBool::new(false),
                 write_failed: AtomicBool::new(false),
+                fsync_failed: AtomicBool::new(false),
+                write_errno: std::sync::atomic::AtomicI32::new(0),
                 stop: AtomicBool::new(false),
             }),
             manifest: Mutex::new(None),
@@ -450,6 +541,19 @@ impl Aof {
         self.shared.timestamps.store(crate::cfg_num!(srv.config, "aof-timestamp-enabled") != 0, Ordering::Relaxed);
     }
 
+    /// Writes are refused (MISCONF) while the AOF is on and its last write
+    /// or fsync failed: Redis's DISK_ERROR_TYPE_AOF. One relaxed load or
+    /// two on the command path.
+    pub fn failing(&self) -> bool {
+        self.shared.failing() && self.enabled()
+    }
+
+    /// The refusal while `failing()`: Redis's words with strerror(errno).
+    pub fn misconf(&self) -> String {
+        let e = std::io::Error::from_raw_os_error(self.shared.write_errno.load(Ordering::Relaxed));
+        format!("MISCONF Errors writing to the AOF file: {}", strerror(&e))
+    }
+
     /// Writes out (and fsyncs) what is buffered.
     pub fn flush(&self) {
         self.shared.flush(true);
@@ -477,11 +581,7 @@ impl Aof {
         );
         line(s, "aof_rewrites", self.rewrites.load(Ordering::Relaxed).to_string());
         line(s, "aof_rewrites_consecutive_failures", self.failures.load(Ordering::Relaxed).to_string());
-        line(
-            s,
-            "aof_last_write_status",
-            if self.shared.write_failed.load(Ordering::Relaxed) { "err" } else { "ok" }.into(),
-        );
+        line(s, "aof_last_write_status", if self.shared.failing() { "err" } else { "ok" }.into());
         line(s, "aof_last_cow_size", "0".into());
     }
 
@@ -570,7 +670,9 @@ fn attach_sink(srv: &Arc<Server>) {
         .spawn(move || loop {
             {
                 let mut b = shared.buf.lock();
-                if b.is_empty() && !shared.stop.load(Ordering::SeqCst) {
+                // While writes fail, try again once a second (the bytes
+                // wait in the buffer), as Redis's cron does.
+                if (b.is_empty() || shared.failing()) && !shared.stop.load(Ordering::SeqCst) {
                     shared.wake.wait_for(&mut b, Duration::from_millis(1000));
                 }
             }
@@ -631,6 +733,11 @@ pub fn stop(srv: &Server) {
     a.shared.stop.store(true, Ordering::SeqCst);
     a.shared.wake.notify_all();
     a.shared.io.lock().fd = None;
+    // What could not be written goes with the file; a later AOF starts
+    // from a new base without the old error.
+    a.shared.buf.lock().clear();
+    a.shared.write_failed.store(false, Ordering::Relaxed);
+    a.shared.fsync_failed.store(false, Ordering::Relaxed);
 }
 
 /// CONFIG SET appendonly yes at run time: the AOF is on once a rewrite has
@@ -1087,6 +1194,30 @@ pub fn debug_loadaof(ctx: &mut Ctx<'_>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_write_keeps_its_bytes_until_one_works() {
+        let a = Aof::default();
+        let sh = &a.shared;
+        sh.io.lock().fd = Some(std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap());
+        sh.buf.lock().extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        sh.flush(false);
+        assert!(sh.failing());
+        assert_eq!(a.misconf(), "MISCONF Errors writing to the AOF file: No space left on device");
+        // Not on yet: nothing is refused.
+        assert!(!a.failing());
+        a.state.store(ON, Ordering::SeqCst);
+        assert!(a.failing());
+        sh.buf.lock().extend_from_slice(b"more");
+        let path = std::env::temp_dir().join(format!("hematite-aof-unit-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        sh.io.lock().fd = Some(open_append(&path).unwrap());
+        sh.flush(false);
+        assert!(!a.failing());
+        assert_eq!(std::fs::read(&path).unwrap(), b"*1\r\n$4\r\nPING\r\nmore");
+        assert_eq!(sh.io.lock().size, 18);
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn manifest_round_trip() {

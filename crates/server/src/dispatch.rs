@@ -309,15 +309,17 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     if !client.master && crate::evict::refuse_oom(srv, client, entry, argv, out) {
         return After::Continue;
     }
-    // stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING)
-    // are refused until a save succeeds, as Redis does.
-    if !srv.persist.last_bg_ok()
+    // stop-writes-on-bgsave-error after a failed BGSAVE, or a failing AOF:
+    // writes (and PING) are refused until the disk works again, as Redis
+    // does.
+    if (!srv.persist.last_bg_ok() || srv.aof.failing())
         && !client.master
-        && crate::persist::writes_denied(srv)
         && (entry.spec.name == "ping" || may_write(srv, client, entry.spec, argv))
     {
-        refuse(srv, client, entry, argv, out, CmdError::msg(crate::persist::MISCONF));
-        return After::Continue;
+        if let Some(why) = crate::persist::disk_refusal(srv) {
+            refuse(srv, client, entry, argv, out, CmdError::msg(why));
+            return After::Continue;
+        }
     }
     // NOREPLICAS, then READONLY (Redis's order).
     if (srv.repl.is_replica() || crate::cfg_num!(srv.config, "min-replicas-to-write") > 0)

@@ -37,6 +37,14 @@ fn main() {
     // The PID line comes first, before the data is loaded (Redis's test
     // suite finds a server by it, also one that then fails to load).
     println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
+    // A file size limit (RLIMIT_FSIZE) makes a write fail with EFBIG, which
+    // the AOF and RDB writers report and recover from; the signal would
+    // kill the process instead.
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread
+    // of ours starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let srv = Arc::new(Server::new(cfg));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .on_thread_stop(hematite::alloc::flush_thread)

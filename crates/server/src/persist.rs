@@ -125,6 +125,19 @@ pub fn server_arc(srv: &Server) -> Option<Arc<Server>> {
 
 /// Redis's writeCommandsDeniedByDiskError for RDB: the last BGSAVE failed,
 /// save points are set and stop-writes-on-bgsave-error is on.
+/// Why writes are refused for a disk error, if they are: a failed BGSAVE
+/// (stop-writes-on-bgsave-error with save points), then a failing AOF, as
+/// Redis's writeCommandsDeniedByDiskError.
+pub fn disk_refusal(srv: &Server) -> Option<std::borrow::Cow<'static, str>> {
+    if writes_denied(srv) {
+        Some(MISCONF.into())
+    } else if srv.aof.failing() {
+        Some(srv.aof.misconf().into())
+    } else {
+        None
+    }
+}
+
 pub fn writes_denied(srv: &Server) -> bool {
     !srv.persist.last_bg_ok()
         && crate::cfg_num!(srv.config, "stop-writes-on-bgsave-error") != 0

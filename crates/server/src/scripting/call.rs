@@ -377,17 +377,17 @@ fn run_command(
     // Redis's scriptVerifyWriteCommandAllow: after a failed BGSAVE, on a
     // read-only replica, or without enough good replicas, a script's writes
     // fail as the client's would.
-    let refusal = if !spec.has(f::WRITE) {
+    let refusal: Option<std::borrow::Cow<'static, str>> = if !spec.has(f::WRITE) {
         None
-    } else if crate::persist::writes_denied(ctx.srv) {
-        Some(crate::persist::MISCONF)
+    } else if let Some(why) = crate::persist::disk_refusal(ctx.srv) {
+        Some(why)
     } else {
-        crate::replication::write_refusal(ctx.srv, ctx.client)
+        crate::replication::write_refusal(ctx.srv, ctx.client).map(Into::into)
     };
     if let Some(msg) = refusal {
         ctx.srv.cmdstats.per[entry.index].rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ctx.srv.stats.total_error_replies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ctx.srv.cmdstats.error(msg);
+        ctx.srv.cmdstats.error(&msg);
         buf.clear();
         buf.extend_from_slice(b"-");
         buf.extend_from_slice(msg.as_bytes());

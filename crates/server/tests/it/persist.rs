@@ -661,3 +661,63 @@ fn aof_base_in_command_form() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Waits until INFO persistence's `field` reads `want`.
+fn wait_field(r: &mut Raw, field: &str, want: &str) {
+    let t0 = Instant::now();
+    while r.info_field("persistence", field) != want {
+        assert!(t0.elapsed() < Duration::from_secs(30), "{field} never became {want}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn prlimit_fsize(pid: u32, limit: &str) {
+    let st = Command::new("prlimit").arg("--pid").arg(pid.to_string()).arg(format!("--fsize={limit}:")).status();
+    assert!(st.expect("prlimit (util-linux)").success());
+}
+
+/// A failing AOF write (here a file size limit set on the running server:
+/// EFBIG) refuses writes with Redis's MISCONF text until a write works
+/// again; a partial write is cut back off the file, so what was held back
+/// lands once, whole.
+#[test]
+fn aof_write_errors_refuse_writes_until_the_disk_works() {
+    let dir = test_dir("aoffail");
+    let mut p = hematite(&dir, &["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]);
+    let pid = p.child.id();
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    r.cmd("INCR n");
+    let incr = aof_dir(&dir).join("appendonly.aof.1.incr.aof");
+    let t0 = Instant::now();
+    while std::fs::metadata(&incr).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "nothing reached the AOF");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let size = std::fs::metadata(&incr).unwrap().len();
+    // Room for 10 more bytes: the next write is cut short, then fails.
+    prlimit_fsize(pid, &(size + 10).to_string());
+    assert_eq!(r.cmd("INCR n"), ":2\r\n");
+    wait_field(&mut r, "aof_last_write_status", "err");
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), size, "the short write was not taken back");
+    let misconf = "-MISCONF Errors writing to the AOF file: File too large\r\n";
+    assert_eq!(r.cmd("SET b 2"), misconf);
+    assert_eq!(r.cmd("PING"), misconf);
+    assert_eq!(r.cmd("GET a"), "$1\r\n1\r\n");
+    assert!(r.cmd("EVAL \"return redis.call('set','b',1)\" 0").contains("MISCONF Errors writing to the AOF file"));
+    assert_eq!(r.cmd("EVAL \"#!lua\\nreturn redis.call('set','b',1)\" 0"), misconf);
+    assert!(r.info_field("errorstats", "errorstat_MISCONF").starts_with("count="));
+    // The limit lifted, the held-back bytes are written and writes resume.
+    prlimit_fsize(pid, "unlimited");
+    wait_field(&mut r, "aof_last_write_status", "ok");
+    assert_eq!(r.cmd("INCR n"), ":3\r\n");
+    assert_eq!(r.cmd("PING"), "+PONG\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(p.wait_exit().success());
+    let p = hematite(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("GET n"), "$1\r\n3\r\n");
+    assert_eq!(r.cmd("EXISTS b"), ":0\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
