@@ -948,6 +948,11 @@ pub fn cron(srv: &Server) {
 /// Reads the AOF at startup when `appendonly` is on, into an empty server.
 /// Absent files are no error (the AOF starts empty, `start` writes a base).
 /// An old single-file AOF in `dir` is taken as the base, as Redis upgrades.
+/// There are AOF files for `load_at_start` to read.
+pub fn files_exist(srv: &Server) -> bool {
+    manifest_path(srv).exists() || PathBuf::from(prefix(srv)).exists()
+}
+
 pub fn load_at_start(srv: &Server) -> Result<bool, String> {
     let d = dir(srv);
     let m = match std::fs::read_to_string(manifest_path(srv)) {
@@ -968,6 +973,8 @@ pub fn load_at_start(srv: &Server) -> Result<bool, String> {
         }
     };
     let t = Instant::now();
+    let total = m.load_order().iter().map(|f| file_size(&d.join(&f.name))).sum();
+    let _loading = srv.loading.begin(srv, total);
     load_files(srv, &m)?;
     tracing::info!("DB loaded from append only file: {:.3} seconds", t.elapsed().as_secs_f64());
     *srv.aof.manifest.lock() = Some(m);
@@ -979,9 +986,12 @@ pub fn load_at_start(srv: &Server) -> Result<bool, String> {
 fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
     let d = dir(srv);
     let files = m.load_order();
+    let mut done = 0u64;
     for (i, f) in files.iter().enumerate() {
         let last = i + 1 == files.len();
         let path = d.join(&f.name);
+        srv.loading.set_base(done);
+        done += file_size(&path);
         // Mapped read-only, as RDB files are: no second copy in memory.
         let map = crate::persist::Mapped::open(&path.to_string_lossy())
             .map_err(|e| format!("Fatal error: can't open the append log file {} for reading: {e}", f.name))?;
@@ -1000,6 +1010,7 @@ fn load_files(srv: &Server, m: &Manifest) -> Result<(), String> {
                 continue;
             }
             start = r.consumed;
+            srv.loading.set_base(done - data.len() as u64 + start as u64);
             // An old single-file AOF: commands follow its RDB preamble.
             tracing::info!("Reading the remaining AOF tail...");
         }
@@ -1157,6 +1168,7 @@ pub fn replay(srv: &Server, data: &[u8]) -> Result<u64, Replay> {
         ctx.out.clear();
         ctx.effects = Default::default();
         ctx.pending = Default::default();
+        srv.loading.progress(at);
         n += 1;
         if !in_multi {
             valid = at;

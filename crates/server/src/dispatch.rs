@@ -365,6 +365,16 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
         );
         return After::Continue;
     }
+    // A dataset is being loaded: only commands flagged loading run (EXEC:
+    // if all it queued are).
+    if srv.loading.active.load(Ordering::Relaxed)
+        && (!entry.spec.has(f::LOADING)
+            || (entry.spec.name == "exec"
+                && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| !q.entry.spec.has(f::LOADING)))))
+    {
+        refuse(srv, client, entry, argv, out, CmdError::msg("LOADING Redis is loading the dataset in memory"));
+        return After::Continue;
+    }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
         refuse(srv, client, entry, argv, out, e);
         return After::Continue;

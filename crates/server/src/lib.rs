@@ -27,6 +27,7 @@ pub mod expire;
 pub mod glob;
 pub mod latency;
 pub mod lazyfree;
+pub mod loading;
 pub mod net;
 pub mod notify;
 pub mod persist;
@@ -55,33 +56,77 @@ pub use server::Server;
 /// there is one, then serves as `serve` does.
 pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
     acl::load_at_start(&srv).map_err(std::io::Error::other)?;
+    serve_inner(srv, on_ready, true).await
+}
+
+/// Loads the AOF (appendonly yes) or the RDB file at startup.
+fn load_data(srv: &Server) -> Result<(), String> {
     if crate::cfg_num!(srv.config, "appendonly") != 0 {
-        aof::load_at_start(&srv).map_err(|e| {
-            tracing::warn!("{e}");
-            std::io::Error::other(e)
-        })?;
+        aof::load_at_start(srv).inspect_err(|e| tracing::warn!("{e}")).map(|_| ())
     } else {
-        persist::load_at_start(&srv).map_err(std::io::Error::other)?;
+        persist::load_at_start(srv)
     }
-    serve(srv, on_ready).await
 }
 
 /// Binds the configured addresses and serves until shutdown. Returns the
 /// bound addresses once listening (through `on_ready`).
 pub async fn serve(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
+    serve_inner(srv, on_ready, false).await
+}
+
+/// `load`: the dataset is loaded (`load_data`) after the listeners are
+/// up, as Redis does: clients that connect meanwhile get LOADING for
+/// every command without the `loading` flag; `on_ready` is called once
+/// the data is in.
+async fn serve_inner(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>), load: bool) -> std::io::Result<()> {
     persist::Persist::attach(&srv);
-    aof::start(&srv).map_err(|e| {
-        tracing::warn!("{e}");
-        std::io::Error::other(e)
-    })?;
     let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
     let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;
-    let listeners = bind_all(port, &bind, backlog, &[])?;
+    let mut listeners = bind_all(port, &bind, backlog, &[])?;
     let addrs: Vec<SocketAddr> = listeners.iter().map(|(a, _)| *a).collect();
     if let Some(a) = addrs.first() {
         srv.port.store(a.port() as u64, Ordering::Relaxed);
     }
+    if load {
+        // With files to load, refusing starts before the first client is
+        // served; the loaders keep it set while they run, and it is
+        // cleared when the load ends.
+        let files = if crate::cfg_num!(srv.config, "appendonly") != 0 {
+            aof::files_exist(&srv)
+        } else {
+            std::path::Path::new(&srv.config.get_text("dbfilename").unwrap_or_else(|| "dump.rdb".into())).exists()
+        };
+        srv.loading.active.store(files, Ordering::SeqCst);
+        serve_listeners(&srv, std::mem::take(&mut listeners));
+        let s2 = srv.clone();
+        let job = tokio::task::spawn_blocking(move || load_data(&s2));
+        tokio::pin!(job);
+        loop {
+            let stop = srv.shutdown_notify.notified();
+            tokio::pin!(stop);
+            stop.as_mut().enable();
+            if srv.shutting_down.load(Ordering::SeqCst) {
+                // SHUTDOWN or a signal while loading: nothing is saved.
+                return Ok(());
+            }
+            tokio::select! {
+                r = &mut job => {
+                    srv.loading.active.store(false, Ordering::SeqCst);
+                    match r {
+                        Ok(Ok(())) => break,
+                        Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                        Err(e) => return Err(std::io::Error::other(e.to_string())),
+                    }
+                }
+                _ = stop => {}
+            }
+        }
+    }
+    aof::start(&srv).map_err(|e| {
+        tracing::warn!("{e}");
+        std::io::Error::other(e)
+    })?;
     tokio::spawn(expire::active_expire_loop(srv.clone()));
     tokio::spawn(evict::background(srv.clone()));
     tokio::spawn(net::clients_cron(srv.clone()));

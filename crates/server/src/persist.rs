@@ -683,7 +683,8 @@ pub fn load_locked(
         }
         crate::scripting::functions::load_codes(srv, funcs, &std::mem::take(codes), replace)
     };
-    out.consumed = file::parse(data, &cfg, verify, |item| {
+    out.consumed = file::parse_at(data, &cfg, verify, |item, pos| {
+        srv.loading.progress(pos);
         if !matches!(item, file::Item::Function(_) | file::Item::Aux(..)) {
             load_libs(&mut codes)?;
         }
@@ -697,7 +698,12 @@ pub fn load_locked(
                 db = d;
             }
             file::Item::Function(code) => codes.push(code.into_owned()),
-            file::Item::Aux(..) => {}
+            file::Item::Aux(k, v) => {
+                if &*k == b"used-mem" {
+                    let n = std::str::from_utf8(&v).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
+                    srv.loading.rdb_used_mem.store(n, Ordering::Relaxed);
+                }
+            }
             file::Item::EmptyKey(key) => {
                 tracing::warn!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key));
                 out.empty += 1;
@@ -749,6 +755,7 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
     };
     let data = map.bytes();
     let t = Instant::now();
+    let _loading = srv.loading.begin(srv, data.len() as u64);
     // (At startup no script runs: the order of the two locks is free.)
     let mut funcs = srv.scripting.functions.lock();
     let mut locked = srv.keyspace.lock_all();
@@ -832,7 +839,8 @@ pub fn shutdown_save(srv: &Server) -> Result<(), String> {
 pub fn signal_shutdown(srv: &Server, setting: &str) -> bool {
     let text = srv.config.get_text(setting).unwrap_or_default();
     let has = |w: &str| text.split_whitespace().any(|x| x.eq_ignore_ascii_case(w));
-    if has("save") || (!has("nosave") && !save_params(srv).is_empty()) {
+    let loading = srv.loading.active.load(Ordering::SeqCst);
+    if !loading && (has("save") || (!has("nosave") && !save_params(srv).is_empty())) {
         if shutdown_save(srv).is_err() && !has("force") {
             tracing::warn!("Error trying to save the DB, can't exit.");
             return false;

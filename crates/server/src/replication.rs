@@ -854,6 +854,8 @@ fn load_sync(srv: &Arc<Server>, data: &[u8], id: &str, off: u64) -> Result<(), S
         crate::aof::stop(srv);
     }
     {
+        // Clients get LOADING meanwhile, as from Redis's replica.
+        let _loading = srv.loading.begin(srv, data.len() as u64);
         let mut funcs = srv.scripting.functions.lock();
         let mut locked = srv.keyspace.lock_all();
         let now = srv.clock.now_ms();

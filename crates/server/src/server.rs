@@ -262,6 +262,8 @@ pub struct Server {
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads and RDB files
     /// are not checked against their CRC64.
     pub skip_checksum: AtomicBool,
+    /// A dataset being loaded while clients are served (LOADING replies).
+    pub loading: crate::loading::Loading,
     /// used_memory when the server was built (INFO used_memory_startup).
     pub startup_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
@@ -335,6 +337,7 @@ impl Server {
             peak_memory: AtomicU64::new(0),
             startup_memory: AtomicU64::new(0),
             skip_checksum: AtomicBool::new(false),
+            loading: Default::default(),
             blocking: Blocking::default(),
             watches: Default::default(),
             scripting: Default::default(),

@@ -279,8 +279,10 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     // NOW only matters while waiting for replicas: there are none here.
     let _ = now;
-    // Without SAVE or NOSAVE, the data is saved when save points are set.
-    if save || (!nosave && !crate::persist::save_params(ctx.srv).is_empty()) {
+    // Without SAVE or NOSAVE, the data is saved when save points are set;
+    // never while a load runs (the file would lose what is not loaded yet).
+    let loading = ctx.srv.loading.active.load(std::sync::atomic::Ordering::SeqCst);
+    if !loading && (save || (!nosave && !crate::persist::save_params(ctx.srv).is_empty())) {
         // A script past busy-reply-threshold holds shards the save needs:
         // only SHUTDOWN NOSAVE can stop the server then.
         if let Some(e) = crate::scripting::busy_now(ctx.srv) {
@@ -695,7 +697,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
     let (running, cur, last, done, total) = p.progress();
     s.push_str("# Persistence\r\n");
     fields!(s,
-        "loading" => 0,
+        "loading" => srv.loading.active.load(Ordering::Relaxed) as u8,
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
@@ -720,6 +722,7 @@ fn persistence_section(srv: &Server, s: &mut String) {
         "module_fork_last_cow_size" => 0,
     );
     srv.aof.info_on(s);
+    srv.loading.info(s);
 }
 
 fn stats_section(srv: &Server, s: &mut String) {
@@ -892,6 +895,14 @@ fn keyspace_section(ctx: &mut Ctx<'_>, s: &mut String) {
     if ctx.locked.holds_all() {
         for shard in ctx.locked.shards_mut() {
             tally(shard, now, &mut acc);
+        }
+    } else if srv.loading.active.load(Ordering::Relaxed) {
+        // The loader holds the shards: what it has released (none, while
+        // it runs) is counted, without waiting for the load.
+        for i in 0..srv.keyspace.nshards() {
+            if let Some(shard) = srv.keyspace.try_lock_shard(i) {
+                tally(&shard, now, &mut acc);
+            }
         }
     } else {
         for i in 0..srv.keyspace.nshards() {

@@ -168,6 +168,17 @@ pub fn parse<'a>(
     verify: bool,
     mut f: impl FnMut(Item<'a>) -> Result<(), String>,
 ) -> Result<usize, String> {
+    parse_at(data, cfg, verify, |item, _| f(item))
+}
+
+/// `parse`, also telling `f` how many bytes of `data` are read once the
+/// item is (for loading progress).
+pub fn parse_at<'a>(
+    data: &'a [u8],
+    cfg: &LoadConfig,
+    verify: bool,
+    mut f: impl FnMut(Item<'a>, usize) -> Result<(), String>,
+) -> Result<usize, String> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err("Wrong signature trying to load DB from file".into());
     }
@@ -205,7 +216,7 @@ pub fn parse<'a>(
             OP_EOF => break,
             OP_SELECTDB => {
                 let db = r.len().ok_or_else(short)?;
-                f(Item::Db(usize::try_from(db).unwrap_or(usize::MAX)))?;
+                f(Item::Db(usize::try_from(db).unwrap_or(usize::MAX)), data.len() - r.left())?;
             }
             OP_RESIZEDB => {
                 r.len().ok_or_else(short)?;
@@ -214,7 +225,7 @@ pub fn parse<'a>(
             OP_AUX => {
                 let k = r.string().ok_or_else(short)?;
                 let v = r.string().ok_or_else(short)?;
-                f(Item::Aux(k, v))?;
+                f(Item::Aux(k, v), data.len() - r.left())?;
             }
             OP_SLOT_INFO => {
                 for _ in 0..3 {
@@ -223,7 +234,7 @@ pub fn parse<'a>(
             }
             OP_FUNCTION2 => {
                 let code = r.string().ok_or_else(short)?;
-                f(Item::Function(code))?;
+                f(Item::Function(code), data.len() - r.left())?;
             }
             OP_FUNCTION_PRE_GA => return Err("Pre-release function format not supported.".into()),
             OP_MODULE_AUX => {
@@ -234,7 +245,7 @@ pub fn parse<'a>(
                 let value = match load_object(&mut r, t, cfg) {
                     Some(v) => v,
                     None if super::decode::take_empty() => {
-                        f(Item::EmptyKey(key))?;
+                        f(Item::EmptyKey(key), data.len() - r.left())?;
                         (expire_at, idle, freq) = (NO_EXPIRE, None, None);
                         continue;
                     }
@@ -246,7 +257,7 @@ pub fn parse<'a>(
                     }
                     None => return Err(format!("Unknown RDB encoding type {t}")),
                 };
-                f(Item::Key { key, value, expire_at, idle, freq })?;
+                f(Item::Key { key, value, expire_at, idle, freq }, data.len() - r.left())?;
             }
         }
         (expire_at, idle, freq) = (NO_EXPIRE, None, None);

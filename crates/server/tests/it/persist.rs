@@ -51,7 +51,21 @@ pub(crate) fn test_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Starts `bin` and waits until it has loaded its data (INFO loading:0).
 pub(crate) fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
+    let p = spawn_listening(bin, dir, extra);
+    let mut r = p.raw();
+    let t0 = Instant::now();
+    while r.info_field("persistence", "loading") != "0" {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the server did not finish loading");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    p
+}
+
+/// Starts `bin` and returns once it accepts connections (it may still be
+/// loading its data).
+pub(crate) fn spawn_listening(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
     let port = free_port();
     let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--enable-debug-command".into(), "yes".into()];
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -719,5 +733,47 @@ fn aof_write_errors_refuse_writes_until_the_disk_works() {
     let mut r = p.raw();
     assert_eq!(r.cmd("GET n"), "$1\r\n3\r\n");
     assert_eq!(r.cmd("EXISTS b"), ":0\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server loading its data at startup listens already: commands without
+/// the `loading` flag get LOADING, INFO shows the progress, SHUTDOWN stops
+/// it without saving (key-load-delay makes the load last).
+#[test]
+fn clients_get_loading_while_the_data_loads() {
+    let dir = test_dir("loading");
+    let mut p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("DEBUG POPULATE 20000 key 10"), "+OK\r\n");
+    assert_eq!(r.cmd("SAVE"), "+OK\r\n");
+    r.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    p.wait_exit();
+    let size = std::fs::metadata(dir.join("dump.rdb")).unwrap().len();
+    // 20000 keys at 1 ms each: far longer than this test.
+    let mut p =
+        spawn_listening(env!("CARGO_BIN_EXE_hematite-server"), &dir, &["--save", "3600 1", "--key-load-delay", "1000"]);
+    let mut r = p.raw();
+    let loading = "-LOADING Redis is loading the dataset in memory\r\n";
+    assert_eq!(r.cmd("GET key:1"), loading);
+    assert_eq!(r.cmd("PING"), loading);
+    assert_eq!(r.cmd("DBSIZE"), loading);
+    assert_eq!(r.info_field("persistence", "loading"), "1");
+    assert_eq!(r.info_field("persistence", "loading_total_bytes"), size.to_string());
+    assert!(r.info_field("persistence", "loading_loaded_perc").parse::<f64>().unwrap() < 100.0);
+    assert_eq!(r.cmd("CONFIG GET key-load-delay"), "*2\r\n$14\r\nkey-load-delay\r\n$4\r\n1000\r\n");
+    // Queued commands are refused as they come: EXEC then aborts.
+    assert_eq!(r.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(r.cmd("SET a 1"), loading);
+    assert_eq!(r.cmd("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert!(r.info_field("errorstats", "errorstat_LOADING").starts_with("count="));
+    // No save while loading, even with save points: the file stays.
+    let before = std::fs::read(dir.join("dump.rdb")).unwrap();
+    r.send_cmd(&[b"SHUTDOWN"]);
+    assert!(p.wait_exit().success());
+    assert_eq!(std::fs::read(dir.join("dump.rdb")).unwrap(), before);
+    // Without the delay the load ends and everything is there.
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    assert_eq!(r.cmd("DBSIZE"), ":20000\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }

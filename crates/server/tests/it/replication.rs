@@ -251,3 +251,21 @@ fn a_replica_connection_sending_junk_is_closed() {
     drop(mp);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A replica loading its master's snapshot answers LOADING meanwhile.
+#[test]
+fn a_replica_loading_the_snapshot_answers_loading() {
+    let (mp, rp, dir) = start_pair("replloading");
+    let mut m = mp.raw();
+    let mut r = rp.raw();
+    assert_eq!(m.cmd("DEBUG POPULATE 20000 key 10"), "+OK\r\n");
+    assert_eq!(r.cmd("SET mine 1"), "+OK\r\n");
+    // 20000 keys at 1 ms each: the load outlasts the test.
+    assert_eq!(r.cmd("CONFIG SET key-load-delay 1000"), "+OK\r\n");
+    assert_eq!(r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port)), "+OK\r\n");
+    until("the replica to load", || r.info_field("persistence", "loading") == "1");
+    assert_eq!(r.cmd("GET mine"), "-LOADING Redis is loading the dataset in memory\r\n");
+    assert_eq!(r.info_field("replication", "role"), "slave");
+    drop(rp);
+    let _ = std::fs::remove_dir_all(&dir);
+}
