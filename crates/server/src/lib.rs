@@ -101,26 +101,14 @@ async fn serve_inner(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>), l
         serve_listeners(&srv, std::mem::take(&mut listeners));
         let s2 = srv.clone();
         let job = tokio::task::spawn_blocking(move || load_data(&s2));
-        tokio::pin!(job);
-        loop {
-            let stop = srv.shutdown_notify.notified();
-            tokio::pin!(stop);
-            stop.as_mut().enable();
-            if srv.shutting_down.load(Ordering::SeqCst) {
-                // SHUTDOWN or a signal while loading: nothing is saved.
-                return Ok(());
-            }
-            tokio::select! {
-                r = &mut job => {
-                    srv.loading.active.store(false, Ordering::SeqCst);
-                    match r {
-                        Ok(Ok(())) => break,
-                        Ok(Err(e)) => return Err(std::io::Error::other(e)),
-                        Err(e) => return Err(std::io::Error::other(e.to_string())),
-                    }
-                }
-                _ = stop => {}
-            }
+        // SHUTDOWN or a signal while loading: nothing is saved.
+        let r = until_shutdown(&srv, job).await;
+        srv.loading.active.store(false, Ordering::SeqCst);
+        match r {
+            None => return Ok(()),
+            Some(Ok(Ok(()))) => {}
+            Some(Ok(Err(e))) => return Err(std::io::Error::other(e)),
+            Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
         }
     }
     aof::start(&srv).map_err(|e| {
@@ -170,14 +158,24 @@ async fn serve_inner(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>), l
         Ok(())
     }));
     // Runs until shutdown (the accept loops end with it).
+    until_shutdown(&srv, std::future::pending::<()>()).await;
+    Ok(())
+}
+
+/// Runs `work` until it ends (Some) or the server shuts down (None).
+async fn until_shutdown<F: std::future::Future>(srv: &Server, work: F) -> Option<F::Output> {
+    tokio::pin!(work);
     loop {
         let stop = srv.shutdown_notify.notified();
         tokio::pin!(stop);
         stop.as_mut().enable();
         if srv.shutting_down.load(Ordering::SeqCst) {
-            return Ok(());
+            return None;
         }
-        stop.await;
+        tokio::select! {
+            r = &mut work => return Some(r),
+            _ = stop => {}
+        }
     }
 }
 
