@@ -242,6 +242,9 @@ struct Shared {
     fsync_failed: AtomicBool,
     /// errno of the last failed write or fsync.
     write_errno: std::sync::atomic::AtomicI32,
+    /// Commands were committed to `buf` since the last write: connections
+    /// write them before sending replies.
+    unwritten: AtomicBool,
     /// Bytes written to the AOF since the server started or the last
     /// rewrite (the part of aof_current_size not yet known from files).
     stop: AtomicBool,
@@ -268,6 +271,14 @@ impl Shared {
     /// MISCONF. Under appendfsync always, where the commands' clients have
     /// not had their replies yet, a failed write or fsync stops the server.
     fn flush(&self, sync: bool) {
+        self.write_out(sync, true)
+    }
+
+    /// Writes what the buffer holds; with `may_fsync`, fsyncs as `flush`
+    /// says (the writer thread), else leaves the fsync to it (a connection
+    /// writing before its replies, as Redis's beforeSleep does).
+    fn write_out(&self, sync: bool, may_fsync: bool) {
+        self.unwritten.store(false, Ordering::Relaxed);
         let data = std::mem::take(&mut *self.buf.lock());
         let mut io = self.io.lock();
         let always = self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS;
@@ -318,6 +329,9 @@ impl Shared {
                     return;
                 }
             }
+        }
+        if !may_fsync {
+            return;
         }
         let mode = self.fsync.load(Ordering::Relaxed);
         let due = sync
@@ -419,7 +433,9 @@ impl crate::propagate::Sink for Sink {
         if self.shared.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS {
             self.shared.flush(true);
         } else {
-            self.shared.wake.notify_one();
+            // Written before the next replies go out (`Aof::before_replies`),
+            // or by the writer thread within a second.
+            self.shared.unwritten.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -462,6 +478,7 @@ impl Default for Aof {
                 write_failed: AtomicBool::new(false),
                 fsync_failed: AtomicBool::new(false),
                 write_errno: std::sync::atomic::AtomicI32::new(0),
+                unwritten: AtomicBool::new(false),
                 stop: AtomicBool::new(false),
             }),
             manifest: Mutex::new(None),
@@ -552,6 +569,17 @@ impl Aof {
     pub fn misconf(&self) -> String {
         let e = std::io::Error::from_raw_os_error(self.shared.write_errno.load(Ordering::Relaxed));
         format!("MISCONF Errors writing to the AOF file: {}", strerror(&e))
+    }
+
+    /// Before a connection sends replies: what was committed is written to
+    /// the file (not fsynced), so a reply never announces a write that a
+    /// crash of this process could lose, as Redis writes its AOF buffer in
+    /// beforeSleep. One relaxed load when there is nothing to write.
+    #[inline]
+    pub fn before_replies(&self) {
+        if self.shared.unwritten.load(Ordering::Relaxed) && !self.shared.failing() {
+            self.shared.write_out(false, false);
+        }
     }
 
     /// Writes out (and fsyncs) what is buffered.
@@ -670,9 +698,10 @@ fn attach_sink(srv: &Arc<Server>) {
         .spawn(move || loop {
             {
                 let mut b = shared.buf.lock();
-                // While writes fail, try again once a second (the bytes
-                // wait in the buffer), as Redis's cron does.
-                if (b.is_empty() || shared.failing()) && !shared.stop.load(Ordering::SeqCst) {
+                // Connections write before their replies; this thread
+                // writes what is left (background deletions) and fsyncs
+                // once a second (everysec), and retries failed writes.
+                if !shared.stop.load(Ordering::SeqCst) {
                     shared.wake.wait_for(&mut b, Duration::from_millis(1000));
                 }
             }
@@ -1195,6 +1224,9 @@ pub fn debug_loadaof(ctx: &mut Ctx<'_>) -> Result<(), String> {
         };
         crate::scripting::functions::clear_all(srv, &mut funcs);
     }
+    // Other clients get LOADING meanwhile, as from Redis.
+    let d = dir(srv);
+    let _loading = srv.loading.begin(srv, m.load_order().iter().map(|f| file_size(&d.join(&f.name))).sum());
     // The load takes every shard itself (with a client of its own), then
     // the command takes them back.
     ctx.locked = srv.keyspace.lock_none();

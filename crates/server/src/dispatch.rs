@@ -496,12 +496,20 @@ fn execute_inner(
     // While a script runs, wait for the shards in short slices so that a
     // script passing busy-reply-threshold turns the wait into a BUSY reply
     // (and this worker stays free for SCRIPT KILL).
-    let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some();
+    // A load (which holds every shard) makes a waiting command give up
+    // with LOADING, so no worker waits out a load.
+    let loading = || srv.loading.active.load(Ordering::Relaxed);
+    let give_up = || crate::scripting::busy_error(srv, entry.spec).is_some() || loading();
     // A read-only command leaves a snapshot's pending shards to be copied
     // by the next writer (its lazy expiry removes only keys that any later
     // load of the snapshot would drop too).
     let _reading = entry.spec.has(f::READONLY).then(crate::storage::ReadOnly::enter);
     let locked = match entry.lock {
+        Lock::All
+            if entry.spec.name == "debug" && argv.get(1).is_some_and(|s| crate::commands::debug::keyspace_free(s)) =>
+        {
+            Some(srv.keyspace.lock_none())
+        }
         Lock::All => srv.keyspace.lock_all_unless(&give_up),
         Lock::Keys => {
             let mut pos = KeyPositions::new();
@@ -516,7 +524,13 @@ fn execute_inner(
     };
     drop(_reading);
     let Some(locked) = locked else {
-        let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or(CmdError::err("busy"));
+        let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or_else(|| {
+            if loading() {
+                CmdError::msg("LOADING Redis is loading the dataset in memory")
+            } else {
+                CmdError::err("busy")
+            }
+        });
         reject(srv, out, e);
         return (Some(After::Continue), Effects::default());
     };

@@ -711,6 +711,7 @@ fn write_some(
     if out.len() - u.sent > 16 * 1024 && over_limits(srv, info, out.len() - u.sent, u) {
         return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
+    srv.aof.before_replies();
     while !u.blocked && u.sent < out.len() {
         match stream.try_write(&out.buf[u.sent..]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),

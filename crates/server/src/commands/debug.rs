@@ -45,6 +45,15 @@ use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Cmd] = &[Cmd::new(&t::DEBUG, debug).lock_all()];
 
+/// DEBUG subcommands that never look at the keyspace: they run without
+/// taking its shards (so also while a load holds them, as Redis serves
+/// DEBUG LOG during a load).
+pub fn keyspace_free(sub: &[u8]) -> bool {
+    [&b"log"[..], b"error", b"protocol", b"help", b"stringmatch-test", b"set-active-expire"]
+        .iter()
+        .any(|s| sub.eq_ignore_ascii_case(s))
+}
+
 /// The subcommands HELP lists (pairs of lines as Redis's help shows them).
 const HELP: &[&str] = &[
     "CHANGE-REPL-ID",
@@ -124,6 +133,8 @@ fn reload(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let name = srv.config.get_text("dbfilename").unwrap_or_default();
     let load_err = || CmdError::err("Error trying to load the RDB dump");
     let data = std::fs::read(&name).map_err(|_| load_err())?;
+    // Other clients get LOADING meanwhile, as from Redis.
+    let _loading = srv.loading.begin(srv, data.len() as u64);
     if flush {
         let dirty = srv.dirty.load(Ordering::Relaxed);
         super::server::clear_db(ctx, None, false);

@@ -204,7 +204,9 @@ pub fn overhead(srv: &crate::server::Server, held: &mut crate::storage::Locked<'
             continue;
         }
         let _r = crate::storage::ReadOnly::enter();
-        let shard = if holds_some { srv.keyspace.try_lock_shard(i) } else { Some(srv.keyspace.lock_shard(i)) };
+        // While a load holds the shards, they are skipped, not waited for.
+        let skip = holds_some || srv.loading.active.load(std::sync::atomic::Ordering::Relaxed);
+        let shard = if skip { srv.keyspace.try_lock_shard(i) } else { Some(srv.keyspace.lock_shard(i)) };
         if let Some(shard) = shard {
             add(&shard);
         }

@@ -336,6 +336,20 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         Some("local") => is_local(&ctx.client.info.addr),
         _ => false,
     };
+    // While loading, settings flagged deny-loading are refused with
+    // LOADING, unless an earlier argument is wrong anyway (Redis's order).
+    if ctx.srv.loading.active.load(std::sync::atomic::Ordering::Relaxed) {
+        use crate::config::fl;
+        for (name, _) in &pairs {
+            let Some(it) = crate::config::lookup(name) else { break };
+            if !it.mutable() || (it.flags & fl::PROTECTED != 0 && !protected_ok) {
+                break;
+            }
+            if it.flags & fl::DENY_LOADING != 0 {
+                return Err(CmdError::msg("LOADING Redis is loading the dataset in memory"));
+            }
+        }
+    }
     ctx.srv.config.set_many(&pairs, protected_ok).map_err(|e| CmdError::err(e.to_string()))?;
     if let Some((_, v)) = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case("requirepass")) {
         ctx.srv.acl.set_requirepass(v.as_bytes());

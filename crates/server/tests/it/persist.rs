@@ -761,6 +761,13 @@ fn clients_get_loading_while_the_data_loads() {
     assert_eq!(r.info_field("persistence", "loading_total_bytes"), size.to_string());
     assert!(r.info_field("persistence", "loading_loaded_perc").parse::<f64>().unwrap() < 100.0);
     assert_eq!(r.cmd("CONFIG GET key-load-delay"), "*2\r\n$14\r\nkey-load-delay\r\n$4\r\n1000\r\n");
+    // Commands that need no key run; settings flagged deny-loading and
+    // commands that need the keyspace are refused, not waited for.
+    assert_eq!(r.cmd("DEBUG LOG hello"), "+OK\r\n");
+    assert_eq!(r.cmd("CONFIG SET appendonly yes"), loading);
+    assert_eq!(r.cmd("CONFIG SET maxmemory 0"), "+OK\r\n");
+    assert_eq!(r.cmd("DEBUG DIGEST"), loading);
+    assert!(r.cmd("INFO everything").contains("loading:1\r\n"));
     // Queued commands are refused as they come: EXEC then aborts.
     assert_eq!(r.cmd("MULTI"), "+OK\r\n");
     assert_eq!(r.cmd("SET a 1"), loading);
@@ -775,5 +782,23 @@ fn clients_get_loading_while_the_data_loads() {
     let p = hematite(&dir, &["--save", ""]);
     let mut r = p.raw();
     assert_eq!(r.cmd("DBSIZE"), ":20000\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Under appendfsync everysec a write is in the file (written, if not yet
+/// fsynced) before its reply is sent, as Redis writes its AOF buffer
+/// before replying: a crash of the process loses no acknowledged write.
+#[test]
+fn aof_holds_a_write_before_its_reply() {
+    let dir = test_dir("aofbefore");
+    let p = hematite(&dir, &["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]);
+    let mut r = p.raw();
+    let incr = aof_dir(&dir).join("appendonly.aof.1.incr.aof");
+    for i in 0..50 {
+        let key = format!("key-{i}-end");
+        assert_eq!(r.cmd(&format!("SET {key} v")), "+OK\r\n");
+        let data = std::fs::read(&incr).unwrap();
+        assert!(data.windows(key.len()).any(|w| w == key.as_bytes()), "{key} not in the AOF at its reply");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
