@@ -245,6 +245,8 @@ struct Shared {
     /// Commands were committed to `buf` since the last write: connections
     /// write them before sending replies.
     unwritten: AtomicBool,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write.
+    flush_sleep: AtomicU64,
     /// Bytes written to the AOF since the server started or the last
     /// rewrite (the part of aof_current_size not yet known from files).
     stop: AtomicBool,
@@ -281,6 +283,10 @@ impl Shared {
         self.unwritten.store(false, Ordering::Relaxed);
         let data = std::mem::take(&mut *self.buf.lock());
         let mut io = self.io.lock();
+        let nap = self.flush_sleep.load(Ordering::Relaxed);
+        if nap > 0 && !data.is_empty() {
+            std::thread::sleep(Duration::from_micros(nap));
+        }
         let always = self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS;
         if !data.is_empty() {
             let Some(f) = io.fd.as_mut() else { return };
@@ -479,6 +485,7 @@ impl Default for Aof {
                 fsync_failed: AtomicBool::new(false),
                 write_errno: std::sync::atomic::AtomicI32::new(0),
                 unwritten: AtomicBool::new(false),
+                flush_sleep: AtomicU64::new(0),
                 stop: AtomicBool::new(false),
             }),
             manifest: Mutex::new(None),
@@ -580,6 +587,11 @@ impl Aof {
         if self.shared.unwritten.load(Ordering::Relaxed) && !self.shared.failing() {
             self.shared.write_out(false, false);
         }
+    }
+
+    /// DEBUG AOF-FLUSH-SLEEP: each write of the AOF first sleeps `usec`.
+    pub fn set_flush_sleep(&self, usec: u64) {
+        self.shared.flush_sleep.store(usec, Ordering::Relaxed);
     }
 
     /// Writes out (and fsyncs) what is buffered.

@@ -54,9 +54,14 @@ pub use server::Server;
 
 /// Loads the RDB file of the working directory (`dir`/`dbfilename`) if
 /// there is one, then serves as `serve` does.
-pub async fn run(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
-    acl::load_at_start(&srv).map_err(std::io::Error::other)?;
-    serve_inner(srv, on_ready, true).await
+/// `on_listening` runs once the listeners are bound, before the data is
+/// loaded (where Redis prints its PID, which its test suite waits for).
+pub async fn run(
+    srv: Arc<Server>,
+    on_listening: impl FnOnce(),
+    on_ready: impl FnOnce(Vec<SocketAddr>),
+) -> std::io::Result<()> {
+    serve_inner(srv, Some(on_listening), on_ready).await
 }
 
 /// Loads the AOF (appendonly yes) or the RDB file at startup.
@@ -71,36 +76,54 @@ fn load_data(srv: &Server) -> Result<(), String> {
 /// Binds the configured addresses and serves until shutdown. Returns the
 /// bound addresses once listening (through `on_ready`).
 pub async fn serve(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>)) -> std::io::Result<()> {
-    serve_inner(srv, on_ready, false).await
+    serve_inner(srv, None::<fn()>, on_ready).await
 }
 
 /// `load`: the dataset is loaded (`load_data`) after the listeners are
 /// up, as Redis does: clients that connect meanwhile get LOADING for
 /// every command without the `loading` flag; `on_ready` is called once
 /// the data is in.
-async fn serve_inner(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>), load: bool) -> std::io::Result<()> {
+async fn serve_inner(
+    srv: Arc<Server>,
+    on_listening: Option<impl FnOnce()>,
+    on_ready: impl FnOnce(Vec<SocketAddr>),
+) -> std::io::Result<()> {
+    let load = on_listening.is_some();
     persist::Persist::attach(&srv);
     let port = crate::cfg_num!(srv.config, "port") as u16;
     let bind = srv.config.get_text("bind").unwrap_or_default();
     let backlog = crate::cfg_num!(srv.config, "tcp-backlog").clamp(1, u32::MAX as i64) as u32;
-    let mut listeners = bind_all(port, &bind, backlog, &[])?;
+    let mut listeners = bind_all(port, &bind, backlog, &[]).inspect_err(|e| {
+        // Redis's words, which tools watching the log look for.
+        tracing::warn!("Failed listening on port {port} (tcp), aborting: {e}");
+    })?;
     let addrs: Vec<SocketAddr> = listeners.iter().map(|(a, _)| *a).collect();
     if let Some(a) = addrs.first() {
         srv.port.store(a.port() as u64, Ordering::Relaxed);
     }
-    if load {
-        // With files to load, refusing starts before the first client is
-        // served; the loaders keep it set while they run, and it is
-        // cleared when the load ends.
-        let files = if crate::cfg_num!(srv.config, "appendonly") != 0 {
+    if let Some(f) = on_listening {
+        f();
+        acl::load_at_start(&srv).map_err(std::io::Error::other)?;
+    }
+    let aof_start = |srv: &Arc<Server>| {
+        aof::start(srv).map_err(|e| {
+            tracing::warn!("{e}");
+            e
+        })
+    };
+    let files = load
+        && if crate::cfg_num!(srv.config, "appendonly") != 0 {
             aof::files_exist(&srv)
         } else {
             std::path::Path::new(&srv.config.get_text("dbfilename").unwrap_or_else(|| "dump.rdb".into())).exists()
         };
-        srv.loading.active.store(files, Ordering::SeqCst);
+    if files {
+        // Clients are let in while the data loads, and get LOADING until
+        // it is in and the AOF (when on) is open again.
+        srv.loading.active.store(true, Ordering::SeqCst);
         serve_listeners(&srv, std::mem::take(&mut listeners));
         let s2 = srv.clone();
-        let job = tokio::task::spawn_blocking(move || load_data(&s2));
+        let job = tokio::task::spawn_blocking(move || load_data(&s2).and_then(|()| aof_start(&s2)));
         // SHUTDOWN or a signal while loading: nothing is saved.
         let r = until_shutdown(&srv, job).await;
         srv.loading.active.store(false, Ordering::SeqCst);
@@ -110,11 +133,11 @@ async fn serve_inner(srv: Arc<Server>, on_ready: impl FnOnce(Vec<SocketAddr>), l
             Some(Ok(Err(e))) => return Err(std::io::Error::other(e)),
             Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
         }
+    } else {
+        // Nothing to load: clients come in once the AOF (a first base
+        // written, when on) is ready.
+        aof_start(&srv).map_err(std::io::Error::other)?;
     }
-    aof::start(&srv).map_err(|e| {
-        tracing::warn!("{e}");
-        std::io::Error::other(e)
-    })?;
     tokio::spawn(expire::active_expire_loop(srv.clone()));
     tokio::spawn(evict::background(srv.clone()));
     tokio::spawn(net::clients_cron(srv.clone()));

@@ -34,9 +34,6 @@ fn main() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).init();
-    // The PID line comes first, before the data is loaded (Redis's test
-    // suite finds a server by it, also one that then fails to load).
-    println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
     // A file size limit (RLIMIT_FSIZE) makes a write fail with EFBIG, which
     // the AOF and RDB writers report and recover from; the signal would
     // kill the process instead.
@@ -76,7 +73,11 @@ fn main() {
                 }
             }
         });
-        let r = hematite::run(s2, |addrs| {
+        // The PID line once listening, before the data is loaded, as
+        // Redis logs it (its test suite connects once it sees it, also to
+        // a server that then fails to load).
+        let pid_line = || println!("Hematite {} started, PID: {}", env!("CARGO_PKG_VERSION"), std::process::id());
+        let r = hematite::run(s2, pid_line, |addrs| {
             // On standard output, worded as Redis's log lines, so tools
             // that wait for a Redis server to start (Redis's own test
             // suite among them) recognise it.

@@ -56,6 +56,8 @@ pub fn keyspace_free(sub: &[u8]) -> bool {
 
 /// The subcommands HELP lists (pairs of lines as Redis's help shows them).
 const HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Sleeps this long before each write of the AOF (for testing).",
     "CHANGE-REPL-ID",
     "    Draws a new replication ID (INFO master_replid).",
     "DIGEST",
@@ -227,6 +229,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             // Bounded so a typo cannot hold a worker thread for days.
             let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
             std::thread::sleep(d);
+            ctx.out.ok();
+            Ok(())
+        }
+        b"aof-flush-sleep" if argc == 3 => {
+            // atoi: a negative or non-number is 0 (no sleep).
+            ctx.srv.aof.set_flush_sleep(c_atoi(args.next_bytes()?).max(0) as u64);
             ctx.out.ok();
             Ok(())
         }

@@ -101,6 +101,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     let func = &script.func;
     st.engine.set_keys_argv(keys, argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(ctx.now_ms, false);
+    srv.scripting.busy.slow.arm(crate::cfg_num!(srv.config, "busy-reply-threshold"), false, sha);
     let outcome = st.engine.run(ctx, func, None, RunState::new(read_only, allow_oom, keys), sha);
     match outcome {
         Outcome::Done => Ok(()),

@@ -99,7 +99,7 @@ impl Rand48 {
 }
 
 impl Engine {
-    pub fn new(kill: Arc<AtomicBool>) -> mlua::Result<Engine> {
+    pub fn new(kill: Arc<AtomicBool>, slow: Arc<super::Slow>) -> mlua::Result<Engine> {
         // SAFETY: the debug library is only reachable by the prelude (it is
         // removed from the globals right after), never by scripts.
         let lua = unsafe {
@@ -275,6 +275,7 @@ impl Engine {
             if k.load(Ordering::Relaxed) {
                 return Err(mlua::Error::runtime(KILLED));
             }
+            slow.check();
             Ok(VmState::Continue)
         })?;
         let state = State(lua.exec_raw_lua(|raw| raw.state()));

@@ -100,7 +100,7 @@ impl Functions {
     }
 
     fn new(srv: &crate::server::Server) -> Result<Functions, CmdError> {
-        let engine = Engine::new(srv.scripting.busy.kill.clone())
+        let engine = Engine::new(srv.scripting.busy.kill.clone(), srv.scripting.busy.slow.clone())
             .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
         Ok(Functions { engine, libs: BTreeMap::new(), owner: HashMap::new() })
     }
@@ -628,6 +628,7 @@ pub fn fcall(ctx: &mut Ctx<'_>, args: &mut Args<'_>, ro: bool) -> CmdResult {
     let a = fs.engine.array(argv).map_err(|e| CmdError::err(e.to_string()))?;
     let _running = srv.scripting.busy.begin(ctx.now_ms, true);
     srv.scripting.busy.set_info(&name, args.all());
+    srv.scripting.busy.slow.arm(crate::cfg_num!(srv.config, "busy-reply-threshold"), true, &name);
     let engine = &fs.engine;
     match engine.run(ctx, &func, Some((k, a)), RunState::new(read_only, allow_oom, keys), &name) {
         Outcome::Done => Ok(()),

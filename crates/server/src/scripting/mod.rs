@@ -71,6 +71,71 @@ pub struct Busy {
     pub kill: Arc<AtomicBool>,
     /// The running function's name and command (FUNCTION STATS).
     info: Mutex<(String, Vec<Vec<u8>>)>,
+    /// When the running script passes busy-reply-threshold (logged by the
+    /// Lua hook).
+    pub slow: Arc<Slow>,
+}
+
+/// Tells the Lua hook when the running script becomes slow, so that the
+/// moment is logged as Redis does ("Slow script detected").
+#[derive(Default)]
+pub struct Slow {
+    /// Monotonic ms (`mono_ms`) at which the script is slow; 0: not armed.
+    at: AtomicI64,
+    /// Hook calls since the last clock read.
+    ticks: std::sync::atomic::AtomicU32,
+    function: AtomicBool,
+    name: Mutex<String>,
+}
+
+/// Milliseconds on a process-wide monotonic clock (never 0).
+fn mono_ms() -> i64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(std::time::Instant::now).elapsed().as_millis() as i64 + 1
+}
+
+impl Slow {
+    /// Arms the watch for a script starting now (`threshold_ms` 0: never).
+    /// `name`: the function's, or for EVAL the script's SHA1 (logged as
+    /// Redis names it, `f_<sha>`). The name's buffer is reused: no
+    /// allocation per script.
+    pub fn arm(&self, threshold_ms: i64, function: bool, name: &str) {
+        if threshold_ms <= 0 {
+            return;
+        }
+        self.function.store(function, Ordering::Relaxed);
+        {
+            let mut n = self.name.lock();
+            n.clear();
+            if !function {
+                n.push_str("f_");
+            }
+            n.push_str(name);
+        }
+        self.at.store(mono_ms() + threshold_ms, Ordering::Relaxed);
+    }
+
+    pub fn disarm(&self) {
+        self.at.store(0, Ordering::Relaxed);
+    }
+
+    /// From the Lua hook (every 1000 instructions): reads the clock every
+    /// 16th call, and logs once when the threshold has passed.
+    pub fn check(&self) {
+        let at = self.at.load(Ordering::Relaxed);
+        if at == 0 || self.ticks.fetch_add(1, Ordering::Relaxed) % 16 != 0 {
+            return;
+        }
+        let now = mono_ms();
+        if now >= at && self.at.swap(0, Ordering::Relaxed) != 0 {
+            let kill = if self.function.load(Ordering::Relaxed) { "FUNCTION KILL" } else { "SCRIPT KILL" };
+            tracing::warn!(
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {kill} command. Script name is: {}.",
+                now - at,
+                self.name.lock()
+            );
+        }
+    }
 }
 
 fn elapsed_ms(srv: &Server) -> i64 {
@@ -84,6 +149,7 @@ impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.0.started.store(0, Ordering::Release);
         self.0.kill.store(false, Ordering::Relaxed);
+        self.0.slow.disarm();
     }
 }
 
@@ -367,7 +433,7 @@ impl Scripting {
     ) -> Result<parking_lot::MappedMutexGuard<'a, EvalState>, CmdError> {
         let mut g = lock_state(srv, &self.eval, spec)?;
         if g.is_none() {
-            let engine = engine::Engine::new(self.busy.kill.clone())
+            let engine = engine::Engine::new(self.busy.kill.clone(), self.busy.slow.clone())
                 .map_err(|e| CmdError::err(format!("Failed to create the Lua engine: {e}")))?;
             *g = Some(EvalState { engine, scripts: ahash::AHashMap::new(), scripts_bytes: 0 });
         }

@@ -796,9 +796,64 @@ fn aof_holds_a_write_before_its_reply() {
     let incr = aof_dir(&dir).join("appendonly.aof.1.incr.aof");
     for i in 0..50 {
         let key = format!("key-{i}-end");
+        if i == 40 {
+            // Each write of the AOF now waits first; replies still follow it.
+            assert_eq!(r.cmd("DEBUG AOF-FLUSH-SLEEP 20000"), "+OK\r\n");
+        }
         assert_eq!(r.cmd(&format!("SET {key} v")), "+OK\r\n");
         let data = std::fs::read(&incr).unwrap();
         assert!(data.windows(key.len()).any(|w| w == key.as_bytes()), "{key} not in the AOF at its reply");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script that passes busy-reply-threshold is logged once, as Redis logs
+/// it ("Slow script detected ... Script name is: f_<sha>.").
+#[test]
+fn a_slow_script_is_logged() {
+    let dir = test_dir("slowlog");
+    let port = free_port();
+    let log = dir.join("stdout");
+    let child = Command::new(env!("CARGO_BIN_EXE_hematite-server"))
+        .args(["--port", &port.to_string(), "--save", "", "--busy-reply-threshold", "50"])
+        .current_dir(&dir)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc { child, port };
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "server did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut runner = p.raw();
+    let body = "local i = 0 while true do i = i + 1 end";
+    runner.send_cmd(&[b"EVAL", body.as_bytes(), b"0"]);
+    let mut r = p.raw();
+    let t0 = Instant::now();
+    while !r.cmd("PING").starts_with("-BUSY") {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the script never became busy");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sha = {
+        use std::fmt::Write;
+        let mut h = sha1_smol::Sha1::new();
+        h.update(body.as_bytes());
+        h.digest().bytes().iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    let want = format!("using the SCRIPT KILL command. Script name is: f_{sha}.");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap().contains(&want) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no slow script line in the log");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(std::fs::read_to_string(&log).unwrap().contains("Slow script detected: still in execution after "));
+    assert_eq!(r.cmd("SCRIPT KILL"), "+OK\r\n");
+    assert!(String::from_utf8_lossy(&runner.read_reply()).contains("Script killed by user with SCRIPT KILL"));
+    drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
