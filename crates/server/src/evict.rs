@@ -281,7 +281,7 @@ fn safe_to_evict(srv: &Server) -> bool {
     if srv.scripting.busy.running() {
         return false;
     }
-    srv.pause.until_ms.load(Ordering::Relaxed) == 0 || !srv.pause.holds(srv.clock.now_ms(), true)
+    !srv.pause.any() || !srv.pause.holds(srv.clock.now_ms(), true)
 }
 
 /// True if maxmemory is set and used memory is above it.

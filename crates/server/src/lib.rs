@@ -38,6 +38,7 @@ pub mod rdb;
 pub mod replication;
 pub mod scripting;
 pub mod server;
+pub mod shutdown;
 pub mod storage;
 pub mod tracking;
 pub mod txn;

@@ -245,7 +245,7 @@ async fn serve(srv: &Arc<Server>, client: &mut Client, stream: &mut TcpStream) -
             if info.killed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            if srv.pause.until_ms.load(Ordering::Relaxed) != 0 && must_wait(srv, &argv, queued_writes(srv, client)) {
+            if srv.pause.any() && must_wait(srv, &argv, queued_writes(srv, client)) {
                 // CLIENT PAUSE: this command waits; earlier replies go out
                 // as the socket takes them meanwhile (never waited for: the
                 // client may read none before it has sent all).
@@ -642,7 +642,8 @@ async fn wait_pause(
     info.paused.store(true, Ordering::Relaxed);
     let mut alive = true;
     while must_wait(srv, argv, exec_writes) {
-        let left = srv.pause.until_ms.load(Ordering::Relaxed) - srv.clock.now_ms();
+        let until = srv.pause.until_ms.load(Ordering::Relaxed);
+        let left = if until == 0 { 100 } else { until - srv.clock.now_ms() };
         // Re-check at least every 100 ms: the clock can be moved by tests.
         let nap = std::time::Duration::from_millis(left.clamp(1, 100) as u64);
         let wrote = tokio::select! {

@@ -839,10 +839,20 @@ pub fn shutdown_save(srv: &Server) -> Result<(), String> {
 pub fn signal_shutdown(srv: &Server, setting: &str) -> bool {
     let text = srv.config.get_text(setting).unwrap_or_default();
     let has = |w: &str| text.split_whitespace().any(|x| x.eq_ignore_ascii_case(w));
+    // Pending while the cron is paused; then replicas catch up (unless
+    // NOW); SHUTDOWN ABORT ends either.
+    if srv.shutdown.signal_pending(srv).is_err() || srv.shutdown.wait_for_replicas(srv, has("now")).is_err() {
+        return false;
+    }
+    if !crate::shutdown::aof_allows_exit(srv, has("force")) {
+        srv.shutdown.cancel(srv);
+        return false;
+    }
     let loading = srv.loading.active.load(Ordering::SeqCst);
     if !loading && (has("save") || (!has("nosave") && !save_params(srv).is_empty())) {
         if shutdown_save(srv).is_err() && !has("force") {
             tracing::warn!("Error trying to save the DB, can't exit.");
+            srv.shutdown.cancel(srv);
             return false;
         }
     } else {

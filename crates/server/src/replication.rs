@@ -49,6 +49,15 @@ pub struct ReplicaOut {
     pub state: AtomicU8,
     /// Over its output buffer limit: the connection closes.
     dropped: AtomicBool,
+    /// Bytes taken from `buf` and not yet accepted by the socket.
+    inflight: AtomicU64,
+}
+
+impl ReplicaOut {
+    /// Bytes waiting to go to this replica (INFO's replication buffers).
+    pub fn pending(&self) -> u64 {
+        self.buf.lock().len() as u64 + self.inflight.load(Ordering::Relaxed)
+    }
 }
 
 struct Backlog {
@@ -216,6 +225,14 @@ impl Repl {
         self.is_replica.load(Ordering::Relaxed)
     }
 
+    /// (backlog bytes, bytes waiting for replicas): INFO's
+    /// mem_replication_backlog and replication buffers.
+    pub fn buffers(&self) -> (u64, u64) {
+        let g = self.stream.inner.lock();
+        let backlog = g.backlog.as_ref().map_or(0, |b| b.buf.len() as u64);
+        (backlog, g.replicas.iter().map(|r| r.pending()).sum())
+    }
+
     pub fn replicas(&self) -> Vec<Arc<ReplicaOut>> {
         self.stream.inner.lock().replicas.clone()
     }
@@ -371,6 +388,7 @@ pub async fn serve_replica(
         last_ack_ms: AtomicI64::new(now_ms()),
         state: AtomicU8::new(WAIT_BGSAVE),
         dropped: AtomicBool::new(false),
+        inflight: AtomicU64::new(0),
     });
     *info.flags.lock() = "S".into();
     let replid = srv.replid.lock().clone();
@@ -536,11 +554,31 @@ async fn replica_loop(
     let info_killed = || srv.clients.get(out.id).is_none_or(|i| i.killed.load(Ordering::SeqCst));
     loop {
         let data = std::mem::take(&mut *out.buf.lock());
-        if !data.is_empty() {
-            stream.write_all(&data).await?;
-            srv.stats.net_repl_output_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let stop = || out.dropped.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) || info_killed();
+        // A replica that stops reading (its socket full) is still dropped
+        // on time (repl-timeout, output limit): the write is given up when
+        // told to.
+        let mut sent = 0;
+        out.inflight.store(data.len() as u64, Ordering::Relaxed);
+        while sent < data.len() {
+            tokio::select! {
+                r = stream.write(&data[sent..]) => {
+                    let n = r?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::WriteZero.into());
+                    }
+                    sent += n;
+                    out.inflight.store((data.len() - sent) as u64, Ordering::Relaxed);
+                }
+                _ = out.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            if stop() {
+                return Ok(());
+            }
         }
-        if out.dropped.load(Ordering::SeqCst) || srv.shutting_down.load(Ordering::Relaxed) || info_killed() {
+        srv.stats.net_repl_output_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        if stop() {
             return Ok(());
         }
         if !read_acks(srv, out, &mut inbuf) {

@@ -201,6 +201,9 @@ pub struct Pause {
     pub writes_only: AtomicBool,
     /// Woken on CLIENT UNPAUSE or a new pause.
     pub changed: Notify,
+    /// Writes wait while a shutdown waits for replicas (not lifted by
+    /// CLIENT UNPAUSE).
+    pub shutdown: AtomicBool,
 }
 
 impl Pause {
@@ -209,7 +212,14 @@ impl Pause {
     /// EXEC asks with `writes` = whether its queue holds such a command.
     pub fn holds(&self, now_ms: i64, writes: bool) -> bool {
         let until = self.until_ms.load(Ordering::Relaxed);
-        until != 0 && now_ms < until && (writes || !self.writes_only.load(Ordering::Relaxed))
+        (until != 0 && now_ms < until && (writes || !self.writes_only.load(Ordering::Relaxed)))
+            || (writes && self.shutdown.load(Ordering::Relaxed))
+    }
+
+    /// Some pause may be on (a cheap first check).
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.until_ms.load(Ordering::Relaxed) != 0 || self.shutdown.load(Ordering::Relaxed)
     }
 }
 
@@ -264,6 +274,8 @@ pub struct Server {
     pub skip_checksum: AtomicBool,
     /// A dataset being loaded while clients are served (LOADING replies).
     pub loading: crate::loading::Loading,
+    /// A shutdown waiting for replicas, or a signal's pending shutdown.
+    pub shutdown: crate::shutdown::Shutdown,
     /// used_memory when the server was built (INFO used_memory_startup).
     pub startup_memory: AtomicU64,
     /// Clients blocked on keys (blocking.rs).
@@ -338,6 +350,7 @@ impl Server {
             startup_memory: AtomicU64::new(0),
             skip_checksum: AtomicBool::new(false),
             loading: Default::default(),
+            shutdown: Default::default(),
             blocking: Blocking::default(),
             watches: Default::default(),
             scripting: Default::default(),

@@ -274,26 +274,48 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        // Shutdown here is immediate: there is never one in progress.
-        return Err(CmdError::err("No shutdown in progress."));
+        if !ctx.srv.shutdown.abort() {
+            return Err(CmdError::err("No shutdown in progress."));
+        }
+        ctx.out.ok();
+        return Ok(());
     }
-    // NOW only matters while waiting for replicas: there are none here.
-    let _ = now;
+    let srv = ctx.srv;
+    let failed = || CmdError::err("Errors trying to SHUTDOWN. Check logs.");
     // Without SAVE or NOSAVE, the data is saved when save points are set;
     // never while a load runs (the file would lose what is not loaded yet).
-    let loading = ctx.srv.loading.active.load(std::sync::atomic::Ordering::SeqCst);
-    if !loading && (save || (!nosave && !crate::persist::save_params(ctx.srv).is_empty())) {
-        // A script past busy-reply-threshold holds shards the save needs:
-        // only SHUTDOWN NOSAVE can stop the server then.
-        if let Some(e) = crate::scripting::busy_now(ctx.srv) {
+    let loading = srv.loading.active.load(std::sync::atomic::Ordering::SeqCst);
+    let saving = !loading && (save || (!nosave && !crate::persist::save_params(srv).is_empty()));
+    // A script past busy-reply-threshold holds shards the save needs: only
+    // SHUTDOWN NOSAVE can stop the server then.
+    if saving {
+        if let Some(e) = crate::scripting::busy_now(srv) {
             return Err(e);
         }
-        if crate::persist::shutdown_save(ctx.srv).is_err() && !force {
+    }
+    // Replicas catch up first (shutdown-timeout), unless NOW; SHUTDOWN
+    // ABORT from another client ends the wait. The client counts as
+    // blocked meanwhile.
+    let info = ctx.client.info.clone();
+    info.paused.store(true, std::sync::atomic::Ordering::Relaxed);
+    let waited = crate::scripting::run_blocking(|| srv.shutdown.wait_for_replicas(srv, now));
+    info.paused.store(false, std::sync::atomic::Ordering::Relaxed);
+    if waited.is_err() {
+        return Err(failed());
+    }
+    if !crate::shutdown::aof_allows_exit(srv, force) {
+        srv.shutdown.cancel(srv);
+        return Err(failed());
+    }
+    if saving {
+        if crate::persist::shutdown_save(srv).is_err() && !force {
             tracing::warn!("Error trying to save the DB, can't exit.");
-            return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+            tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
+            srv.shutdown.cancel(srv);
+            return Err(failed());
         }
     } else {
-        ctx.srv.persist.cancel_bg();
+        srv.persist.cancel_bg();
     }
     ctx.srv.request_shutdown();
     // Redis closes the connection without a reply when it shuts down.
@@ -602,6 +624,9 @@ fn server_section(ctx: &mut Ctx<'_>, s: &mut String) {
         "config_file" => conf,
         "io_threads_active" => 0,
     );
+    if let Some(ms) = srv.shutdown.remaining_ms() {
+        fields!(s, "shutdown_in_milliseconds" => ms,);
+    }
 }
 
 fn clients_section(srv: &Server, s: &mut String) {
@@ -612,9 +637,12 @@ fn clients_section(srv: &Server, s: &mut String) {
     let tracking = all.iter().filter(|c| c.flags.lock().contains('t')).count();
     let max_in = all.iter().map(|c| c.qbuf.load(Ordering::Relaxed)).max().unwrap_or(0);
     let max_out = all.iter().map(|c| c.omem.load(Ordering::Relaxed)).max().unwrap_or(0);
+    // Replicas' connections are listed by CLIENT LIST but not counted here,
+    // as in Redis.
+    let replicas = all.iter().filter(|c| c.flags.lock().starts_with('S')).count();
     s.push_str("# Clients\r\n");
     fields!(s,
-        "connected_clients" => all.len(),
+        "connected_clients" => all.len() - replicas,
         "cluster_connections" => 0,
         "maxclients" => crate::cfg_num!(srv.config, "maxclients"),
         "client_recent_max_input_buffer" => max_in,
@@ -649,6 +677,7 @@ fn total_system_memory() -> u64 {
 }
 
 fn memory_section(srv: &Server, held: &mut crate::storage::Locked<'_>, s: &mut String) {
+    let (repl_backlog, repl_pending) = srv.repl.buffers();
     let o = super::memory::overhead(srv, held);
     let (used, peak) = (o.used, o.peak);
     let rss = crate::alloc::rss();
@@ -694,9 +723,9 @@ fn memory_section(srv: &Server, held: &mut crate::storage::Locked<'_>, s: &mut S
         // links: what is left out of the eviction figure is mail not yet
         // taken by its connection (evict::not_counted).
         "mem_not_counted_for_evict" => crate::evict::not_counted(srv),
-        "mem_replication_backlog" => 0,
-        "mem_total_replication_buffers" => 0,
-        "mem_clients_slaves" => 0,
+        "mem_replication_backlog" => repl_backlog,
+        "mem_total_replication_buffers" => repl_backlog + repl_pending,
+        "mem_clients_slaves" => repl_pending,
         "mem_cluster_links" => 0,
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",

@@ -269,3 +269,58 @@ fn a_replica_loading_the_snapshot_answers_loading() {
     drop(rp);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A master and its replica, in sync up to `before`, then paused (a paused
+/// replica applies nothing) and one write (`lagging`) behind;
+/// shutdown-timeout set on the master.
+fn lagging_pair(name: &str, timeout: u32) -> (Proc, Proc, std::path::PathBuf, Raw, Raw) {
+    let (mp, rp, dir) = start_pair(name);
+    let (mut m, mut r) = (mp.raw(), rp.raw());
+    assert_eq!(r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port)), "+OK\r\n");
+    link_up(&mut r);
+    assert_eq!(m.cmd("SET before 1"), "+OK\r\n");
+    assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
+    assert_eq!(m.cmd("SHUTDOWN ABORT"), "-ERR No shutdown in progress.\r\n");
+    assert_eq!(r.cmd("CLIENT PAUSE 100000 WRITE"), "+OK\r\n");
+    assert_eq!(m.cmd("SET lagging 1"), "+OK\r\n");
+    assert_eq!(m.cmd(&format!("CONFIG SET shutdown-timeout {timeout}")), "+OK\r\n");
+    (mp, rp, dir, m, r)
+}
+
+/// SHUTDOWN waits for lagging replicas (shutdown-timeout) with writes
+/// paused; SHUTDOWN ABORT ends the wait; NOW skips it; once the replica
+/// has taken the whole stream the master exits, nothing lost.
+#[test]
+fn shutdown_waits_for_replicas_and_can_be_aborted() {
+    let (mut mp, _rp, dir, mut m, mut r) = lagging_pair("replshutdown", 60);
+    let mut waiter = mp.raw();
+    waiter.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    // Wait until the shutdown holds writes: a write from another client
+    // then waits (seen as a blocked client).
+    let mut w2 = mp.raw();
+    until("the shutdown to start waiting", || m.cmd("CLIENT LIST").lines().any(|l| l.contains("cmd=shutdown")));
+    w2.send_cmd(&[b"SET", b"held", b"1"]);
+    until("the write to be held", || m.info_field("clients", "blocked_clients") != "0");
+    assert_eq!(m.cmd("SHUTDOWN ABORT"), "+OK\r\n");
+    assert_eq!(waiter.read_reply(), b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assert_eq!(w2.read_reply(), b"+OK\r\n");
+    assert_eq!(m.cmd("PING"), "+PONG\r\n");
+    // Again; this time the replica catches up and the master exits.
+    waiter.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    until("the shutdown to start waiting", || m.cmd("CLIENT LIST").lines().any(|l| l.contains("cmd=shutdown")));
+    assert_eq!(r.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+    assert!(mp.wait_exit().success());
+    assert_eq!(r.cmd("GET lagging"), "$1\r\n1\r\n");
+    assert_eq!(r.cmd("GET held"), "$1\r\n1\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SHUTDOWN NOW does not wait for a lagging replica.
+#[test]
+fn shutdown_now_skips_the_wait() {
+    let (mut mp, rp, dir, mut m, _r) = lagging_pair("replshutdownnow", 600);
+    m.send_cmd(&[b"SHUTDOWN", b"NOSAVE", b"NOW"]);
+    assert!(mp.wait_exit().success());
+    drop(rp);
+    let _ = std::fs::remove_dir_all(&dir);
+}
