@@ -260,6 +260,14 @@ impl Waiter {
         }
     }
 
+    /// Wakes the connection with `note` on the channel and no reply (the
+    /// connection writes its own: WAIT's count at CLIENT UNBLOCK).
+    pub fn wake_with(&self, note: Vec<u8>) {
+        if let Some(tx) = self.tx.lock().take() {
+            let _ = tx.send(note);
+        }
+    }
+
     /// The receiving end, taken once by the blocked connection.
     pub fn take_receiver(&self) -> Option<oneshot::Receiver<Vec<u8>>> {
         self.rx.lock().take()
@@ -281,6 +289,11 @@ struct Inner {
     by_key: HashMap<(usize, Key), VecDeque<Arc<Waiter>>>,
     by_client: HashMap<u64, Arc<Waiter>>,
 }
+
+/// The argv a WAIT's waiter is registered with.
+pub const WAIT_ARGV: &[u8] = b"wait";
+/// What CLIENT UNBLOCK ... TIMEOUT sends a WAIT's connection.
+pub const WAIT_UNBLOCKED: &[u8] = b"unblocked";
 
 /// The registry of blocked clients (`Server::blocking`).
 #[derive(Default)]
@@ -398,6 +411,11 @@ impl Blocking {
             let mut out = Out::new(w.proto);
             out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
             out.buf
+        } else if w.argv.first().is_some_and(|a| a.as_slice() == WAIT_ARGV) {
+            // WAIT answers with the replicas acknowledged by then, which
+            // its connection counts.
+            w.wake_with(WAIT_UNBLOCKED.to_vec());
+            return Some(w);
         } else {
             w.timeout_bytes()
         };

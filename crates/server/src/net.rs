@@ -484,7 +484,7 @@ async fn wait_acks(srv: &Server, client: &Client, n: usize, offset: u64, deadlin
         client.info.clone(),
         client.db,
         client.proto,
-        vec![b"wait".to_vec()],
+        vec![crate::blocking::WAIT_ARGV.to_vec()],
         req,
     ));
     srv.blocking.register(w.clone());
@@ -507,9 +507,12 @@ async fn wait_acks(srv: &Server, client: &Client, n: usize, offset: u64, deadlin
         }
         let nap = deadline_ms.map_or(100, |d| (d - srv.clock.now_ms()).clamp(1, 100)) as u64;
         tokio::select! {
-            _ = async { match rx.as_mut() { Some(r) => r.await.ok(), None => std::future::pending().await } } => {
-                // CLIENT UNBLOCK: its reply (0, or the UNBLOCKED error) is
-                // in the mailbox.
+            note = async { match rx.as_mut() { Some(r) => r.await.ok(), None => std::future::pending().await } } => {
+                // CLIENT UNBLOCK TIMEOUT: the count now, as Redis answers;
+                // ERROR: its reply is in the mailbox.
+                if note.as_deref() == Some(crate::blocking::WAIT_UNBLOCKED) {
+                    return count_reply(srv.repl.acked(offset));
+                }
                 return Vec::new();
             }
             _ = notified => {}

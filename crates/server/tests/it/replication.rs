@@ -76,6 +76,13 @@ fn a_replica_follows_its_master() {
     same_data(&mut m, &mut r);
     writes(&mut m, "b");
     assert_eq!(m.cmd("WAIT 1 5000"), ":1\r\n");
+    // WAIT for more replicas than there are, ended by CLIENT UNBLOCK:
+    // the count by then, as Redis answers.
+    let mut w = mp.raw();
+    let id = w.cmd("CLIENT ID");
+    w.send_cmd(&[b"WAIT", b"2", b"0"]);
+    until("WAIT to block", || m.cmd(&format!("CLIENT UNBLOCK {}", id.trim_start_matches(':').trim())) == ":1\r\n");
+    assert_eq!(w.read_reply(), b":1\r\n");
     same_data(&mut m, &mut r);
     assert_eq!(r.cmd("GET luab"), "$2\r\nxy\r\n");
     assert!(r.cmd("TTL ttla").starts_with(":"));
