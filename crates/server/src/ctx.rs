@@ -480,6 +480,18 @@ impl<'a> Ctx<'a> {
     /// `modified` for a key of another database (MOVE, COPY ... DB).
     pub fn modified_in_db(&mut self, db: usize, key: &[u8]) {
         self.add_dirty(1);
+        self.touched_in_db(db, key);
+    }
+
+    /// A second key of the same change (RENAME's destination, MOVE's
+    /// target): watchers and tracking clients learn of it, the change
+    /// count does not grow again (Redis counts such a command once).
+    pub fn also_modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.touched_in_db(db, key);
+    }
+
+    fn touched_in_db(&mut self, db: usize, key: &[u8]) {
         if !self.srv.watches.is_empty() {
             let exists = self.raw_db_at(db, key).map(|d| d.get(key).is_some()).unwrap_or(false);
             crate::txn::touch_key(self.srv, db, key, exists);

@@ -198,7 +198,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, mode: RenameMode) -> C
         ctx.free(Why::ServerDel, old.value);
     }
     ctx.modified(src);
-    ctx.modified(dst);
+    ctx.also_modified(dst);
     ctx.notify(notify::GENERIC, "rename_from", src);
     ctx.notify(notify::GENERIC, "rename_to", dst);
     ctx.signal_ready(dst);
@@ -226,7 +226,7 @@ fn move_(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     ctx.notify(notify::GENERIC, "move_from", key);
     in_db(ctx, dst, |c| {
         c.raw_db(key)?.insert_entry(key, entry);
-        c.modified(key);
+        c.also_modified(key);
         c.notify(notify::GENERIC, "move_to", key);
         c.signal_ready(key);
         Ok(())

@@ -568,3 +568,28 @@ fn memory_stats_and_doctor() {
         assert!(info.contains(f), "{f}");
     }
 }
+
+/// The change counter (INFO rdb_changes_since_last_save) counts RENAME and
+/// MOVE once each, as Redis does; SET, DEL of two keys count 1 and 2.
+#[test]
+fn rename_and_move_count_one_change() {
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let changes = |r: &mut crate::common::Raw| -> i64 {
+        r.info_field("persistence", "rdb_changes_since_last_save").parse().unwrap()
+    };
+    r.cmd("SET a 1");
+    r.cmd("SET b 2");
+    let c0 = changes(&mut r);
+    assert_eq!(r.cmd("RENAME a c"), "+OK\r\n");
+    assert_eq!(changes(&mut r), c0 + 1);
+    assert_eq!(r.cmd("RENAME c b"), "+OK\r\n");
+    assert_eq!(changes(&mut r), c0 + 2);
+    assert_eq!(r.cmd("MOVE b 3"), ":1\r\n");
+    assert_eq!(changes(&mut r), c0 + 3);
+    r.cmd("SET x 1");
+    r.cmd("SET y 1");
+    let c1 = changes(&mut r);
+    assert_eq!(r.cmd("DEL x y"), ":2\r\n");
+    assert_eq!(changes(&mut r), c1 + 2);
+}
