@@ -242,9 +242,11 @@ struct Shared {
     fsync_failed: AtomicBool,
     /// errno of the last failed write or fsync.
     write_errno: std::sync::atomic::AtomicI32,
-    /// Commands were committed to `buf` since the last write: connections
-    /// write them before sending replies.
-    unwritten: AtomicBool,
+    /// Bytes ever put in `buf`, and how many of them are written: a
+    /// connection with replies to send first writes until `written`
+    /// reaches what `appended` was (its own commands included).
+    appended: AtomicU64,
+    written: AtomicU64,
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write.
     flush_sleep: AtomicU64,
     /// Bytes written to the AOF since the server started or the last
@@ -280,15 +282,22 @@ impl Shared {
     /// says (the writer thread), else leaves the fsync to it (a connection
     /// writing before its replies, as Redis's beforeSleep does).
     fn write_out(&self, sync: bool, may_fsync: bool) {
-        self.unwritten.store(false, Ordering::Relaxed);
-        let data = std::mem::take(&mut *self.buf.lock());
+        // The buffer is taken under the file's lock: whoever finds the
+        // buffer empty knows earlier bytes are written (or failed) once it
+        // holds the lock.
         let mut io = self.io.lock();
+        let (data, upto) = {
+            let mut b = self.buf.lock();
+            (std::mem::take(&mut *b), self.appended.load(Ordering::Relaxed))
+        };
         let nap = self.flush_sleep.load(Ordering::Relaxed);
         if nap > 0 && !data.is_empty() {
             std::thread::sleep(Duration::from_micros(nap));
         }
         let always = self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS;
-        if !data.is_empty() {
+        if data.is_empty() {
+            self.written.fetch_max(upto, Ordering::Relaxed);
+        } else {
             let Some(f) = io.fd.as_mut() else { return };
             let mut done = 0;
             let mut err = None;
@@ -310,6 +319,7 @@ impl Shared {
                 None => {
                     io.size += data.len() as u64;
                     io.unsynced = true;
+                    self.written.fetch_max(upto, Ordering::Relaxed);
                     solved(&self.write_failed, "write");
                 }
                 Some(e) => {
@@ -377,6 +387,13 @@ impl Shared {
         }
     }
 
+    /// Adds committed bytes to the buffer.
+    fn append(&self, bytes: &[u8]) {
+        let mut b = self.buf.lock();
+        b.extend_from_slice(bytes);
+        self.appended.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    }
+
     /// A write or fsync failed and has not succeeded since.
     fn failing(&self) -> bool {
         self.write_failed.load(Ordering::Relaxed) || self.fsync_failed.load(Ordering::Relaxed)
@@ -421,7 +438,7 @@ impl crate::propagate::Sink for Sink {
         &mut self.selected
     }
     fn put(&mut self, bytes: &[u8]) {
-        self.shared.buf.lock().extend_from_slice(bytes);
+        self.shared.append(bytes);
     }
     fn begin(&mut self) {
         if self.shared.timestamps.load(Ordering::Relaxed) {
@@ -431,18 +448,16 @@ impl crate::propagate::Sink for Sink {
                 .unwrap_or(0);
             if now > self.last_ts {
                 self.last_ts = now;
-                self.shared.buf.lock().extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                self.shared.append(format!("#TS:{now}\r\n").as_bytes());
             }
         }
     }
     fn committed(&mut self) {
         if self.shared.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS {
             self.shared.flush(true);
-        } else {
-            // Written before the next replies go out (`Aof::before_replies`),
-            // or by the writer thread within a second.
-            self.shared.unwritten.store(true, Ordering::Relaxed);
         }
+        // Else written before the next replies go out
+        // (`Aof::before_replies`), or by the writer thread within a second.
     }
 }
 
@@ -484,7 +499,8 @@ impl Default for Aof {
                 write_failed: AtomicBool::new(false),
                 fsync_failed: AtomicBool::new(false),
                 write_errno: std::sync::atomic::AtomicI32::new(0),
-                unwritten: AtomicBool::new(false),
+                appended: AtomicU64::new(0),
+                written: AtomicU64::new(0),
                 flush_sleep: AtomicU64::new(0),
                 stop: AtomicBool::new(false),
             }),
@@ -584,7 +600,8 @@ impl Aof {
     /// beforeSleep. One relaxed load when there is nothing to write.
     #[inline]
     pub fn before_replies(&self) {
-        if self.shared.unwritten.load(Ordering::Relaxed) && !self.shared.failing() {
+        let sh = &self.shared;
+        if sh.written.load(Ordering::Relaxed) < sh.appended.load(Ordering::Relaxed) && !sh.failing() {
             self.shared.write_out(false, false);
         }
     }
@@ -776,7 +793,11 @@ pub fn stop(srv: &Server) {
     a.shared.io.lock().fd = None;
     // What could not be written goes with the file; a later AOF starts
     // from a new base without the old error.
-    a.shared.buf.lock().clear();
+    {
+        let mut b = a.shared.buf.lock();
+        b.clear();
+        a.shared.written.store(a.shared.appended.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
     a.shared.write_failed.store(false, Ordering::Relaxed);
     a.shared.fsync_failed.store(false, Ordering::Relaxed);
 }
