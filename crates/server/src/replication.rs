@@ -574,6 +574,11 @@ async fn replica_loop(
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
             if stop() {
+                // At shutdown, one last write of what the socket takes
+                // without waiting, as Redis flushes its replicas' buffers.
+                if srv.shutting_down.load(Ordering::Relaxed) {
+                    let _ = stream.try_write(&data[sent..]);
+                }
                 return Ok(());
             }
         }
