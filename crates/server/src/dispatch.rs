@@ -351,9 +351,7 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     if srv.repl.is_replica()
         && crate::cfg_num!(srv.config, "replica-serve-stale-data") == 0
         && !srv.repl.link_up()
-        && (!entry.spec.has(f::STALE)
-            || (entry.spec.name == "exec"
-                && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| !q.entry.spec.has(f::STALE)))))
+        && lacks_flag(client, entry, f::STALE)
     {
         refuse(
             srv,
@@ -367,12 +365,8 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     }
     // A dataset is being loaded: only commands flagged loading run (EXEC:
     // if all it queued are).
-    if srv.loading.active.load(Ordering::Relaxed)
-        && (!entry.spec.has(f::LOADING)
-            || (entry.spec.name == "exec"
-                && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| !q.entry.spec.has(f::LOADING)))))
-    {
-        refuse(srv, client, entry, argv, out, CmdError::msg("LOADING Redis is loading the dataset in memory"));
+    if srv.loading.active.load(Ordering::Relaxed) && lacks_flag(client, entry, f::LOADING) {
+        refuse(srv, client, entry, argv, out, CmdError::msg(crate::loading::LOADING_ERR));
         return After::Continue;
     }
     if let Some(e) = crate::scripting::busy_error(srv, entry.spec) {
@@ -438,6 +432,14 @@ fn may_write(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&[u8]]) 
     spec.has(f::WRITE)
         || (spec.name == "exec"
             && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| q.entry.spec.has(f::WRITE))))
+}
+
+/// The command lacks `flag` (stale, loading), or it is an EXEC whose queue
+/// holds a command that lacks it (Redis's cmd_inv_flags).
+fn lacks_flag(client: &Client, entry: &Entry, flag: u64) -> bool {
+    !entry.spec.has(flag)
+        || (entry.spec.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| !q.entry.spec.has(flag))))
 }
 
 /// Commands a RESP2 client may run while subscribed.
@@ -526,7 +528,7 @@ fn execute_inner(
     let Some(locked) = locked else {
         let e = crate::scripting::busy_error(srv, entry.spec).unwrap_or_else(|| {
             if loading() {
-                CmdError::msg("LOADING Redis is loading the dataset in memory")
+                CmdError::msg(crate::loading::LOADING_ERR)
             } else {
                 CmdError::err("busy")
             }

@@ -10,6 +10,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
+/// The refusal while loading (Redis's shared.loadingerr).
+pub const LOADING_ERR: &str = "LOADING Redis is loading the dataset in memory";
+
 #[derive(Default)]
 pub struct Loading {
     /// A load is running and clients are refused (INFO loading:1).

@@ -368,7 +368,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
                 break;
             }
             if it.flags & fl::DENY_LOADING != 0 {
-                return Err(CmdError::msg("LOADING Redis is loading the dataset in memory"));
+                return Err(CmdError::msg(crate::loading::LOADING_ERR));
             }
         }
     }

@@ -66,13 +66,19 @@ pub(crate) fn spawn(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
 /// Starts `bin` and returns once it accepts connections (it may still be
 /// loading its data).
 pub(crate) fn spawn_listening(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
+    spawn_logged(bin, dir, extra, Stdio::null())
+}
+
+/// `spawn_listening` with the server's standard output (its log) sent to
+/// `log`.
+fn spawn_logged(bin: &str, dir: &Path, extra: &[&str], log: impl Into<Stdio>) -> Proc {
     let port = free_port();
     let mut args: Vec<String> = vec!["--port".into(), port.to_string(), "--enable-debug-command".into(), "yes".into()];
     args.extend(extra.iter().map(|s| s.to_string()));
     let child = Command::new(bin)
         .args(&args)
         .current_dir(dir)
-        .stdout(Stdio::null())
+        .stdout(log)
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
@@ -812,21 +818,13 @@ fn aof_holds_a_write_before_its_reply() {
 #[test]
 fn a_slow_script_is_logged() {
     let dir = test_dir("slowlog");
-    let port = free_port();
     let log = dir.join("stdout");
-    let child = Command::new(env!("CARGO_BIN_EXE_hematite-server"))
-        .args(["--port", &port.to_string(), "--save", "", "--busy-reply-threshold", "50"])
-        .current_dir(&dir)
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc { child, port };
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "server did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let p = spawn_logged(
+        env!("CARGO_BIN_EXE_hematite-server"),
+        &dir,
+        &["--save", "", "--busy-reply-threshold", "50"],
+        std::fs::File::create(&log).unwrap(),
+    );
     let mut runner = p.raw();
     let body = "local i = 0 while true do i = i + 1 end";
     runner.send_cmd(&[b"EVAL", body.as_bytes(), b"0"]);
