@@ -29,6 +29,12 @@
 #                          even ones); each figure printed is the median of the
 #                          rounds, so drift in the machine's speed cancels out
 #   CLIENTS (50), RANGE (100000 random keys), SIZE (64-byte values),
+#   LOADGEN (redis-benchmark): the generator of the redis-benchmark rows;
+#                          hematite-load runs the same commands through
+#                          `hematite-load cmd` (same key and value shapes), at
+#                          about half redis-benchmark's own cost per request,
+#                          so that at pipeline 1 the servers, not the
+#                          generator, are the limit (memory rows unchanged)
 #   SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER (redis-server),
 #   RPORT (7210), HPORT (7211), NO_BUILD (set: skip cargo build)
 set -euo pipefail
@@ -45,6 +51,8 @@ RPORT=${RPORT:-7210}
 HPORT=${HPORT:-7211}
 MD=${BENCH_MD:-}
 ROUNDS=${ROUNDS:-1}
+LOADGEN=${LOADGEN:-redis-benchmark}
+case $LOADGEN in redis-benchmark | hematite-load) ;; *) echo "LOADGEN: redis-benchmark or hematite-load" >&2; exit 2 ;; esac
 ALL_SECTIONS="foundation collections probabilistic scripting messaging"
 SECTIONS=${1:-$ALL_SECTIONS}
 SECTIONS=${SECTIONS//,/ }
@@ -219,6 +227,26 @@ rb() {
             return
         fi
     fi
+    if [ "$LOADGEN" = hematite-load ]; then
+        local args
+        if [ "$1" = -t ]; then
+            read -ra args <<<"$(builtin_cmd "$2")"
+        else
+            args=("$@")
+        fi
+        for p in $pipes; do
+            echo "$kind $label -P $p (hematite-load) ..." >&2
+            before=$(cpu_ticks)
+            if ! run "$work/py.out" taskset -c "$LOAD_CPU" "$LOADBIN" cmd "$port" "$n" "$CLIENTS" "$p" "$range" "${args[@]}"; then
+                echo "$kind: $label: $(tail -1 "$work/py.out")" >&2
+                rec R "$kind,$id,$p" "n/a n/a n/a"
+                continue
+            fi
+            after=$(cpu_ticks)
+            rec R "$kind,$id,$p" "$(cat "$work/py.out") $(cpu_per_mop "$n" $((after - before)))"
+        done
+        return
+    fi
     for p in $pipes; do
         echo "$kind $label -P $p ..." >&2
         before=$(cpu_ticks)
@@ -233,6 +261,25 @@ rb() {
         # "test","rps","avg","min","p50","p95","p99","max"
         rec R "$kind,$id,$p" "$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
     done
+}
+
+# The command line of redis-benchmark's built-in test $1 (its
+# redis-benchmark.c), for hematite-load; DATA is its value of SIZE bytes.
+DATA=$(printf 'x%.0s' $(seq "$SIZE"))
+builtin_cmd() {
+    case $1 in
+    set) echo "SET key:__rand_int__ $DATA" ;;
+    get) echo "GET key:__rand_int__" ;;
+    incr) echo "INCR counter:__rand_int__" ;;
+    lpush) echo "LPUSH mylist $DATA" ;;
+    rpop) echo "RPOP mylist" ;;
+    sadd) echo "SADD myset element:__rand_int__" ;;
+    spop) echo "SPOP myset" ;;
+    hset) echo "HSET myhash element:__rand_int__ $DATA" ;;
+    zadd) echo "ZADD myzset __rand_int__ element:__rand_int__" ;;
+    mset) echo "MSET$(for _ in $(seq 10); do printf ' key:__rand_int__ %s' "$DATA"; done)" ;;
+    *) echo "no built-in test $1 for hematite-load" >&2; exit 2 ;;
+    esac
 }
 
 # gen ID LABEL REQUESTS PIPES ARGS... : the hematite-load load generator
@@ -411,7 +458,7 @@ ratio() {
 report() {
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -srm);" \
         "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
-    echo "redis-benchmark -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE; ROUNDS=$ROUNDS (medians);" \
+    echo "$LOADGEN -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE; ROUNDS=$ROUNDS (medians);" \
         "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU. Ratios are Hematite / Redis:" \
         "throughput above 1 is better, p99, CPU and memory below 1 are better."
     local id p rr rp rc hr hp hc
