@@ -78,6 +78,114 @@ pub struct Engine {
     state: State,
     /// Runs since the last garbage-collection step.
     runs: std::cell::Cell<u32>,
+    /// KEYS and ARGV (see `set_keys_argv`).
+    args: [ArgTable; 2],
+    /// Registry reference of the scope table (see prelude.lua).
+    scope_ref: i32,
+    /// None if the Lua table layout is not the expected one.
+    shape: Option<TableShape>,
+}
+
+/// One of the KEYS and ARGV tables an EVAL sees: kept in the registry and
+/// refilled by the next EVAL with as many entries when the script left it
+/// exactly as it was made (see `TableShape`), so that such runs allocate no
+/// tables (Redis makes two per run).
+struct ArgTable {
+    /// Registry reference of the global's name ("KEYS" or "ARGV").
+    name_ref: i32,
+    /// Registry reference of the table.
+    table_ref: i32,
+    /// How many entries the table was made for (usize::MAX: none yet).
+    len: std::cell::Cell<usize>,
+    /// The array size it had when made.
+    made_size: std::cell::Cell<i32>,
+}
+
+/// Reads the shape of a Lua 5.1.5 table (the vendored Lua mlua builds) from
+/// its struct: array size, whether it has a metatable, and whether it ever
+/// got a hash part. KEYS and ARGV are made as Redis makes them (an empty
+/// table, then entries 1..=n in order, which sizes the array part to the
+/// next power of two with no hash part); a table that still has that
+/// array size, no hash part, no metatable, entries 1..=n and nothing past
+/// them is indistinguishable to a script from a fresh one (its `#`
+/// operator, `next` order and growth all match). The layout is checked
+/// against tables of known shape when the engine starts; if it does not
+/// match, tables are never reused.
+#[derive(Clone, Copy)]
+struct TableShape {
+    /// The node address of a table without a hash part (Lua's dummynode).
+    empty_node: usize,
+}
+
+/// The fields of Lua 5.1.5's `Table` (lobject.h) this reads.
+#[repr(C)]
+struct LuaTable51 {
+    next: *const std::ffi::c_void,
+    tt: u8,
+    marked: u8,
+    flags: u8,
+    lsizenode: u8,
+    metatable: *const std::ffi::c_void,
+    array: *const std::ffi::c_void,
+    node: *const std::ffi::c_void,
+    lastfree: *const std::ffi::c_void,
+    gclist: *const std::ffi::c_void,
+    sizearray: std::ffi::c_int,
+}
+
+impl TableShape {
+    /// # Safety
+    /// `l` is a state with room for three stack slots.
+    unsafe fn probe(l: *mut mlua::ffi::lua_State) -> Option<TableShape> {
+        use mlua::ffi;
+        let read = |idx| &*(ffi::lua_topointer(l, idx) as *const LuaTable51);
+        ffi::lua_createtable(l, 3, 0);
+        ffi::lua_createtable(l, 5, 0);
+        ffi::lua_createtable(l, 0, 4);
+        let (a, b, c) = (read(-3), read(-2), read(-1));
+        let ok = a.sizearray == 3
+            && b.sizearray == 5
+            && c.sizearray == 0
+            && a.node == b.node
+            && c.node != a.node
+            && c.lsizenode == 2
+            && a.lsizenode == 0
+            && a.metatable.is_null();
+        let empty_node = a.node as usize;
+        ffi::lua_settop(l, -4);
+        ok.then_some(TableShape { empty_node })
+    }
+
+    /// The array size of the table at the top of the stack.
+    ///
+    /// # Safety
+    /// `l` is a state with a table on top.
+    unsafe fn array_size(l: *mut mlua::ffi::lua_State) -> i32 {
+        (*(mlua::ffi::lua_topointer(l, -1) as *const LuaTable51)).sizearray
+    }
+
+    /// True if the table at the top of the stack is as it was made with
+    /// array size `size` and entries 1..=n: no hash part, no metatable,
+    /// the same array size, entries 1..=n set and none after them.
+    ///
+    /// # Safety
+    /// `l` is a state with a table on top and room for one more slot.
+    unsafe fn as_made(&self, l: *mut mlua::ffi::lua_State, n: usize, size: i32) -> bool {
+        use mlua::ffi;
+        let t = &*(ffi::lua_topointer(l, -1) as *const LuaTable51);
+        if t.sizearray != size || t.node as usize != self.empty_node || !t.metatable.is_null() {
+            return false;
+        }
+        for i in 1..=size.max(0) as usize {
+            ffi::lua_rawgeti(l, -1, i as _);
+            let present = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
+            ffi::lua_settop(l, -2);
+            if present != (i <= n) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// How a run ended.
@@ -252,7 +360,32 @@ impl Engine {
         lua.load(include_str!("prelude.lua")).set_name("=hematite").call::<()>((bridge.clone(), g.clone()))?;
         g.raw_set("debug", Value::Nil)?;
         bridge.raw_get::<mlua::Function>("seal")?.call::<()>(())?;
-        lua.set_named_registry_value(SCOPE_KEY, bridge.raw_get::<Table>("scope")?)?;
+        let scope: Table = bridge.raw_get("scope")?;
+        let state = State(lua.exec_raw_lua(|raw| raw.state()));
+        // The scope, the names KEYS and ARGV and two empty tables get
+        // registry references, so set_keys_argv interns no name.
+        let mut refs = [0i32; 5];
+        for (i, r) in refs.iter_mut().enumerate() {
+            let v = match i {
+                0 => Value::Table(scope.clone()),
+                1 => Value::String(lua.create_string("KEYS")?),
+                2 => Value::String(lua.create_string("ARGV")?),
+                _ => Value::Table(lua.create_table()?),
+            };
+            // SAFETY: the main state at set-up, stack balanced; pushing a
+            // value mlua holds and referencing it cannot fail here (the
+            // state is far below its memory limit).
+            *r = unsafe {
+                let l = state.0;
+                lua.exec_raw_lua(|raw| raw.push_value(&v))?;
+                mlua::ffi::luaL_ref(l, mlua::ffi::LUA_REGISTRYINDEX)
+            };
+        }
+        scope.raw_set("KEYS", Value::Nil)?;
+        scope.raw_set("ARGV", Value::Nil)?;
+        // SAFETY: the main state at set-up; three slots, popped again.
+        let shape =
+            unsafe { (mlua::ffi::lua_checkstack(state.0, 3) != 0).then(|| TableShape::probe(state.0)).flatten() };
         let run_fn: mlua::Function = bridge.raw_get("run")?;
         lua.set_named_registry_value(IMPL_KEY, bridge.raw_get::<Table>("impl")?)?;
         let env: Table = bridge.raw_get("env")?;
@@ -278,10 +411,28 @@ impl Engine {
             slow.check();
             Ok(VmState::Continue)
         })?;
-        let state = State(lua.exec_raw_lua(|raw| raw.state()));
         // The set-up's garbage goes now, so INFO shows what a state holds.
         lua.gc_collect()?;
-        Ok(Engine { lua, env, bridge, run_fn, load_deadline, handoff_at, epoch, state, runs: std::cell::Cell::new(0) })
+        let arg = |name_ref, table_ref| ArgTable {
+            name_ref,
+            table_ref,
+            len: std::cell::Cell::new(usize::MAX),
+            made_size: std::cell::Cell::new(0),
+        };
+        Ok(Engine {
+            lua,
+            env,
+            bridge,
+            run_fn,
+            load_deadline,
+            handoff_at,
+            epoch,
+            state,
+            runs: std::cell::Cell::new(0),
+            args: [arg(refs[1], refs[3]), arg(refs[2], refs[4])],
+            scope_ref: refs[0],
+            shape,
+        })
     }
 
     /// The Lua state's memory, in whole KiB as Redis reports it (its
@@ -327,23 +478,41 @@ impl Engine {
     }
 
     fn set_keys_argv_raw(&self, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+        use mlua::ffi;
         let l = self.state.0;
-        // SAFETY: the main state, balanced stack; without a memory limit
-        // these calls cannot raise a Lua error.
+        // SAFETY: the main state, balanced stack; with room below the
+        // memory limit (with_room) these calls cannot raise a Lua error.
         unsafe {
-            if mlua::ffi::lua_checkstack(l, 4) == 0 {
+            if ffi::lua_checkstack(l, 6) == 0 {
                 return Err(mlua::Error::runtime("stack overflow"));
             }
-            mlua::ffi::lua_getfield(l, mlua::ffi::LUA_REGISTRYINDEX, c"hematite_scope".as_ptr());
-            for (items, name) in [(keys, c"KEYS"), (argv, c"ARGV")] {
-                mlua::ffi::lua_createtable(l, items.len().min(i32::MAX as usize) as i32, 0);
-                for (i, a) in items.iter().enumerate() {
-                    mlua::ffi::lua_pushlstring(l, a.as_ptr() as *const std::ffi::c_char, a.len());
-                    mlua::ffi::lua_rawseti(l, -2, i as i64 + 1);
+            for (items, t) in [(keys, &self.args[0]), (argv, &self.args[1])] {
+                ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, t.table_ref as _);
+                let n = items.len();
+                let reuse = t.len.get() == n && self.shape.is_some_and(|s| s.as_made(l, n, t.made_size.get()));
+                if !reuse {
+                    // A new table, which the scope and the registry then
+                    // hold, filled below as Redis fills it.
+                    ffi::lua_settop(l, -2);
+                    ffi::lua_createtable(l, 0, 0);
+                    ffi::lua_pushvalue(l, -1);
+                    ffi::lua_rawseti(l, ffi::LUA_REGISTRYINDEX, t.table_ref as _);
+                    ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, self.scope_ref as _);
+                    ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, t.name_ref as _);
+                    ffi::lua_pushvalue(l, -3);
+                    ffi::lua_rawset(l, -3);
+                    ffi::lua_settop(l, -2);
+                    t.len.set(n);
                 }
-                mlua::ffi::lua_setfield(l, -2, name.as_ptr());
+                for (i, a) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(l, a.as_ptr() as *const std::ffi::c_char, a.len());
+                    ffi::lua_rawseti(l, -2, i as i64 + 1);
+                }
+                if !reuse && self.shape.is_some() {
+                    t.made_size.set(TableShape::array_size(l));
+                }
+                ffi::lua_settop(l, -2);
             }
-            mlua::ffi::lua_settop(l, -2);
         }
         Ok(())
     }
@@ -472,8 +641,6 @@ impl Engine {
 }
 
 const IMPL_KEY: &str = "hematite_impl";
-/// Registry name of the table scripts read their globals from (KEYS, ARGV).
-const SCOPE_KEY: &str = "hematite_scope";
 
 /// Calls `impl[key](...)` from the registry's implementation table; it
 /// returns `ok, value`. When not ok and `raise`, the value (an error table)
@@ -591,4 +758,50 @@ fn format_error(v: &Value, name: &str) -> String {
         msg.push_str(&format!(" script: {name}, on {src}:{line}."));
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::new(Arc::new(AtomicBool::new(false)), Arc::new(super::super::Slow::default())).unwrap()
+    }
+
+    #[test]
+    fn lua_table_layout_is_the_expected_one() {
+        // Without it KEYS and ARGV are made anew for every run (correct,
+        // but slower): an mlua or Lua upgrade must not lose this silently.
+        assert!(engine().shape.is_some());
+    }
+
+    #[test]
+    fn keys_and_argv_tables_are_refilled_only_when_left_as_made() {
+        let e = engine();
+        let scope: Table = e.bridge.raw_get("scope").unwrap();
+        let table = |i: usize| -> Table { scope.raw_get(["KEYS", "ARGV"][i]).unwrap() };
+        e.set_keys_argv(&[b"a", b"b", b"c"], &[b"x"]).unwrap();
+        let (k1, a1) = (table(0), table(1));
+        e.set_keys_argv(&[b"d", b"e", b"f"], &[b"y"]).unwrap();
+        assert_eq!(table(0), k1, "same counts, untouched: refilled");
+        assert_eq!(table(1), a1);
+        assert_eq!(k1.raw_get::<String>(1).unwrap(), "d");
+        // A different count, an added entry, a hole, a metatable: new tables.
+        e.set_keys_argv(&[b"d", b"e"], &[b"y"]).unwrap();
+        assert_ne!(table(0), k1);
+        let k2 = table(0);
+        k2.raw_set(3, "extra").unwrap();
+        e.set_keys_argv(&[b"g", b"h"], &[b"y"]).unwrap();
+        assert_ne!(table(0), k2);
+        let k3 = table(0);
+        assert_eq!(k3.raw_len(), 2);
+        k3.raw_set(1, Value::Nil).unwrap();
+        e.set_keys_argv(&[b"g", b"h"], &[b"y"]).unwrap();
+        assert_ne!(table(0), k3);
+        let k4 = table(0);
+        k4.set_metatable(Some(e.lua.create_table().unwrap()));
+        e.set_keys_argv(&[b"g", b"h"], &[b"y"]).unwrap();
+        assert_ne!(table(0), k4);
+        assert_eq!(table(1), a1, "ARGV untouched all along");
+    }
 }
