@@ -7,11 +7,21 @@
 //! command families bind handlers to specs by symbol (see `commands::TABLE`),
 //! and only bound commands exist for clients (COMMAND, COUNT, lookups).
 //!
+//! COMMAND DOCS needs more than a spec holds: the argument tree, the version
+//! a command was deprecated in, the versions of its history. Those live in
+//! `CommandDocs` records, found by name (`docs_of`): `args.rs` is generated
+//! from the reference's COMMAND DOCS by tools/gen_cmddocs.py, newer commands'
+//! records are written in `extra.rs`. The prose around them (summaries,
+//! history texts, what replaces a deprecated command) is ours, in
+//! `summaries.rs` and `history.rs`.
+//!
 //! Flag and category bits are numbered in the order Redis prints them, so
 //! rendering them in bit order reproduces COMMAND INFO byte for byte.
 //! Depends on nothing else of ours.
 
+pub mod args;
 pub mod extra;
+pub mod history;
 pub mod notes;
 pub mod summaries;
 pub mod table;
@@ -158,6 +168,90 @@ impl CommandSpec {
     }
 }
 
+/// What COMMAND DOCS says of a command beyond its spec. Commands without
+/// arguments, history or deprecation have no record.
+#[derive(Debug)]
+pub struct CommandDocs {
+    /// Lowercase, `container|sub` for subcommands, as `CommandSpec::name`.
+    pub name: &'static str,
+    /// Empty unless the command is deprecated.
+    pub deprecated_since: &'static str,
+    /// The version of each history entry, oldest first (texts: `history`).
+    pub history: &'static [&'static str],
+    pub args: &'static [Arg],
+}
+
+/// One argument of a command's syntax, as COMMAND DOCS describes it. Empty
+/// strings stand for absent versions.
+#[derive(Debug)]
+pub struct Arg {
+    pub name: &'static str,
+    pub kind: ArgKind,
+    /// The key spec that finds this argument, for keys (and patterns naming keys).
+    pub key_spec: Option<u8>,
+    /// The literal word that introduces the argument (`EX`), if any. It may
+    /// be empty (MIGRATE's `""` in place of a key), which is not absent.
+    pub token: Option<&'static str>,
+    pub since: &'static str,
+    pub deprecated_since: &'static str,
+    /// `argf` bits.
+    pub flags: u64,
+    /// The alternatives of a `OneOf`, the parts of a `Block`.
+    pub args: &'static [Arg],
+}
+
+impl Arg {
+    /// The defaults generated records fill in with `..Arg::NONE`.
+    pub const NONE: Arg = Arg {
+        name: "",
+        kind: ArgKind::Str,
+        key_spec: None,
+        token: None,
+        since: "",
+        deprecated_since: "",
+        flags: 0,
+        args: &[],
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    Str,
+    Integer,
+    Double,
+    Key,
+    Pattern,
+    UnixTime,
+    PureToken,
+    OneOf,
+    Block,
+}
+
+impl ArgKind {
+    /// The type name COMMAND DOCS reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArgKind::Str => "string",
+            ArgKind::Integer => "integer",
+            ArgKind::Double => "double",
+            ArgKind::Key => "key",
+            ArgKind::Pattern => "pattern",
+            ArgKind::UnixTime => "unix-time",
+            ArgKind::PureToken => "pure-token",
+            ArgKind::OneOf => "oneof",
+            ArgKind::Block => "block",
+        }
+    }
+}
+
+/// The docs record of a command (`get`, `config|get`), if it has one.
+pub fn docs_of(name: &str) -> Option<&'static CommandDocs> {
+    match args::DOCS.binary_search_by(|d| d.name.cmp(name)) {
+        Ok(i) => Some(&args::DOCS[i]),
+        Err(_) => extra::DOCS.iter().find(|d| d.name == name),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
     pub flags: u64,
@@ -221,6 +315,10 @@ bits!(doc:
     DEPRECATED = "deprecated", SYSCMD = "syscmd",
 );
 
+bits!(argf:
+    OPTIONAL = "optional", MULTIPLE = "multiple", MULTIPLE_TOKEN = "multiple_token",
+);
+
 /// The names of the bits set in `v`, in bit order.
 pub fn names(v: u64, table: &'static [&'static str]) -> impl Iterator<Item = &'static str> {
     table.iter().enumerate().filter(move |(i, _)| v & (1 << i) != 0).map(|(_, n)| *n)
@@ -235,6 +333,35 @@ mod tests {
         let mut out = super::KeyPositions::new();
         spec.key_positions(&argv, &mut out);
         out.to_vec()
+    }
+
+    /// `docs_of` searches args.rs by bisection, and every record belongs to
+    /// a spec whose key specs its key arguments point into.
+    #[test]
+    fn docs_records() {
+        for w in super::args::DOCS.windows(2) {
+            assert!(w[0].name < w[1].name, "{} before {}", w[0].name, w[1].name);
+        }
+        let specs = || {
+            ALL.iter()
+                .chain(super::extra::ALL.iter())
+                .flat_map(|s| std::iter::once(*s).chain(s.subcommands.iter().copied()))
+        };
+        fn key_specs_used(args: &[super::Arg], max: &mut i32) {
+            for a in args {
+                *max = (*max).max(a.key_spec.map_or(-1, i32::from));
+                key_specs_used(a.args, max);
+            }
+        }
+        for d in super::args::DOCS.iter().chain(super::extra::DOCS.iter()) {
+            let spec = specs().find(|s| s.name == d.name).unwrap_or_else(|| panic!("{} has no spec", d.name));
+            let mut max = -1;
+            key_specs_used(d.args, &mut max);
+            assert!(max < spec.key_specs.len() as i32, "{}", d.name);
+            assert!(std::ptr::eq(super::docs_of(d.name).unwrap(), d));
+        }
+        assert!(super::docs_of("nosuch").is_none());
+        assert_eq!(super::docs_of("hexpire").unwrap().args.len(), 4);
     }
 
     #[test]
