@@ -4,8 +4,10 @@
 //! only bound commands exist: a spec without a handler is invisible, a
 //! container shows only its bound subcommands. COMMAND INFO renders a spec in
 //! the exact shape Redis 7.0 uses (flags, categories, tips and key specs as
-//! sets; key specs as maps of `begin_search` / `find_keys`); COMMAND DOCS uses
-//! our own summaries (`cmdspec::summaries`) with the facts of the spec.
+//! sets; key specs as maps of `begin_search` / `find_keys`). COMMAND DOCS
+//! shows the facts of the spec and of its docs record (`cmdspec::docs_of`:
+//! argument trees, deprecation, history versions) with our own prose
+//! (`cmdspec::summaries`, `cmdspec::history`), in Redis 7.0's field order.
 //!
 //! Order: Redis walks its command dictionary, whose order is randomised per
 //! process; we list commands (and subcommands) by name, which is one of the
@@ -139,14 +141,26 @@ pub fn write_info(out: &mut Out, e: &Entry) {
     }
 }
 
-/// One command as COMMAND DOCS shows it (a map).
+/// One command as COMMAND DOCS shows it: a map whose fields come in Redis
+/// 7.0's order (summary, since, group, complexity, doc_flags,
+/// deprecated_since, replaced_by, history, arguments, subcommands), each
+/// present only when it has something to say.
 fn write_docs(out: &mut Out, e: &Entry) {
     let s = e.spec;
     let subs = registry().subs_of(e);
-    let mut n = 3; // summary, since, group
-    n += usize::from(!s.complexity.is_empty());
-    n += usize::from(s.doc_flags != 0);
-    n += usize::from(!subs.is_empty());
+    let d = cmdspec::docs_of(s.name);
+    let deprecated = d.map_or("", |d| d.deprecated_since);
+    let replaced = cmdspec::history::replaced_by(s.name);
+    let history = d.map_or(&[][..], |d| d.history);
+    let args = d.map_or(&[][..], |d| d.args);
+    let n = 3 // summary, since, group
+        + usize::from(!s.complexity.is_empty())
+        + usize::from(s.doc_flags != 0)
+        + usize::from(!deprecated.is_empty())
+        + usize::from(replaced.is_some())
+        + usize::from(!history.is_empty())
+        + usize::from(!args.is_empty())
+        + usize::from(!subs.is_empty());
     out.map(n);
     out.bulk("summary");
     out.bulk(cmdspec::summaries::summary(s.name));
@@ -162,12 +176,79 @@ fn write_docs(out: &mut Out, e: &Entry) {
         out.bulk("doc_flags");
         flag_set(out, s.doc_flags, doc::NAMES, "");
     }
+    if !deprecated.is_empty() {
+        out.bulk("deprecated_since");
+        out.bulk(deprecated);
+    }
+    if let Some(r) = replaced {
+        out.bulk("replaced_by");
+        out.bulk(r);
+    }
+    if !history.is_empty() {
+        out.bulk("history");
+        out.set(history.len());
+        for (i, v) in history.iter().enumerate() {
+            // Two entries may share a version: the nth of them gets our nth text.
+            let nth = history[..i].iter().filter(|w| *w == v).count();
+            out.array(2);
+            out.bulk(v);
+            out.bulk(cmdspec::history::history_text(s.name, v, nth));
+        }
+    }
+    if !args.is_empty() {
+        out.bulk("arguments");
+        write_args(out, args);
+    }
     if !subs.is_empty() {
         out.bulk("subcommands");
         out.map(subs.len());
         for sub in subs {
             out.bulk(sub.spec.name);
             write_docs(out, sub);
+        }
+    }
+}
+
+/// An argument list as COMMAND DOCS shows it: an array of maps, with the
+/// fields in Redis 7.0's order (name, type, key_spec_index, token, since,
+/// deprecated_since, flags, arguments).
+fn write_args(out: &mut Out, args: &[cmdspec::Arg]) {
+    out.array(args.len());
+    for a in args {
+        let nested = matches!(a.kind, cmdspec::ArgKind::OneOf | cmdspec::ArgKind::Block);
+        let n = 2
+            + usize::from(a.key_spec.is_some())
+            + usize::from(a.token.is_some())
+            + usize::from(!a.since.is_empty())
+            + usize::from(!a.deprecated_since.is_empty())
+            + usize::from(a.flags != 0)
+            + usize::from(nested);
+        out.map(n);
+        out.bulk("name");
+        out.bulk(a.name);
+        out.bulk("type");
+        out.bulk(a.kind.name());
+        if let Some(k) = a.key_spec {
+            out.bulk("key_spec_index");
+            out.int(k as i64);
+        }
+        if let Some(t) = a.token {
+            out.bulk("token");
+            out.bulk(t);
+        }
+        for (field, v) in [("since", a.since), ("deprecated_since", a.deprecated_since)] {
+            if !v.is_empty() {
+                out.bulk(field);
+                out.bulk(v);
+            }
+        }
+        if a.flags != 0 {
+            out.bulk("flags");
+            flag_set(out, a.flags, cmdspec::argf::NAMES, "");
+        }
+        if nested {
+            out.bulk("arguments");
+            write_args(out, a.args);
         }
     }
 }
@@ -616,6 +697,62 @@ mod tests {
         }
     }
 
+    fn docs_of(name: &str, proto: resp::Protocol) -> String {
+        let mut out = Out::new(proto);
+        write_docs(&mut out, lookup_by_name(name.as_bytes()).unwrap());
+        String::from_utf8(out.buf).unwrap()
+    }
+
+    fn bulk(s: &str) -> String {
+        format!("${}\r\n{s}\r\n", s.len())
+    }
+
+    #[test]
+    fn docs_rendering() {
+        use resp::Protocol::{Resp2, Resp3};
+        // A deprecated command: doc flags, deprecation, replacement, arguments.
+        let summary = bulk(cmdspec::summaries::summary("getset"));
+        let replaced = bulk(cmdspec::history::replaced_by("getset").unwrap());
+        let want = format!(
+            "%8\r\n$7\r\nsummary\r\n{summary}$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
+             $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\ndoc_flags\r\n~1\r\n+deprecated\r\n\
+             $16\r\ndeprecated_since\r\n$5\r\n6.2.0\r\n$11\r\nreplaced_by\r\n{replaced}\
+             $9\r\narguments\r\n*2\r\n\
+             %3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n\
+             %2\r\n$4\r\nname\r\n$5\r\nvalue\r\n$4\r\ntype\r\n$6\r\nstring\r\n"
+        );
+        assert_eq!(docs_of("getset", Resp3), want);
+        // History and an optional argument with a version, in RESP2.
+        let summary = bulk(cmdspec::summaries::summary("lpop"));
+        let text = bulk(cmdspec::history::history_text("lpop", "6.2.0", 0));
+        let complexity = bulk("O(N) where N is the number of elements returned");
+        let want = format!(
+            "*12\r\n$7\r\nsummary\r\n{summary}$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$4\r\nlist\r\n\
+             $10\r\ncomplexity\r\n{complexity}\
+             $7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n6.2.0\r\n{text}\
+             $9\r\narguments\r\n*2\r\n\
+             *6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n\
+             *8\r\n$4\r\nname\r\n$5\r\ncount\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\nsince\r\n$5\r\n6.2.0\r\n\
+             $5\r\nflags\r\n*1\r\n+optional\r\n"
+        );
+        assert_eq!(docs_of("lpop", Resp2), want);
+        // Nested arguments: a oneof's alternatives under "arguments".
+        let d = docs_of("client|reply", Resp3);
+        assert!(
+            d.ends_with(
+                "$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$11\r\non_off_skip\r\n$4\r\ntype\r\n$5\r\noneof\r\n\
+                 $9\r\narguments\r\n*3\r\n\
+                 %3\r\n$4\r\nname\r\n$2\r\non\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$2\r\nON\r\n\
+                 %3\r\n$4\r\nname\r\n$3\r\noff\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nOFF\r\n\
+                 %3\r\n$4\r\nname\r\n$4\r\nskip\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$4\r\nSKIP\r\n"
+            ),
+            "{d}"
+        );
+        // A command without a docs record: the spec's fields only.
+        assert!(cmdspec::docs_of("ping").is_some() && cmdspec::docs_of("dbsize").is_none());
+        assert!(docs_of("dbsize", Resp3).starts_with("%4\r\n"));
+    }
+
     #[test]
     fn whole_table() {
         let reg = registry();
@@ -632,6 +769,8 @@ mod tests {
                 .chain(cmdspec::extra::ALL.iter())
                 .any(|s| std::ptr::eq(*s, e.spec) || s.subcommands.iter().any(|sub| std::ptr::eq(*sub, e.spec)));
             assert!(known, "{} is not a table spec", e.spec.name);
+            // COMMAND DOCS has a summary of ours for every command.
+            assert!(!cmdspec::summaries::summary(e.spec.name).is_empty(), "{} has no summary", e.spec.name);
         }
         assert_eq!(reg.top_level().len(), reg.entries.iter().filter(|e| !e.spec.name.contains('|')).count());
         assert_eq!(acl_category(b"KEYSPACE"), cat::KEYSPACE);
