@@ -5,6 +5,9 @@
 //! * `@sort CMD`: compare the elements of an array reply as a multiset
 //!   (commands whose order Redis leaves unspecified).
 //! * `@skip CMD`: send to both, compare nothing (non-deterministic replies).
+//! * `@docs CMD`: a COMMAND DOCS reply, compared with the prose masked in
+//!   both (summaries, history texts and replacement notes are ours) and
+//!   commands in name order (see `docmask`); everything else byte for byte.
 //! * `@diverge <reason> | CMD`: a known difference, written down: the test
 //!   fails if the replies are equal (so fixed divergences get noticed).
 //! * `@redis74 ...` at the top of a file: compare with Redis 7.4 (the
@@ -16,6 +19,7 @@
 //! it the suite fails, unless `HEMATITE_SKIP_DIFF=1` says to skip it.
 
 use crate::common::*;
+use crate::docmask::mask_docs;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -97,6 +101,18 @@ fn show(b: &[u8]) -> String {
     }
 }
 
+/// `a` from a little before its first difference with `b`, so long replies
+/// (COMMAND DOCS) show where they differ.
+pub fn from_difference(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let first = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    if first < 200 {
+        return a.to_vec();
+    }
+    let mut v = b"...".to_vec();
+    v.extend_from_slice(&a[first - 100..]);
+    v
+}
+
 fn run_script(path: &PathBuf, text: &str, ours: std::net::SocketAddr, theirs: u16, failures: &mut Vec<String>) {
     let reset = |addr: std::net::SocketAddr| {
         let mut r = Raw::connect(addr);
@@ -114,6 +130,8 @@ fn run_script(path: &PathBuf, text: &str, ours: std::net::SocketAddr, theirs: u1
         }
         let (mode, cmd) = if let Some(rest) = line.strip_prefix("@sort ") {
             ("sort", rest.to_string())
+        } else if let Some(rest) = line.strip_prefix("@docs ") {
+            ("docs", rest.to_string())
         } else if let Some(rest) = line.strip_prefix("@skip ") {
             ("skip", rest.to_string())
         } else if let Some(rest) = line.strip_prefix("@diverge ") {
@@ -129,6 +147,7 @@ fn run_script(path: &PathBuf, text: &str, ours: std::net::SocketAddr, theirs: u1
         let (ra, rb) = (a.read_reply(), b.read_reply());
         let (ca, cb) = match mode {
             "sort" => (sorted_elements(&ra), sorted_elements(&rb)),
+            "docs" => (mask_docs(&ra), mask_docs(&rb)),
             "skip" => continue,
             _ => (ra.clone(), rb.clone()),
         };
@@ -140,8 +159,8 @@ fn run_script(path: &PathBuf, text: &str, ours: std::net::SocketAddr, theirs: u1
             failures.push(format!(
                 "{name}:{}: `{cmd}`\n    hematite: {}\n    redis:    {}",
                 n + 1,
-                show(&ra),
-                show(&rb)
+                show(&from_difference(&ca, &cb)),
+                show(&from_difference(&cb, &ca))
             ));
         }
     }

@@ -13,6 +13,7 @@ mod conform;
 mod connection;
 mod debug;
 mod diff;
+mod docmask;
 mod dump;
 mod eviction;
 mod generic;

@@ -3,7 +3,7 @@
 //! `timeout` and `maxclients` settings.
 
 use crate::common::*;
-use crate::diff::{reference_bin, start_ref, RefServer};
+use crate::diff::{from_difference, reference_bin, start_ref, RefServer};
 use hematite::commands::registry;
 use std::time::Duration;
 
@@ -78,6 +78,195 @@ fn command_info_matches_reference_for_every_bound_command() {
         }
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// COMMAND DOCS argument trees, deprecation and subcommands, in both
+/// protocols (the expected trees are redis-server 7.0.15's).
+#[test]
+fn command_docs_argument_trees() {
+    use crate::docmask::{args_outline, doc_field, doc_fields};
+    let t = TestServer::start();
+    let mut r = t.raw();
+    let trees: &[(&str, &str, &str)] = &[
+        (
+            "set",
+            "set",
+            "name=key type=key key_spec_index=0
+name=value type=string
+name=condition type=oneof since=2.6.12 flags=optional
+  name=nx type=pure-token token=NX
+  name=xx type=pure-token token=XX
+name=get type=pure-token token=GET since=6.2.0 flags=optional
+name=expiration type=oneof flags=optional
+  name=seconds type=integer token=EX since=2.6.12
+  name=milliseconds type=integer token=PX since=2.6.12
+  name=unix-time-seconds type=unix-time token=EXAT since=6.2.0
+  name=unix-time-milliseconds type=unix-time token=PXAT since=6.2.0
+  name=keepttl type=pure-token token=KEEPTTL since=6.0.0
+",
+        ),
+        (
+            "zadd",
+            "zadd",
+            "name=key type=key key_spec_index=0
+name=condition type=oneof since=3.0.2 flags=optional
+  name=nx type=pure-token token=NX
+  name=xx type=pure-token token=XX
+name=comparison type=oneof since=6.2.0 flags=optional
+  name=gt type=pure-token token=GT
+  name=lt type=pure-token token=LT
+name=change type=pure-token token=CH since=3.0.2 flags=optional
+name=increment type=pure-token token=INCR since=3.0.2 flags=optional
+name=score_member type=block flags=multiple
+  name=score type=double
+  name=member type=string
+",
+        ),
+        (
+            "xadd",
+            "xadd",
+            "name=key type=key key_spec_index=0
+name=nomkstream type=pure-token token=NOMKSTREAM since=6.2.0 flags=optional
+name=trim type=block flags=optional
+  name=strategy type=oneof
+    name=maxlen type=pure-token token=MAXLEN
+    name=minid type=pure-token token=MINID since=6.2.0
+  name=operator type=oneof flags=optional
+    name=equal type=pure-token token==
+    name=approximately type=pure-token token=~
+  name=threshold type=string
+  name=count type=integer token=LIMIT since=6.2.0 flags=optional
+name=id_or_auto type=oneof
+  name=auto_id type=pure-token token=*
+  name=id type=string
+name=field_value type=block flags=multiple
+  name=field type=string
+  name=value type=string
+",
+        ),
+        (
+            "client|kill",
+            "client|kill",
+            "name=filter type=oneof
+  name=ip:port type=string deprecated_since=2.8.12
+  name=new-format type=oneof flags=multiple
+    name=client-id type=integer token=ID since=2.8.12 flags=optional
+    name=normal_master_slave_pubsub type=oneof token=TYPE since=2.8.12 flags=optional
+      name=normal type=pure-token token=NORMAL
+      name=master type=pure-token token=MASTER since=3.2.0
+      name=slave type=pure-token token=SLAVE
+      name=replica type=pure-token token=REPLICA since=5.0.0
+      name=pubsub type=pure-token token=PUBSUB
+    name=username type=string token=USER flags=optional
+    name=ip:port type=string token=ADDR flags=optional
+    name=ip:port type=string token=LADDR since=6.2.0 flags=optional
+    name=yes/no type=string token=SKIPME flags=optional
+",
+        ),
+        // A subcommand inside its container's reply.
+        (
+            "xgroup",
+            "xgroup|create",
+            "name=key type=key key_spec_index=0
+name=groupname type=string
+name=id type=oneof
+  name=id type=string
+  name=new_id type=pure-token token=$
+name=mkstream type=pure-token token=MKSTREAM flags=optional
+name=entries_read type=integer token=ENTRIESREAD flags=optional
+",
+        ),
+    ];
+    for proto in ["2", "3"] {
+        r.cmd(&format!("HELLO {proto}"));
+        for (asked, name, want) in trees {
+            let reply = r.cmd_bytes(&format!("COMMAND DOCS {asked}"));
+            assert_eq!(args_outline(&reply, name), *want, "RESP{proto} {name}");
+        }
+        // Field order of a plain, a deprecated and a container command.
+        let reply = r.cmd_bytes("COMMAND DOCS set getset xgroup");
+        let fields = |n| doc_fields(&reply, n).join(" ");
+        assert_eq!(fields("set"), "summary since group complexity history arguments");
+        assert_eq!(fields("getset"), "summary since group complexity doc_flags deprecated_since replaced_by arguments");
+        assert_eq!(fields("xgroup"), "summary since group complexity subcommands");
+        assert_eq!(doc_field(&reply, "getset", "doc_flags").as_deref(), Some("deprecated"));
+        assert_eq!(doc_field(&reply, "getset", "deprecated_since").as_deref(), Some("6.2.0"));
+        // Versions only: the masked texts are empty.
+        let history = doc_field(&crate::docmask::mask_docs(&reply), "set", "history").unwrap();
+        assert_eq!(history, "2.6.12,,6.0.0,,6.2.0,,7.0.0,");
+        assert_eq!(doc_fields(&reply, "xgroup|setid").join(" "), "summary since group complexity history arguments");
+    }
+    // RESP3 types: history a set of pairs, argument flags a set of simple strings.
+    let reply = r.cmd("COMMAND DOCS set");
+    assert!(reply.contains("$7\r\nhistory\r\n~4\r\n*2\r\n$6\r\n2.6.12\r\n"), "{reply}");
+    assert!(reply.contains("$5\r\nflags\r\n~1\r\n+optional\r\n"), "{reply}");
+    r.cmd("HELLO 2");
+    let reply = r.cmd("COMMAND DOCS set");
+    assert!(reply.contains("$7\r\nhistory\r\n*4\r\n*2\r\n$6\r\n2.6.12\r\n"), "{reply}");
+    assert!(reply.contains("$5\r\nflags\r\n*1\r\n+optional\r\n"), "{reply}");
+}
+
+/// Commands redis-server 7.0.15 has that Hematite does not bind (yet).
+const UNBOUND: &[&str] = &[
+    "failover",
+    "lolwut",
+    "module",
+    "module|help",
+    "module|list",
+    "module|load",
+    "module|loadex",
+    "module|unload",
+    "script|debug",
+];
+
+#[test]
+fn command_docs_matches_reference_for_every_bound_command() {
+    let Some(r) = reference() else { return };
+    let t = TestServer::start();
+    let (mut a, mut b) = (t.raw(), ref_raw(&r));
+    let names = |r: &mut Raw| -> Vec<String> {
+        let (_, v) = elements(&r.cmd_bytes("COMMAND LIST")).unwrap();
+        v.iter().map(|n| String::from_utf8_lossy(n).split("\r\n").nth(1).unwrap().to_string()).collect()
+    };
+    let (ours, theirs) = (names(&mut a), names(&mut b));
+    assert_eq!(ours.len(), bound_names().len());
+    // What one side lacks is accounted for: ours has the newer commands,
+    // the reference has the ones we do not bind.
+    for n in ours.iter().filter(|n| !theirs.contains(n)) {
+        assert!(hematite::cmdspec::extra::ALL.iter().any(|s| s.name == *n), "{n} is not in redis-server 7.0.15");
+    }
+    for n in theirs.iter().filter(|n| !ours.contains(n)) {
+        assert!(UNBOUND.contains(&n.as_str()), "{n} is not bound");
+    }
+    for n in UNBOUND {
+        assert!(!ours.iter().any(|o| o == n), "{n} is bound now: take it off UNBOUND");
+    }
+    // Subcommands only one side has are left out of the containers' docs.
+    let both = |n: &[u8]| {
+        let n = String::from_utf8_lossy(n);
+        ours.contains(&n.to_string()) && theirs.contains(&n.to_string())
+    };
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for proto in ["2", "3"] {
+        a.cmd(&format!("HELLO {proto}"));
+        b.cmd(&format!("HELLO {proto}"));
+        for name in ours.iter().filter(|n| theirs.contains(n)) {
+            let line = format!("COMMAND DOCS {name}");
+            let mine = crate::docmask::mask_docs_keeping(&a.cmd_bytes(&line), &both);
+            let reference = crate::docmask::mask_docs_keeping(&b.cmd_bytes(&line), &both);
+            compared += 1;
+            if mine != reference {
+                diffs.push(format!(
+                    "RESP{proto} {name}:\n  ours:   {:?}\n  theirs: {:?}",
+                    String::from_utf8_lossy(&from_difference(&mine, &reference)),
+                    String::from_utf8_lossy(&from_difference(&reference, &mine))
+                ));
+            }
+        }
+    }
+    assert!(compared > 600, "only {compared} replies compared");
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
 
 #[test]
