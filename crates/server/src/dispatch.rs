@@ -348,19 +348,10 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     }
     // replica-serve-stale-data no: while the link is down only commands
     // flagged stale run (EXEC: if all it queued are).
-    if srv.repl.is_replica()
-        && crate::cfg_num!(srv.config, "replica-serve-stale-data") == 0
-        && !srv.repl.link_up()
-        && lacks_flag(client, entry, f::STALE)
-    {
-        refuse(
-            srv,
-            client,
-            entry,
-            argv,
-            out,
-            CmdError::msg("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
-        );
+    // A script that declared flags without allow-stale is refused too
+    // (Redis takes the stale flag off EVAL/FCALL for it).
+    if running_stale(srv) && (lacks_flag(client, entry, f::STALE) || script_denies_stale(srv, entry.spec, argv)) {
+        refuse(srv, client, entry, argv, out, CmdError::msg(MASTERDOWN));
         return After::Continue;
     }
     // A dataset is being loaded: only commands flagged loading run (EXEC:
@@ -432,6 +423,26 @@ fn may_write(srv: &Server, client: &Client, spec: &CommandSpec, argv: &[&[u8]]) 
     spec.has(f::WRITE)
         || (spec.name == "exec"
             && client.multi.as_ref().is_some_and(|m| m.queue.iter().any(|q| q.entry.spec.has(f::WRITE))))
+}
+
+/// Redis's reply to a command refused on a stale replica.
+pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// True on a replica whose link with its master is down while
+/// replica-serve-stale-data is no: only commands flagged stale run.
+pub fn running_stale(srv: &Server) -> bool {
+    srv.repl.is_replica() && crate::cfg_num!(srv.config, "replica-serve-stale-data") == 0 && !srv.repl.link_up()
+}
+
+/// An EVAL or FCALL of a script that declared its flags (a shebang, or a
+/// function) without allow-stale.
+fn script_denies_stale(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    use crate::scripting::flags;
+    (spec.name.starts_with("eval") || spec.name.starts_with("fcall"))
+        && argv
+            .get(1)
+            .and_then(|a| crate::evict::script_flags(srv, spec, a))
+            .is_some_and(|fl| fl & (flags::EVAL_COMPAT | flags::ALLOW_STALE) == 0)
 }
 
 /// The command lacks `flag` (stale, loading), or it is an EXEC whose queue

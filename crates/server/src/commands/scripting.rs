@@ -95,6 +95,11 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, by_sha: bool, ro: bool) 
     if !compat && fl & flags::NO_WRITES == 0 && ro {
         return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
     }
+    // Redis's scriptPrepareForRun: a script without flags does not run on a
+    // stale replica (one with flags was refused before it got here).
+    if compat && crate::dispatch::running_stale(srv) {
+        return Err(CmdError::msg(crate::dispatch::MASTERDOWN));
+    }
     crate::evict::script_start(srv, ctx.client, fl)?;
     let read_only = ro || (!compat && fl & flags::NO_WRITES != 0);
     let allow_oom = !compat && fl & flags::ALLOW_OOM != 0;

@@ -342,6 +342,11 @@ fn run_command(
     if spec.has(f::NOSCRIPT) && !ctx.srv.deny_scripts_disabled.load(std::sync::atomic::Ordering::Relaxed) {
         return refuse("This Redis command is not allowed from script");
     }
+    // Redis's scriptVerifyAllowStale: a script may run on a stale replica
+    // (allow-stale), the commands it calls only if flagged stale.
+    if !spec.has(f::STALE) && crate::dispatch::running_stale(ctx.srv) {
+        return refuse("Can not execute the command on a stale replica");
+    }
     if state.read_only && (spec.has(f::WRITE) || spec.may_replicate()) {
         return refuse("Write commands are not allowed from read-only scripts.");
     }

@@ -331,3 +331,56 @@ fn shutdown_now_skips_the_wait() {
     drop(rp);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// replica-serve-stale-data no with the link down: scripts without flags
+/// and scripts or functions without allow-stale get MASTERDOWN; with
+/// allow-stale they run, but only commands flagged stale inside (replies
+/// as redis-server 7.0.15 gives them).
+#[test]
+fn scripts_on_a_stale_replica() {
+    let dir = test_dir("replstale");
+    let p = hematite(&dir, &["--save", ""]);
+    let mut r = p.raw();
+    let lib = "#!lua name=stale\n\
+        redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}\n\
+        redis.register_function{function_name='f2', callback=function() return 'hello' end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, flags={'allow-stale', 'no-writes'}}\n\
+        redis.register_function{function_name='f4', callback=function() return redis.call('info', 'server') end, flags={'allow-stale', 'no-writes'}}";
+    let mut call = |args: &[&str]| {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        r.send_cmd(&a);
+        String::from_utf8_lossy(&r.read_reply()).into_owned()
+    };
+    assert_eq!(call(&["FUNCTION", "LOAD", lib]), "$5\r\nstale\r\n");
+    // Before: everything runs.
+    assert_eq!(call(&["FCALL", "f1", "0"]), "$5\r\nhello\r\n");
+    assert_eq!(call(&["CONFIG", "SET", "replica-serve-stale-data", "no"]), "+OK\r\n");
+    // Port 1: the link never comes up.
+    assert_eq!(call(&["REPLICAOF", "127.0.0.1", "1"]), "+OK\r\n");
+    let down = "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n";
+    assert_eq!(call(&["FCALL", "f1", "0"]), down);
+    assert_eq!(call(&["FCALL_RO", "f1", "0"]), down);
+    assert_eq!(call(&["FCALL", "f2", "0"]), "$5\r\nhello\r\n");
+    assert_eq!(
+        call(&["FCALL", "f3", "0"]),
+        "-ERR Can not execute the command on a stale replica script: f3, on @user_function:4.\r\n"
+    );
+    assert!(call(&["FCALL", "f4", "0"]).contains("redis_version:"));
+    assert_eq!(call(&["EVAL", "return 1", "0"]), down);
+    assert_eq!(call(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), down);
+    assert_eq!(call(&["EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"]), ":1\r\n");
+    assert!(call(&["EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('get', 'x')", "0"])
+        .starts_with("-ERR Can not execute the command on a stale replica script: "));
+    // Errors that come before the script's run stay as they are.
+    assert_eq!(call(&["EVAL", "return 1", "-1"]), "-ERR Number of keys can't be negative\r\n");
+    assert_eq!(
+        call(&["EVALSHA", "0000000000000000000000000000000000000000", "0"]),
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+    // Stale data served again: scripts run.
+    assert_eq!(call(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]), "+OK\r\n");
+    assert_eq!(call(&["EVAL", "return 1", "0"]), ":1\r\n");
+    assert_eq!(call(&["FCALL", "f1", "0"]), "$5\r\nhello\r\n");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
