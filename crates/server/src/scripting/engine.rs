@@ -799,7 +799,7 @@ mod tests {
         e.set_keys_argv(&[b"g", b"h"], &[b"y"]).unwrap();
         assert_ne!(table(0), k3);
         let k4 = table(0);
-        k4.set_metatable(Some(e.lua.create_table().unwrap()));
+        k4.set_metatable(Some(e.lua.create_table().unwrap())).unwrap();
         e.set_keys_argv(&[b"g", b"h"], &[b"y"]).unwrap();
         assert_ne!(table(0), k4);
         assert_eq!(table(1), a1, "ARGV untouched all along");
