@@ -36,7 +36,11 @@
 #                          so that at pipeline 1 the servers, not the
 #                          generator, are the limit (memory rows unchanged)
 #   SERVER_CPU (0), LOAD_CPU (1), REDIS_SERVER (redis-server),
-#   RPORT (7210), HPORT (7211), NO_BUILD (set: skip cargo build)
+#   PGO (1): measure the profile-guided build (tools/pgo-build.sh, the
+#                          release build to run in production); 0: the plain
+#                          `cargo build --release`
+#   RPORT (7210), HPORT (7211), NO_BUILD (set: skip the builds; with PGO=1
+#                          the last profile-guided build is used)
 set -euo pipefail
 
 N=${BENCH_N:-${N:-1000000}}
@@ -52,6 +56,7 @@ HPORT=${HPORT:-7211}
 MD=${BENCH_MD:-}
 ROUNDS=${ROUNDS:-1}
 LOADGEN=${LOADGEN:-redis-benchmark}
+PGO=${PGO:-1}
 case $LOADGEN in redis-benchmark | hematite-load) ;; *) echo "LOADGEN: redis-benchmark or hematite-load" >&2; exit 2 ;; esac
 ALL_SECTIONS="foundation collections probabilistic scripting messaging"
 SECTIONS=${1:-$ALL_SECTIONS}
@@ -83,11 +88,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+HEMATITE=$root/target/release/hematite-server
+[ "$PGO" = 1 ] && HEMATITE=$root/target/pgo/use/release/hematite-server
 if [ -z "${NO_BUILD:-}" ]; then
     echo "building release..." >&2
     cargo build --release -p hematite --bin hematite-server -p hematite-benches --bin hematite-load >&2
+    if [ "$PGO" = 1 ]; then
+        echo "building the profile-guided release (tools/pgo-build.sh)..." >&2
+        HEMATITE=$("$root/tools/pgo-build.sh")
+    fi
 fi
-HEMATITE=$root/target/release/hematite-server
+echo "hematite-server: $HEMATITE" >&2
 TICKS=$(getconf CLK_TCK)
 
 # A data-set size scaled by BENCH_SCALE (at least 1).
@@ -459,7 +470,8 @@ report() {
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -srm);" \
         "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
     echo "$LOADGEN -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE; ROUNDS=$ROUNDS (medians);" \
-        "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU. Ratios are Hematite / Redis:" \
+        "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU;" \
+        "Hematite build: $([ "$PGO" = 1 ] && echo 'profile-guided (tools/pgo-build.sh)' || echo 'plain cargo build --release'). Ratios are Hematite / Redis:" \
         "throughput above 1 is better, p99, CPU and memory below 1 are better."
     local id p rr rp rc hr hp hc
     for section in $SECTIONS; do

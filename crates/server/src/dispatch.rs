@@ -350,7 +350,11 @@ fn run(srv: &Server, client: &mut Client, argv: &[&[u8]], out: &mut Out) -> Afte
     // flagged stale run (EXEC: if all it queued are).
     // A script that declared flags without allow-stale is refused too
     // (Redis takes the stale flag off EVAL/FCALL for it).
-    if running_stale(srv) && (lacks_flag(client, entry, f::STALE) || script_denies_stale(srv, entry.spec, argv)) {
+    if running_stale(srv)
+        && (lacks_flag(client, entry, f::STALE)
+            || script_denies_stale(srv, entry.spec, argv)
+            || queued_script_denies_stale(srv, client, entry))
+    {
         refuse(srv, client, entry, argv, out, CmdError::msg(MASTERDOWN));
         return After::Continue;
     }
@@ -443,6 +447,18 @@ fn script_denies_stale(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool
             .get(1)
             .and_then(|a| crate::evict::script_flags(srv, spec, a))
             .is_some_and(|fl| fl & (flags::EVAL_COMPAT | flags::ALLOW_STALE) == 0)
+}
+
+/// An EXEC whose queue holds such a script (Redis takes the script's flags
+/// into the transaction's when it queues the command).
+fn queued_script_denies_stale(srv: &Server, client: &Client, entry: &Entry) -> bool {
+    entry.spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queue.iter().any(|q| {
+                let args: Vec<&[u8]> = m.argv(q).into_iter().take(2).collect();
+                script_denies_stale(srv, q.entry.spec, &args)
+            })
+        })
 }
 
 /// The command lacks `flag` (stale, loading), or it is an EXEC whose queue

@@ -333,6 +333,13 @@ async fn serve(srv: &Arc<Server>, client: &mut Client, stream: &mut TcpStream) -
         info.take_mail(&mut out.buf);
         flush_stats(srv, client);
         inbuf.advance(pos);
+        if inbuf.is_empty() && pos > 0 {
+            // All input consumed: the next read goes to the start of the
+            // buffer again (nothing moves), as Redis's query buffer, so a
+            // connection keeps reading into the same few cache lines
+            // rather than walking its whole buffer.
+            let _ = inbuf.try_reclaim(inbuf.capacity() + 1);
+        }
         info.qbuf.store(inbuf.len(), Ordering::Relaxed);
         crate::clientmem::update_own(client, (inbuf.len(), inbuf.capacity()), (out.len(), out.buf.capacity()));
         if ran > 1 && srv.clients.live() > 1 && !close && !unsent.blocked {

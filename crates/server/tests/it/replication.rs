@@ -377,6 +377,27 @@ fn scripts_on_a_stale_replica() {
         call(&["EVALSHA", "0000000000000000000000000000000000000000", "0"]),
         "-NOSCRIPT No matching script. Please use EVAL.\r\n"
     );
+    // A transaction queued while stale data was served, run once it is
+    // not: refused if it holds a script whose flags lack allow-stale (or a
+    // command not flagged stale), as Redis 7.0.15.
+    let mut other = p.raw();
+    let mut queued_then_stale = |cmd: &[&str]| {
+        assert_eq!(call(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]), "+OK\r\n");
+        assert_eq!(call(&["MULTI"]), "+OK\r\n");
+        assert_eq!(call(cmd), "+QUEUED\r\n");
+        other.send_cmd(&[b"CONFIG", b"SET", b"replica-serve-stale-data", b"no"]);
+        assert_eq!(other.read_reply(), b"+OK\r\n");
+        let reply = call(&["EXEC"]);
+        assert_eq!(call(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
+        reply
+    };
+    let aborted = "-EXECABORT Transaction discarded because of: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n";
+    assert_eq!(queued_then_stale(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), aborted);
+    assert_eq!(queued_then_stale(&["FCALL", "f1", "0"]), aborted);
+    assert_eq!(queued_then_stale(&["PING"]), aborted);
+    assert_eq!(queued_then_stale(&["EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"]), "*1\r\n:1\r\n");
+    assert_eq!(queued_then_stale(&["FCALL", "f2", "0"]), "*1\r\n$5\r\nhello\r\n");
+    assert_eq!(queued_then_stale(&["EVAL", "return 1", "0"]), format!("*1\r\n{down}"));
     // Stale data served again: scripts run.
     assert_eq!(call(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]), "+OK\r\n");
     assert_eq!(call(&["EVAL", "return 1", "0"]), ":1\r\n");
