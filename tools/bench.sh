@@ -98,6 +98,7 @@ if [ -z "${NO_BUILD:-}" ]; then
         HEMATITE=$("$root/tools/pgo-build.sh")
     fi
 fi
+[ -x "$HEMATITE" ] || { echo "no $HEMATITE: build it (run without NO_BUILD) or set PGO=0" >&2; exit 1; }
 echo "hematite-server: $HEMATITE" >&2
 TICKS=$(getconf CLK_TCK)
 

@@ -453,12 +453,10 @@ fn script_denies_stale(srv: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool
 /// into the transaction's when it queues the command).
 fn queued_script_denies_stale(srv: &Server, client: &Client, entry: &Entry) -> bool {
     entry.spec.name == "exec"
-        && client.multi.as_ref().is_some_and(|m| {
-            m.queue.iter().any(|q| {
-                let args: Vec<&[u8]> = m.argv(q).into_iter().take(2).collect();
-                script_denies_stale(srv, q.entry.spec, &args)
-            })
-        })
+        && client
+            .multi
+            .as_ref()
+            .is_some_and(|m| m.queue.iter().any(|q| script_denies_stale(srv, q.entry.spec, &m.argv(q))))
 }
 
 /// The command lacks `flag` (stale, loading), or it is an EXEC whose queue

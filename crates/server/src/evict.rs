@@ -590,10 +590,7 @@ pub fn refuse_oom(srv: &Server, client: &mut Client, entry: &'static Entry, argv
         // Queuing may use any amount of memory; EXEC is refused only for
         // the commands it would run.
         Some(_) if !matches!(spec.name, "exec" | "discard" | "quit" | "reset") => true,
-        Some(m) if spec.name == "exec" => m.queue.iter().any(|q| {
-            let args: Vec<&[u8]> = m.argv(q).into_iter().take(2).collect();
-            denies_oom(srv, q.entry.spec, &args)
-        }),
+        Some(m) if spec.name == "exec" => m.queue.iter().any(|q| denies_oom(srv, q.entry.spec, &m.argv(q))),
         _ => denies_oom(srv, spec, argv),
     };
     if refused {
