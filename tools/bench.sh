@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Macro benchmark: Hematite against redis-server 7.0.15, same machine, same run.
 #
-# Each server runs alone, pinned with taskset to SERVER_CPU; the load
-# generators (redis-benchmark, hematite-load, tools/bench_load.py) run pinned to LOAD_CPU, so
-# they never steal the server's core. Both servers run with the same settings
+# Both servers run side by side, each pinned with taskset to SERVER_CPU, and
+# every measurement is made against one of them while the other idles; the
+# load generators (redis-benchmark, hematite-load, tools/bench_load.py) run
+# pinned to LOAD_CPU, so they never steal the server's core. Each row is
+# measured ROUNDS times per server, the two taking turns row by row (Redis
+# first in odd rounds, Hematite first in even ones), so that a machine whose
+# speed drifts over minutes (a shared VM) gives both the same share. Both servers run with the same settings
 # (--save '' --appendonly no, 127.0.0.1 only). Per throughput test, at
 # pipeline depths 1 and 16: requests per second, p99 latency, and the
 # server's CPU time per million requests (utime+stime from /proc/<pid>/stat).
@@ -24,10 +28,13 @@
 #                          (MULTI/EXEC, XREADGROUP+XACK) run BENCH_N/10
 #   BENCH_SCALE (1)        multiplies every data-set size (1,000,000 keys ...)
 #   BENCH_MD               file to append the Markdown tables to (with a dated heading)
-#   ROUNDS (1)             runs of every section per server, the servers taking
-#                          turns (Redis first in odd rounds, Hematite first in
-#                          even ones); each figure printed is the median of the
-#                          rounds, so drift in the machine's speed cancels out
+#   ROUNDS (1)             measurements of every row per server, the servers
+#                          taking turns within the row (Redis first in odd
+#                          rounds, Hematite first in even ones); each figure
+#                          printed is the median of the rounds, and the
+#                          throughput ratio is the median of the per-round
+#                          ratios, so drift in the machine's speed cancels out.
+#                          Memory rows: ROUNDS fresh servers of each kind.
 #   CLIENTS (50), RANGE (100000 random keys), SIZE (64-byte values),
 #   LOADGEN (redis-benchmark): the generator of the redis-benchmark rows;
 #                          hematite-load runs the same commands through
@@ -74,15 +81,19 @@ LOADPY=$root/tools/bench_load.py
 LOADBIN=$root/target/release/hematite-load
 work=$(mktemp -d)
 pid=""
+port=""
+kind=""
 fg=""
 bgpids=()
+declare -A PID_OF PORT_OF=([redis]=$RPORT [hematite]=$HPORT)
 cleanup() {
     [ -z "$fg" ] || kill "$fg" 2>/dev/null || true
     for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
+    for p in "${PID_OF[@]}"; do
+        [ -n "$p" ] || continue
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -107,19 +118,39 @@ scaled() {
     awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'
 }
 
-# Starts server $1 (redis|hematite), fresh and empty; sets $pid and $port.
+# use KIND: makes server KIND (redis|hematite) the current one ($kind, $pid, $port).
+use() {
+    kind=$1
+    port=${PORT_OF[$kind]}
+    pid=${PID_OF[$kind]:-}
+}
+
+# each CMD...: runs CMD once with each server as the current one.
+each() {
+    local k
+    for k in redis hematite; do
+        use "$k"
+        "$@"
+    done
+}
+
+# The servers in the order of round $1: Redis first in odd rounds.
+order() {
+    if [ $(($1 % 2)) = 1 ]; then echo "redis hematite"; else echo "hematite redis"; fi
+}
+
+# Starts server $1 (redis|hematite), fresh and empty, and makes it current.
 start() {
-    local kind=$1
+    use "$1"
     if [ "$kind" = redis ]; then
-        port=$RPORT
         taskset -c "$SERVER_CPU" "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
             --daemonize no --dir "$work" >"$work/$kind.log" 2>&1 &
     else
-        port=$HPORT
         taskset -c "$SERVER_CPU" "$HEMATITE" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
             --dir "$work" >"$work/$kind.log" 2>&1 &
     fi
     pid=$!
+    PID_OF[$kind]=$pid
     for _ in $(seq 100); do
         redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
         sleep 0.1
@@ -129,10 +160,13 @@ start() {
     exit 1
 }
 
+# Stops the current server.
 stop() {
+    [ -n "$pid" ] || return 0
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     pid=""
+    PID_OF[$kind]=""
 }
 
 # run OUT CMD...: runs CMD with its output in file OUT (input from $STDIN or
@@ -168,18 +202,19 @@ is_error() {
     grep -qE '^(ERR|WRONGTYPE|NOSCRIPT|NOGROUP|BUSY|EXECABORT|NOPERM|NOAUTH|MOVED|OOM)( |$)' <<<"$1"
 }
 
-# Bulk-loads data set $1 of $2 elements through redis-cli --pipe; warns on errors.
+# Bulk-loads data set $1 of $2 elements into the current server through
+# redis-cli --pipe; warns on errors. The commands are generated once per set.
 load() {
-    local out
-    run "$work/load.resp" python3 "$LOADPY" gen "$1" "$2"
-    STDIN=$work/load.resp run "$work/load.out" taskset -c "$LOAD_CPU" redis-cli -h 127.0.0.1 -p "$port" --pipe || true
+    local out data=$work/data-$1-$2.resp
+    [ -s "$data" ] || run "$data" python3 "$LOADPY" gen "$1" "$2"
+    STDIN=$data run "$work/load.out" taskset -c "$LOAD_CPU" redis-cli -h 127.0.0.1 -p "$port" --pipe || true
     out=$(tail -1 "$work/load.out")
     grep -q 'errors: 0,' <<<"$out" || echo "warning: loading $1 on $kind: $out" >&2
 }
 
 # Results: R[kind,id,pipe] = "rps p99 cpu" per round, rounds separated by
 # ';'; M[kind,id] = KiB per round, likewise.
-declare -A R M LABEL MLABEL ROWS MROWS PIPES_OF
+declare -A R M LABEL MLABEL ROWS MROWS PIPES_OF SKIP
 
 # rec ARRAY KEY VALUE: appends one round's VALUE to ARRAY[KEY].
 rec() {
@@ -222,22 +257,53 @@ cpu_per_mop() {
     awk -v d="$2" -v t="$TICKS" -v n="$1" 'BEGIN { printf "%.1f", d * 1000 / t / n * 1000000 }'
 }
 
+# rounds ID PIPES MEASURE...: for each pipeline depth in PIPES, ROUNDS rounds
+# in which each server in turn (order ROUND) is measured by `MEASURE... P`,
+# after `$PREP` (a function name, if set) readied its data. A server whose
+# measurement failed is recorded as n/a for the round.
+rounds() {
+    local id=$1 pipes=$2
+    shift 2
+    local p r k
+    for p in $pipes; do
+        for r in $(seq "$ROUNDS"); do
+            for k in $(order "$r"); do
+                use "$k"
+                if [ -n "${SKIP[$kind,$id]:-}" ]; then
+                    rec R "$kind,$id,$p" "n/a n/a n/a"
+                    continue
+                fi
+                [ -z "${PREP:-}" ] || "$PREP"
+                echo "$kind $(label_of "$id") -P $p (round $r of $ROUNDS) ..." >&2
+                "$@" "$p" || rec R "$kind,$id,$p" "n/a n/a n/a"
+            done
+        done
+    done
+}
+
+label_of() {
+    echo "${LABEL[$1]}"
+}
+
 # rb ID LABEL REQUESTS KEYRANGE PIPES CMD... : one redis-benchmark test per
-# pipeline depth in PIPES ("1 16" or "1"). CMD is "-t NAME" for a built-in
-# test, or a command line where __rand_int__ takes values below KEYRANGE.
+# pipeline depth in PIPES ("1 16" or "1"), ROUNDS times per server. CMD is
+# "-t NAME" for a built-in test, or a command line where __rand_int__ takes
+# values below KEYRANGE.
 rb() {
     local id=$1 label=$2 n=$3 range=$4 pipes=$5
     shift 5
     row "$id" "$label" "$pipes"
-    local p before after out check
+    local check k
     if [ "$1" != -t ]; then
-        # A command Hematite lacks (or rejects) must show n/a, not fast errors.
-        check=$(cli "${@//__rand_int__/000000000001}" 2>&1 || true)
-        if is_error "$check"; then
-            echo "$kind: $label: $check" >&2
-            for p in $pipes; do rec R "$kind,$id,$p" "n/a n/a n/a"; done
-            return
-        fi
+        # A command a server lacks (or rejects) must show n/a, not fast errors.
+        for k in redis hematite; do
+            use "$k"
+            check=$(cli "${@//__rand_int__/000000000001}" 2>&1 || true)
+            if is_error "$check"; then
+                echo "$kind: $label: $check" >&2
+                SKIP[$kind,$id]=1
+            fi
+        done
     fi
     if [ "$LOADGEN" = hematite-load ]; then
         local args
@@ -246,33 +312,49 @@ rb() {
         else
             args=("$@")
         fi
-        for p in $pipes; do
-            echo "$kind $label -P $p (hematite-load) ..." >&2
-            before=$(cpu_ticks)
-            if ! run "$work/py.out" taskset -c "$LOAD_CPU" "$LOADBIN" cmd "$port" "$n" "$CLIENTS" "$p" "$range" "${args[@]}"; then
-                echo "$kind: $label: $(tail -1 "$work/py.out")" >&2
-                rec R "$kind,$id,$p" "n/a n/a n/a"
-                continue
-            fi
-            after=$(cpu_ticks)
-            rec R "$kind,$id,$p" "$(cat "$work/py.out") $(cpu_per_mop "$n" $((after - before)))"
-        done
-        return
+        rounds "$id" "$pipes" measure_hl "$id" "$n" cmd @PORT "$n" "$CLIENTS" @P "$range" "${args[@]}" --
+    else
+        rounds "$id" "$pipes" measure_rb "$id" "$n" "$range" "$@" --
     fi
-    for p in $pipes; do
-        echo "$kind $label -P $p ..." >&2
-        before=$(cpu_ticks)
-        if ! run "$work/rb.out" taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
-            -n "$n" -r "$range" -d "$SIZE" -P "$p" --csv "$@" || ! out=$(cat "$work/rb.out") ||
-            ! grep -q '^"[A-Za-z]' <<<"$out" || grep -qi 'error' <<<"$out"; then
-            echo "$kind: $label: $(head -c 300 <<<"$out")" >&2
-            rec R "$kind,$id,$p" "n/a n/a n/a"
-            continue
-        fi
-        after=$(cpu_ticks)
-        # "test","rps","avg","min","p50","p95","p99","max"
-        rec R "$kind,$id,$p" "$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
+}
+
+# measure_hl ID REQUESTS ARGS... -- P: one hematite-load run of REQUESTS
+# requests with ARGS, where @PORT is the current server's port and @P the
+# pipeline depth P; recorded as row ID at pipeline P.
+measure_hl() {
+    local id=$1 n=$2 p=${!#} args=() a before after
+    shift 2
+    while [ "$1" != -- ]; do
+        a=${1//@PORT/$port}
+        args+=("${a//@P/$p}")
+        shift
     done
+    before=$(cpu_ticks)
+    if ! run "$work/py.out" taskset -c "$LOAD_CPU" "$LOADBIN" "${args[@]}"; then
+        echo "$kind: $(label_of "$id"): $(tail -1 "$work/py.out")" >&2
+        return 1
+    fi
+    after=$(cpu_ticks)
+    rec R "$kind,$id,$p" "$(cat "$work/py.out") $(cpu_per_mop "$n" $((after - before)))"
+}
+
+# measure_rb ID REQUESTS KEYRANGE CMD... -- P: one redis-benchmark run.
+measure_rb() {
+    local id=$1 n=$2 range=$3
+    shift 3
+    local args=() before after out
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    local p=$2
+    before=$(cpu_ticks)
+    if ! run "$work/rb.out" taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
+        -n "$n" -r "$range" -d "$SIZE" -P "$p" --csv "${args[@]}" || ! out=$(cat "$work/rb.out") ||
+        ! grep -q '^"[A-Za-z]' <<<"$out" || grep -qi 'error' <<<"$out"; then
+        echo "$kind: $(label_of "$id"): $(head -c 300 "$work/rb.out")" >&2
+        return 1
+    fi
+    after=$(cpu_ticks)
+    # "test","rps","avg","min","p50","p95","p99","max"
+    rec R "$kind,$id,$p" "$(awk -F'","' 'NR==2 { gsub(/"/, "", $2); gsub(/"/, "", $7); printf "%s %s", $2, $7 }' <<<"$out") $(cpu_per_mop "$n" $((after - before)))"
 }
 
 # The command line of redis-benchmark's built-in test $1 (its
@@ -295,47 +377,41 @@ builtin_cmd() {
 }
 
 # gen ID LABEL REQUESTS PIPES ARGS... : the hematite-load load generator
-# (benches/src/load.rs: txn, xrg), which prints "rps p99_ms"; the pipeline
-# depth is appended to ARGS when PIPES has more than one value.
+# (benches/src/load.rs: txn, xrg), which prints "rps p99_ms", ROUNDS times
+# per server; the pipeline depth is appended to ARGS when PIPES has more
+# than one value.
 gen() {
     local id=$1 label=$2 n=$3 pipes=$4
     shift 4
     row "$id" "$label" "$pipes"
-    local p before after out extra
-    for p in $pipes; do
-        echo "$kind $label -P $p ..." >&2
-        extra=()
-        [ "$pipes" != 1 ] && extra=("$p")
-        before=$(cpu_ticks)
-        if ! run "$work/py.out" taskset -c "$LOAD_CPU" "$LOADBIN" "$1" "$port" "$n" "$CLIENTS" "${extra[@]}"; then
-            out=$(cat "$work/py.out")
-            echo "$kind: $label: $(tail -1 <<<"$out")" >&2
-            rec R "$kind,$id,$p" "n/a n/a n/a"
-            continue
-        fi
-        after=$(cpu_ticks)
-        out=$(cat "$work/py.out")
-        rec R "$kind,$id,$p" "$out $(cpu_per_mop "$n" $((after - before)))"
-    done
+    local tool=$1
+    shift
+    [ "$pipes" = 1 ] || set -- "$@" @P
+    rounds "$id" "$pipes" measure_hl "$id" "$n" "$tool" @PORT "$n" "$CLIENTS" "$@" --
 }
 
-# mem ID LABEL DATASET COUNT: RSS growth of a fresh server loading DATASET.
+# mem ID LABEL DATASET COUNT: RSS growth of a fresh server loading DATASET,
+# ROUNDS times per server (the servers taking turns).
 mem() {
-    local id=$1 label=$2 before after
+    local id=$1 label=$2 before after r k
     [ -n "${MLABEL[$id]:-}" ] || MROWS[$section]="${MROWS[$section]:-} $id"
     MLABEL[$id]=$label
-    start "$kind"
-    echo "$kind memory: $label ..." >&2
-    before=$(rss_kb)
-    load "$3" "$4"
-    after=$(rss_kb)
-    rec M "$kind,$id" "$((after - before))"
-    stop
+    for r in $(seq "$ROUNDS"); do
+        for k in $(order "$r"); do
+            start "$k"
+            echo "$kind memory: $label (round $r of $ROUNDS) ..." >&2
+            before=$(rss_kb)
+            load "$3" "$4"
+            after=$(rss_kb)
+            rec M "$kind,$id" "$((after - before))"
+            stop
+        done
+    done
 }
 
 # Starts COUNT subscribers of CHANNEL on LOAD_CPU and waits until they are subscribed.
 subscribers() {
-    local fifo=$work/sub.out
+    local fifo=$work/sub-$port.out
     taskset -c "$LOAD_CPU" python3 "$LOADPY" sub "$port" "$1" "$2" >"$fifo" 2>&1 &
     bgpids+=($!)
     for _ in $(seq 100); do
@@ -343,6 +419,11 @@ subscribers() {
         sleep 0.1
     done
     echo "subscribers did not start: $(cat "$fifo")" >&2
+}
+
+# check_subscribers CHANNEL COUNT: warns when the current server lost any.
+check_subscribers() {
+    [ "$(cli pubsub numsub "$1" | tail -1)" = "$2" ] || echo "warning: $kind lost subscribers of $1" >&2
 }
 
 stop_subscribers() {
@@ -356,15 +437,22 @@ stop_subscribers() {
 
 VAL=$(printf 'v%.0s' $(seq "$SIZE"))
 
-# --- sections: each runs against one server ($kind, already started) -------
+# --- sections: both servers are running; `each` readies both the same way, -
+# --- rb and gen measure them in turns, `each stop` ends them before mem ------
 
 foundation() {
     local t
     for t in set get incr mset; do
         rb "$t" "${t^^}$([ $t = mset ] && echo ' (10 keys)')" "$N" "$RANGE" "1 16" -t "$t"
     done
-    stop
+    each stop
     mem strings "$(scaled 1000000) keys of 16 bytes" strings "$(scaled 1000000)"
+}
+
+# SPOP pops N members per measurement: a fresh set of 2N before each.
+prep_myset() {
+    cli del myset >/dev/null
+    load myset "$((2 * N))"
 }
 
 collections() {
@@ -373,13 +461,11 @@ collections() {
     rb lrange "LRANGE 0 99 (100 of $SIZE-byte elements)" "$heavy" "$RANGE" "1 16" LRANGE mylist 0 99
     rb rpop RPOP "$N" "$RANGE" "1 16" -t rpop
     rb sadd SADD "$N" "$RANGE" "1 16" -t sadd
-    cli del myset >/dev/null
-    load myset "$((2 * N))"
-    rb spop SPOP "$N" "$RANGE" "1 16" -t spop
+    PREP=prep_myset rb spop SPOP "$N" "$RANGE" "1 16" -t spop
     rb hset HSET "$N" "$RANGE" "1 16" -t hset
     rb zadd ZADD "$N" "$RANGE" "1 16" -t zadd
     rb zrange "ZRANGE 0 99 WITHSCORES" "$heavy" "$RANGE" "1 16" ZRANGE myzset 0 99 WITHSCORES
-    stop
+    each stop
     mem hashes "$(scaled 100000) hashes of 10 small fields" hashes "$(scaled 100000)"
     mem zset "one zset of $(scaled 1000000) members" zset "$(scaled 1000000)"
     mem list "one list of $(scaled 1000000) elements" list "$(scaled 1000000)"
@@ -389,21 +475,21 @@ collections() {
 probabilistic() {
     local heavy=$HEAVY_N
     rb pfadd PFADD "$N" "$RANGE" "1 16" PFADD bench:hll __rand_int__
-    load hll "$(scaled 100000)"
-    load hll2 "$(scaled 100000)"
-    load hll3 "$(scaled 100000)"
+    each load hll "$(scaled 100000)"
+    each load hll2 "$(scaled 100000)"
+    each load hll3 "$(scaled 100000)"
     rb pfcount1 "PFCOUNT (1 key)" "$N" "$RANGE" "1 16" PFCOUNT bench:hll1
     rb pfcount3 "PFCOUNT (3 keys)" "$heavy" "$RANGE" "1 16" PFCOUNT bench:hll1 bench:hll2 bench:hll3
     # redis-benchmark pads __rand_int__ with zeros, which no bit offset
     # accepts, so SETBIT writes one bit in the middle of the loaded bitmap.
-    load bitmap 1
+    each load bitmap 1
     rb setbit "SETBIT (1 MB bitmap)" "$N" "$RANGE" "1 16" SETBIT bench:bitmap 4194304 1
     rb bitcount "BITCOUNT (1 MB bitmap)" "$heavy" "$RANGE" "1 16" BITCOUNT bench:bitmap
     rb geoadd GEOADD "$N" "$RANGE" "1 16" GEOADD bench:geoadd 13.__rand_int__ 38.__rand_int__ m:__rand_int__
-    load geo "$(scaled 100000)"
+    each load geo "$(scaled 100000)"
     rb geosearch "GEOSEARCH BYRADIUS 2 km ($(scaled 100000) points)" "$heavy" "$RANGE" "1 16" \
         GEOSEARCH bench:geo FROMLONLAT 13.5 38.5 BYRADIUS 2 km ASC
-    stop
+    each stop
 }
 
 # Compare-and-delete lock release.
@@ -421,50 +507,74 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate * 1000))
 return ok"
 
+# The unlock test releases the locks it finds: all of them again before each
+# measurement.
+prep_locks() {
+    load locks "$RANGE"
+}
+
 scripting() {
     local unlock bucket
-    unlock=$(cli script load "$LUA_UNLOCK")
-    bucket=$(cli script load "$LUA_BUCKET")
-    load locks "$RANGE"
-    rb unlock "EVALSHA compare-and-delete unlock" "$N" "$RANGE" "1 16" EVALSHA "$unlock" 1 lock:__rand_int__ token
+    unlock=$(printf %s "$LUA_UNLOCK" | sha1sum | cut -c1-40)
+    bucket=$(printf %s "$LUA_BUCKET" | sha1sum | cut -c1-40)
+    each cli script load "$LUA_UNLOCK" >/dev/null
+    each cli script load "$LUA_BUCKET" >/dev/null
+    PREP=prep_locks rb unlock "EVALSHA compare-and-delete unlock" "$N" "$RANGE" "1 16" EVALSHA "$unlock" 1 lock:__rand_int__ token
     rb bucket "EVALSHA token bucket" "$N" "$RANGE" "1 16" EVALSHA "$bucket" 1 bucket:__rand_int__ 100 10
     gen multi "MULTI + 5 INCR + EXEC" "$HEAVY_N" "1 16" txn
-    stop
+    each stop
+}
+
+# XREADGROUP+XACK reads the whole stream once per measurement: a fresh stream
+# and group before each.
+prep_xs() {
+    cli del bench:xs >/dev/null
+    load xs "$((HEAVY_N * 10))"
+    cli xgroup create bench:xs g 0 >/dev/null
 }
 
 messaging() {
-    cli config set client-output-buffer-limit "pubsub 0 0 0" >/dev/null 2>&1 || true
-    subscribers bench:ch 1
+    each cli config set client-output-buffer-limit "pubsub 0 0 0" >/dev/null 2>&1 || true
+    each subscribers bench:ch 1
     rb pub1 "PUBLISH to 1 subscriber" "$N" "$RANGE" "1 16" PUBLISH bench:ch "$VAL"
-    [ "$(cli pubsub numsub bench:ch | tail -1)" = 1 ] || echo "warning: $kind lost the subscriber" >&2
+    each check_subscribers bench:ch 1
     stop_subscribers
-    subscribers bench:ch50 50
+    each subscribers bench:ch50 50
     rb pub50 "PUBLISH to 50 subscribers" "$N" "$RANGE" "1 16" PUBLISH bench:ch50 "$VAL"
-    [ "$(cli pubsub numsub bench:ch50 | tail -1)" = 50 ] || echo "warning: $kind lost subscribers" >&2
+    each check_subscribers bench:ch50 50
     stop_subscribers
     rb xadd "XADD (3 small fields)" "$N" "$RANGE" "1 16" XADD bench:xadd '*' a __rand_int__ b small c 42
-    load xs "$((HEAVY_N * 10))"
-    cli xgroup create bench:xs g 0 >/dev/null
-    gen xrg "XREADGROUP COUNT 10 + XACK" "$HEAVY_N" "1" xrg
-    stop
+    PREP=prep_xs gen xrg "XREADGROUP COUNT 10 + XACK" "$HEAVY_N" "1" xrg
+    each stop
     mem stream "stream of $(scaled 1000000) entries, 3 small fields" stream "$(scaled 1000000)"
 }
 
 for section in $SECTIONS; do
-    for round in $(seq "$ROUNDS"); do
-        kinds="redis hematite"
-        [ $((round % 2)) = 1 ] || kinds="hematite redis"
-        for kind in $kinds; do
-            [ "$ROUNDS" = 1 ] || echo "$section: round $round of $ROUNDS, $kind" >&2
-            start "$kind"
-            "$section"
-            [ -z "$pid" ] || stop
-        done
-    done
+    start redis
+    start hematite
+    "$section"
+    each stop
 done
 
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+# pratio H R FIELD: the median over the rounds of Hematite's figure FIELD
+# (1 rps, 2 p99, 3 CPU) divided by Redis's of the same round (H and R as
+# stored in R[]); n/a when no round has both.
+pratio() {
+    awk -v h="$1" -v r="$2" -v f="$3" 'BEGIN {
+        n = split(h, hs, ";"); split(r, rs, ";"); c = 0
+        for (i = 1; i <= n; i++) {
+            split(hs[i], a, " "); split(rs[i], b, " ")
+            if (a[f] == "n/a" || b[f] == "n/a" || a[f] == "" || b[f] == "" || b[f] + 0 == 0) continue
+            v[++c] = a[f] / b[f]
+        }
+        if (!c) { print "n/a"; exit }
+        for (x = 1; x <= c; x++) for (y = x + 1; y <= c; y++) if (v[y] < v[x]) { t = v[x]; v[x] = v[y]; v[y] = t }
+        printf "%.2f", (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+    }'
 }
 
 report() {
@@ -472,7 +582,8 @@ report() {
         "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/^v=//')"
     echo "$LOADGEN -c $CLIENTS -n $N (heavy: $HEAVY_N) -r $RANGE -d $SIZE; BENCH_SCALE=$SCALE; ROUNDS=$ROUNDS (medians);" \
         "servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU;" \
-        "Hematite build: $([ "$PGO" = 1 ] && echo 'profile-guided (tools/pgo-build.sh)' || echo 'plain cargo build --release'). Ratios are Hematite / Redis:" \
+        "Hematite build: $([ "$PGO" = 1 ] && echo 'profile-guided (tools/pgo-build.sh)' || echo 'plain cargo build --release')." \
+        "The servers take turns row by row; figures are medians over the rounds, throughput, p99 and CPU ratios the medians of the per-round ratios Hematite / Redis:" \
         "throughput above 1 is better, p99, CPU and memory below 1 are better."
     local id p rr rp rc hr hp hc
     for section in $SECTIONS; do
@@ -484,9 +595,10 @@ report() {
             echo "|---|---|---|---|---|---|---|---|---|---|---|"
             for id in ${ROWS[$section]}; do
                 for p in ${PIPES_OF[$id]}; do
-                    read -r rr rp rc <<<"$(med "${R[redis,$id,$p]:-n/a n/a n/a}")"
-                    read -r hr hp hc <<<"$(med "${R[hematite,$id,$p]:-n/a n/a n/a}")"
-                    echo "| ${LABEL[$id]} | $p | $rr | $hr | $(ratio "$hr" "$rr") | $rp | $hp | $(ratio "$hp" "$rp") | $rc | $hc | $(ratio "$hc" "$rc") |"
+                    local rs=${R[redis,$id,$p]:-n/a n/a n/a} hs=${R[hematite,$id,$p]:-n/a n/a n/a}
+                    read -r rr rp rc <<<"$(med "$rs")"
+                    read -r hr hp hc <<<"$(med "$hs")"
+                    echo "| ${LABEL[$id]} | $p | $rr | $hr | $(pratio "$hs" "$rs" 1) | $rp | $hp | $(pratio "$hs" "$rs" 2) | $rc | $hc | $(pratio "$hs" "$rs" 3) |"
                 done
             done
         fi
