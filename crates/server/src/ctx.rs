@@ -461,8 +461,18 @@ impl<'a> Ctx<'a> {
             return Ok(true);
         }
         self.raw_db(key)?.set_expire(key, at_ms);
+        self.ttl_set(key);
         self.modified(key);
         Ok(true)
+    }
+
+    /// The command gave `key` (of the client's database) a TTL: on a
+    /// writable replica, a key of its own clients is remembered so that the
+    /// replica expires it (Redis's rememberSlaveKeyWithExpire).
+    pub fn ttl_set(&mut self, key: &[u8]) {
+        if self.srv.repl.is_replica() && !self.client.master {
+            self.srv.repl.remember_local_ttl(self.client.db, key);
+        }
     }
 
     /// The TTL of a live key: `Some(NO_EXPIRE)` for persistent keys.

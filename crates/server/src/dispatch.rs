@@ -678,8 +678,10 @@ fn record_propagation(ctx: &mut Ctx<'_>, entry: &'static Entry, argv: &[&[u8]], 
     let mut target = if ctx.dirty > dirty0 { crate::propagate::ALL } else { 0 };
     target |= flags.force;
     target &= ctx.prop_target;
-    if ctx.client.master {
-        // A replica passes its master's stream on as it came.
+    if ctx.client.master || ctx.srv.repl.is_replica() {
+        // A replica passes its master's stream on as it came, and only
+        // that: the writes of its own clients (a writable replica) go to
+        // its AOF alone, as Redis's replicationFeedSlaves ignores them.
         target &= crate::propagate::AOF;
     }
     if target == 0 {

@@ -50,8 +50,13 @@ pub fn cycle(srv: &Server, start: usize, budget: Duration) -> usize {
 
 fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usize {
     // No key expires while clients are paused (see Ctx::live), nor on a
-    // replica (its master sends the DELs).
-    if srv.pause.holds(srv.clock.now_ms(), true) || srv.repl.is_replica() {
+    // replica (its master sends the DELs), but for the keys a writable
+    // replica's own clients gave a TTL.
+    if srv.pause.holds(srv.clock.now_ms(), true) {
+        return start;
+    }
+    if srv.repl.is_replica() {
+        expire_local_keys(srv, budget, t0);
         return start;
     }
     let n = srv.keyspace.nshards();
@@ -80,20 +85,7 @@ fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usiz
                 dead.sort();
                 dead.dedup();
                 for k in &dead {
-                    let t = crate::latency::Monitor::start(srv);
-                    if let Some(e) = db.remove(k) {
-                        srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Expire, e.value);
-                    }
-                    srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
-                    if srv.feed.on() {
-                        // Under the shard's lock: its place in the serial order.
-                        let del = crate::propagate::deletion(srv, "lazyfree-lazy-expire");
-                        srv.feed.commit_one(dbi, &[del, k.as_ref()]);
-                    }
-                    crate::txn::touch_key(srv, dbi, k, false);
-                    srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
-                    crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
-                    srv.tracking.invalidate_key(srv, k, 0);
+                    reclaim(srv, db, dbi, k);
                 }
                 if dead.len() * 4 <= SAMPLE || t0.elapsed() > budget {
                     break;
@@ -108,6 +100,82 @@ fn cycle_from(srv: &Server, start: usize, budget: Duration, t0: Instant) -> usiz
         }
     }
     start
+}
+
+/// Deletes the expired key `k` of database `dbi` (whose shard the caller
+/// holds) as Redis's activeExpireCycleTryExpire: the deletion is committed
+/// (to the AOF only on a replica, which passes on nothing of its own),
+/// watchers, `expired` subscribers and tracking clients learn of it.
+fn reclaim(srv: &Server, db: &mut crate::storage::Db, dbi: usize, k: &[u8]) {
+    let t = crate::latency::Monitor::start(srv);
+    if let Some(e) = db.remove(k) {
+        srv.lazyfree.free(&srv.config, crate::lazyfree::Why::Expire, e.value);
+    }
+    srv.latency.end(srv, crate::latency::event::EXPIRE_DEL, t);
+    if srv.feed.on() {
+        // Under the shard's lock: its place in the serial order.
+        let del = crate::propagate::deletion(srv, "lazyfree-lazy-expire");
+        let target = if srv.repl.is_replica() { crate::propagate::AOF } else { crate::propagate::ALL };
+        srv.feed.commit_one_to(target, dbi, &[del, k]);
+    }
+    crate::txn::touch_key(srv, dbi, k, false);
+    srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+    crate::notify::emit(srv, crate::notify::EXPIRED, "expired", dbi, k);
+    srv.tracking.invalidate_key(srv, k, 0);
+}
+
+/// A writable replica's own keys with a TTL (Redis's expireSlaveKeys): a
+/// sample of the remembered names per round; names whose key is gone or
+/// persistent are forgotten, expired keys are reclaimed. Rounds go on while
+/// more than a quarter of a sample was reclaimed, within `budget`.
+fn expire_local_keys(srv: &Server, budget: Duration, t0: Instant) {
+    loop {
+        // Names are copied out: the set's lock is never held while a shard
+        // is taken (a command remembers a name under its shard's lock).
+        let sample: Vec<(usize, crate::storage::Key)> = {
+            let set = srv.repl.local_volatile.lock();
+            if set.is_empty() {
+                return;
+            }
+            let mut v: Vec<_> = (0..SAMPLE.min(set.len()))
+                .filter_map(|_| set.get_index(rand::random::<usize>() % set.len()).cloned())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let (mut forget, mut reclaimed) = (Vec::new(), 0usize);
+        for (dbi, k) in sample {
+            let reading = crate::storage::ReadOnly::enter();
+            let Some(mut shard) = srv.keyspace.try_lock_shard(srv.keyspace.shard_of(&k)) else { continue };
+            drop(reading);
+            let now = srv.clock.now_ms();
+            let Some(db) = shard.dbs.get_mut(dbi) else {
+                forget.push((dbi, k));
+                continue;
+            };
+            match db.get(&k) {
+                Some(e) if e.is_expired(now) => {
+                    reclaim(srv, db, dbi, &k);
+                    reclaimed += 1;
+                    forget.push((dbi, k));
+                }
+                Some(e) if e.expire_at != crate::storage::NO_EXPIRE => {}
+                _ => forget.push((dbi, k)),
+            }
+            drop(shard);
+            srv.tracking.flush_bcast(srv);
+        }
+        if !forget.is_empty() {
+            let mut set = srv.repl.local_volatile.lock();
+            for f in &forget {
+                set.swap_remove(f);
+            }
+        }
+        if reclaimed * 4 <= SAMPLE || t0.elapsed() > budget {
+            return;
+        }
+    }
 }
 
 /// Hash field expiry (Redis 7.4): samples hashes that have fields with a TTL

@@ -198,8 +198,13 @@ impl Feed {
 
     /// Commits one command at once (active expiry, eviction).
     pub fn commit_one<A: AsRef<[u8]>>(&self, db: usize, argv: &[A]) {
+        self.commit_one_to(ALL, db, argv);
+    }
+
+    /// `commit_one` for the consumers of `target` only.
+    pub fn commit_one_to<A: AsRef<[u8]>>(&self, target: u8, db: usize, argv: &[A]) {
         let mut p = Pending::default();
-        p.push(db, ALL, argv);
+        p.push(db, target, argv);
         self.commit(&mut p);
     }
 }

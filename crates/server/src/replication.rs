@@ -180,6 +180,11 @@ pub struct Repl {
     pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
     seq: AtomicU64,
+    /// (database, key) of keys a writable replica's own clients gave a TTL
+    /// (Redis's slaveKeysWithExpire): the master never sends their DELs,
+    /// so the replica reclaims them itself (expire.rs). May hold names
+    /// since deleted or made persistent: the sampler drops them.
+    pub local_volatile: Mutex<indexmap::IndexSet<(usize, crate::storage::Key), crate::storage::Hasher>>,
 }
 
 impl Default for Repl {
@@ -195,6 +200,7 @@ impl Default for Repl {
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
             seq: AtomicU64::new(0),
+            local_volatile: Mutex::new(Default::default()),
         }
     }
 }
@@ -223,6 +229,12 @@ impl Repl {
     #[inline]
     pub fn is_replica(&self) -> bool {
         self.is_replica.load(Ordering::Relaxed)
+    }
+
+    /// A client of this replica (not its master) gave `key` of database
+    /// `db` a TTL: see `local_volatile`.
+    pub fn remember_local_ttl(&self, db: usize, key: &[u8]) {
+        self.local_volatile.lock().insert((db, key.into()));
     }
 
     /// (backlog bytes, bytes waiting for replicas): INFO's
@@ -724,6 +736,8 @@ pub fn promote(srv: &Server) {
     }
     stop_link(srv);
     srv.repl.is_replica.store(false, Ordering::SeqCst);
+    // A master's active expiry covers every key from now on.
+    srv.repl.local_volatile.lock().clear();
     let off = srv.repl.stream.offset();
     let mut id = srv.replid.lock();
     *srv.repl.replid2.lock() = (id.clone(), off as i64 + 1);
@@ -908,6 +922,7 @@ fn load_sync(srv: &Arc<Server>, data: &[u8], id: &str, off: u64) -> Result<(), S
                 d.clear();
             }
         }
+        srv.repl.local_volatile.lock().clear();
         crate::scripting::functions::clear_all(srv, &mut funcs);
         srv.tracking.invalidate_all(srv);
         crate::persist::load_locked(srv, &mut locked, &mut funcs, data, false)?;

@@ -404,6 +404,9 @@ fn restore(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
             _ => srv.new_access(now),
         };
     }
+    if at != 0 {
+        ctx.ttl_set(key);
+    }
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
     // A relative TTL is propagated as the absolute time it made (ABSTTL

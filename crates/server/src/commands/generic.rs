@@ -194,8 +194,12 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, mode: RenameMode) -> C
         return Ok(());
     }
     let entry = ctx.raw_db(src)?.remove(src).ok_or_else(|| CmdError::NoSuchKey)?;
+    let volatile = entry.expire_at != NO_EXPIRE;
     if let Some(old) = ctx.raw_db(dst)?.insert_entry(dst, entry) {
         ctx.free(Why::ServerDel, old.value);
+    }
+    if volatile {
+        ctx.ttl_set(dst);
     }
     ctx.modified(src);
     ctx.also_modified(dst);
@@ -225,7 +229,11 @@ fn move_(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     ctx.modified(key);
     ctx.notify(notify::GENERIC, "move_from", key);
     in_db(ctx, dst, |c| {
+        let volatile = entry.expire_at != NO_EXPIRE;
         c.raw_db(key)?.insert_entry(key, entry);
+        if volatile {
+            c.ttl_set(key);
+        }
         c.also_modified(key);
         c.notify(notify::GENERIC, "move_to", key);
         c.signal_ready(key);
@@ -263,6 +271,9 @@ fn copy(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         if let Some(old) = c.raw_db(dst)?.insert_entry(dst, Entry { value, expire_at, lru, unshared: true }) {
             c.free(Why::ServerDel, old.value);
+        }
+        if expire_at != NO_EXPIRE {
+            c.ttl_set(dst);
         }
         c.modified(dst);
         c.notify(notify::GENERIC, "copy_to", dst);
@@ -382,6 +393,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &mut Args<'_>, kind: ExpireKind) -> C
         }
     } else {
         ctx.raw_db(key)?.set_expire(key, when);
+        ctx.ttl_set(key);
         ctx.modified(key);
         ctx.notify(notify::GENERIC, "expire", key);
         // Propagated as PEXPIREAT with the absolute time (PEXPIREAT itself

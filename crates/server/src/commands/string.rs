@@ -269,6 +269,7 @@ fn set_generic(ctx: &mut Ctx<'_>, a: SetArgs<'_>) -> CmdResult {
         // Redis stores even an EXAT/PXAT in the past: the key then expires
         // on its next access (no "del" event here).
         ctx.raw_db(a.key)?.set_expire(a.key, at);
+        ctx.ttl_set(a.key);
         ctx.notify(notify::GENERIC, "expire", a.key);
         // Propagated with the absolute time, whatever the form (SETEX,
         // PSETEX, SET EX/PX/EXAT/PXAT) and its other flags.
@@ -331,6 +332,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         }
         (_, Some(at)) => {
             ctx.raw_db(key)?.set_expire(key, at);
+            ctx.ttl_set(key);
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "expire", key);
             if ctx.propagating() {

@@ -151,6 +151,60 @@ fn replicas_chain_and_resync_after_a_flush() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A writable replica (replica-read-only no) in the middle of a chain:
+/// keys its own clients give a TTL expire there (Redis's
+/// expireSlaveKeys), keys from its master wait for the master's DEL, and
+/// its own writes never reach its replica, which stays byte for byte its
+/// master's master.
+#[test]
+fn a_writable_replica_expires_its_own_keys_and_passes_on_only_the_stream() {
+    let (mp, rp, dir) = start_pair("replwritable");
+    std::fs::create_dir_all(dir.join("s")).unwrap();
+    let sp = hematite(&dir.join("s"), &["--save", ""]);
+    let (mut m, mut r, mut s) = (mp.raw(), rp.raw(), sp.raw());
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
+    link_up(&mut r);
+    s.cmd(&format!("REPLICAOF 127.0.0.1 {}", rp.port));
+    link_up(&mut s);
+    // The master's own key expires on the master only when it says so.
+    assert_eq!(m.cmd("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
+    assert_eq!(m.cmd("SET fromm v PX 1"), "+OK\r\n");
+    writes(&mut m, "a");
+    same_data(&mut m, &mut r);
+    assert_eq!(r.cmd("CONFIG SET replica-read-only no"), "+OK\r\n");
+    for l in [
+        "SET mine v PX 1",
+        "SET later v",
+        "PEXPIRE later 1",
+        "SET keep v",
+        "SET moved v PX 1",
+        "RENAME moved moved2",
+        "SET long v EX 100000",
+        "SELECT 3",
+        "SET in3 v PX 1",
+        "SELECT 0",
+    ] {
+        assert!(!r.cmd(l).starts_with('-'), "{l}");
+    }
+    until("the replica to expire its own keys", || r.info_field("stats", "expired_keys") == "4");
+    assert_eq!(r.cmd("EXISTS keep long"), ":2\r\n");
+    // `fromm` is still there (DBSIZE counts it) though reads see it gone.
+    assert_eq!(r.cmd("EXISTS fromm"), ":0\r\n");
+    let n: i64 = m.cmd("DBSIZE").trim_start_matches(':').trim().parse().unwrap();
+    assert_eq!(r.cmd("DBSIZE"), format!(":{}\r\n", n + 2));
+    // The replica's replica has exactly the master's data and offset.
+    writes(&mut m, "b");
+    same_data(&mut m, &mut s);
+    assert_eq!(s.cmd("EXISTS keep"), ":0\r\n");
+    // Promoted, it expires every key again.
+    assert_eq!(r.cmd("REPLICAOF NO ONE"), "+OK\r\n");
+    // (the master still holds `fromm`; the replica now drops it.)
+    let n: i64 = m.cmd("DBSIZE").trim_start_matches(':').trim().parse().unwrap();
+    until("the promoted replica to expire the master's key", || r.cmd("DBSIZE") == format!(":{}\r\n", n + 1));
+    drop((mp, rp, sp));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn replication_with_redis_on_either_side() {
     let Some(redis) = crate::diff::reference_bin() else {
