@@ -131,16 +131,22 @@ fn a_replica_follows_its_master() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn replicas_chain_and_resync_after_a_flush() {
-    let (mp, rp, dir) = start_pair("chain");
+/// Three servers in a chain, master -> replica -> its replica, links up.
+fn start_chain(name: &str) -> ((Proc, Proc, Proc, std::path::PathBuf), (Raw, Raw, Raw)) {
+    let (mp, rp, dir) = start_pair(name);
     std::fs::create_dir_all(dir.join("s")).unwrap();
     let sp = hematite(&dir.join("s"), &["--save", ""]);
-    let (mut m, mut r, mut s) = (mp.raw(), rp.raw(), sp.raw());
+    let (m, mut r, mut s) = (mp.raw(), rp.raw(), sp.raw());
     r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
     link_up(&mut r);
     s.cmd(&format!("REPLICAOF 127.0.0.1 {}", rp.port));
     link_up(&mut s);
+    ((mp, rp, sp, dir), (m, r, s))
+}
+
+#[test]
+fn replicas_chain_and_resync_after_a_flush() {
+    let ((mp, rp, sp, dir), (mut m, mut r, mut s)) = start_chain("chain");
     writes(&mut m, "a");
     m.cmd("FLUSHDB");
     writes(&mut m, "b");
@@ -158,14 +164,7 @@ fn replicas_chain_and_resync_after_a_flush() {
 /// master's master.
 #[test]
 fn a_writable_replica_expires_its_own_keys_and_passes_on_only_the_stream() {
-    let (mp, rp, dir) = start_pair("replwritable");
-    std::fs::create_dir_all(dir.join("s")).unwrap();
-    let sp = hematite(&dir.join("s"), &["--save", ""]);
-    let (mut m, mut r, mut s) = (mp.raw(), rp.raw(), sp.raw());
-    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
-    link_up(&mut r);
-    s.cmd(&format!("REPLICAOF 127.0.0.1 {}", rp.port));
-    link_up(&mut s);
+    let ((mp, rp, sp, dir), (mut m, mut r, mut s)) = start_chain("replwritable");
     // The master's own key expires on the master only when it says so.
     assert_eq!(m.cmd("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
     assert_eq!(m.cmd("SET fromm v PX 1"), "+OK\r\n");
