@@ -157,6 +157,29 @@ fn replicas_chain_and_resync_after_a_flush() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// replica-lazy-flush: the data a replica held before its full sync is
+/// freed in the background and counted in lazyfreed_objects, as Redis.
+#[test]
+fn replica_lazy_flush_frees_the_old_data_in_the_background() {
+    let (mp, rp, dir) = start_pair("repllazy");
+    let (mut m, mut r) = (mp.raw(), rp.raw());
+    writes(&mut m, "a");
+    for i in 0..50 {
+        r.cmd(&format!("SET old{i} v"));
+    }
+    r.cmd("SELECT 2");
+    r.cmd("RPUSH oldlist a b c");
+    r.cmd("SELECT 0");
+    assert_eq!(r.cmd("CONFIG SET replica-lazy-flush yes"), "+OK\r\n");
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
+    link_up(&mut r);
+    same_data(&mut m, &mut r);
+    until("the old keys to be freed", || r.info_field("memory", "lazyfreed_objects") == "51");
+    assert_eq!(r.cmd("EXISTS old0"), ":0\r\n");
+    drop((mp, rp));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A writable replica (replica-read-only no) in the middle of a chain:
 /// keys its own clients give a TTL expire there (Redis's
 /// expireSlaveKeys), keys from its master wait for the master's DEL, and
