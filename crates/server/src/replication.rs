@@ -119,6 +119,15 @@ impl Stream {
         self.inner.lock().offset
     }
 
+    /// Starts the backlog (empty, at the current offset) if there is none.
+    fn ensure_backlog(&self, cap: usize) {
+        let mut s = self.inner.lock();
+        if s.backlog.is_none() {
+            let first = s.offset + 1;
+            s.backlog = Some(Backlog { buf: VecDeque::with_capacity(cap.min(1 << 20)), cap, first });
+        }
+    }
+
     fn set_offset(&self, off: u64) {
         let mut s = self.inner.lock();
         s.offset = off;
@@ -185,6 +194,42 @@ pub struct Repl {
     /// so the replica reclaims them itself (expire.rs). May hold names
     /// since deleted or made persistent: the sampler drops them.
     pub local_volatile: Mutex<indexmap::IndexSet<(usize, crate::storage::Key), crate::storage::Hasher>>,
+    /// FAILOVER's progress (master side).
+    pub failover: Mutex<Failover>,
+}
+
+/// FAILOVER's state (Redis's failover_state, target_replica_host/port,
+/// failover_end_time and force_failover).
+#[derive(Default)]
+pub struct Failover {
+    pub state: FailoverState,
+    /// The replica to hand over to: named by TO, or the first one found
+    /// caught up.
+    pub target: Option<(String, u16)>,
+    /// Unix ms when TIMEOUT runs out; 0: no timeout.
+    pub end_ms: i64,
+    pub force: bool,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FailoverState {
+    #[default]
+    None,
+    /// Writes paused, waiting for a replica to acknowledge the whole stream.
+    WaitForSync,
+    /// A replica of the target, asking it with PSYNC ... FAILOVER to take over.
+    InProgress,
+}
+
+impl FailoverState {
+    /// INFO's master_failover_state.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailoverState::None => "no-failover",
+            FailoverState::WaitForSync => "waiting-for-sync",
+            FailoverState::InProgress => "failover-in-progress",
+        }
+    }
 }
 
 impl Default for Repl {
@@ -201,6 +246,7 @@ impl Default for Repl {
             sync_partial_err: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             local_volatile: Mutex::new(Default::default()),
+            failover: Mutex::new(Failover::default()),
         }
     }
 }
@@ -332,14 +378,7 @@ fn commit_raw(srv: &Server, p: &crate::propagate::Pending) {
 /// caller, so no write is half in).
 fn ensure_sink(srv: &Server) {
     let r = &srv.repl;
-    {
-        let mut s = r.stream.inner.lock();
-        if s.backlog.is_none() {
-            let cap = crate::cfg_num!(srv.config, "repl-backlog-size").max(16 * 1024) as usize;
-            let first = s.offset + 1;
-            s.backlog = Some(Backlog { buf: VecDeque::with_capacity(cap.min(1 << 20)), cap, first });
-        }
-    }
+    r.stream.ensure_backlog(backlog_cap(srv));
     if !r.sink_attached.swap(true, Ordering::SeqCst) {
         srv.feed.attach(Box::new(ReplSink { stream: r.stream.clone(), selected: None, limit: replica_limit(srv) }));
     } else {
@@ -352,9 +391,14 @@ fn ensure_sink(srv: &Server) {
     }
 }
 
+/// The backlog's size in bytes (repl-backlog-size, at least 16 KiB).
+fn backlog_cap(srv: &Server) -> usize {
+    crate::cfg_num!(srv.config, "repl-backlog-size").max(16 * 1024) as usize
+}
+
 /// repl-backlog-size changed: the ring keeps its newest bytes.
 pub fn backlog_size_changed(srv: &Server) {
-    let cap = crate::cfg_num!(srv.config, "repl-backlog-size").max(16 * 1024) as usize;
+    let cap = backlog_cap(srv);
     let mut s = srv.repl.stream.inner.lock();
     if let Some(b) = s.backlog.as_mut() {
         b.cap = cap;
@@ -408,7 +452,21 @@ pub async fn serve_replica(
     if let Some((id, off)) = &req.psync {
         let (id2, off2) = srv.repl.replid2.lock().clone();
         let known = *id == replid || (*id == id2 && *off <= off2 + 1);
-        let taken = known && {
+        if known && !srv.repl.streaming() {
+            // A promoted replica's first replica: its backlog is there, its
+            // own writes start going into the stream now (with every shard
+            // held, so that none is half in).
+            let s2 = srv.clone();
+            tokio::task::spawn_blocking(move || {
+                let busy = || s2.scripting.busy.running();
+                if let Some(_all) = s2.keyspace.lock_all_unless(&busy) {
+                    ensure_sink(&s2);
+                }
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+        }
+        let taken = known && srv.repl.streaming() && {
             let mut s = srv.repl.stream.inner.lock();
             let from = *off as u64;
             let ok = match &s.backlog {
@@ -658,6 +716,98 @@ fn read_acks(srv: &Server, out: &ReplicaOut, inbuf: &mut Vec<u8>) -> bool {
     ok && inbuf.len() <= REPLICA_INPUT_LIMIT
 }
 
+/// FAILOVER's start (the command checked everything): writes wait, and a
+/// task watches the replicas' acknowledgements (Redis's
+/// updateFailoverStatus, run every 100 ms).
+pub fn start_failover(srv: &Arc<Server>, target: Option<(String, u16)>, timeout_ms: i64, force: bool) {
+    match &target {
+        Some((h, p)) => tracing::info!("FAILOVER requested to {h}:{p}."),
+        None => tracing::info!("FAILOVER requested to any replica."),
+    }
+    let end_ms = if timeout_ms > 0 { now_ms().saturating_add(timeout_ms) } else { 0 };
+    *srv.repl.failover.lock() = Failover { state: FailoverState::WaitForSync, target, end_ms, force };
+    srv.pause.failover.store(true, Ordering::SeqCst);
+    srv.pause.changed.notify_waiters();
+    let srv = srv.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if srv.shutting_down.load(Ordering::Relaxed) || !update_failover(&srv) {
+                return;
+            }
+        }
+    });
+}
+
+/// One look at a waiting FAILOVER; false once it stopped waiting. The
+/// replicas' own ACKs (every second) report their offsets: nothing is
+/// added to the stream meanwhile, so a replica that acknowledged it all
+/// has all of it.
+fn update_failover(srv: &Arc<Server>) -> bool {
+    let mut f = srv.repl.failover.lock();
+    if f.state != FailoverState::WaitForSync {
+        return false;
+    }
+    if f.end_ms != 0 && f.end_ms <= now_ms() {
+        match (f.force, f.target.clone()) {
+            (true, Some((host, port))) => {
+                tracing::info!("FAILOVER to {host}:{port} time out exceeded, failing over.");
+                f.state = FailoverState::InProgress;
+                drop(f);
+                replicaof(srv, host, port);
+            }
+            _ => {
+                drop(f);
+                abort_failover(srv, "Replica never caught up before timeout");
+            }
+        }
+        return false;
+    }
+    let off = srv.repl.stream.offset();
+    let synced = |r: &ReplicaOut| r.state.load(Ordering::Relaxed) == ONLINE && r.ack.load(Ordering::Relaxed) == off;
+    let replicas = srv.repl.replicas();
+    let found = match &f.target {
+        Some((h, p)) => replicas
+            .iter()
+            .find(|r| r.ip == *h && r.port.load(Ordering::Relaxed) == *p)
+            .filter(|r| synced(r))
+            .map(|_| (h.clone(), *p)),
+        None => replicas.iter().find(|r| synced(r)).map(|r| (r.ip.clone(), r.port.load(Ordering::Relaxed))),
+    };
+    let Some((host, port)) = found else { return true };
+    tracing::info!("Failover target {host}:{port} is synced, failing over.");
+    f.target = Some((host.clone(), port));
+    f.state = FailoverState::InProgress;
+    drop(f);
+    replicaof(srv, host, port);
+    false
+}
+
+/// The FAILOVER ended (the target took over, or it was aborted): writes go
+/// on.
+fn clear_failover(srv: &Server) {
+    *srv.repl.failover.lock() = Failover::default();
+    srv.pause.failover.store(false, Ordering::SeqCst);
+    srv.pause.changed.notify_waiters();
+}
+
+/// Redis's abortFailover: a master again if the handover had begun.
+pub fn abort_failover(srv: &Server, why: &str) {
+    let state = {
+        let f = srv.repl.failover.lock();
+        match &f.target {
+            _ if f.state == FailoverState::None => return,
+            Some((h, p)) => tracing::info!("FAILOVER to {h}:{p} aborted: {why}"),
+            None => tracing::info!("FAILOVER to any replica aborted: {why}"),
+        }
+        f.state
+    };
+    if state == FailoverState::InProgress {
+        promote(srv);
+    }
+    clear_failover(srv);
+}
+
 /// The master's periodic jobs: PING in the stream every
 /// repl-ping-replica-period seconds, replicas silent for repl-timeout
 /// dropped.
@@ -673,7 +823,10 @@ pub async fn master_cron(srv: Arc<Server>) {
         if replicas.is_empty() || srv.repl.is_replica() {
             continue;
         }
-        if last_ping.elapsed() >= Duration::from_secs(period) {
+        // No PING while a FAILOVER waits: the stream stays still, so a
+        // replica's acknowledgement can match it.
+        let failing_over = srv.repl.failover.lock().state != FailoverState::None;
+        if last_ping.elapsed() >= Duration::from_secs(period) && !failing_over {
             last_ping = std::time::Instant::now();
             let mut p = crate::propagate::Pending::default();
             p.push(0, crate::propagate::REPL, &[b"PING".as_slice()]);
@@ -752,6 +905,8 @@ async fn replica_task(srv: Arc<Server>, link: Arc<MasterLink>) {
             if !link.stop.load(Ordering::SeqCst) {
                 tracing::warn!("Error condition on socket for SYNC: {e}");
             }
+            // The handover did not get as far as the target's answer.
+            abort_failover(&srv, "Failover target could not be reached");
         }
         link.sync_in_progress.store(false, Ordering::Relaxed);
         if link.stop.load(Ordering::SeqCst) {
@@ -843,7 +998,22 @@ async fn sync_with_master(srv: &Arc<Server>, link: &Arc<MasterLink>) -> std::io:
     let _ = c.cmd(&[b"REPLCONF", b"listening-port", port.as_bytes()]).await?;
     let _ = c.cmd(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]).await?;
     let (myid, myoff) = (srv.replid.lock().clone(), srv.repl.stream.offset());
-    let reply = c.cmd(&[b"PSYNC", myid.as_bytes(), (myoff + 1).to_string().as_bytes()]).await?;
+    let off1 = (myoff + 1).to_string();
+    // A master handing over (FAILOVER) asks its target to take over.
+    let failing_over = srv.repl.failover.lock().state == FailoverState::InProgress;
+    let reply = if failing_over {
+        c.cmd(&[b"PSYNC", myid.as_bytes(), off1.as_bytes(), b"FAILOVER"]).await?
+    } else {
+        c.cmd(&[b"PSYNC", myid.as_bytes(), off1.as_bytes()]).await?
+    };
+    if failing_over {
+        if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
+            clear_failover(srv);
+        } else {
+            abort_failover(srv, "Failover target rejected psync request");
+            return Err(err(format!("Unexpected reply to PSYNC FAILOVER: {reply}")));
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut w = rest.split_whitespace();
         let (Some(id), Some(off)) = (w.next(), w.next().and_then(|o| o.parse::<u64>().ok())) else {
@@ -871,6 +1041,10 @@ async fn sync_with_master(srv: &Arc<Server>, link: &Arc<MasterLink>) -> std::io:
     } else {
         return Err(err(format!("Unexpected reply to PSYNC from master: {reply}")));
     }
+    // A replica keeps a backlog of its master's stream too (Redis's
+    // PSYNC2): promoted, it continues the stream for the other replicas
+    // of its old master, and for the old master itself after a FAILOVER.
+    srv.repl.stream.ensure_backlog(backlog_cap(srv));
     *link.state.lock() = "connected";
     stream_from_master(srv, link, c).await
 }
@@ -1097,7 +1271,7 @@ pub fn info(srv: &Server, s: &mut String) {
             ),
         );
     }
-    line("master_failover_state", "no-failover".into());
+    line("master_failover_state", srv.repl.failover.lock().state.name().into());
     line("master_replid", srv.replid.lock().clone());
     let (id2, off2) = srv.repl.replid2.lock().clone();
     line("master_replid2", id2);

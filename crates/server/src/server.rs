@@ -204,6 +204,8 @@ pub struct Pause {
     /// Writes wait while a shutdown waits for replicas (not lifted by
     /// CLIENT UNPAUSE).
     pub shutdown: AtomicBool,
+    /// Writes wait while FAILOVER runs (not lifted by CLIENT UNPAUSE).
+    pub failover: AtomicBool,
 }
 
 impl Pause {
@@ -213,13 +215,15 @@ impl Pause {
     pub fn holds(&self, now_ms: i64, writes: bool) -> bool {
         let until = self.until_ms.load(Ordering::Relaxed);
         (until != 0 && now_ms < until && (writes || !self.writes_only.load(Ordering::Relaxed)))
-            || (writes && self.shutdown.load(Ordering::Relaxed))
+            || (writes && (self.shutdown.load(Ordering::Relaxed) || self.failover.load(Ordering::Relaxed)))
     }
 
     /// Some pause may be on (a cheap first check).
     #[inline]
     pub fn any(&self) -> bool {
-        self.until_ms.load(Ordering::Relaxed) != 0 || self.shutdown.load(Ordering::Relaxed)
+        self.until_ms.load(Ordering::Relaxed) != 0
+            || self.shutdown.load(Ordering::Relaxed)
+            || self.failover.load(Ordering::Relaxed)
     }
 }
 

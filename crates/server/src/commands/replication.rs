@@ -16,10 +16,14 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd::new(&t::SLAVEOF, replicaof),
     Cmd::new(&t::ROLE, role),
     Cmd::new(&t::WAIT, wait),
+    Cmd::new(&t::FAILOVER, failover),
 ];
 
 /// The checks SYNC and PSYNC share (Redis's syncCommand).
 fn may_sync(ctx: &mut Ctx<'_>) -> Result<(), CmdError> {
+    if ctx.srv.repl.failover.lock().state != crate::replication::FailoverState::None {
+        return Err(CmdError::msg("NOMASTERLINK Can't SYNC while failing over"));
+    }
     if let Some(l) = ctx.srv.repl.master.lock().as_ref() {
         if *l.state.lock() != "connected" {
             return Err(CmdError::msg("NOMASTERLINK Can't SYNC while not connected with my master"));
@@ -43,10 +47,16 @@ fn psync(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let id = String::from_utf8_lossy(args.next_bytes()?).into_owned();
     let off = args.next_bytes()?;
     if args.remaining() > 0 && args.peek().is_some_and(|a| a.eq_ignore_ascii_case(b"failover")) {
+        // Our master hands over (its FAILOVER): we take over if it is the
+        // master whose stream we have.
         if !ctx.srv.repl.is_replica() {
             return Err(CmdError::err("PSYNC FAILOVER can't be sent to a master."));
         }
-        return Err(CmdError::err("PSYNC FAILOVER replid must match my replid."));
+        if *ctx.srv.replid.lock() != id {
+            return Err(CmdError::err("PSYNC FAILOVER replid must match my replid."));
+        }
+        crate::replication::promote(ctx.srv);
+        tracing::info!("MASTER MODE enabled (failover request from 'id={}')", ctx.client.id);
     }
     may_sync(ctx)?;
     // A bad offset is no error: the replica gets a full sync.
@@ -92,6 +102,9 @@ fn replicaof(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     let host = args.next_bytes()?;
     let port = args.next_bytes()?;
     let srv = ctx.srv;
+    if srv.repl.failover.lock().state != crate::replication::FailoverState::None {
+        return Err(CmdError::err("REPLICAOF not allowed while failing over."));
+    }
     if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
         if srv.repl.is_replica() {
             crate::replication::promote(srv);
@@ -167,5 +180,70 @@ fn wait(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
     }
     ctx.srv.repl.request_acks(ctx.srv);
     ctx.effects.after = After::Wait { n: n as usize, offset, deadline_ms: deadline };
+    Ok(())
+}
+
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]: hands
+/// the master role to a replica once it has the whole stream (Redis's
+/// failoverCommand; the progress is in replication.rs).
+fn failover(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
+    use crate::replication::FailoverState;
+    let srv = ctx.srv;
+    if args.remaining() == 1 && args.peek().is_some_and(|a| a.eq_ignore_ascii_case(b"abort")) {
+        if srv.repl.failover.lock().state == FailoverState::None {
+            return Err(CmdError::err("No failover in progress."));
+        }
+        crate::replication::abort_failover(srv, "Failover manually aborted");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let (mut timeout, mut force, mut target): (i64, bool, Option<(String, i64)>) = (0, false, None);
+    while !args.is_empty() {
+        if timeout == 0 && args.remaining() >= 2 && args.eat("TIMEOUT") {
+            timeout = crate::args::parse_i64(args.next_bytes()?)?;
+            if timeout <= 0 {
+                return Err(CmdError::err("FAILOVER timeout must be greater than 0"));
+            }
+        } else if target.is_none() && args.remaining() >= 3 && args.eat("TO") {
+            let host = String::from_utf8_lossy(args.next_bytes()?).into_owned();
+            let port = crate::args::parse_i64(args.next_bytes()?)?;
+            target = Some((host, port));
+        } else if !force && args.eat("FORCE") {
+            force = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if srv.repl.failover.lock().state != FailoverState::None {
+        return Err(CmdError::err("FAILOVER already in progress."));
+    }
+    if srv.repl.is_replica() {
+        return Err(CmdError::err("FAILOVER is not valid when server is a replica."));
+    }
+    let replicas = srv.repl.replicas();
+    if replicas.is_empty() {
+        return Err(CmdError::err("FAILOVER requires connected replicas."));
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return Err(CmdError::err("FAILOVER with force option requires both a timeout and target HOST and IP."));
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let Some(r) = replicas
+                .iter()
+                .find(|r| r.ip.eq_ignore_ascii_case(&host) && r.port.load(Ordering::Relaxed) as i64 == port)
+            else {
+                return Err(CmdError::err("FAILOVER target HOST and PORT is not a replica."));
+            };
+            if r.state.load(Ordering::Relaxed) != crate::replication::ONLINE {
+                return Err(CmdError::err("FAILOVER target replica is not online."));
+            }
+            Some((r.ip.clone(), port as u16))
+        }
+        None => None,
+    };
+    let Some(me) = crate::persist::server_arc(srv) else { return Err(CmdError::err("replication is not available")) };
+    crate::replication::start_failover(&me, target, timeout, force);
+    ctx.out.ok();
     Ok(())
 }

@@ -481,3 +481,69 @@ fn scripts_on_a_stale_replica() {
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// FAILOVER: the errors redis-server 7.0.15 gives, a handover to the
+/// replica that caught up (the old master then follows it and has its
+/// data), and an abort while waiting, which lets the paused writes go on.
+#[test]
+fn failover_hands_the_master_role_to_a_replica() {
+    let (mp, rp, dir) = start_pair("failover");
+    let (mut m, mut r) = (mp.raw(), rp.raw());
+    assert_eq!(m.cmd("FAILOVER"), "-ERR FAILOVER requires connected replicas.\r\n");
+    assert_eq!(m.cmd("FAILOVER ABORT"), "-ERR No failover in progress.\r\n");
+    assert_eq!(m.cmd("FAILOVER TIMEOUT"), "-ERR syntax error\r\n");
+    assert_eq!(m.cmd("FAILOVER TIMEOUT 0"), "-ERR FAILOVER timeout must be greater than 0\r\n");
+    assert_eq!(m.cmd("FAILOVER TIMEOUT x"), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(m.cmd("FAILOVER TIMEOUT 5 TIMEOUT 6"), "-ERR syntax error\r\n");
+    assert_eq!(m.cmd("FAILOVER FORCE FORCE"), "-ERR syntax error\r\n");
+    r.cmd(&format!("REPLICAOF 127.0.0.1 {}", mp.port));
+    link_up(&mut r);
+    writes(&mut m, "a");
+    assert_eq!(r.cmd("FAILOVER"), "-ERR FAILOVER is not valid when server is a replica.\r\n");
+    assert_eq!(
+        m.cmd("FAILOVER FORCE TIMEOUT 10"),
+        "-ERR FAILOVER with force option requires both a timeout and target HOST and IP.\r\n"
+    );
+    assert_eq!(m.cmd("FAILOVER TO 127.0.0.1 1"), "-ERR FAILOVER target HOST and PORT is not a replica.\r\n");
+    assert_eq!(r.cmd("PSYNC 0123 1 FAILOVER"), "-ERR PSYNC FAILOVER replid must match my replid.\r\n");
+    assert_eq!(m.cmd("PSYNC 0123 1 FAILOVER"), "-ERR PSYNC FAILOVER can't be sent to a master.\r\n");
+
+    // Waiting (the replica's stream held back by a pause): writes wait,
+    // REPLICAOF is refused, ABORT ends it and the write goes through.
+    assert_eq!(r.cmd("CLIENT PAUSE 100000 WRITE"), "+OK\r\n");
+    assert_eq!(m.cmd("SET behind 1"), "+OK\r\n");
+    assert_eq!(m.cmd("FAILOVER TIMEOUT 100000"), "+OK\r\n");
+    assert_eq!(m.info_field("replication", "master_failover_state"), "waiting-for-sync");
+    assert_eq!(m.cmd("FAILOVER"), "-ERR FAILOVER already in progress.\r\n");
+    assert_eq!(m.cmd("REPLICAOF NO ONE"), "-ERR REPLICAOF not allowed while failing over.\r\n");
+    let mut w = mp.raw();
+    w.send_cmd(&[b"SET", b"waited", b"1"]);
+    assert_eq!(m.cmd("GET behind"), "$1\r\n1\r\n");
+    assert_eq!(m.cmd("FAILOVER ABORT"), "+OK\r\n");
+    assert_eq!(w.read_reply(), b"+OK\r\n");
+    assert_eq!(m.info_field("replication", "master_failover_state"), "no-failover");
+    assert_eq!(m.info_field("replication", "role"), "master");
+    // A timeout without FORCE gives up the same way.
+    assert_eq!(m.cmd("FAILOVER TIMEOUT 200"), "+OK\r\n");
+    until("the failover to time out", || m.info_field("replication", "master_failover_state") == "no-failover");
+    assert_eq!(m.info_field("replication", "role"), "master");
+    assert_eq!(m.cmd("SET after 1"), "+OK\r\n");
+    assert_eq!(r.cmd("CLIENT UNPAUSE"), "+OK\r\n");
+
+    // The handover, to the replica named.
+    same_data(&mut m, &mut r);
+    assert_eq!(m.cmd(&format!("FAILOVER TO 127.0.0.1 {}", rp.port)), "+OK\r\n");
+    until("the replica to take over", || r.info_field("replication", "role") == "master");
+    until("the old master to follow it", || {
+        m.info_field("replication", "role") == "slave" && m.info_field("replication", "master_link_status") == "up"
+    });
+    assert_eq!(m.info_field("replication", "master_failover_state"), "no-failover");
+    assert_eq!(m.info_field("replication", "master_port"), rp.port.to_string());
+    assert_eq!(m.cmd("SET x 1"), "-READONLY You can't write against a read only replica.\r\n");
+    writes(&mut r, "b");
+    same_data(&mut r, &mut m);
+    // No full sync was needed: the new master continued the stream.
+    assert_eq!(r.info_field("stats", "sync_full"), "0");
+    drop((mp, rp));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -208,7 +208,6 @@ name=entries_read type=integer token=ENTRIESREAD flags=optional
 
 /// Commands redis-server 7.0.15 has that Hematite does not bind (yet).
 const UNBOUND: &[&str] = &[
-    "failover",
     "lolwut",
     "module",
     "module|help",
