@@ -716,16 +716,23 @@ fn read_acks(srv: &Server, out: &ReplicaOut, inbuf: &mut Vec<u8>) -> bool {
     ok && inbuf.len() <= REPLICA_INPUT_LIMIT
 }
 
-/// FAILOVER's start (the command checked everything): writes wait, and a
+/// FAILOVER's start (the command checked the rest): writes wait, and a
 /// task watches the replicas' acknowledgements (Redis's
-/// updateFailoverStatus, run every 100 ms).
-pub fn start_failover(srv: &Arc<Server>, target: Option<(String, u16)>, timeout_ms: i64, force: bool) {
-    match &target {
-        Some((h, p)) => tracing::info!("FAILOVER requested to {h}:{p}."),
-        None => tracing::info!("FAILOVER requested to any replica."),
-    }
+/// updateFailoverStatus, run every 100 ms). False if another FAILOVER
+/// started meanwhile.
+pub fn start_failover(srv: &Arc<Server>, target: Option<(String, u16)>, timeout_ms: i64, force: bool) -> bool {
     let end_ms = if timeout_ms > 0 { now_ms().saturating_add(timeout_ms) } else { 0 };
-    *srv.repl.failover.lock() = Failover { state: FailoverState::WaitForSync, target, end_ms, force };
+    {
+        let mut f = srv.repl.failover.lock();
+        if f.state != FailoverState::None {
+            return false;
+        }
+        match &target {
+            Some((h, p)) => tracing::info!("FAILOVER requested to {h}:{p}."),
+            None => tracing::info!("FAILOVER requested to any replica."),
+        }
+        *f = Failover { state: FailoverState::WaitForSync, target, end_ms, force };
+    }
     srv.pause.failover.store(true, Ordering::SeqCst);
     srv.pause.changed.notify_waiters();
     let srv = srv.clone();
@@ -737,6 +744,7 @@ pub fn start_failover(srv: &Arc<Server>, target: Option<(String, u16)>, timeout_
             }
         }
     });
+    true
 }
 
 /// One look at a waiting FAILOVER; false once it stopped waiting. The

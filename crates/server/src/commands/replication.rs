@@ -243,7 +243,9 @@ fn failover(ctx: &mut Ctx<'_>, args: &mut Args<'_>) -> CmdResult {
         None => None,
     };
     let Some(me) = crate::persist::server_arc(srv) else { return Err(CmdError::err("replication is not available")) };
-    crate::replication::start_failover(&me, target, timeout, force);
+    if !crate::replication::start_failover(&me, target, timeout, force) {
+        return Err(CmdError::err("FAILOVER already in progress."));
+    }
     ctx.out.ok();
     Ok(())
 }
