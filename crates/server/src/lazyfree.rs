@@ -193,6 +193,27 @@ impl LazyFree {
         }
     }
 
+    /// Empties the databases `which` selects in every shard `locked` holds
+    /// (FLUSHALL/FLUSHDB, a replica's full sync); with `lazy` the emptied
+    /// tables are freed in the background, so the keyspace is empty for
+    /// everyone at once. Returns the keys removed.
+    pub fn empty_dbs(&self, locked: &mut crate::storage::Locked<'_>, which: impl Fn(usize) -> bool, lazy: bool) -> u64 {
+        let (mut removed, mut emptied, mut lazy_keys) = (0u64, Vec::new(), 0);
+        for s in locked.shards_mut() {
+            for (_, d) in s.dbs.iter_mut().enumerate().filter(|(i, _)| which(*i)) {
+                removed += d.len() as u64;
+                if lazy && !d.is_empty() {
+                    lazy_keys += d.len();
+                    emptied.push(std::mem::take(d));
+                } else {
+                    d.clear();
+                }
+            }
+        }
+        self.free_dbs(emptied, lazy_keys);
+        removed
+    }
+
     /// Frees `x`, made of `objects` objects (scripts, functions), in the
     /// background if there are more than `THRESHOLD` of them (Redis's
     /// freeLuaScriptsAsync, freeFunctionsAsync), here otherwise.

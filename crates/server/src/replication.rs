@@ -1101,18 +1101,7 @@ fn load_sync(srv: &Arc<Server>, data: &[u8], id: &str, off: u64) -> Result<(), S
         crate::txn::touch_all_watched(srv, &mut locked, now);
         // replica-lazy-flush: the old data is freed in the background.
         let lazy = crate::cfg_num!(srv.config, "replica-lazy-flush") != 0;
-        let (mut emptied, mut lazy_keys) = (Vec::new(), 0);
-        for s in locked.shards_mut() {
-            for d in s.dbs.iter_mut() {
-                if lazy && !d.is_empty() {
-                    lazy_keys += d.len();
-                    emptied.push(std::mem::take(d));
-                } else {
-                    d.clear();
-                }
-            }
-        }
-        srv.lazyfree.free_dbs(emptied, lazy_keys);
+        srv.lazyfree.empty_dbs(&mut locked, |_| true, lazy);
         srv.repl.local_volatile.lock().clear();
         crate::scripting::functions::clear_all(srv, &mut funcs);
         srv.tracking.invalidate_all(srv);

@@ -78,26 +78,11 @@ fn signal_waiting_keys(ctx: &mut Ctx<'_>, db: usize) {
 /// returns the keys removed. With `lazy` the emptied tables are freed by
 /// the lazyfree thread: the keyspace is empty for everyone at once.
 pub(crate) fn clear_db(ctx: &mut Ctx<'_>, db: Option<usize>, lazy: bool) -> u64 {
-    let mut removed = 0;
-    let (mut emptied, mut lazy_keys) = (Vec::new(), 0);
     match db {
         Some(d) => crate::txn::touch_all_watched_in_db(ctx.srv, &mut ctx.locked, d, None, ctx.now_ms),
         None => crate::txn::touch_all_watched(ctx.srv, &mut ctx.locked, ctx.now_ms),
     }
-    for s in ctx.locked.shards_mut() {
-        for (i, d) in s.dbs.iter_mut().enumerate() {
-            if db.is_none_or(|x| x == i) {
-                removed += d.len() as u64;
-                if lazy && !d.is_empty() {
-                    lazy_keys += d.len();
-                    emptied.push(std::mem::take(d));
-                } else {
-                    d.clear();
-                }
-            }
-        }
-    }
-    ctx.srv.lazyfree.free_dbs(emptied, lazy_keys);
+    let removed = ctx.srv.lazyfree.empty_dbs(&mut ctx.locked, |i| db.is_none_or(|x| x == i), lazy);
     // Hook: WATCH and client-side caching learn about flushes from here.
     ctx.flushed();
     // XREADGROUP clients blocked on a flushed stream are told it is gone.
